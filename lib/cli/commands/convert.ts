@@ -1,0 +1,16 @@
+import { Command, Option } from "commander";
+import { convertCheckpoint, type ConvertType } from "../../convert/index.js";
+import { note } from "../terminal.js";
+
+export function convertCommand(): Command {
+  return new Command("convert")
+    .description("convert a Hugging Face BERT / sentence-transformers checkpoint (safetensors) to GGUF")
+    .argument("<checkpoint-dir>", "folder with config.json, model.safetensors and the tokenizer files")
+    .argument("<out.gguf>", "file to write")
+    .addOption(new Option("--type <type>", "weight type").choices(["f32", "f16"]).default("f32"))
+    .addHelpText("after", "\nExample:\n  $ ctxembed convert ./all-MiniLM-L6-v2 minilm-f16.gguf --type f16")
+    .action(async (checkpoint: string, out: string, options: { type: ConvertType }) => {
+      const report = await convertCheckpoint(checkpoint, out, { type: options.type, onProgress: note });
+      note(`wrote ${report.outFile}: ${report.architecture}, ${report.tensorCount} tensors, ${report.type}, pooling ${report.pooling}, max ${report.maxSequenceLength} tokens`);
+    });
+}

@@ -1,0 +1,24 @@
+import { Command } from "commander";
+import { modelOption, openModel, type ModelCommandOptions } from "./model-options.js";
+
+interface InfoCommandOptions extends ModelCommandOptions {
+  metadata: boolean;
+}
+
+export function infoCommand(): Command {
+  return new Command("info")
+    .description("print what a model is: architecture, sizes, pooling, limits, special tokens (JSON)")
+    .addOption(modelOption())
+    .option("--metadata", "also print every GGUF metadata entry", false)
+    .addHelpText("after", "\nExamples:\n  $ ctxembed info\n  $ ctxembed info --model ./model.gguf --metadata")
+    .action(async (options: InfoCommandOptions) => {
+      const model = await openModel(options);
+      try {
+        const { metadata, ...summary } = model.info;
+        const limits = { maxSequenceTokens: model.maxSequenceTokens, batchTokens: model.batchTokens, threads: model.threads };
+        process.stdout.write(`${JSON.stringify({ ...summary, ...limits, ...(options.metadata ? { metadata } : {}) }, null, 2)}\n`);
+      } finally {
+        await model.dispose();
+      }
+    });
+}

@@ -1,0 +1,23 @@
+import { Option } from "commander";
+import { loadModel, type EmbeddingModel } from "../../models/embedding-model.js";
+import { note } from "../terminal.js";
+
+export const defaultModel = "all-minilm-l6-v2";
+
+export interface ModelCommandOptions {
+  model: string;
+  threads?: number;
+}
+
+export function modelOption(): Option {
+  return new Option("-m, --model <name|file>", "a catalogue model name (pulled on first use) or a GGUF file").default(defaultModel);
+}
+
+export function threadsOption(): Option {
+  return new Option("-t, --threads <n>", "CPU threads (default: all cores)").argParser((value) => Number.parseInt(value, 10));
+}
+
+/** Resolves --model (pulling a catalogue model on first use, with progress on stderr) and loads it. */
+export async function openModel(options: ModelCommandOptions): Promise<EmbeddingModel> {
+  return loadModel(options.model, { onProgress: note, ...(options.threads === undefined ? {} : { threads: options.threads }) });
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { convertCommand } from "./commands/convert.js";
+import { embedCommand } from "./commands/embed.js";
+import { infoCommand } from "./commands/info.js";
+import { modelsCommand } from "./commands/models.js";
+import { reportFailure } from "./terminal.js";
+
+/** Exit codes: 0 success, 1 the work failed (message on stderr), 2 the command line was wrong. */
+const usageExitCode = 2;
+
+const program = new Command("ctxembed")
+  .description("contextual embeddings on llama.cpp: sentences, tokens, words and phrases in context")
+  .showHelpAfterError()
+  .exitOverride()
+  .addCommand(embedCommand())
+  .addCommand(infoCommand())
+  .addCommand(modelsCommand())
+  .addCommand(convertCommand())
+  .addHelpText("after", "\nExamples:\n  $ ctxembed embed --input sentences.txt > vectors.jsonl\n  $ ctxembed models pull all-minilm-l6-v2\n  $ ctxembed info --model all-minilm-l6-v2");
+
+for (const command of program.commands) command.exitOverride();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exitCode = error.exitCode === 0 ? 0 : usageExitCode;
+  else process.exitCode = reportFailure(error);
+}

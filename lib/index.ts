@@ -1,0 +1,16 @@
+// ctxembed's public API.
+export { EmbeddingModel, loadModel, type Embedding, type EmbedOptions, type LoadOptions } from "./models/embedding-model.js";
+export type { ModelInfo, ModelPooling } from "./models/model-info.js";
+export { cosineSimilarity, l2Normalize, poolingModes, type PoolingMode } from "./pooling.js";
+export { convertCheckpoint, type ConversionReport, type ConvertOptions, type ConvertType } from "./convert/index.js";
+export { readGgufHeader, type GgufHeader, type GgufTensorInfo, type GgufValue } from "./gguf/reader.js";
+export {
+  cacheDirectory,
+  checkpointPath,
+  listCatalog,
+  modelPath,
+  ModelNotPulledError,
+  pullModel,
+  resolveModel,
+  type CatalogEntry,
+} from "./models/index.js";

@@ -1,0 +1,73 @@
+// What the library needs to know about a model, derived from the GGUF metadata llama.cpp read.
+import { NativePooling, type NativeModelMetadata, type NativeSpecialTokens } from "../native/addon.js";
+
+export type ModelPooling = "mean" | "cls" | "last" | "none";
+
+export interface ModelInfo {
+  path: string;
+  architecture: string;
+  name: string;
+  description: string;
+  /** width of the output vectors */
+  dimensions: number;
+  /** width of the hidden states between blocks (layer outputs) */
+  hiddenSize: number;
+  layerCount: number;
+  parameterCount: number;
+  sizeBytes: number;
+  /** positions the model was trained with */
+  trainingContextLength: number;
+  /** longest input the model's own pipeline embeds (sentence-transformers' max_seq_length when the converter recorded it) */
+  maxSequenceLength: number;
+  /** pooling the model was trained with; "mean" when the file does not say */
+  defaultPooling: ModelPooling;
+  causal: boolean;
+  vocabularyType: NativeModelMetadata["vocabularyType"];
+  vocabularySize: number;
+  specialTokens: NativeSpecialTokens;
+  metadata: Record<string, string>;
+}
+
+const poolingNames: Record<number, ModelPooling> = {
+  [NativePooling.None]: "none",
+  [NativePooling.Mean]: "mean",
+  [NativePooling.Cls]: "cls",
+  [NativePooling.Last]: "last",
+};
+
+// Bidirectional encoders whose files may omit {arch}.attention.causal.
+const encoderArchitectures = new Set(["bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2", "jina-bert-v3", "modern-bert", "neo-bert"]);
+
+function positiveInteger(text: string | undefined): number | undefined {
+  const value = text === undefined ? NaN : Number(text);
+  return Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+export function modelInfo(path: string, native: NativeModelMetadata): ModelInfo {
+  const entries = native.entries;
+  const architecture = entries["general.architecture"] ?? "unknown";
+  const causalFlag = entries[`${architecture}.attention.causal`];
+  const poolingCode = positiveInteger(entries[`${architecture}.pooling_type`]);
+  return {
+    path,
+    architecture,
+    name: entries["general.name"] ?? architecture,
+    description: native.description,
+    dimensions: native.embeddingLength,
+    hiddenSize: native.hiddenLength,
+    layerCount: native.layerCount,
+    parameterCount: native.parameterCount,
+    sizeBytes: native.sizeBytes,
+    trainingContextLength: native.trainingContextLength,
+    maxSequenceLength: Math.min(
+      positiveInteger(entries["ctxembed.max_sequence_length"]) ?? native.trainingContextLength,
+      native.trainingContextLength,
+    ),
+    defaultPooling: (poolingCode !== undefined ? poolingNames[poolingCode] : undefined) ?? "mean",
+    causal: causalFlag === undefined ? !encoderArchitectures.has(architecture) : causalFlag !== "false",
+    vocabularyType: native.vocabularyType,
+    vocabularySize: native.vocabularySize,
+    specialTokens: native.specialTokens,
+    metadata: entries,
+  };
+}

@@ -1,0 +1,155 @@
+#include "embed_worker.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "embedding_context.h"
+#include "llama_log.h"
+
+namespace {
+
+// Hands a vector's storage to JavaScript without copying it.
+Napi::Value ToFloat32Array(Napi::Env env, std::vector<float>&& values, bool present) {
+  if (!present) return env.Null();
+  if (values.empty()) return Napi::Float32Array::New(env, 0);
+  auto* owned = new std::vector<float>(std::move(values));
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+      env, owned->data(), owned->size() * sizeof(float),
+      [](Napi::Env, void*, std::vector<float>* data) { delete data; }, owned);
+  return Napi::Float32Array::New(env, owned->size(), buffer, 0);
+}
+
+class BatchGuard {
+ public:
+  explicit BatchGuard(int32_t tokens) : batch(llama_batch_init(tokens, 0, 1)) {}
+  ~BatchGuard() { llama_batch_free(batch); }
+  llama_batch batch;
+};
+
+}  // namespace
+
+std::string EmbedWorker::Validate(const ContextResources& resources, const EmbedRequest& request) {
+  llama_context* context = resources.context;
+  const llama_model* model = resources.model.get();
+  const size_t sequences = request.sequence_lengths.size();
+  if (sequences == 0) return "a batch needs at least one sequence";
+  if (sequences > llama_n_seq_max(context)) {
+    return "a batch of " + std::to_string(sequences) + " sequences exceeds this context's maxSequences (" +
+           std::to_string(llama_n_seq_max(context)) + ")";
+  }
+  size_t total = 0;
+  for (size_t s = 0; s < sequences; ++s) {
+    const uint32_t length = request.sequence_lengths[s];
+    if (length == 0) return "sequence " + std::to_string(s) + " has no tokens";
+    if (length > resources.position_limit) {
+      return "sequence " + std::to_string(s) + " has " + std::to_string(length) + " tokens, more than the model's " +
+             std::to_string(resources.position_limit) + " positions";
+    }
+    total += length;
+  }
+  if (total != request.tokens.size()) return "sequenceLengths add up to " + std::to_string(total) + " but " + std::to_string(request.tokens.size()) + " tokens were given";
+  const size_t capacity = resources.causal ? std::min(llama_n_batch(context), llama_n_ctx(context)) : llama_n_ubatch(context);
+  if (total > capacity) {
+    return "a batch of " + std::to_string(total) + " tokens exceeds this context's capacity of " + std::to_string(capacity) + " tokens";
+  }
+  const int32_t vocabulary_size = llama_vocab_n_tokens(llama_model_get_vocab(model));
+  for (size_t i = 0; i < request.tokens.size(); ++i) {
+    if (request.tokens[i] < 0 || request.tokens[i] >= vocabulary_size) {
+      return "token id " + std::to_string(request.tokens[i]) + " at index " + std::to_string(i) + " is outside the vocabulary";
+    }
+  }
+  const int32_t layer_count = llama_model_n_layer(model);
+  for (size_t i = 0; i < request.layers.size(); ++i) {
+    const int32_t layer = request.layers[i];
+    if (layer < 0 || layer > layer_count) return "layer " + std::to_string(layer) + " is outside [0, " + std::to_string(layer_count) + "]";
+    if (std::find(request.layers.begin(), request.layers.begin() + i, layer) != request.layers.begin() + i) {
+      return "layer " + std::to_string(layer) + " is requested twice";
+    }
+  }
+  const bool pooled = llama_pooling_type(context) != LLAMA_POOLING_TYPE_NONE;
+  if (pooled && request.token_vectors) return "token vectors need a context created with pooling none";
+  return "";
+}
+
+EmbedWorker::EmbedWorker(Napi::Env env, EmbeddingContext* owner, std::shared_ptr<ContextResources> resources, EmbedRequest request)
+    : PromiseWorker(env),
+      owner_(owner),
+      owner_reference_(Napi::Persistent(owner->Value())),
+      resources_(std::move(resources)),
+      request_(std::move(request)) {}
+
+void EmbedWorker::Execute() {
+  LlamaLog::ClearThreadErrors();
+  std::string problem = Decode();
+  resources_->capture.End();
+  if (!problem.empty()) SetError(problem);
+}
+
+std::string EmbedWorker::Decode() {
+  llama_context* context = resources_->context;
+  const llama_model* model = resources_->model.get();
+  const int32_t token_count = static_cast<int32_t>(request_.tokens.size());
+
+  if (llama_memory_t memory = llama_get_memory(context)) llama_memory_clear(memory, true);
+  BatchGuard guard(token_count);
+  llama_batch& batch = guard.batch;
+  int32_t index = 0;
+  for (size_t s = 0; s < request_.sequence_lengths.size(); ++s) {
+    for (uint32_t position = 0; position < request_.sequence_lengths[s]; ++position, ++index) {
+      batch.token[index] = request_.tokens[index];
+      batch.pos[index] = static_cast<llama_pos>(position);
+      batch.n_seq_id[index] = 1;
+      batch.seq_id[index][0] = static_cast<llama_seq_id>(s);
+      batch.logits[index] = 1;
+    }
+  }
+  batch.n_tokens = token_count;
+
+  resources_->capture.Begin(request_.layers, static_cast<size_t>(token_count), static_cast<size_t>(llama_model_n_embd(model)));
+  const int32_t status = llama_decode(context, batch);
+  if (status != 0) {
+    std::string said = LlamaLog::TakeThreadErrors();
+    return "llama_decode failed with status " + std::to_string(status) + (said.empty() ? "" : ": " + said);
+  }
+  std::string missing = resources_->capture.MissingLayers(resources_->architecture);
+  if (!missing.empty()) return missing;
+  layer_states_ = resources_->capture.Take();
+
+  const size_t width = static_cast<size_t>(llama_model_n_embd_out(model));
+  if (llama_pooling_type(context) != LLAMA_POOLING_TYPE_NONE) {
+    pooled_.resize(request_.sequence_lengths.size() * width);
+    for (size_t s = 0; s < request_.sequence_lengths.size(); ++s) {
+      const float* vector = llama_get_embeddings_seq(context, static_cast<llama_seq_id>(s));
+      if (vector == nullptr) return "llama.cpp returned no pooled vector for sequence " + std::to_string(s);
+      std::copy(vector, vector + width, pooled_.begin() + static_cast<std::ptrdiff_t>(s * width));
+    }
+  }
+  if (request_.token_vectors) {
+    token_vectors_.resize(static_cast<size_t>(token_count) * width);
+    for (int32_t i = 0; i < token_count; ++i) {
+      const float* vector = llama_get_embeddings_ith(context, i);
+      if (vector == nullptr) return "llama.cpp returned no vector for token " + std::to_string(i);
+      std::copy(vector, vector + width, token_vectors_.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(i) * width));
+    }
+  }
+  return "";
+}
+
+Napi::Value EmbedWorker::Result(Napi::Env env) {
+  Napi::Object result = Napi::Object::New(env);
+  const bool pooled = !pooled_.empty();
+  result.Set("pooled", ToFloat32Array(env, std::move(pooled_), pooled));
+  result.Set("tokens", ToFloat32Array(env, std::move(token_vectors_), request_.token_vectors));
+  result.Set("layers", ToFloat32Array(env, std::move(layer_states_), !request_.layers.empty()));
+  return result;
+}
+
+void EmbedWorker::OnOK() {
+  owner_->FinishCall();
+  PromiseWorker::OnOK();
+}
+
+void EmbedWorker::OnError(const Napi::Error& error) {
+  owner_->FinishCall();
+  PromiseWorker::OnError(error);
+}

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "context_resources.h"
+#include "promise_worker.h"
+
+class EmbeddingContext;
+
+// One packed batch: sequence s is tokens[offset_s, offset_s + sequence_lengths[s]).
+struct EmbedRequest {
+  std::vector<llama_token> tokens;
+  std::vector<uint32_t> sequence_lengths;
+  std::vector<int32_t> layers;
+  bool token_vectors = false;
+};
+
+// Runs one llama_decode over a packed batch and copies out pooled vectors, token vectors and
+// the requested layers' hidden states.
+class EmbedWorker : public PromiseWorker {
+ public:
+  // Everything llama.cpp would assert on (and so kill the process for) is checked here first.
+  static std::string Validate(const ContextResources& resources, const EmbedRequest& request);
+
+  EmbedWorker(Napi::Env env, EmbeddingContext* owner, std::shared_ptr<ContextResources> resources, EmbedRequest request);
+
+ protected:
+  void Execute() override;
+  Napi::Value Result(Napi::Env env) override;
+  void OnOK() override;
+  void OnError(const Napi::Error& error) override;
+
+ private:
+  std::string Decode();
+
+  EmbeddingContext* owner_;
+  Napi::ObjectReference owner_reference_;
+  std::shared_ptr<ContextResources> resources_;
+  EmbedRequest request_;
+  std::vector<float> pooled_;
+  std::vector<float> token_vectors_;
+  std::vector<float> layer_states_;
+};

@@ -1,0 +1,70 @@
+// The ctxembed command line, run as a user runs it, against the library's own output.
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadModel, type EmbeddingModel } from "../../lib/models/embedding-model.js";
+import { cosineSimilarity } from "../../lib/pooling.js";
+import { minilmPath, repositoryRoot } from "./models.js";
+
+const cliEntry = join(repositoryRoot, "lib", "cli", "main.ts");
+
+function ctxembed(args: string[], input?: string) {
+  const result = spawnSync(process.execPath, ["--import", "tsx", cliEntry, ...args], { input, encoding: "utf8", cwd: repositoryRoot });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+let modelFile: string;
+let model: EmbeddingModel;
+beforeAll(async () => {
+  modelFile = await minilmPath("f32");
+  model = await loadModel(modelFile);
+});
+afterAll(() => model.dispose());
+
+describe("ctxembed embed", () => {
+  it("writes one JSON object per input line, in order, equal to the library's vectors", async () => {
+    const lines = ["The cat sits outside.", "A man is playing guitar.", "Émigrés café naïve — 東京"];
+    const run = ctxembed(["embed", "--model", modelFile, "--threads", "2"], `${lines.join("\n")}\n`);
+    expect(run.status, run.stderr).toBe(0);
+    const records = run.stdout.trim().split("\n").map((line) => JSON.parse(line) as { index: number; embedding: number[] });
+    expect(records.map((record) => record.index)).toEqual([0, 1, 2]);
+    const expected = await model.embed(lines);
+    records.forEach((record, i) => expect(cosineSimilarity(Float32Array.from(record.embedding), expected[i]!.embedding)).toBeGreaterThan(0.999999));
+    expect(run.stderr).toMatch(/embedded 3 inputs \(\d+ tokens, 0 truncated\)/);
+  });
+
+  it("marks truncated inputs and fails on an empty line unless told to skip it", () => {
+    const long = "word ".repeat(400);
+    const truncated = ctxembed(["embed", "--model", modelFile], `${long}\n`);
+    expect(JSON.parse(truncated.stdout)).toMatchObject({ index: 0, truncated: true });
+
+    const failing = ctxembed(["embed", "--model", modelFile], "one\n\nthree\n");
+    expect(failing.status).toBe(1);
+    expect(failing.stderr).toMatch(/line 2 of standard input is empty; pass --skip-empty/);
+
+    const skipping = ctxembed(["embed", "--model", modelFile, "--skip-empty"], "one\n\nthree\n");
+    expect(skipping.stdout.trim().split("\n").map((line) => (JSON.parse(line) as { index: number }).index)).toEqual([0, 2]);
+  });
+
+  it("exits 2 on a wrong command line and 1 on a missing file, with a message", () => {
+    const usage = ctxembed(["embed", "--pooling", "median"]);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/Allowed choices are model, mean/);
+    const missing = ctxembed(["embed", "--model", "/nonexistent/model.gguf"]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/unknown model '\/nonexistent\/model.gguf'/);
+  });
+});
+
+describe("ctxembed info and models", () => {
+  it("prints the model's metadata as JSON", () => {
+    const run = ctxembed(["info", "--model", modelFile]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ architecture: "bert", dimensions: 384, layerCount: 6, maxSequenceLength: 256, defaultPooling: "mean", causal: false });
+  });
+
+  it("prints the cached path of a pulled model", () => {
+    const run = ctxembed(["models", "path", "all-minilm-l6-v2"]);
+    expect(run.stdout.trim()).toBe(modelFile);
+  });
+});
