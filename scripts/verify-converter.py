@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compare two GGUF files: every metadata key and value, every tensor's name, shape, type and bytes.
+"""Compare two GGUF files: the metadata llama.cpp reads, and every tensor's name, shape, type and bytes.
 
 Used to check ctxembed's converter against llama.cpp's convert_hf_to_gguf.py:
 

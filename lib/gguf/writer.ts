@@ -55,11 +55,6 @@ export interface GgufTensorToWrite {
   chunks(): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 }
 
-export interface WriteGgufOptions {
-  /** Called after each tensor's data is written. */
-  onTensorWritten?: (tensor: GgufTensorToWrite, index: number, count: number) => void;
-}
-
 /**
  * Writes a GGUF v3 file. Tensor data is streamed, never held in memory as a whole; the file is
  * written next to `path` under a temporary name and renamed into place only once complete, so an
@@ -69,7 +64,6 @@ export async function writeGgufFile(
   path: string,
   metadata: Iterable<readonly [string, GgufTypedValue]>,
   tensors: readonly GgufTensorToWrite[],
-  options: WriteGgufOptions = {},
 ): Promise<void> {
   const entries = [...metadata];
   const alignment = alignmentOf(entries);
@@ -82,7 +76,7 @@ export async function writeGgufFile(
     const output = new SequentialWriter(handle);
     await output.write(header);
     await output.padTo(alignment);
-    for (const [index, { tensor, byteLength }] of layout.entries()) {
+    for (const { tensor, byteLength } of layout) {
       let written = 0;
       for await (const chunk of tensor.chunks()) {
         written += chunk.length;
@@ -93,7 +87,6 @@ export async function writeGgufFile(
         throw new Error(`tensor "${tensor.name}" produced ${written > byteLength ? "over" : "only"} ${written} bytes of data, expected ${byteLength}`);
       }
       await output.padTo(alignment);
-      options.onTensorWritten?.(tensor, index, layout.length);
     }
     await handle.sync();
     await handle.close();
