@@ -4,16 +4,20 @@ import { convertCommand } from "./commands/convert.js";
 import { embedCommand } from "./commands/embed.js";
 import { infoCommand } from "./commands/info.js";
 import { modelsCommand } from "./commands/models.js";
+import { spanCommand } from "./commands/span.js";
+import { tokensCommand } from "./commands/tokens.js";
 import { reportFailure } from "./terminal.js";
 
 /** Exit codes: 0 success, 1 the work failed (message on stderr), 2 the command line was wrong. */
 const usageExitCode = 2;
 
 const program = new Command("ctxembed")
-  .description("contextual embeddings on llama.cpp: sentences, tokens, words and phrases in context")
+  .description("contextual embeddings on llama.cpp: sentences, tokens, words and phrases in context, from any layer")
   .showHelpAfterError()
   .exitOverride()
   .addCommand(embedCommand())
+  .addCommand(tokensCommand())
+  .addCommand(spanCommand())
   .addCommand(infoCommand())
   .addCommand(modelsCommand())
   .addCommand(convertCommand())

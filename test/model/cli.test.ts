@@ -68,3 +68,29 @@ describe("ctxembed info and models", () => {
     expect(run.stdout.trim()).toBe(modelFile);
   });
 });
+
+describe("ctxembed tokens and span", () => {
+  it("prints every token with its character range and the library's vector", async () => {
+    const text = "Émigrés' café 😀 naïve";
+    const run = ctxembed(["tokens", "--model", modelFile, "--text", text, "--layers", "last2:mean"]);
+    expect(run.status, run.stderr).toBe(0);
+    const record = JSON.parse(run.stdout) as { index: number; tokens: { id: number; start: number; end: number; special: boolean; embedding: number[] }[] };
+    const expected = await model.embed(text, { tokens: true, layers: { layers: [-2, -1] } });
+    expect(record.tokens.map((token) => [token.id, token.start, token.end, token.special])).toEqual(
+      expected.tokens!.map((token) => [token.id, token.start, token.end, token.special]),
+    );
+    record.tokens.forEach((token, t) =>
+      expect(cosineSimilarity(Float32Array.from(token.embedding), expected.tokens![t]!.embedding)).toBeGreaterThan(0.999999),
+    );
+    expect(text.slice(record.tokens[1]!.start, record.tokens[1]!.end)).toBe("Émi");
+  });
+
+  it("prints span vectors found by phrase and by range, and refuses a span-less call", () => {
+    const run = ctxembed(["span", "--model", modelFile, "--text", "She sat on the river bank.", "--find", "river bank", "--span", "0:3"]);
+    expect(run.status, run.stderr).toBe(0);
+    const spans = (JSON.parse(run.stdout) as { spans: { text: string; start: number; end: number }[] }).spans;
+    expect(spans.map((span) => [span.text, span.start, span.end])).toEqual([["She", 0, 3], ["river bank", 15, 25]]);
+    const none = ctxembed(["span", "--model", modelFile, "--text", "nothing"]);
+    expect(none.status).toBe(2);
+  });
+});

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { float16ToFloat32 } from "../../lib/convert/float16.js";
 import { pullModel } from "../../lib/models/pull.js";
 
 export const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -31,6 +32,35 @@ export function sentenceFixture(): SentenceFixture {
     embeddings: (raw.embeddings as string[]).map((base64) => {
       const bytes = Buffer.from(base64, "base64");
       return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    }),
+  };
+}
+
+export interface HiddenStateSentence {
+  text: string;
+  tokenIds: number[];
+  /** states[layer] is [token][dimensions], layer 0 = embedding output */
+  states: Float32Array[];
+}
+
+/** transformers' output_hidden_states for 50 sentences (scripts/reference/make_hidden_states_fixture.py). */
+export function hiddenStatesFixture(): { dimensions: number; layers: number; sentences: HiddenStateSentence[] } {
+  const index = JSON.parse(readFileSync(join(repositoryRoot, "test", "fixtures", "minilm-hidden-states.json"), "utf8"));
+  const bytes = readFileSync(join(repositoryRoot, "test", "fixtures", index.data_file));
+  const halves = new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const floats = new Float32Array(halves.length);
+  float16ToFloat32(halves, new Uint32Array(floats.buffer));
+  const { dimensions, layers } = index as { dimensions: number; layers: number };
+  return {
+    dimensions,
+    layers,
+    sentences: (index.sentences as { text: string; token_ids: number[]; offset: number }[]).map((sentence) => {
+      const block = sentence.token_ids.length * dimensions;
+      return {
+        text: sentence.text,
+        tokenIds: sentence.token_ids,
+        states: Array.from({ length: layers }, (_, layer) => floats.subarray(sentence.offset + layer * block, sentence.offset + (layer + 1) * block)),
+      };
     }),
   };
 }

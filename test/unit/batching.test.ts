@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { packBatches } from "../../lib/batching.js";
 import { SerialQueue } from "../../lib/serial-queue.js";
+import { specialFrame } from "../../lib/tokens/special-frame.js";
 import { truncateTokens } from "../../lib/tokens/truncate.js";
+import { planWindows } from "../../lib/tokens/windows.js";
 
 describe("packBatches", () => {
   it("fills batches in input order up to the token budget", () => {
@@ -26,17 +28,17 @@ describe("truncateTokens", () => {
   const ids = Int32Array.from([101, 1, 2, 3, 4, 5, 102]);
 
   it("keeps inputs that fit untouched", () => {
-    expect(truncateTokens(ids, 7, [102])).toEqual({ ids, truncated: false, originalLength: 7 });
+    expect(truncateTokens(ids, 7, { leading: 1, trailing: 1 })).toEqual({ ids, truncated: false, originalLength: 7 });
   });
 
   it("cuts the text tokens and keeps the trailing special token, as Hugging Face tokenizers do", () => {
-    const cut = truncateTokens(ids, 4, [102]);
+    const cut = truncateTokens(ids, 4, { leading: 1, trailing: 1 });
     expect(Array.from(cut.ids)).toEqual([101, 1, 2, 102]);
     expect(cut).toMatchObject({ truncated: true, originalLength: 7 });
   });
 
-  it("just cuts when the input does not end with the special token", () => {
-    expect(Array.from(truncateTokens(Int32Array.from([2, 10, 11, 12]), 2, [1]).ids)).toEqual([2, 10]);
+  it("just cuts when the tokenizer appended nothing", () => {
+    expect(Array.from(truncateTokens(Int32Array.from([2, 10, 11, 12]), 2, { leading: 1, trailing: 0 }).ids)).toEqual([2, 10]);
   });
 });
 
@@ -56,5 +58,53 @@ describe("SerialQueue", () => {
     const results = await Promise.allSettled([queue.run(task(false)), queue.run(task(true)), queue.run(task(false))]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     expect(maxRunning).toBe(1);
+  });
+});
+
+describe("specialFrame", () => {
+  const bert = { bos: 101, eos: 102, eot: -1, sep: 102, pad: 0, mask: 103, addBos: true, addEos: true, addSep: false };
+  const gemma = { bos: 2, eos: 1, eot: 106, sep: -1, pad: 0, mask: -1, addBos: true, addEos: false, addSep: false };
+
+  it("counts the special tokens the tokenizer added around the text", () => {
+    expect(specialFrame(Int32Array.from([101, 7, 8, 102]), bert)).toEqual({ leading: 1, trailing: 1 });
+    expect(specialFrame(Int32Array.from([2, 7, 8]), gemma)).toEqual({ leading: 1, trailing: 0 });
+    expect(specialFrame(Int32Array.from([7, 8]), bert)).toEqual({ leading: 0, trailing: 0 });
+  });
+});
+
+describe("planWindows", () => {
+  // [CLS] t0..t9 [SEP]
+  const ids = Int32Array.from([101, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 102]);
+  const frame = { leading: 1, trailing: 1 };
+
+  it("frames every window with the special tokens and covers the whole text", () => {
+    const plan = planWindows(ids, frame, { size: 6, stride: 2 }, false);
+    expect(plan.windows.map((window) => Array.from(window))).toEqual([
+      [101, 0, 1, 2, 3, 102],
+      [101, 2, 3, 4, 5, 102],
+      [101, 4, 5, 6, 7, 102],
+      [101, 6, 7, 8, 9, 102],
+    ]);
+  });
+
+  it("reads each token from the window where it has most context on both sides", () => {
+    const plan = planWindows(ids, frame, { size: 6, stride: 2 }, false);
+    // t3 (document index 4) sits at rows 4 and 2 of windows 0 and 1: context 0 vs 1, so window 1.
+    expect(plan.source.window[4]).toBe(1);
+    expect(plan.source.row[4]).toBe(2);
+    expect(plan.source.window[0]).toBe(0);
+    expect(plan.source.window[11]).toBe(3);
+    expect(plan.source.row[11]).toBe(5);
+  });
+
+  it("prefers left context for a causal model", () => {
+    const plan = planWindows(Int32Array.from([2, 0, 1, 2, 3, 4, 5]), { leading: 1, trailing: 0 }, { size: 4, stride: 1 }, true);
+    // t2 is in windows starting at t0, t1, t2: the earliest start gives it most left context.
+    expect(plan.source.window[3]).toBe(0);
+  });
+
+  it("refuses windows with no room for text and bad strides", () => {
+    expect(() => planWindows(ids, frame, { size: 2, stride: 1 }, false)).toThrow(/no room/);
+    expect(() => planWindows(ids, frame, { size: 6, stride: 5 }, false)).toThrow(/stride must be between 1 and 4/);
   });
 });

@@ -1,0 +1,48 @@
+import { Command } from "commander";
+import { float32ToJson } from "../../output/json.js";
+import type { EmbedOptions } from "../../models/embed-options.js";
+import type { TokenVector } from "../../models/embedding-model.js";
+import { runLineJob, type LineSource } from "../line-job.js";
+import { modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
+import { addSourceOptions, layersOption, windowOption } from "./source-options.js";
+
+interface TokensCommandOptions extends ModelCommandOptions, LineSource {
+  normalize: boolean;
+  layers?: EmbedOptions["layers"];
+  window?: EmbedOptions["window"];
+}
+
+function tokenJson(token: TokenVector): string {
+  const { id, text, start, end, special, embedding } = token;
+  return `{"id":${id},"text":${JSON.stringify(text)},"start":${start},"end":${end},"special":${special},"embedding":${float32ToJson(embedding)}}`;
+}
+
+export function tokensCommand(): Command {
+  return addSourceOptions(new Command("tokens"))
+    .description("every token's vector with its id, text and character range (JSON lines, one per input)")
+    .addOption(modelOption())
+    .addOption(layersOption())
+    .addOption(windowOption())
+    .option("--no-normalize", "keep raw vectors instead of scaling them to unit length")
+    .addOption(threadsOption())
+    .addHelpText(
+      "after",
+      `
+Output: {"index": i, "tokens": [{"id", "text", "start", "end", "special", "embedding"}]} per input;
+start/end are JavaScript string (UTF-16) indices into the input line, end exclusive.
+
+Examples:
+  $ ctxembed tokens --text "The bank raised its rates."
+  $ ctxembed tokens --input corpus.txt --layers last4:mean --no-normalize > tokens.jsonl
+  $ ctxembed tokens --input book.txt --window 256:64`,
+    )
+    .action(async (options: TokensCommandOptions) => {
+      const model = await openModel(options);
+      try {
+        const { normalize, layers, window } = options;
+        await runLineJob(model, options, { normalize, layers, window, tokens: true }, (result) => `"tokens":[${result.tokens!.map(tokenJson).join(",")}]`);
+      } finally {
+        await model.dispose();
+      }
+    });
+}
