@@ -23,12 +23,6 @@ export function requireText(value: unknown, what: string): string {
   return value;
 }
 
-export function requireTexts(value: unknown, what = "texts"): string[] {
-  if (!Array.isArray(value)) throw new TypeError(`${what} must be an array of strings, got ${describe(value)}`);
-  value.forEach((text, index) => requireText(text, `${what}[${index}]`));
-  return value as string[];
-}
-
 export function requireInteger(value: unknown, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== "number" || !Number.isInteger(value)) throw new TypeError(`${what} must be an integer, got ${describe(value)}`);
   if (value < min || value > max) throw new RangeError(`${what} must be between ${min} and ${max}, got ${value}`);

@@ -32,7 +32,7 @@ async function copyPrefix(source: string, bytes: number, target: string): Promis
 
 describe("text inputs", () => {
   it("rejects an empty string with a RangeError naming it", async () => {
-    await expect(model.embed(["fine", ""])).rejects.toThrow(/texts\[1\] is an empty string/);
+    await expect(model.embed(["fine", ""])).rejects.toThrow(/inputs\[1\] is an empty string/);
   });
 
   it("rejects lone surrogates, which have no UTF-8 form", async () => {
@@ -41,7 +41,7 @@ describe("text inputs", () => {
   });
 
   it("rejects non-strings and unknown options before reaching the addon", async () => {
-    await expect(model.embed([42 as unknown as string])).rejects.toThrow(/texts\[0\] must be a string, got number 42/);
+    await expect(model.embed([42 as unknown as string])).rejects.toThrow(/inputs\[0\] must be a string or \{text, spans\}, got number 42/);
     await expect(model.embed(["a"], { normalise: false } as never)).rejects.toThrow(/no option "normalise"/);
     await expect(model.embed(["a"], { pooling: "median" as never })).rejects.toThrow(/pooling must be one of/);
   });

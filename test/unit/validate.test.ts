@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { requireInteger, requireKnownKeys, requireOneOf, requireText, requireTexts } from "../../lib/validate.js";
+import { requireInteger, requireKnownKeys, requireOneOf, requireText } from "../../lib/validate.js";
 
 describe("argument validation", () => {
   it("accepts well-formed text, including astral characters", () => {
@@ -14,11 +14,6 @@ describe("argument validation", () => {
   ])("rejects %j", (value, type, message) => {
     expect(() => requireText(value, "text")).toThrow(type);
     expect(() => requireText(value, "text")).toThrow(message);
-  });
-
-  it("names the offending element of an array", () => {
-    expect(() => requireTexts(["ok", null])).toThrow(/texts\[1\] must be a string, got null/);
-    expect(() => requireTexts("not an array")).toThrow(/must be an array of strings/);
   });
 
   it("checks integers, choices and option names", () => {
