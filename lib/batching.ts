@@ -27,3 +27,19 @@ export function packBatches(lengths: readonly number[], limits: BatchLimits): nu
   if (current.length > 0) batches.push(current);
   return batches;
 }
+
+/**
+ * Tokens all sequences start with, leaving each at least one token of its own; 0 when fewer
+ * than `minimum` are shared or there is only one sequence.
+ */
+export function sharedPrefixLength(sequences: readonly Int32Array[], minimum: number): number {
+  if (sequences.length < 2) return 0;
+  let length = Math.min(...sequences.map((sequence) => sequence.length - 1));
+  const first = sequences[0]!;
+  for (const sequence of sequences) {
+    let k = 0;
+    while (k < length && sequence[k] === first[k]) k++;
+    length = k;
+  }
+  return length >= minimum ? length : 0;
+}

@@ -53,6 +53,7 @@ CreateContextWorker::CreateContextWorker(Napi::Env env, ModelHandle model, Napi:
   params_.embeddings = true;
   // One masked attention over the packed sequences instead of a KV stream per sequence.
   params_.kv_unified = true;
+  params_.flash_attn_type = options.Get("flashAttention").ToBoolean().Value() ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   params_.no_perf = true;
   params_.cb_eval = &LayerCapture::Callback;
   params_.cb_eval_user_data = &resources_->capture;

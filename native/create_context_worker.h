@@ -6,7 +6,7 @@
 #include "promise_worker.h"
 
 // Options object: {contextTokens, batchTokens, microBatchTokens, maxSequences, threads,
-// pooling (llama_pooling_type), causal (whether the model attends causally)}.
+// pooling (llama_pooling_type), causal (whether the model attends causally), flashAttention}.
 class CreateContextWorker : public PromiseWorker {
  public:
   CreateContextWorker(Napi::Env env, ModelHandle model, Napi::Object options);

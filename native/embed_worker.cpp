@@ -53,10 +53,26 @@ std::string EmbedWorker::Validate(const ContextResources& resources, const Embed
     return "a batch of " + std::to_string(total) + " tokens exceeds this context's capacity of " + std::to_string(capacity) + " tokens";
   }
   const int32_t vocabulary_size = llama_vocab_n_tokens(llama_model_get_vocab(model));
-  for (size_t i = 0; i < request.tokens.size(); ++i) {
-    if (request.tokens[i] < 0 || request.tokens[i] >= vocabulary_size) {
-      return "token id " + std::to_string(request.tokens[i]) + " at index " + std::to_string(i) + " is outside the vocabulary";
+  for (const std::vector<llama_token>* ids : {&request.tokens, &request.prefix}) {
+    for (size_t i = 0; i < ids->size(); ++i) {
+      if ((*ids)[i] < 0 || (*ids)[i] >= vocabulary_size) {
+        return "token id " + std::to_string((*ids)[i]) + " at index " + std::to_string(i) + " is outside the vocabulary";
+      }
     }
+  }
+  if (!request.prefix.empty()) {
+    if (!resources.causal || llama_get_memory(context) == nullptr) return "a shared prefix needs a causal model with a KV cache";
+    const size_t prefix = request.prefix.size();
+    if (prefix > llama_n_batch(context) || prefix + total > llama_n_ctx(context)) {
+      return "a prefix of " + std::to_string(prefix) + " tokens and " + std::to_string(total) + " more tokens exceed this context's " +
+             std::to_string(llama_n_ctx(context)) + " tokens";
+    }
+    for (uint32_t length : request.sequence_lengths) {
+      if (prefix + length > resources.position_limit) return "a prefixed sequence exceeds the model's " + std::to_string(resources.position_limit) + " positions";
+    }
+  }
+  if ((request.last_token_only || !request.prefix.empty()) && !request.layers.empty()) {
+    return "layers cannot be captured when only last tokens are output or a prefix is shared";
   }
   const int32_t layer_count = llama_model_n_layer(model);
   for (size_t i = 0; i < request.layers.size(); ++i) {
@@ -67,7 +83,9 @@ std::string EmbedWorker::Validate(const ContextResources& resources, const Embed
     }
   }
   const bool pooled = llama_pooling_type(context) != LLAMA_POOLING_TYPE_NONE;
-  if (pooled && request.token_vectors) return "token vectors need a context created with pooling none";
+  if (pooled && (request.token_vectors || request.last_token_only || !request.prefix.empty())) {
+    return "token vectors, last-token output and shared prefixes need a context created with pooling none";
+  }
   return "";
 }
 
@@ -91,17 +109,24 @@ std::string EmbedWorker::Decode() {
   const int32_t token_count = static_cast<int32_t>(request_.tokens.size());
 
   if (llama_memory_t memory = llama_get_memory(context)) llama_memory_clear(memory, true);
+  std::string problem = DecodePrefix();
+  if (!problem.empty()) return problem;
+
+  const llama_pos first_position = static_cast<llama_pos>(request_.prefix.size());
   BatchGuard guard(token_count);
   llama_batch& batch = guard.batch;
+  std::vector<int32_t> last_indices;
   int32_t index = 0;
   for (size_t s = 0; s < request_.sequence_lengths.size(); ++s) {
-    for (uint32_t position = 0; position < request_.sequence_lengths[s]; ++position, ++index) {
+    const uint32_t length = request_.sequence_lengths[s];
+    for (uint32_t position = 0; position < length; ++position, ++index) {
       batch.token[index] = request_.tokens[index];
-      batch.pos[index] = static_cast<llama_pos>(position);
+      batch.pos[index] = first_position + static_cast<llama_pos>(position);
       batch.n_seq_id[index] = 1;
       batch.seq_id[index][0] = static_cast<llama_seq_id>(s);
-      batch.logits[index] = 1;
+      batch.logits[index] = !request_.last_token_only || position + 1 == length;
     }
+    last_indices.push_back(index - 1);
   }
   batch.n_tokens = token_count;
 
@@ -125,13 +150,42 @@ std::string EmbedWorker::Decode() {
     }
   }
   if (request_.token_vectors) {
-    token_vectors_.resize(static_cast<size_t>(token_count) * width);
-    for (int32_t i = 0; i < token_count; ++i) {
-      const float* vector = llama_get_embeddings_ith(context, i);
-      if (vector == nullptr) return "llama.cpp returned no vector for token " + std::to_string(i);
-      std::copy(vector, vector + width, token_vectors_.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(i) * width));
+    std::vector<int32_t> outputs(static_cast<size_t>(token_count));
+    std::iota(outputs.begin(), outputs.end(), 0);
+    if (request_.last_token_only) outputs = last_indices;
+    token_vectors_.resize(outputs.size() * width);
+    for (size_t row = 0; row < outputs.size(); ++row) {
+      const float* vector = llama_get_embeddings_ith(context, outputs[row]);
+      if (vector == nullptr) return "llama.cpp returned no vector for token " + std::to_string(outputs[row]);
+      std::copy(vector, vector + width, token_vectors_.begin() + static_cast<std::ptrdiff_t>(row * width));
     }
   }
+  return "";
+}
+
+// Evaluates the shared prefix once as sequence 0, then lets every other sequence of the batch
+// see the same KV cells (in a unified cache, llama_memory_seq_cp adds sequence ids to the cells
+// rather than copying them).
+std::string EmbedWorker::DecodePrefix() {
+  if (request_.prefix.empty()) return "";
+  llama_context* context = resources_->context;
+  const int32_t prefix_count = static_cast<int32_t>(request_.prefix.size());
+  BatchGuard guard(prefix_count);
+  for (int32_t position = 0; position < prefix_count; ++position) {
+    guard.batch.token[position] = request_.prefix[static_cast<size_t>(position)];
+    guard.batch.pos[position] = position;
+    guard.batch.n_seq_id[position] = 1;
+    guard.batch.seq_id[position][0] = 0;
+    guard.batch.logits[position] = 0;
+  }
+  guard.batch.n_tokens = prefix_count;
+  const int32_t status = llama_decode(context, guard.batch);
+  if (status != 0) {
+    std::string said = LlamaLog::TakeThreadErrors();
+    return "llama_decode of the shared prefix failed with status " + std::to_string(status) + (said.empty() ? "" : ": " + said);
+  }
+  llama_memory_t memory = llama_get_memory(context);
+  for (size_t s = 1; s < request_.sequence_lengths.size(); ++s) llama_memory_seq_cp(memory, 0, static_cast<llama_seq_id>(s), -1, -1);
   return "";
 }
 

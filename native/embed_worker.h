@@ -15,6 +15,12 @@ struct EmbedRequest {
   std::vector<uint32_t> sequence_lengths;
   std::vector<int32_t> layers;
   bool token_vectors = false;
+  // Output only each sequence's last token: a decoder then computes its vocabulary-sized
+  // output row for one token per sequence instead of for every token.
+  bool last_token_only = false;
+  // Tokens every sequence starts with, evaluated once and shared through the KV cache
+  // (causal models only); `tokens` then holds only what follows the prefix.
+  std::vector<llama_token> prefix;
 };
 
 // Runs one llama_decode over a packed batch and copies out pooled vectors, token vectors and
@@ -34,6 +40,7 @@ class EmbedWorker : public PromiseWorker {
 
  private:
   std::string Decode();
+  std::string DecodePrefix();
 
   EmbeddingContext* owner_;
   Napi::ObjectReference owner_reference_;

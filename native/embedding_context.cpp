@@ -32,7 +32,8 @@ EmbeddingContext::EmbeddingContext(const Napi::CallbackInfo& info) : Napi::Objec
   resources_ = std::move(*transfer);
 }
 
-// embed(tokens: Int32Array, sequenceLengths: Uint32Array, options: {tokenVectors: boolean, layers: Int32Array})
+// embed(tokens: Int32Array, sequenceLengths: Uint32Array,
+//       options: {tokenVectors: boolean, layers: Int32Array, lastTokenOnly?: boolean, prefix?: Int32Array})
 //   : Promise<{pooled: Float32Array | null, tokens: Float32Array | null, layers: Float32Array | null}>
 Napi::Value EmbeddingContext::Embed(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -56,6 +57,15 @@ Napi::Value EmbeddingContext::Embed(const Napi::CallbackInfo& info) {
   request.sequence_lengths.assign(lengths.Data(), lengths.Data() + lengths.ElementLength());
   request.layers.assign(layers.Data(), layers.Data() + layers.ElementLength());
   request.token_vectors = options.Get("tokenVectors").ToBoolean().Value();
+  request.last_token_only = options.Get("lastTokenOnly").ToBoolean().Value();
+  Napi::Value prefix_value = options.Get("prefix");
+  if (!prefix_value.IsUndefined()) {
+    if (!prefix_value.IsTypedArray() || prefix_value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      throw Napi::TypeError::New(env, "option prefix must be an Int32Array");
+    }
+    Napi::Int32Array prefix = prefix_value.As<Napi::Int32Array>();
+    request.prefix.assign(prefix.Data(), prefix.Data() + prefix.ElementLength());
+  }
 
   std::string problem = EmbedWorker::Validate(*resources_, request);
   if (!problem.empty()) throw Napi::RangeError::New(env, problem);

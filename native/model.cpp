@@ -64,7 +64,7 @@ Model::Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
   handle_ = std::move(*transfer);
 }
 
-// loadModel(path: string, options: {gpuLayers: number, useMmap: boolean}): Promise<Model>
+// loadModel(path: string, options: {gpuLayers: number, useMmap: boolean, repackWeights: boolean}): Promise<Model>
 Napi::Value Model::Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsObject()) {
@@ -73,6 +73,7 @@ Napi::Value Model::Load(const Napi::CallbackInfo& info) {
   Napi::Object options = info[1].As<Napi::Object>();
   llama_model_params params = llama_model_default_params();
   params.n_gpu_layers = options.Get("gpuLayers").As<Napi::Number>().Int32Value();
+  params.use_extra_bufts = options.Get("repackWeights").ToBoolean().Value();
   params.load_mode = options.Get("useMmap").As<Napi::Boolean>().Value() ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
   auto* worker = new LoadModelWorker(env, info[0].As<Napi::String>().Utf8Value(), params);
   worker->Queue();

@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { packBatches } from "../batching.js";
+import { packBatches, sharedPrefixLength } from "../batching.js";
 import { readGgufHeader } from "../gguf/reader.js";
 import { combinedWidth, combineLayers } from "../layers.js";
 import { nativeAddon, NativePooling, type NativeEmbeddingContext, type NativeModel } from "../native/addon.js";
@@ -24,6 +24,12 @@ export interface LoadOptions {
   maxSequenceTokens?: number;
   /** token budget of one packed batch; default: 256 for encoders, 512 for decoders, at least maxSequenceTokens */
   batchTokens?: number;
+  /**
+   * Let llama.cpp repack quantized weights (Q4_0, Q4_K, ...) for faster CPU matrix kernels.
+   * Off by default: those kernels take another path for larger batches, so a text's vector
+   * would depend on what it is batched with (cosine ~0.999 on gemma-3-270m Q4_K_M).
+   */
+  repackWeights?: boolean;
 }
 
 export interface TokenVector extends TokenSpan {
@@ -61,6 +67,12 @@ interface PreparedInput {
   spans: ResolvedSpan[];
 }
 
+/**
+ * How sequences go through the model: llama.cpp's in-graph pooling; a causal model's last token
+ * alone; or every token's row, for token vectors, spans, layers and pooling done here.
+ */
+type RunMode = "pooled" | "last-token" | "token-level";
+
 /** What the model returned for one sequence: a pooled vector, or one row per token. */
 interface SequenceOutput {
   pooled?: Float32Array;
@@ -72,7 +84,7 @@ interface ContextSlot {
   queue: SerialQueue;
 }
 
-const loadOptionKeys = ["threads", "gpuLayers", "maxSequenceTokens", "batchTokens"] as const;
+const loadOptionKeys = ["threads", "gpuLayers", "maxSequenceTokens", "batchTokens", "repackWeights"] as const;
 const nativePoolingOf: Partial<Record<PoolingMode, NativePooling>> = {
   mean: NativePooling.Mean,
   cls: NativePooling.Cls,
@@ -81,6 +93,8 @@ const nativePoolingOf: Partial<Record<PoolingMode, NativePooling>> = {
 // Decoder outputs carry a vocabulary-sized logits row per token; keep their batches modest.
 const decoderSequenceCap = 512;
 const maxSequencesPerBatch = 256;
+// Below this a shared prefix saves less than the extra decode call costs.
+const minimumSharedPrefix = 8;
 
 /** Rows of a windowed input, each token's row taken from the window that gives it most context. */
 function stitchWindows(source: WindowPlan["source"], outputs: SequenceOutput[], width: number): Float32Array {
@@ -117,7 +131,8 @@ export class EmbeddingModel {
     const gpuLayers = given.gpuLayers === undefined ? 0 : requireInteger(given.gpuLayers, "gpuLayers", 0, 10_000);
 
     await readGgufHeader(path);
-    const native = await nativeAddon().loadModel(path, { gpuLayers, useMmap: true });
+    const repackWeights = given.repackWeights === undefined ? false : requireBoolean(given.repackWeights, "repackWeights");
+    const native = await nativeAddon().loadModel(path, { gpuLayers, useMmap: true, repackWeights });
     const info = modelInfo(path, native.metadata());
     const modelLimit = info.causal ? Math.min(info.maxSequenceLength, decoderSequenceCap) : info.maxSequenceLength;
     const maxSequenceTokens =
@@ -175,8 +190,9 @@ export class EmbeddingModel {
       settings.window !== undefined ||
       nativePoolingOf[settings.pooling] === undefined ||
       inputs.some((input) => input.spans.length > 0);
+    const mode: RunMode = tokenLevel ? "token-level" : this.info.causal && settings.pooling === "last" ? "last-token" : "pooled";
     const prepared = inputs.map((input, index) => this.prepare(input, index, settings));
-    const outputs = await this.run(prepared.flatMap((input) => input.sequences), settings, tokenLevel);
+    const outputs = await this.run(prepared.flatMap((input) => input.sequences), settings, mode);
     const width = settings.layers ? combinedWidth(settings.layers, this.info.hiddenSize) : this.info.dimensions;
     let next = 0;
     return prepared.map((input) => {
@@ -217,28 +233,41 @@ export class EmbeddingModel {
     };
   }
 
-  /** Packs the sequences into batches and runs them through one native context. */
-  private async run(sequences: Int32Array[], settings: EmbedSettings, tokenLevel: boolean): Promise<SequenceOutput[]> {
-    const slot = await this.context(tokenLevel ? NativePooling.None : nativePoolingOf[settings.pooling]!);
+  /**
+   * Packs the sequences into batches and runs them through one native context. A causal model
+   * pooled at its last token outputs only that token, and evaluates a prefix every sequence
+   * shares (an instruction, demonstrations) once per batch instead of once per sequence.
+   */
+  private async run(sequences: Int32Array[], settings: EmbedSettings, mode: RunMode): Promise<SequenceOutput[]> {
+    const slot = await this.context(mode === "pooled" ? nativePoolingOf[settings.pooling]! : NativePooling.None);
     const layers = Int32Array.from(settings.layers?.layers ?? []);
+    const prefixLength = mode === "last-token" ? sharedPrefixLength(sequences, minimumSharedPrefix) : 0;
+    const prefix = sequences[0]?.slice(0, prefixLength);
+    const suffixes = sequences.map((sequence) => sequence.subarray(prefixLength));
     const outputs: SequenceOutput[] = new Array(sequences.length);
     const dimensions = this.info.dimensions;
-    const limits = { batchTokens: this.batchTokens, maxSequences: maxSequencesPerBatch };
-    for (const batch of packBatches(sequences.map((sequence) => sequence.length), limits)) {
-      const lengths = Uint32Array.from(batch, (index) => sequences[index]!.length);
+    const limits = { batchTokens: this.batchTokens - prefixLength, maxSequences: maxSequencesPerBatch };
+    for (const batch of packBatches(suffixes.map((suffix) => suffix.length), limits)) {
+      const lengths = Uint32Array.from(batch, (index) => suffixes[index]!.length);
       const tokens = new Int32Array(lengths.reduce((sum, length) => sum + length, 0));
       let offset = 0;
       for (const index of batch) {
-        tokens.set(sequences[index]!, offset);
-        offset += sequences[index]!.length;
+        tokens.set(suffixes[index]!, offset);
+        offset += suffixes[index]!.length;
       }
       const result = await slot.queue.run(() =>
-        slot.context.embed(tokens, lengths, { tokenVectors: tokenLevel && settings.layers === undefined, layers }),
+        slot.context.embed(tokens, lengths, {
+          tokenVectors: mode !== "pooled" && settings.layers === undefined,
+          layers,
+          lastTokenOnly: mode === "last-token",
+          ...(prefixLength > 0 ? { prefix: prefix! } : {}),
+        }),
       );
       let first = 0;
       batch.forEach((index, s) => {
         const length = lengths[s]!;
-        if (!tokenLevel) outputs[index] = { pooled: result.pooled!.subarray(s * dimensions, (s + 1) * dimensions) };
+        if (mode === "pooled") outputs[index] = { pooled: result.pooled!.subarray(s * dimensions, (s + 1) * dimensions) };
+        else if (mode === "last-token") outputs[index] = { pooled: result.tokens!.subarray(s * dimensions, (s + 1) * dimensions) };
         else if (settings.layers) outputs[index] = { rows: combineLayers(result.layers!, tokens.length, this.info.hiddenSize, settings.layers, first, length) };
         else outputs[index] = { rows: result.tokens!.subarray(first * dimensions, (first + length) * dimensions) };
         first += length;
@@ -296,6 +325,10 @@ export class EmbeddingModel {
           threads: this.threads,
           pooling,
           causal,
+          // CPU flash attention over an f16 KV cache switches kernels (and rounding) with the
+          // batch size, making a decoder's vectors depend on their batch mates (cosine ~0.999);
+          // encoders keep it: their V is the f32 batch itself, and it is 2.4x faster there.
+          flashAttention: !causal,
         })
         .then((context) => ({ context, queue: new SerialQueue() }));
       slot.catch(() => this.contexts.delete(pooling));

@@ -50,6 +50,7 @@ export interface NativeContextOptions {
   threads: number;
   pooling: NativePooling;
   causal: boolean;
+  flashAttention: boolean;
 }
 
 export interface NativeContextLimits {
@@ -64,6 +65,10 @@ export interface NativeEmbedOptions {
   tokenVectors: boolean;
   /** hidden states to capture: 0 = embedding output, L = output of block L */
   layers: Int32Array;
+  /** output only each sequence's last token (tokens then has one row per sequence) */
+  lastTokenOnly?: boolean;
+  /** tokens every sequence starts with, evaluated once and shared through the KV cache; the batch holds what follows */
+  prefix?: Int32Array;
 }
 
 export interface NativeEmbedResult {
@@ -95,7 +100,8 @@ export interface NativeModel {
 }
 
 export interface NativeAddon {
-  loadModel(path: string, options: { gpuLayers: number; useMmap: boolean }): Promise<NativeModel>;
+  /** repackWeights: llama.cpp's CPU weight repacking ("extra buffer types") */
+  loadModel(path: string, options: { gpuLayers: number; useMmap: boolean; repackWeights: boolean }): Promise<NativeModel>;
   systemInfo(): string;
 }
 

@@ -204,7 +204,7 @@ describe.each([
 ])("$name", ({ name, path, checksOf }) => {
   let model: NativeModel;
   beforeAll(async () => {
-    model = await nativeAddon().loadModel(await path(), { gpuLayers: 0, useMmap: true });
+    model = await nativeAddon().loadModel(await path(), { gpuLayers: 0, useMmap: true, repackWeights: false });
   });
   afterAll(() => model.dispose());
 
