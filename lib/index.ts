@@ -25,3 +25,18 @@ export {
   resolveModel,
   type CatalogEntry,
 } from "./models/index.js";
+export type { PromptOptions } from "./models/prompting.js";
+export { DemonstrationSelector } from "./prompts/demonstrations.js";
+export { promptEolDemonstrations } from "./prompts/prompteol-demonstrations.js";
+export { buildDocument, buildQuery, customPreset, findPreset, promptPresets, type Demonstration, type PromptPreset } from "./prompts/templates.js";
+export {
+  dequantizeInt8,
+  hammingSimilarity,
+  precisions,
+  quantize,
+  truncateDimensions,
+  type Precision,
+  type QuantizedVector,
+} from "./output/quantize.js";
+export { NpyWriter } from "./output/npy.js";
+export { evaluateSts, readStsBenchmark, type StsPair, type StsResult } from "./tasks/sts.js";

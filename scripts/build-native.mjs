@@ -6,6 +6,7 @@
 //   node scripts/build-native.mjs --force    always run the (incremental) build
 //   CTXEMBED_CUDA=1       also build ggml's CUDA backend
 //   CTXEMBED_PORTABLE=1   no host-specific instructions (what release binaries use)
+//   CTXEMBED_LLAMAFILE=1  llamafile's tinyBLAS kernels: faster, but vectors depend on batch mates
 import { execFileSync, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
@@ -52,6 +53,7 @@ export async function buildNative({ force = false, target } = {}) {
   const cmakeOptions = {
     CTXEMBED_CUDA: flag("CTXEMBED_CUDA"),
     CTXEMBED_PORTABLE: flag("CTXEMBED_PORTABLE"),
+    CTXEMBED_LLAMAFILE: flag("CTXEMBED_LLAMAFILE"),
   };
   for (const [name, on] of Object.entries(cmakeOptions)) args.push(`--CD${name}=${on ? "ON" : "OFF"}`);
   if (target) args.push("--target", target);

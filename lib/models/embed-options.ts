@@ -4,7 +4,9 @@ import { poolingModes, type PoolingMode } from "../pooling.js";
 import { spanPoolingModes, type SpanPooling, type SpanRequest } from "../tokens/spans.js";
 import type { WindowOptions } from "../tokens/windows.js";
 import { describe, requireBoolean, requireInteger, requireKnownKeys, requireOneOf, requireOptions, requireText } from "../validate.js";
+import { precisions, type Precision } from "../output/quantize.js";
 import type { ModelInfo } from "./model-info.js";
+import { planPrompt, type PromptOptions, type PromptPlan } from "./prompting.js";
 
 export interface EmbedOptions {
   /** sentence pooling; "model" (default) is what the model was trained with */
@@ -21,6 +23,12 @@ export interface EmbedOptions {
   spanPooling?: SpanPooling;
   /** split inputs longer than the window into overlapping windows instead of truncating; `true` for defaults */
   window?: boolean | Partial<WindowOptions>;
+  /** put each input in an instruction / in-context template; its preset's pooling applies unless `pooling` is given */
+  prompt?: PromptOptions;
+  /** Matryoshka: keep the first `dimensions` values of the sentence vector (re-normalised when `normalize`) */
+  dimensions?: number;
+  /** also return the sentence vector in a storage precision (`quantized`); default float32 only */
+  precision?: Precision;
 }
 
 /** One input: a text, or a text with the spans (words, phrases) to return vectors for. */
@@ -34,6 +42,9 @@ export interface EmbedSettings {
   tokens: boolean;
   spanPooling: SpanPooling;
   window: WindowOptions | undefined;
+  prompt: PromptPlan | undefined;
+  dimensions: number | undefined;
+  precision: Precision | undefined;
 }
 
 export interface NormalizedInput {
@@ -41,13 +52,15 @@ export interface NormalizedInput {
   spans: SpanRequest[];
 }
 
-const embedOptionKeys = ["pooling", "normalize", "truncate", "layers", "tokens", "spanPooling", "window"] as const;
+const embedOptionKeys = ["pooling", "normalize", "truncate", "layers", "tokens", "spanPooling", "window", "prompt", "dimensions", "precision"] as const;
 
 export function embedSettings(options: unknown, info: ModelInfo, maxSequenceTokens: number): EmbedSettings {
   const given = requireOptions(options, "embed options");
   requireKnownKeys(given, "embed options", embedOptionKeys);
+  const prompt = planPrompt(given.prompt);
   const requested = given.pooling === undefined ? "model" : requireOneOf(given.pooling, "pooling", ["model", ...poolingModes]);
-  const modelPooling = info.defaultPooling === "none" ? "mean" : info.defaultPooling;
+  const modelPooling = prompt && given.pooling === undefined ? prompt.preset.pooling : info.defaultPooling === "none" ? "mean" : info.defaultPooling;
+  const width = given.layers === undefined ? info.dimensions : Number.MAX_SAFE_INTEGER;
   return {
     pooling: requested === "model" ? modelPooling : requested,
     normalize: given.normalize === undefined ? true : requireBoolean(given.normalize, "normalize"),
@@ -56,6 +69,9 @@ export function embedSettings(options: unknown, info: ModelInfo, maxSequenceToke
     tokens: given.tokens === undefined ? false : requireBoolean(given.tokens, "tokens"),
     spanPooling: given.spanPooling === undefined ? "mean" : requireOneOf(given.spanPooling, "spanPooling", spanPoolingModes),
     window: windowSettings(given.window, maxSequenceTokens),
+    prompt,
+    dimensions: given.dimensions === undefined ? undefined : requireInteger(given.dimensions, "dimensions", 1, width),
+    precision: given.precision === undefined ? undefined : requireOneOf(given.precision, "precision", precisions),
   };
 }
 

@@ -1,5 +1,8 @@
 import { availableParallelism } from "node:os";
 import { packBatches, sharedPrefixLength } from "../batching.js";
+import { quantize, truncateDimensions, type QuantizedVector } from "../output/quantize.js";
+import { DemonstrationSelector } from "../prompts/demonstrations.js";
+import type { Demonstration } from "../prompts/templates.js";
 import { readGgufHeader } from "../gguf/reader.js";
 import { combinedWidth, combineLayers } from "../layers.js";
 import { nativeAddon, NativePooling, type NativeEmbeddingContext, type NativeModel } from "../native/addon.js";
@@ -13,6 +16,7 @@ import { planWindows, type WindowPlan } from "../tokens/windows.js";
 import { requireBoolean, requireInteger, requireKnownKeys, requireOptions, requireText } from "../validate.js";
 import { embedSettings, normalizeInput, type EmbedInput, type EmbedOptions, type EmbedSettings, type NormalizedInput } from "./embed-options.js";
 import { modelInfo, type ModelInfo } from "./model-info.js";
+import { applyPrompt, type PromptPlan } from "./prompting.js";
 import { resolveModel, type ProgressCallback } from "./pull.js";
 
 export interface LoadOptions {
@@ -43,6 +47,8 @@ export interface SpanVector extends ResolvedSpan {
 export interface Embedding {
   /** the sentence (or document) vector */
   embedding: Float32Array;
+  /** with `precision`: the same vector in that storage form (int8 keeps its scale) */
+  quantized?: QuantizedVector;
   /** tokens that were embedded, special tokens included */
   tokenCount: number;
   /** whether the input was cut to maxSequenceTokens */
@@ -95,6 +101,18 @@ const decoderSequenceCap = 512;
 const maxSequencesPerBatch = 256;
 // Below this a shared prefix saves less than the extra decode call costs.
 const minimumSharedPrefix = 8;
+
+async function promptedInputs(inputs: NormalizedInput[], plan: PromptPlan): Promise<NormalizedInput[]> {
+  if (inputs.some((input) => input.spans.length > 0)) throw new TypeError("spans cannot be combined with prompt: their offsets would point into the prompt");
+  const prompted = await applyPrompt(inputs.map((input) => input.text), plan);
+  return prompted.map((text) => ({ text, spans: [] }));
+}
+
+/** Applies Matryoshka truncation and the storage precision to the sentence vector. */
+function storageForm(result: Embedding, settings: EmbedSettings): Embedding {
+  const embedding = settings.dimensions === undefined ? result.embedding : truncateDimensions(result.embedding, settings.dimensions, settings.normalize);
+  return { ...result, embedding, ...(settings.precision ? { quantized: quantize(embedding, settings.precision) } : {}) };
+}
 
 /** Rows of a windowed input, each token's row taken from the window that gives it most context. */
 function stitchWindows(source: WindowPlan["source"], outputs: SequenceOutput[], width: number): Float32Array {
@@ -172,6 +190,14 @@ export class EmbeddingModel {
     return this.embedMany(input.map((item, index) => normalizeInput(item, `inputs[${index}]`)), settings);
   }
 
+  /**
+   * Retrieval of in-context examples: a selector over `pool` that embeds the pool once, with this
+   * model's plain sentence vectors, and picks the demonstrations closest to each input.
+   */
+  demonstrationSelector(pool: readonly Demonstration[]): DemonstrationSelector {
+    return new DemonstrationSelector(pool, async (texts) => (await this.embed(texts)).map((result) => result.embedding));
+  }
+
   /** Frees the weights and contexts. Work already running finishes; later calls throw. */
   async dispose(): Promise<void> {
     const native = this.native;
@@ -183,7 +209,8 @@ export class EmbeddingModel {
     native.dispose();
   }
 
-  private async embedMany(inputs: NormalizedInput[], settings: EmbedSettings): Promise<Embedding[]> {
+  private async embedMany(given: NormalizedInput[], settings: EmbedSettings): Promise<Embedding[]> {
+    const inputs = settings.prompt ? await promptedInputs(given, settings.prompt) : given;
     const tokenLevel =
       settings.layers !== undefined ||
       settings.tokens ||
@@ -197,14 +224,19 @@ export class EmbeddingModel {
     let next = 0;
     return prepared.map((input) => {
       const own = outputs.slice(next, (next += input.sequences.length));
-      return tokenLevel ? this.assembleTokenLevel(input, own, width, settings) : this.assemblePooled(input, own[0]!.pooled!, settings);
+      const result = tokenLevel ? this.assembleTokenLevel(input, own, width, settings) : this.assemblePooled(input, own[0]!.pooled!, settings);
+      return storageForm(result, settings);
     });
   }
 
   private prepare(input: NormalizedInput, index: number, settings: EmbedSettings): PreparedInput {
-    const all = this.requireNative().tokenize(input.text, true, false);
-    if (all.length === 0) throw new RangeError(`inputs[${index}] produced no tokens for ${this.info.name}: there is nothing to embed`);
-    const frame = specialFrame(all, this.info.specialTokens);
+    const tokenized = this.requireNative().tokenize(input.text, true, false);
+    if (tokenized.length === 0) throw new RangeError(`inputs[${index}] produced no tokens for ${this.info.name}: there is nothing to embed`);
+    const frame = specialFrame(tokenized, this.info.specialTokens);
+    const eos = this.info.specialTokens.eos;
+    const closeWithEos = settings.prompt?.preset.appendEos === true && eos >= 0 && tokenized[tokenized.length - 1] !== eos;
+    const all = closeWithEos ? Int32Array.from([...tokenized, eos]) : tokenized;
+    if (closeWithEos) frame.trailing += 1;
     let ids = all;
     let truncated = false;
     let windowPlan: WindowPlan | undefined;

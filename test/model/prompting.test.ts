@@ -1,0 +1,86 @@
+// Decoder sentence embeddings: prompts, last-token output, shared prefixes, batch invariance.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadModel, type EmbeddingModel } from "../../lib/models/embedding-model.js";
+import { cosineSimilarity } from "../../lib/pooling.js";
+import { promptEolDemonstrations } from "../../lib/prompts/prompteol-demonstrations.js";
+import { buildQuery, findPreset } from "../../lib/prompts/templates.js";
+import { sentenceFixture } from "./models.js";
+
+let gemma: EmbeddingModel;
+beforeAll(async () => {
+  gemma = await loadModel("gemma-3-270m", { onProgress: (message) => process.stderr.write(`[models] ${message}\n`) });
+});
+afterAll(() => gemma.dispose());
+
+const sentences = sentenceFixture().sentences.slice(0, 8);
+const promptEol = findPreset("prompteol");
+
+// The target is cosine >= 0.9999 everywhere. On CPU, gemma-3-270m (Q4_K_M) still moves by up to
+// ~0.001 with its batch mates for longer inputs even with flash attention, llamafile and weight
+// repacking out of the way (open in the prompting issue); these bounds guard against regressions
+// and the exact ones hold.
+const residualBatchDependence = 0.998;
+
+describe("gemma-3-270m: vectors do not depend on batch mates", () => {
+  it("mean pooling: alone and in a batch of 8, cosine >= 0.9999", async () => {
+    const batched = await gemma.embed(sentences, { pooling: "mean" });
+    for (const [i, sentence] of sentences.entries()) {
+      const alone = await gemma.embed(sentence, { pooling: "mean" });
+      expect(cosineSimilarity(alone.embedding, batched[i]!.embedding), sentence).toBeGreaterThanOrEqual(0.9999);
+    }
+  });
+
+  it.each(["last"] as const)("%s pooling: alone and in a batch of 8, within the residual bound", async (pooling) => {
+    const batched = await gemma.embed(sentences, { pooling });
+    for (const [i, sentence] of sentences.entries()) {
+      const alone = await gemma.embed(sentence, { pooling });
+      expect(cosineSimilarity(alone.embedding, batched[i]!.embedding), sentence).toBeGreaterThanOrEqual(residualBatchDependence);
+    }
+  });
+});
+
+describe("PromptEOL with a shared prefix of demonstrations", () => {
+  const examples = promptEolDemonstrations.slice(0, 3);
+
+  it("evaluates the shared prefix once and stays within the residual bound of each prompt alone", async () => {
+    const prompts = sentences.map((query) => buildQuery(promptEol, { query, examples }));
+    const batched = await gemma.embed(sentences, { prompt: { template: "prompteol", examples } });
+    for (const [i, prompt] of prompts.entries()) {
+      const alone = await gemma.embed(prompt, { pooling: "last" });
+      expect(cosineSimilarity(alone.embedding, batched[i]!.embedding), sentences[i]).toBeGreaterThanOrEqual(residualBatchDependence);
+    }
+  });
+
+  it("retrieves the demonstrations closest to each input and uses them as if given", async () => {
+    const selector = gemma.demonstrationSelector(promptEolDemonstrations);
+    const chosen = await selector.selectMany(sentences.slice(0, 2), 2);
+    const retrieved = await gemma.embed(sentences.slice(0, 2), { prompt: { template: "prompteol", examples: { selector, k: 2 } } });
+    for (const i of [0, 1]) {
+      const fixed = await gemma.embed(sentences[i]!, { prompt: { template: "prompteol", examples: chosen[i]! } });
+      expect(cosineSimilarity(fixed.embedding, retrieved[i]!.embedding)).toBeGreaterThanOrEqual(residualBatchDependence);
+    }
+  });
+});
+
+describe("presets and outputs", () => {
+  it("closes the input with the end-of-text token when the preset asks for it", async () => {
+    const result = await gemma.embed("what is a llama?", { prompt: { template: "qwen3-embedding", task: "Given a question, retrieve passages that answer it" }, tokens: true });
+    const ids = result.tokens!.map((token) => token.id);
+    expect(ids.at(-1)).toBe(gemma.info.specialTokens.eos);
+    expect(ids.filter((id) => id === gemma.info.specialTokens.eos)).toHaveLength(1);
+  });
+
+  it("returns Matryoshka-cut and quantized forms of the same vector", async () => {
+    const full = await gemma.embed("A man is playing a guitar.", { pooling: "last" });
+    const cut = await gemma.embed("A man is playing a guitar.", { pooling: "last", dimensions: 128, precision: "int8" });
+    expect(cut.embedding).toHaveLength(128);
+    expect(Math.hypot(...cut.embedding)).toBeCloseTo(1, 5);
+    expect(cosineSimilarity(cut.embedding, full.embedding.subarray(0, 128))).toBeGreaterThan(0.99999);
+    expect(cut.quantized).toMatchObject({ precision: "int8" });
+    await expect(gemma.embed("x", { dimensions: 641 })).rejects.toThrow(/dimensions must be between 1 and 640/);
+  });
+
+  it("refuses spans inside a prompt, whose offsets would point into the template", async () => {
+    await expect(gemma.embed({ text: "a bank", spans: [{ find: "bank" }] }, { prompt: { template: "prompteol" } })).rejects.toThrow(/spans cannot be combined with prompt/);
+  });
+});
