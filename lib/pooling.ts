@@ -15,7 +15,8 @@ export function l2Normalize(vector: Float32Array): Float32Array {
   return vector;
 }
 
-export function cosineSimilarity(a: Float32Array, b: Float32Array): number {
+/** Cosine of two vectors of any numeric typed array (int8 codes too: their scales cancel). */
+export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new RangeError(`cannot compare vectors of ${a.length} and ${b.length} dimensions`);
   let dot = 0;
   let normA = 0;

@@ -106,23 +106,6 @@ export function float16ToFloat32Array(bits: Uint16Array): Float32Array {
 }
 
 /**
- * Cosine of two int8 vectors. Each vector's scale is a positive common factor, which a cosine
- * cancels, so the integer values alone give the cosine of the dequantized vectors.
- */
-export function int8Cosine(a: Int8Array, b: Int8Array): number {
-  if (a.length !== b.length) throw new RangeError(`cannot compare vectors of ${a.length} and ${b.length} dimensions`);
-  let dot = 0;
-  let normA = 0;
-  let normB = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    normA += a[i]! * a[i]!;
-    normB += b[i]! * b[i]!;
-  }
-  return normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
-}
-
-/**
  * 1 - 2 * hamming / width, which is the cosine of the ±1 vectors the bits stand for: each
  * differing bit turns a +1 product into -1. Padding bits are zero in both, so never differ.
  */

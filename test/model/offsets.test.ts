@@ -17,6 +17,7 @@ import { pullModel } from "../../lib/models/pull.js";
 import { nativeAddon, type NativeModel } from "../../lib/native/addon.js";
 import { alignTokens, type TokenSpan } from "../../lib/tokens/offsets.js";
 import { minilmPath } from "./models.js";
+import { seededRandom } from "../seeded-random.js";
 
 const STRING_COUNT = 1000;
 const CONTROL_ATTRIBUTE = 1 << 3;
@@ -51,17 +52,6 @@ const FRAGMENTS: readonly string[] = [
 
 const SEPARATORS: readonly string[] = [" ", " ", " ", " ", "", "", "  ", "\t", "\n", "\r\n", "\u00a0", "\u2003", "\u3000", " \n "];
 
-/** mulberry32: a small seeded generator, so every run tests the same strings */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mixedStrings(count: number, seed: number): string[] {
   const random = seededRandom(seed);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { sampleRankCorrelation } from "simple-statistics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel, type EmbeddingModel } from "../../lib/models/embedding-model.js";
-import { float16ToFloat32Array, hammingSimilarity, int8Cosine, quantize, truncateDimensions } from "../../lib/output/quantize.js";
+import { float16ToFloat32Array, hammingSimilarity, quantize, truncateDimensions } from "../../lib/output/quantize.js";
 import { cosineSimilarity } from "../../lib/pooling.js";
 import { readStsBenchmark, type StsPair } from "../../lib/tasks/sts.js";
 import { minilmPath, sharedData } from "./models.js";
@@ -35,7 +35,7 @@ describe("STS-B dev at each stored precision (all-MiniLM-L6-v2)", () => {
   it("int8 and binary stay near float32, float16 matches it", () => {
     const float32 = spearman((vector) => vector, cosineSimilarity);
     const float16 = spearman((vector) => float16ToFloat32Array(quantize(vector, "float16").bits), cosineSimilarity);
-    const int8 = spearman((vector) => quantize(vector, "int8").values, int8Cosine);
+    const int8 = spearman((vector) => quantize(vector, "int8").values, cosineSimilarity);
     const binary = spearman(
       (vector) => quantize(vector, "binary"),
       (a, b) => hammingSimilarity(a.bits, b.bits, a.width),

@@ -1,6 +1,7 @@
 // Token offsets from synthetic pieces, written the way llama.cpp's token_to_piece renders them.
 import { describe, expect, it } from "vitest";
 import { alignTokens, type TokenSpan } from "../../lib/tokens/offsets.js";
+import { seededRandom } from "../seeded-random.js";
 
 const UNKNOWN = 1 << 0;
 const NORMAL = 1 << 2;
@@ -209,17 +210,6 @@ describe("fallback when normalisation defeats matching", () => {
   });
 });
 
-/** mulberry32, so that the property checks see the same cases on every run */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("properties", () => {
   const random = seededRandom(7);
