@@ -1,11 +1,10 @@
 // The loop behind `embed` and `tokens`: read lines (a file, standard input or --text), embed
 // them a chunk at a time, write one JSON line per input in order, report progress and a summary.
-import { createReadStream, createWriteStream } from "node:fs";
-import { once } from "node:events";
+import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import type { Writable } from "node:stream";
-import type { Embedding, EmbeddingModel } from "../models/embedding-model.js";
+import type { EmbeddingModel } from "../models/embedding-model.js";
 import type { EmbedOptions } from "../models/embed-options.js";
+import type { VectorSink } from "./sinks.js";
 import { note, ProgressLine } from "./terminal.js";
 
 export interface LineSource {
@@ -21,10 +20,6 @@ export interface LineSource {
 interface PendingLine {
   index: number;
   text: string;
-}
-
-async function write(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, "drain");
 }
 
 async function* numberedLines(source: LineSource): AsyncGenerator<PendingLine> {
@@ -44,14 +39,8 @@ async function* numberedLines(source: LineSource): AsyncGenerator<PendingLine> {
   }
 }
 
-/** Runs the job; `render` turns one result into the JSON fields after "index". */
-export async function runLineJob(
-  model: EmbeddingModel,
-  source: LineSource,
-  options: EmbedOptions,
-  render: (result: Embedding) => string,
-): Promise<void> {
-  const out = source.output ? createWriteStream(source.output) : process.stdout;
+/** Runs the job, handing each embedded chunk to `sink` in input order. */
+export async function runLineJob(model: EmbeddingModel, source: LineSource, options: EmbedOptions, sink: VectorSink): Promise<void> {
   const progress = new ProgressLine();
   const started = performance.now();
   let items = 0;
@@ -62,15 +51,13 @@ export async function runLineJob(
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
     const results = await model.embed(pending.map((line) => line.text), options);
-    let text = "";
-    results.forEach((result, k) => {
-      text += `{"index":${pending[k]!.index},${render(result)}${result.truncated ? ',"truncated":true' : ""}}\n`;
+    for (const result of results) {
       tokens += result.tokenCount;
       if (result.truncated) truncated++;
-    });
+    }
     items += results.length;
+    await sink.write(results, pending.map((line) => line.index));
     pending = [];
-    await write(out, text);
     const seconds = (performance.now() - started) / 1000;
     progress.update(() => `ctxembed: ${items} embedded, ${Math.round(tokens / seconds)} tokens/s`);
   };
@@ -81,10 +68,7 @@ export async function runLineJob(
   }
   await flush();
   progress.clear();
-  if (out !== process.stdout) {
-    out.end();
-    await once(out, "finish");
-  }
+  await sink.close();
   const seconds = (performance.now() - started) / 1000;
   note(`embedded ${items} inputs (${tokens} tokens, ${truncated} truncated) in ${seconds.toFixed(1)} s with ${model.info.name}`);
 }

@@ -1,5 +1,7 @@
 // The ctxembed command line, run as a user runs it, against the library's own output.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel, type EmbeddingModel } from "../../lib/models/embedding-model.js";
@@ -92,5 +94,28 @@ describe("ctxembed tokens and span", () => {
     expect(spans.map((span) => [span.text, span.start, span.end])).toEqual([["She", 0, 3], ["river bank", 15, 25]]);
     const none = ctxembed(["span", "--model", modelFile, "--text", "nothing"]);
     expect(none.status).toBe(2);
+  });
+});
+
+describe("ctxembed embed storage forms", () => {
+  it("writes int8 vectors with their scale, Matryoshka-cut, in JSON lines", async () => {
+    const run = ctxembed(["embed", "--model", modelFile, "--text", "A man is playing a guitar.", "--precision", "int8", "--dimensions", "128"]);
+    expect(run.status, run.stderr).toBe(0);
+    const record = JSON.parse(run.stdout) as { embedding: { values: number[]; scale: number } };
+    expect(record.embedding.values).toHaveLength(128);
+    const expected = await model.embed("A man is playing a guitar.", { dimensions: 128 });
+    const restored = Float32Array.from(record.embedding.values, (value) => value * record.embedding.scale);
+    expect(cosineSimilarity(restored, expected.embedding)).toBeGreaterThan(0.999);
+  });
+
+  it("writes .npy rows in input order, and int8 scales beside them", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "ctxembed-npy-"));
+    const output = join(directory, "vectors.npy");
+    const run = ctxembed(["embed", "--model", modelFile, "--format", "npy", "--precision", "int8", "-o", output], "first line\nsecond line\nthird line\n");
+    expect(run.status, run.stderr).toBe(0);
+    const header = readFileSync(output).subarray(0, 128).toString("latin1");
+    expect(header).toMatch(/'descr': '\|i1', 'fortran_order': False, 'shape': \(3, 384\)/);
+    expect(readFileSync(join(directory, "vectors.scales.npy")).subarray(0, 128).toString("latin1")).toMatch(/'shape': \(3, 1\)/);
+    expect(ctxembed(["embed", "--model", modelFile, "--format", "npy"], "x\n").status).toBe(2);
   });
 });

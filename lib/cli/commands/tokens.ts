@@ -3,6 +3,7 @@ import { float32ToJson } from "../../output/json.js";
 import type { EmbedOptions } from "../../models/embed-options.js";
 import type { TokenVector } from "../../models/embedding-model.js";
 import { runLineJob, type LineSource } from "../line-job.js";
+import { jsonLinesSink } from "../sinks.js";
 import { modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
 import { addSourceOptions, layersOption, windowOption } from "./source-options.js";
 
@@ -40,7 +41,8 @@ Examples:
       const model = await openModel(options);
       try {
         const { normalize, layers, window } = options;
-        await runLineJob(model, options, { normalize, layers, window, tokens: true }, (result) => `"tokens":[${result.tokens!.map(tokenJson).join(",")}]`);
+        const sink = jsonLinesSink(options.output, (result) => `"tokens":[${result.tokens!.map(tokenJson).join(",")}]`);
+        await runLineJob(model, options, { normalize, layers, window, tokens: true }, sink);
       } finally {
         await model.dispose();
       }
