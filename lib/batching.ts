@@ -28,18 +28,68 @@ export function packBatches(lengths: readonly number[], limits: BatchLimits): nu
   return batches;
 }
 
+export interface PrefixBatch {
+  /** indices into the sequences given */
+  indices: number[];
+  /** tokens every sequence of the batch starts with, evaluated once for the batch (0: none) */
+  prefixLength: number;
+}
+
+function commonPrefixLength(a: Int32Array, b: Int32Array): number {
+  const limit = Math.min(a.length, b.length);
+  let k = 0;
+  while (k < limit && a[k] === b[k]) k++;
+  return k;
+}
+
+function compareTokens(a: Int32Array, b: Int32Array): number {
+  const k = commonPrefixLength(a, b);
+  if (k === a.length || k === b.length) return a.length - b.length;
+  return a[k]! - b[k]!;
+}
+
 /**
- * Tokens all sequences start with, leaving each at least one token of its own; 0 when fewer
- * than `minimum` are shared or there is only one sequence.
+ * Batches for a causal model that evaluates a prefix shared by a batch's sequences once and
+ * copies its KV cache to each of them. Sequences are put in token order, so that those with the
+ * same prompt (instruction, demonstrations) sit side by side, and cut into groups: a group ends
+ * where sharing with the next sequence would give up more prefix tokens, over the group so far,
+ * than the next sequence would still share. Each group is packed within the token budget (prefix
+ * included); sequences that share nothing worth the extra decode are packed together, unprefixed.
  */
-export function sharedPrefixLength(sequences: readonly Int32Array[], minimum: number): number {
-  if (sequences.length < 2) return 0;
-  let length = Math.min(...sequences.map((sequence) => sequence.length - 1));
-  const first = sequences[0]!;
-  for (const sequence of sequences) {
-    let k = 0;
-    while (k < length && sequence[k] === first[k]) k++;
-    length = k;
+export function packPrefixBatches(sequences: readonly Int32Array[], limits: BatchLimits, minimumPrefix: number): PrefixBatch[] {
+  const order = sequences.map((_, index) => index).sort((a, b) => compareTokens(sequences[a]!, sequences[b]!) || a - b);
+  const groups: { indices: number[]; prefixLength: number }[] = [];
+  const unshared: number[] = [];
+  let group: number[] = [];
+  let prefixLength = 0;
+  const close = () => {
+    if (group.length > 1 && prefixLength >= minimumPrefix) groups.push({ indices: group, prefixLength });
+    else unshared.push(...group);
+  };
+  for (const index of order) {
+    const sequence = sequences[index]!;
+    const first = group.length > 0 ? sequences[group[0]!]! : undefined;
+    // Every sequence keeps at least its last token out of the prefix: that is where its vector is read.
+    const shared = first ? Math.min(commonPrefixLength(first, sequence), first.length - 1, sequence.length - 1) : 0;
+    const joined = group.length === 1 ? shared : Math.min(prefixLength, shared);
+    const worthJoining = first !== undefined && shared >= minimumPrefix && (group.length === 1 || (prefixLength - joined) * group.length <= joined);
+    if (worthJoining) {
+      group.push(index);
+      prefixLength = joined;
+    } else {
+      close();
+      group = [index];
+      prefixLength = 0;
+    }
   }
-  return length >= minimum ? length : 0;
+  close();
+  const batches = groups.flatMap(({ indices, prefixLength: length }) =>
+    packBatches(
+      indices.map((index) => sequences[index]!.length - length),
+      { batchTokens: limits.batchTokens - length, maxSequences: limits.maxSequences },
+    ).map((batch) => ({ indices: batch.map((k) => indices[k]!), prefixLength: length })),
+  );
+  const rest = unshared.sort((a, b) => a - b);
+  for (const batch of packBatches(rest.map((index) => sequences[index]!.length), limits)) batches.push({ indices: batch.map((k) => rest[k]!), prefixLength: 0 });
+  return batches;
 }

@@ -39,4 +39,12 @@ export {
   type QuantizedVector,
 } from "./output/quantize.js";
 export { NpyWriter } from "./output/npy.js";
+export { RawWriter } from "./output/raw.js";
 export { evaluateSts, readStsBenchmark, type StsPair, type StsResult } from "./tasks/sts.js";
+export { buildSenseDictionary, SenseDictionary, type BuildOptions, type ClusteringMethod, type DictionarySettings, type Sense, type WordSenses } from "./senses/dictionary.js";
+export { decodeDictionary, encodeDictionary, loadDictionary, saveDictionary } from "./senses/dictionary-file.js";
+export { readCorpus, wordsOf } from "./senses/corpus.js";
+export { WordNet, type Synset, type WordNetPos } from "./wordnet/database.js";
+export { WordNetSenses, type SenseVector } from "./wordnet/sense-inventory.js";
+export { modelSpanEmbedder, type SpanEmbedder } from "./wordnet/span-embedder.js";
+export { evaluateWic, wicMethods, type WicMethod, type WicMethodResult } from "./tasks/wic-methods.js";

@@ -34,6 +34,8 @@ CreateContextWorker::CreateContextWorker(Napi::Env env, ModelHandle model, Napi:
   if (pooling_type < LLAMA_POOLING_TYPE_NONE || pooling_type > LLAMA_POOLING_TYPE_LAST) {
     throw Napi::RangeError::New(env, "option pooling must be one of none (0), mean (1), cls (2), last (3)");
   }
+  Napi::Value separate = options.Get("separateSequences");
+  if (!separate.IsBoolean()) throw Napi::TypeError::New(env, "option separateSequences must be a boolean");
   Napi::Value causal = options.Get("causal");
   if (!causal.IsBoolean()) throw Napi::TypeError::New(env, "option causal must be a boolean");
   if (!causal.As<Napi::Boolean>().Value() && micro_batch_tokens != batch_tokens) {
@@ -51,8 +53,11 @@ CreateContextWorker::CreateContextWorker(Napi::Env env, ModelHandle model, Napi:
   params_.n_threads_batch = static_cast<int32_t>(threads);
   params_.pooling_type = static_cast<enum llama_pooling_type>(pooling_type);
   params_.embeddings = true;
-  // One masked attention over the packed sequences instead of a KV stream per sequence.
-  params_.kv_unified = true;
+  // A unified cache runs one masked attention over all packed sequences; a stream per sequence
+  // keeps each sequence's cells where they would be if it were evaluated alone, so that its
+  // attention sums run in the same order and a decoder's vectors do not depend on their batch
+  // mates (in a unified cache they move by up to 1e-3 in cosine on CPU).
+  params_.kv_unified = !separate.As<Napi::Boolean>().Value();
   params_.flash_attn_type = options.Get("flashAttention").ToBoolean().Value() ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   params_.no_perf = true;
   params_.cb_eval = &LayerCapture::Callback;

@@ -6,7 +6,8 @@
 #include "promise_worker.h"
 
 // Options object: {contextTokens, batchTokens, microBatchTokens, maxSequences, threads,
-// pooling (llama_pooling_type), causal (whether the model attends causally), flashAttention}.
+// pooling (llama_pooling_type), causal (whether the model attends causally), flashAttention,
+// separateSequences (a KV stream per sequence instead of one unified cache)}.
 class CreateContextWorker : public PromiseWorker {
  public:
   CreateContextWorker(Napi::Env env, ModelHandle model, Napi::Object options);

@@ -71,6 +71,12 @@ std::string EmbedWorker::Validate(const ContextResources& resources, const Embed
       if (prefix + length > resources.position_limit) return "a prefixed sequence exceeds the model's " + std::to_string(resources.position_limit) + " positions";
     }
   }
+  for (uint32_t length : request.sequence_lengths) {
+    if (request.prefix.size() + length > llama_n_ctx_seq(context)) {
+      return "a sequence of " + std::to_string(request.prefix.size() + length) + " tokens exceeds this context's " +
+             std::to_string(llama_n_ctx_seq(context)) + " tokens per sequence";
+    }
+  }
   if ((request.last_token_only || !request.prefix.empty()) && !request.layers.empty()) {
     return "layers cannot be captured when only last tokens are output or a prefix is shared";
   }

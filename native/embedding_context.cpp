@@ -82,6 +82,7 @@ Napi::Value EmbeddingContext::Limits(const Napi::CallbackInfo& info) {
   llama_context* context = resources_->context;
   Napi::Object result = Napi::Object::New(env);
   result.Set("contextTokens", llama_n_ctx(context));
+  result.Set("sequenceTokens", llama_n_ctx_seq(context));
   result.Set("batchTokens", llama_n_batch(context));
   result.Set("microBatchTokens", llama_n_ubatch(context));
   result.Set("maxSequences", llama_n_seq_max(context));

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Builds the addon (and llama.cpp, statically) with cmake-js. Runs as the package's install
-// step, so it is plain JavaScript and explains what to install when a tool is missing.
+// Builds the addon (and llama.cpp, statically) with cmake-js. Runs from the package's install
+// step when no prebuilt binary fits (scripts/install.mjs), so it is plain JavaScript and explains
+// what to install when a tool is missing.
 //
 //   node scripts/build-native.mjs            build unless build/Release/ctxembed.node loads
 //   node scripts/build-native.mjs --force    always run the (incremental) build
-//   CTXEMBED_CUDA=1       also build ggml's CUDA backend
+//   CTXEMBED_CUDA=1       also build ggml's CUDA backend (GGML_CUDA=ON)
 //   CTXEMBED_PORTABLE=1   no host-specific instructions (what release binaries use)
 //   CTXEMBED_LLAMAFILE=1  llamafile's tinyBLAS kernels: faster, but vectors depend on batch mates
 import { execFileSync, spawnSync } from "node:child_process";
@@ -16,16 +17,39 @@ import { fileURLToPath } from "node:url";
 import { fetchLlama } from "./fetch-llama.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-export const addonPath = join(root, "build", "Release", "ctxembed.node");
+export const defaultBuildDirectory = join(root, "build");
 
-function flag(name) {
+/**
+ * What a portable x86-64 build assumes: x86-64-v3 (AVX2, FMA, F16C, BMI2), i.e. Intel Haswell
+ * (2013) and AMD Excavator/Zen onwards. ggml's f32/f16 dot products and matrix kernels have
+ * AVX2+FMA paths that are 2-4x faster than their SSE fallbacks, and practically every x86 CPU
+ * still in service has them; AVX-512 is left out because many current CPUs (most consumer
+ * Intel parts, AMD before Zen 4) lack it. Each entry is the /proc/cpuinfo flag and the ggml
+ * option that turns its code paths on; the install step checks the flags before it trusts a
+ * prebuilt binary, since a missing instruction only shows up as SIGILL at the first embed.
+ */
+export const portableX64Instructions = [
+  { cpuFlag: "sse4_2", ggmlOption: "GGML_SSE42" },
+  { cpuFlag: "avx", ggmlOption: "GGML_AVX" },
+  { cpuFlag: "avx2", ggmlOption: "GGML_AVX2" },
+  { cpuFlag: "fma", ggmlOption: "GGML_FMA" },
+  { cpuFlag: "f16c", ggmlOption: "GGML_F16C" },
+  { cpuFlag: "bmi2", ggmlOption: "GGML_BMI2" },
+];
+const portableX64Excluded = ["GGML_AVX512", "GGML_AVX512_VBMI", "GGML_AVX512_VNNI", "GGML_AVX512_BF16", "GGML_AVX_VNNI", "GGML_AMX_TILE", "GGML_AMX_INT8", "GGML_AMX_BF16"];
+
+export function envFlag(name) {
   return ["1", "true", "on", "yes"].includes(String(process.env[name] ?? "").toLowerCase());
 }
 
-function addonLoads() {
-  if (!existsSync(addonPath)) return false;
+export function addonIn(buildDirectory) {
+  return join(buildDirectory, "Release", "ctxembed.node");
+}
+
+function loads(file) {
+  if (!existsSync(file)) return false;
   try {
-    createRequire(import.meta.url)(addonPath);
+    createRequire(import.meta.url)(file);
     return true;
   } catch {
     return false;
@@ -40,31 +64,48 @@ function requireTool(command, args, advice) {
   }
 }
 
-export async function buildNative({ force = false, target } = {}) {
-  if (!force && !target && addonLoads()) return addonPath;
+/** The -D options of one build: ctxembed's switches, plus the instruction sets of a portable x86-64 build. */
+export function cmakeOptions({ portable, cuda, llamafile }) {
+  const options = { CTXEMBED_CUDA: cuda, CTXEMBED_PORTABLE: portable, CTXEMBED_LLAMAFILE: llamafile };
+  if (portable && process.arch === "x64") {
+    for (const { ggmlOption } of portableX64Instructions) options[ggmlOption] = true;
+    for (const name of portableX64Excluded) options[name] = false;
+  }
+  return options;
+}
 
-  requireTool("cmake", ["--version"], "Install CMake >= 3.18 (Debian/Ubuntu: apt-get install cmake; macOS: brew install cmake).");
+export async function buildNative({
+  force = false,
+  target,
+  out = defaultBuildDirectory,
+  portable = envFlag("CTXEMBED_PORTABLE"),
+  cuda = envFlag("CTXEMBED_CUDA"),
+  llamafile = envFlag("CTXEMBED_LLAMAFILE"),
+} = {}) {
+  const addon = addonIn(out);
+  if (!force && !target && loads(addon)) return addon;
+
+  requireTool("cmake", ["--version"], "Install CMake >= 3.18 (Debian/Ubuntu: apt-get install cmake; macOS: brew install cmake; or pip install cmake).");
   requireTool(process.env.CXX || "c++", ["--version"], "Install a C++17 compiler (Debian/Ubuntu: apt-get install g++; macOS: xcode-select --install).");
   requireTool("git", ["--version"], "Install git (it unpacks the pinned llama.cpp source bundle).");
   await fetchLlama();
 
   const cmakeJs = createRequire(import.meta.url).resolve("cmake-js/bin/cmake-js");
-  const args = [cmakeJs, "build", "--out", join(root, "build"), "--parallel", String(availableParallelism())];
-  const cmakeOptions = {
-    CTXEMBED_CUDA: flag("CTXEMBED_CUDA"),
-    CTXEMBED_PORTABLE: flag("CTXEMBED_PORTABLE"),
-    CTXEMBED_LLAMAFILE: flag("CTXEMBED_LLAMAFILE"),
-  };
-  for (const [name, on] of Object.entries(cmakeOptions)) args.push(`--CD${name}=${on ? "ON" : "OFF"}`);
+  const options = cmakeOptions({ portable, cuda, llamafile });
+  const args = [cmakeJs, "build", "--out", out, "--parallel", String(availableParallelism())];
+  for (const [name, on] of Object.entries(options)) args.push(`--CD${name}=${on ? "ON" : "OFF"}`);
   if (target) args.push("--target", target);
 
-  console.error(`ctxembed: building the native addon from source (${Object.entries(cmakeOptions).map(([k, v]) => `${k}=${v ? "ON" : "OFF"}`).join(" ")}); the first build compiles llama.cpp and takes a few minutes…`);
+  const summary = Object.entries({ CTXEMBED_CUDA: cuda, CTXEMBED_PORTABLE: portable, CTXEMBED_LLAMAFILE: llamafile })
+    .map(([name, on]) => `${name}=${on ? "ON" : "OFF"}`)
+    .join(" ");
+  console.error(`ctxembed: building the native addon from source in ${out} (${summary}); the first build compiles llama.cpp and takes a few minutes…`);
   const result = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
   if (result.status !== 0) {
     throw new Error("the native build failed (see the compiler output above). Set CTXEMBED_CUDA=0 if you asked for CUDA without a CUDA toolkit, or file an issue with that output.");
   }
-  if (!target && !addonLoads()) throw new Error(`the build finished but ${addonPath} does not load`);
-  return addonPath;
+  if (!target && !loads(addon)) throw new Error(`the build finished but ${addon} does not load`);
+  return addon;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -2,8 +2,11 @@
 import { Command, CommanderError } from "commander";
 import { convertCommand } from "./commands/convert.js";
 import { embedCommand } from "./commands/embed.js";
+import { evalCommand } from "./commands/eval.js";
 import { infoCommand } from "./commands/info.js";
 import { modelsCommand } from "./commands/models.js";
+import { sensesCommand } from "./commands/senses.js";
+import { serveCommand } from "./commands/serve.js";
 import { spanCommand } from "./commands/span.js";
 import { tokensCommand } from "./commands/tokens.js";
 import { reportFailure } from "./terminal.js";
@@ -21,6 +24,9 @@ const program = new Command("ctxembed")
   .addCommand(infoCommand())
   .addCommand(modelsCommand())
   .addCommand(convertCommand())
+  .addCommand(serveCommand())
+  .addCommand(sensesCommand())
+  .addCommand(evalCommand())
   .addHelpText("after", "\nExamples:\n  $ ctxembed embed --input sentences.txt > vectors.jsonl\n  $ ctxembed models pull all-minilm-l6-v2\n  $ ctxembed info --model all-minilm-l6-v2");
 
 for (const command of program.commands) command.exitOverride();

@@ -1,14 +1,26 @@
-// Where `embed` writes its vectors: JSON lines (any precision), or .npy files for a whole corpus.
-import { createWriteStream } from "node:fs";
+// Where `embed` and `tokens` write their vectors: JSON lines (any precision), or row files for a
+// whole corpus (.npy, or raw little-endian rows with a JSON sidecar). Every sink can continue
+// the output of an interrupted run: it counts the results already there, cuts a result the
+// interruption left half-written, and appends.
+import { createReadStream, createWriteStream } from "node:fs";
 import { once } from "node:events";
+import { truncate } from "node:fs/promises";
 import type { Writable } from "node:stream";
+import { finished } from "node:stream/promises";
 import type { Embedding } from "../models/embedding-model.js";
-import { NpyWriter, type NpyDtype } from "../output/npy.js";
+import { NpyWriter } from "../output/npy.js";
 import { quantizedToJson, type Precision, type QuantizedVector } from "../output/quantize.js";
+import { RawWriter, type RawMetadata } from "../output/raw.js";
+import type { Row, RowDtype, RowLayout, StoredRows } from "../output/rows.js";
+import type { InputRecord } from "./inputs.js";
 
 export interface VectorSink {
-  /** results of one chunk, with the 0-based input line of each */
-  write(results: Embedding[], indices: number[]): Promise<void>;
+  /** the output file, for messages; undefined for standard output */
+  readonly output: string | undefined;
+  /** Readies the output a run left for appending; resolves to the number of inputs it holds. */
+  resume(): Promise<number>;
+  /** results of one chunk, in input order, with their records */
+  write(results: Embedding[], records: InputRecord[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -18,21 +30,64 @@ async function write(out: Writable, text: string): Promise<void> {
   if (!out.write(text)) await once(out, "drain");
 }
 
-/** One JSON object per input: {"index", …render(result), "truncated"?}. */
+/**
+ * Cuts a JSON lines file after its last newline (a line a crash left unfinished) and returns the
+ * number of complete lines; 0 when there is no file.
+ */
+async function completeLines(path: string): Promise<number> {
+  let lines = 0;
+  let end = 0;
+  let offset = 0;
+  try {
+    for await (const block of createReadStream(path) as AsyncIterable<Buffer>) {
+      for (let at = block.indexOf(10); at >= 0; at = block.indexOf(10, at + 1)) {
+        lines++;
+        end = offset + at + 1;
+      }
+      offset += block.length;
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw error;
+  }
+  if (end < offset) await truncate(path, end);
+  return lines;
+}
+
+/** One JSON object per input: {"index", "id"?, …render(result), "truncated"?}. */
 export function jsonLinesSink(output: string | undefined, render: RenderRecord): VectorSink {
-  const out = output ? createWriteStream(output) : process.stdout;
+  let out: Writable | undefined;
+  let append = false;
+  let failure: Error | undefined;
+  const opened = (): Writable => {
+    if (!out) {
+      out = output ? createWriteStream(output, { flags: append ? "a" : "w" }) : process.stdout;
+      // A full disk, a missing folder or a closed pipe (`| head`) fails the job instead of crashing it.
+      out.on("error", (error) => (failure ??= error));
+    }
+    if (failure) throw failure;
+    return out;
+  };
   return {
-    async write(results, indices) {
+    output,
+    async resume() {
+      if (!output) throw new Error("only an output file can be resumed, not standard output");
+      append = true;
+      return completeLines(output);
+    },
+    async write(results, records) {
       let text = "";
       results.forEach((result, k) => {
-        text += `{"index":${indices[k]!},${render(result)}${result.truncated ? ',"truncated":true' : ""}}\n`;
+        const { index, id } = records[k]!;
+        text += `{"index":${index},${id === undefined ? "" : `"id":${JSON.stringify(id)},`}${render(result)}${result.truncated ? ',"truncated":true' : ""}}\n`;
       });
-      await write(out, text);
+      await write(opened(), text);
     },
     async close() {
-      if (out === process.stdout) return;
-      out.end();
-      await once(out, "finish");
+      const stream = opened();
+      if (stream === process.stdout) return;
+      stream.end();
+      await finished(stream);
     },
   };
 }
@@ -41,28 +96,73 @@ export function embeddingField(result: Embedding): string {
   return `"embedding":${quantizedToJson(result.quantized ?? { precision: "float32", values: result.embedding })}`;
 }
 
-const npyDtypes: Record<Precision, NpyDtype> = { float32: "<f4", float16: "<f2", int8: "|i1", binary: "|u1" };
+interface RowWriter {
+  append(row: Row): Promise<void>;
+  close(): Promise<{ rows: number }>;
+}
 
-function npyRow(quantized: QuantizedVector) {
+/** How one kind of row file is created, measured and continued. */
+export interface RowFileFormat {
+  open(path: string, layout: RowLayout): Promise<RowWriter>;
+  stored(path: string): Promise<StoredRows | undefined>;
+  resume(path: string, rows: number): Promise<RowWriter>;
+}
+
+export const npyFormat: RowFileFormat = {
+  open: (path, layout) => NpyWriter.open(path, layout),
+  stored: (path) => NpyWriter.stored(path),
+  resume: (path, rows) => NpyWriter.resume(path, rows),
+};
+
+/** Raw rows whose sidecars record `metadata`; a file written with other metadata is not continued. */
+export function rawFormat(metadata: RawMetadata): RowFileFormat {
+  return {
+    open: (path, layout) => RawWriter.open(path, { ...layout, metadata }),
+    stored: (path) => RawWriter.stored(path),
+    resume: (path, rows) => RawWriter.resume(path, rows, metadata),
+  };
+}
+
+const rowDtypes: Record<Precision, RowDtype> = { float32: "<f4", float16: "<f2", int8: "|i1", binary: "|u1" };
+
+function storedRow(quantized: QuantizedVector): Row {
   return quantized.precision === "float32" || quantized.precision === "int8" ? quantized.values : quantized.bits;
 }
 
+/** vectors.npy → vectors.scales.npy, vectors.bin → vectors.scales.bin */
+export function scalesPath(output: string): string {
+  return output.replace(/(\.[^./\\]*)?$/, ".scales$1");
+}
+
 /**
- * Rows of one .npy file in input order; int8 scales go to `<name>.scales.npy` beside it. The
- * files are opened on the first chunk, when the width is known.
+ * One row per input in input order; int8 scales go to a second file of the same format beside
+ * it (scalesPath). The files are opened on the first chunk, when the width is known.
  */
-export function npySink(output: string, precision: Precision): VectorSink {
-  let vectors: NpyWriter | undefined;
-  let scales: NpyWriter | undefined;
+export function rowFileSink(output: string, precision: Precision, format: RowFileFormat): VectorSink {
+  let vectors: RowWriter | undefined;
+  let scales: RowWriter | undefined;
+  const dtype = rowDtypes[precision];
   return {
+    output,
+    async resume() {
+      const stored = await format.stored(output);
+      if (!stored) return 0;
+      if (stored.dtype !== dtype) throw new Error(`cannot continue ${output}: it holds ${stored.dtype} rows, and --precision ${precision} writes ${dtype}`);
+      const storedScales = precision === "int8" ? await format.stored(scalesPath(output)) : undefined;
+      // A crash between a row and its scale leaves one more row than scales: both go back to the shorter.
+      const rows = precision === "int8" ? Math.min(stored.rows, storedScales?.rows ?? 0) : stored.rows;
+      vectors = await format.resume(output, rows);
+      if (storedScales) scales = await format.resume(scalesPath(output), rows);
+      return rows;
+    },
     async write(results) {
       for (const result of results) {
         const quantized = result.quantized ?? { precision: "float32" as const, values: result.embedding };
-        const row = npyRow(quantized);
-        vectors ??= await NpyWriter.open(output, { dtype: npyDtypes[precision], width: row.length });
+        const row = storedRow(quantized);
+        vectors ??= await format.open(output, { dtype, width: row.length });
         await vectors.append(row);
         if (quantized.precision === "int8") {
-          scales ??= await NpyWriter.open(output.replace(/(\.npy)?$/, ".scales.npy"), { dtype: "<f4", width: 1 });
+          scales ??= await format.open(scalesPath(output), { dtype: "<f4", width: 1 });
           await scales.append(Float32Array.of(quantized.scale));
         }
       }

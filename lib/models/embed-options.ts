@@ -9,8 +9,11 @@ import type { ModelInfo } from "./model-info.js";
 import { planPrompt, type PromptOptions, type PromptPlan } from "./prompting.js";
 
 export interface EmbedOptions {
-  /** sentence pooling; "model" (default) is what the model was trained with */
-  pooling?: "model" | PoolingMode;
+  /**
+   * sentence pooling; "model" (default) is what the model was trained with. "none" makes no
+   * sentence vector (`embedding` is empty) and returns the token vectors in `tokens`.
+   */
+  pooling?: "model" | PoolingMode | "none";
   /** scale every returned vector to unit length; default true */
   normalize?: boolean;
   /** inputs over maxSequenceTokens: cut them (true, default) or reject them (false); ignored with `window` */
@@ -35,7 +38,7 @@ export interface EmbedOptions {
 export type EmbedInput = string | { text: string; spans?: SpanRequest[] };
 
 export interface EmbedSettings {
-  pooling: PoolingMode;
+  pooling: PoolingMode | "none";
   normalize: boolean;
   truncate: boolean;
   layers: LayerPlan | undefined;
@@ -58,7 +61,11 @@ export function embedSettings(options: unknown, info: ModelInfo, maxSequenceToke
   const given = requireOptions(options, "embed options");
   requireKnownKeys(given, "embed options", embedOptionKeys);
   const prompt = planPrompt(given.prompt);
-  const requested = given.pooling === undefined ? "model" : requireOneOf(given.pooling, "pooling", ["model", ...poolingModes]);
+  const requested = given.pooling === undefined ? "model" : requireOneOf(given.pooling, "pooling", ["model", ...poolingModes, "none"]);
+  if (requested === "none") {
+    const conflicting = [given.dimensions !== undefined && "dimensions", given.precision !== undefined && "precision", given.tokens === false && "tokens: false"].filter(Boolean);
+    if (conflicting.length > 0) throw new TypeError(`pooling "none" makes no sentence vector, so it cannot be combined with ${conflicting.join(", ")}`);
+  }
   const modelPooling = prompt && given.pooling === undefined ? prompt.preset.pooling : info.defaultPooling === "none" ? "mean" : info.defaultPooling;
   const width = given.layers === undefined ? info.dimensions : Number.MAX_SAFE_INTEGER;
   return {
@@ -66,7 +73,7 @@ export function embedSettings(options: unknown, info: ModelInfo, maxSequenceToke
     normalize: given.normalize === undefined ? true : requireBoolean(given.normalize, "normalize"),
     truncate: given.truncate === undefined ? true : requireBoolean(given.truncate, "truncate"),
     layers: given.layers === undefined ? undefined : planLayers(given.layers, info.layerCount),
-    tokens: given.tokens === undefined ? false : requireBoolean(given.tokens, "tokens"),
+    tokens: requested === "none" || (given.tokens === undefined ? false : requireBoolean(given.tokens, "tokens")),
     spanPooling: given.spanPooling === undefined ? "mean" : requireOneOf(given.spanPooling, "spanPooling", spanPoolingModes),
     window: windowSettings(given.window, maxSequenceTokens),
     prompt,

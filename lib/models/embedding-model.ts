@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { packBatches, sharedPrefixLength } from "../batching.js";
+import { packBatches, packPrefixBatches, type PrefixBatch } from "../batching.js";
 import { quantize, truncateDimensions, type QuantizedVector } from "../output/quantize.js";
 import { DemonstrationSelector } from "../prompts/demonstrations.js";
 import type { Demonstration } from "../prompts/templates.js";
@@ -87,11 +87,12 @@ interface SequenceOutput {
 
 interface ContextSlot {
   context: NativeEmbeddingContext;
+  maxSequences: number;
   queue: SerialQueue;
 }
 
 const loadOptionKeys = ["threads", "gpuLayers", "maxSequenceTokens", "batchTokens", "repackWeights"] as const;
-const nativePoolingOf: Partial<Record<PoolingMode, NativePooling>> = {
+const nativePoolingOf: Partial<Record<PoolingMode | "none", NativePooling>> = {
   mean: NativePooling.Mean,
   cls: NativePooling.Cls,
   last: NativePooling.Last,
@@ -99,6 +100,9 @@ const nativePoolingOf: Partial<Record<PoolingMode, NativePooling>> = {
 // Decoder outputs carry a vocabulary-sized logits row per token; keep their batches modest.
 const decoderSequenceCap = 512;
 const maxSequencesPerBatch = 256;
+// A decoder's per-token contexts give each sequence a KV stream of its own (see context());
+// the streams' cells together stay within this many tokens.
+const separateStreamCells = 16_384;
 // Below this a shared prefix saves less than the extra decode call costs.
 const minimumSharedPrefix = 8;
 
@@ -130,7 +134,7 @@ export class EmbeddingModel {
   readonly maxSequenceTokens: number;
   readonly batchTokens: number;
   private native: NativeModel | undefined;
-  private readonly contexts = new Map<NativePooling, Promise<ContextSlot>>();
+  private readonly contexts = new Map<string, Promise<ContextSlot>>();
 
   private constructor(native: NativeModel, info: ModelInfo, threads: number, maxSequenceTokens: number, batchTokens: number) {
     this.native = native;
@@ -267,32 +271,35 @@ export class EmbeddingModel {
 
   /**
    * Packs the sequences into batches and runs them through one native context. A causal model
-   * pooled at its last token outputs only that token, and evaluates a prefix every sequence
-   * shares (an instruction, demonstrations) once per batch instead of once per sequence.
+   * pooled at its last token outputs only that token, and evaluates the prefix a batch's
+   * sequences share (an instruction, demonstrations) once per batch instead of once per sequence.
    */
   private async run(sequences: Int32Array[], settings: EmbedSettings, mode: RunMode): Promise<SequenceOutput[]> {
-    const slot = await this.context(mode === "pooled" ? nativePoolingOf[settings.pooling]! : NativePooling.None);
+    const slot = await this.context(mode === "pooled" ? nativePoolingOf[settings.pooling]! : NativePooling.None, settings.layers !== undefined);
     const layers = Int32Array.from(settings.layers?.layers ?? []);
-    const prefixLength = mode === "last-token" ? sharedPrefixLength(sequences, minimumSharedPrefix) : 0;
-    const prefix = sequences[0]?.slice(0, prefixLength);
-    const suffixes = sequences.map((sequence) => sequence.subarray(prefixLength));
     const outputs: SequenceOutput[] = new Array(sequences.length);
     const dimensions = this.info.dimensions;
-    const limits = { batchTokens: this.batchTokens - prefixLength, maxSequences: maxSequencesPerBatch };
-    for (const batch of packBatches(suffixes.map((suffix) => suffix.length), limits)) {
-      const lengths = Uint32Array.from(batch, (index) => suffixes[index]!.length);
+    const limits = { batchTokens: this.batchTokens, maxSequences: slot.maxSequences };
+    const batches: PrefixBatch[] =
+      mode === "last-token"
+        ? packPrefixBatches(sequences, limits, minimumSharedPrefix)
+        : packBatches(sequences.map((sequence) => sequence.length), limits).map((indices) => ({ indices, prefixLength: 0 }));
+    for (const { indices: batch, prefixLength } of batches) {
+      const prefix = sequences[batch[0]!]!.slice(0, prefixLength);
+      const suffixes = batch.map((index) => sequences[index]!.subarray(prefixLength));
+      const lengths = Uint32Array.from(suffixes, (suffix) => suffix.length);
       const tokens = new Int32Array(lengths.reduce((sum, length) => sum + length, 0));
       let offset = 0;
-      for (const index of batch) {
-        tokens.set(suffixes[index]!, offset);
-        offset += suffixes[index]!.length;
+      for (const suffix of suffixes) {
+        tokens.set(suffix, offset);
+        offset += suffix.length;
       }
       const result = await slot.queue.run(() =>
         slot.context.embed(tokens, lengths, {
           tokenVectors: mode !== "pooled" && settings.layers === undefined,
           layers,
           lastTokenOnly: mode === "last-token",
-          ...(prefixLength > 0 ? { prefix: prefix! } : {}),
+          ...(prefixLength > 0 ? { prefix } : {}),
         }),
       );
       let first = 0;
@@ -321,7 +328,7 @@ export class EmbeddingModel {
     const rows = input.windowSource ? stitchWindows(input.windowSource, outputs, width) : outputs[0]!.rows!;
     const finish = (vector: Float32Array) => (settings.normalize ? l2Normalize(vector) : vector);
     // Pool before normalising the token rows in place: pooled vectors use the raw states.
-    const embedding = finish(poolRows(rows, width, settings.pooling));
+    const embedding = settings.pooling === "none" ? new Float32Array(0) : finish(poolRows(rows, width, settings.pooling));
     const spans = input.spans.map((span) => ({
       ...span,
       embedding: finish(poolRows(rows.slice(span.tokenStart * width, span.tokenEnd * width), width, rowPoolingOf(settings.spanPooling))),
@@ -344,16 +351,32 @@ export class EmbeddingModel {
     return alignTokens(text, ids, native.tokenPieces(ids), native.tokenAttributes(ids), this.info.vocabularyType);
   }
 
-  private context(pooling: NativePooling): Promise<ContextSlot> {
-    let slot = this.contexts.get(pooling);
+  /**
+   * How a context lays out its KV cache. Per-token contexts of a causal model give every
+   * sequence a stream of its own, laid out as if the sequence were evaluated alone, so that its
+   * vectors do not depend on its batch mates. llama.cpp splits a batch over separate streams
+   * into micro-batches that cut sequences apart, which neither its in-graph pooling nor the
+   * capture of hidden states (one graph for the whole batch) allows: those keep one unified cache.
+   */
+  private contextShape(pooling: NativePooling, capturesLayers: boolean): { contextTokens: number; maxSequences: number; separateSequences: boolean } {
+    if (this.info.causal && pooling === NativePooling.None && !capturesLayers) {
+      const maxSequences = Math.max(1, Math.min(32, Math.floor(separateStreamCells / this.maxSequenceTokens)));
+      return { contextTokens: maxSequences * this.maxSequenceTokens, maxSequences, separateSequences: true };
+    }
+    return { contextTokens: this.batchTokens, maxSequences: Math.min(maxSequencesPerBatch, this.batchTokens), separateSequences: false };
+  }
+
+  private context(pooling: NativePooling, capturesLayers: boolean): Promise<ContextSlot> {
+    const shape = this.contextShape(pooling, capturesLayers);
+    const key = `${pooling}:${shape.separateSequences}`;
+    let slot = this.contexts.get(key);
     if (!slot) {
       const causal = this.info.causal;
       slot = this.requireNative()
         .createEmbeddingContext({
-          contextTokens: this.batchTokens,
+          ...shape,
           batchTokens: this.batchTokens,
           microBatchTokens: causal ? Math.min(this.batchTokens, 512) : this.batchTokens,
-          maxSequences: Math.min(maxSequencesPerBatch, this.batchTokens),
           threads: this.threads,
           pooling,
           causal,
@@ -362,9 +385,9 @@ export class EmbeddingModel {
           // encoders keep it: their V is the f32 batch itself, and it is 2.4x faster there.
           flashAttention: !causal,
         })
-        .then((context) => ({ context, queue: new SerialQueue() }));
-      slot.catch(() => this.contexts.delete(pooling));
-      this.contexts.set(pooling, slot);
+        .then((context) => ({ context, maxSequences: shape.maxSequences, queue: new SerialQueue() }));
+      slot.catch(() => this.contexts.delete(key));
+      this.contexts.set(key, slot);
     }
     return slot;
   }

@@ -1,9 +1,9 @@
 // The raw native module, described once. Everything here is unchecked: the library modules
 // validate arguments before they reach these functions.
 import { createRequire } from "node:module";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { missingPortableInstructions } from "../../scripts/addon-probe.mjs";
 
 /** llama.cpp's enum llama_pooling_type */
 export const NativePooling = { Unspecified: -1, None: 0, Mean: 1, Cls: 2, Last: 3 } as const;
@@ -51,10 +51,14 @@ export interface NativeContextOptions {
   pooling: NativePooling;
   causal: boolean;
   flashAttention: boolean;
+  /** a KV stream of contextTokens / maxSequences cells per sequence instead of one unified cache */
+  separateSequences: boolean;
 }
 
 export interface NativeContextLimits {
   contextTokens: number;
+  /** cells one sequence (prefix included) may use */
+  sequenceTokens: number;
   batchTokens: number;
   microBatchTokens: number;
   maxSequences: number;
@@ -106,17 +110,35 @@ export interface NativeAddon {
 }
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const addonPath = join(packageRoot, "build", "Release", "ctxembed.node");
+const requireNative = createRequire(import.meta.url);
+
+// npm >= 11.19 runs dependencies' install scripts only once the project approves them.
+const approveInstallStep = "npm install-scripts approve ctxembed";
 
 let loaded: NativeAddon | undefined;
 
+/**
+ * The addon as node-gyp-build finds it: a source build in build/Release first, else the
+ * prebuilt binary in prebuilds/<platform>-<arch> (scripts/install.mjs chose between them).
+ */
 export function nativeAddon(): NativeAddon {
   if (loaded) return loaded;
-  if (!existsSync(addonPath)) {
+  const nodeGypBuild = requireNative("node-gyp-build") as { resolve(directory: string): string };
+  let file: string;
+  try {
+    file = nodeGypBuild.resolve(packageRoot);
+  } catch (error) {
     throw new Error(
-      `ctxembed's native addon is not built (${addonPath} is missing). Run \`npm run build:native\` in ${packageRoot}; it needs cmake, a C++ compiler and git.`,
+      `ctxembed's native addon is neither built nor prebuilt for ${process.platform}-${process.arch}: ${(error as Error).message.trim()}\n` +
+        `Build it with \`${approveInstallStep} && npm rebuild ctxembed\` (or \`npm run build:native\` in ${packageRoot}); that needs cmake, a C++17 compiler and git.`,
     );
   }
-  loaded = createRequire(import.meta.url)(addonPath) as NativeAddon;
+  // npm skips dependencies' install scripts unless allowed, so the install step's CPU check may
+  // never have run: a missing instruction would otherwise surface as SIGILL at the first embed.
+  const missing = relative(packageRoot, file).startsWith(`prebuilds${sep}`) ? missingPortableInstructions() : [];
+  if (missing.length > 0) {
+    throw new Error(`this CPU lacks ${missing.join(", ")}, which ctxembed's prebuilt binary assumes; build from source instead: ${approveInstallStep} && CTXEMBED_BUILD_FROM_SOURCE=1 npm rebuild ctxembed`);
+  }
+  loaded = requireNative(file) as NativeAddon;
   return loaded;
 }

@@ -1,29 +1,14 @@
 // Streams same-width vectors into a NumPy .npy file (format version 1.0) without holding them in
 // memory. The row count is known only at the end, so the header is first written with 0 rows,
 // padded to the length the largest possible count would need, and rewritten in place on close.
-// A file left unclosed (the process died) thus still loads, as an empty array.
-import { once } from "node:events";
-import { createWriteStream, type WriteStream } from "node:fs";
+// A file left unclosed (the process died) thus still loads, as an empty array, and `resume`
+// continues it from the rows its size shows.
 import { open } from "node:fs/promises";
-import { endianness } from "node:os";
-import { finished } from "node:stream/promises";
+import { RowAppender, requireRowLayout, rowTypes, wholeRows, type Row, type RowDtype, type RowLayout, type StoredRows } from "./rows.js";
 
-/** What each dtype's rows must be given as; "<f2" takes float16 bit patterns. */
-const rowTypes = {
-  "<f4": Float32Array,
-  "<f2": Uint16Array,
-  "|i1": Int8Array,
-  "|u1": Uint8Array,
-} as const;
-
-export type NpyDtype = keyof typeof rowTypes;
-export type NpyRow = Float32Array | Uint16Array | Int8Array | Uint8Array;
-
-export interface NpyWriterOptions {
-  dtype: NpyDtype;
-  /** values in every row; a width of 1 makes an (N, 1) column, such as int8's per-row scales */
-  width: number;
-}
+export type NpyDtype = RowDtype;
+export type NpyRow = Row;
+export type NpyWriterOptions = RowLayout;
 
 const MAGIC = Buffer.from("\x93NUMPY", "latin1");
 const FORMAT_VERSION = [1, 0] as const;
@@ -33,73 +18,63 @@ const PREAMBLE_BYTES = MAGIC.length + 2 + 2;
 const HEADER_ALIGNMENT = 64;
 
 export class NpyWriter {
-  private rows = 0;
-  private closed = false;
-  private failure: Error | undefined;
+  private constructor(private readonly rows: RowAppender) {}
 
-  private constructor(
-    readonly path: string,
-    readonly dtype: NpyDtype,
-    readonly width: number,
-    private readonly stream: WriteStream,
-  ) {
-    // Kept for the next append or close to report, rather than crashing the process.
-    stream.on("error", (error) => {
-      this.failure ??= error;
-    });
+  get path(): string {
+    return this.rows.path;
+  }
+
+  get dtype(): NpyDtype {
+    return this.rows.layout.dtype;
+  }
+
+  get width(): number {
+    return this.rows.layout.width;
   }
 
   /** Creates (or truncates) `path` and writes the header. */
-  static async open(path: string, { dtype, width }: NpyWriterOptions): Promise<NpyWriter> {
-    if (!Object.hasOwn(rowTypes, dtype)) {
-      throw new TypeError(`unsupported .npy dtype ${JSON.stringify(dtype)} (expected one of ${Object.keys(rowTypes).join(", ")})`);
-    }
-    if (!Number.isInteger(width) || width < 1) throw new RangeError(`a .npy row width must be a positive integer, not ${width}`);
-    // Rows are copied byte for byte, so the host's order must be the "<" the header promises.
-    if (endianness() !== "LE") throw new Error("NpyWriter writes little-endian files and needs a little-endian host");
-    const writer = new NpyWriter(path, dtype, width, createWriteStream(path));
-    await once(writer.stream, "ready");
-    writer.stream.write(encodeHeader(dtype, width, 0));
-    return writer;
+  static async open(path: string, layout: NpyWriterOptions): Promise<NpyWriter> {
+    requireRowLayout(layout, ".npy");
+    return new NpyWriter(await RowAppender.create(path, layout, encodeHeader(layout, 0)));
+  }
+
+  /** The layout and whole rows of a .npy file this class wrote, finished or not; undefined when there is no file. */
+  static async stored(path: string): Promise<StoredRows | undefined> {
+    const header = await readHeader(path);
+    if (!header) return undefined;
+    return { ...header.layout, rows: await wholeRows(path, header.dataOffset, header.layout) };
+  }
+
+  /** Continues a .npy file after its first `rows` rows (at most what `stored` found), dropping the rest. */
+  static async resume(path: string, rows: number): Promise<NpyWriter> {
+    const header = await readHeader(path);
+    if (!header) throw new Error(`cannot resume ${path}: there is no such file`);
+    return new NpyWriter(await RowAppender.resume(path, header.layout, header.dataOffset, rows));
   }
 
   /** Appends one row. Await it: it waits while the file falls behind, so rows do not pile up in memory. */
-  async append(row: NpyRow): Promise<void> {
-    if (this.closed) throw new Error(`cannot append to ${this.path}: it is closed`);
-    if (this.failure) throw this.failure;
-    const rowType = rowTypes[this.dtype];
-    if (!(row instanceof rowType)) {
-      throw new TypeError(`row ${this.rows} of ${this.path} is a ${row.constructor.name}; ${this.dtype} rows are ${rowType.name}s`);
-    }
-    if (row.length !== this.width) {
-      throw new RangeError(`row ${this.rows} of ${this.path} has ${row.length} values; its rows have ${this.width}`);
-    }
-    this.rows++;
-    // The stream holds on to what it is given until written, so it gets a copy the caller may reuse.
-    if (!this.stream.write(Buffer.copyBytesFrom(row))) await once(this.stream, "drain");
+  append(row: NpyRow): Promise<void> {
+    return this.rows.append(row);
   }
 
   /** Finishes the data and writes the final row count into the header. */
   async close(): Promise<{ rows: number }> {
-    if (this.closed) throw new Error(`${this.path} is already closed`);
-    this.closed = true;
-    this.stream.end();
-    await finished(this.stream);
+    const rows = await this.rows.end();
     const file = await open(this.path, "r+");
     try {
-      const header = encodeHeader(this.dtype, this.width, this.rows);
+      const header = encodeHeader(this.rows.layout, rows);
       await file.write(header, 0, header.length, 0);
     } finally {
       await file.close();
     }
-    return { rows: this.rows };
+    return { rows };
   }
 }
 
 /** The whole header, the same length for any row count so that rewriting it never moves the data. */
-function encodeHeader(dtype: NpyDtype, width: number, rows: number): Buffer {
-  const length = alignedHeaderLength(headerDictionary(dtype, width, Number.MAX_SAFE_INTEGER));
-  const dictionary = headerDictionary(dtype, width, rows);
+function encodeHeader(layout: RowLayout, rows: number): Buffer {
+  const length = alignedHeaderLength(headerDictionary(layout, Number.MAX_SAFE_INTEGER));
+  const dictionary = headerDictionary(layout, rows);
   const text = `${dictionary.padEnd(length - PREAMBLE_BYTES - 1)}\n`;
   const header = Buffer.alloc(length);
   MAGIC.copy(header);
@@ -109,11 +84,34 @@ function encodeHeader(dtype: NpyDtype, width: number, rows: number): Buffer {
   return header;
 }
 
-function headerDictionary(dtype: NpyDtype, width: number, rows: number): string {
+function headerDictionary({ dtype, width }: RowLayout, rows: number): string {
   return `{'descr': '${dtype}', 'fortran_order': False, 'shape': (${rows}, ${width}), }`;
 }
 
 function alignedHeaderLength(dictionary: string): number {
   const unaligned = PREAMBLE_BYTES + dictionary.length + 1;
   return Math.ceil(unaligned / HEADER_ALIGNMENT) * HEADER_ALIGNMENT;
+}
+
+/** Reads back a header `encodeHeader` wrote; other .npy files (3-D, Fortran order, other dtypes) are refused. */
+async function readHeader(path: string): Promise<{ layout: RowLayout; dataOffset: number } | undefined> {
+  const file = await open(path, "r").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (!file) return undefined;
+  try {
+    const preamble = Buffer.alloc(PREAMBLE_BYTES);
+    const { bytesRead } = await file.read(preamble, 0, PREAMBLE_BYTES, 0);
+    if (bytesRead < PREAMBLE_BYTES || !preamble.subarray(0, MAGIC.length).equals(MAGIC) || preamble[6] !== 1 || preamble[7] !== 0) {
+      throw new Error(`${path} is not a .npy (version 1.0) file`);
+    }
+    const text = Buffer.alloc(preamble.readUInt16LE(MAGIC.length + 2));
+    await file.read(text, 0, text.length, PREAMBLE_BYTES);
+    const fields = /^\{'descr': '([^']+)', 'fortran_order': False, 'shape': \(\d+, (\d+)\), \} *\n$/.exec(text.toString("latin1"));
+    if (!fields || !Object.hasOwn(rowTypes, fields[1]!)) throw new Error(`${path} is not a 2-D .npy file of rows this writer appends to`);
+    return { layout: { dtype: fields[1] as RowDtype, width: Number(fields[2]) }, dataOffset: PREAMBLE_BYTES + text.length };
+  } finally {
+    await file.close();
+  }
 }

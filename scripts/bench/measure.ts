@@ -1,26 +1,50 @@
 // Timing and process helpers shared by the benchmark scenarios.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 
 export interface Run {
   seconds: number;
-  /** peak resident set size of the child process, in bytes (from GNU time when available) */
+  /** peak resident set size of the child process, in bytes (Linux: VmHWM, sampled until it exits) */
   peakRssBytes?: number;
 }
 
-/** Runs a command with its output discarded and returns its wall time. */
+/** The process's resident high-water mark in bytes, or undefined once it is gone (or off Linux). */
+function highWaterMark(pid: number): number | undefined {
+  try {
+    const kilobytes = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kilobytes === undefined ? undefined : Number(kilobytes) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs a command with its output discarded and returns its wall time and peak memory. VmHWM
+ * only grows, so the last sample before exit is the peak, short of what the final few
+ * milliseconds add (an exiting process frees memory rather than taking it).
+ */
 export function timeProcess(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], env });
+    let peakRssBytes: number | undefined;
+    const sample = () => {
+      peakRssBytes = (child.pid === undefined ? undefined : highWaterMark(child.pid)) ?? peakRssBytes;
+    };
+    const sampler = setInterval(sample, 5);
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
-    child.on("error", reject);
+    child.on("error", (error) => {
+      clearInterval(sampler);
+      reject(error);
+    });
     child.on("close", (code) => {
+      clearInterval(sampler);
       const seconds = (performance.now() - started) / 1000;
       if (code !== 0) reject(new Error(`${command} exited with ${code}:\n${stderr}`));
-      else resolve({ seconds });
+      else resolve(peakRssBytes === undefined ? { seconds } : { seconds, peakRssBytes });
     });
   });
 }

@@ -2,7 +2,8 @@
 // sentence embedding, same model, same texts, same threads, in one process.
 import { loadModel } from "../../lib/models/embedding-model.js";
 import type { EmbedOptions } from "../../lib/models/embed-options.js";
-import { best, table } from "./measure.js";
+import { timeEmbedVariants } from "./embed-variants.js";
+import { table } from "./measure.js";
 
 export async function tokenOverhead(modelPath: string, sentences: string[], threads: number, repeats: number): Promise<string> {
   const model = await loadModel(modelPath, { threads });
@@ -12,18 +13,8 @@ export async function tokenOverhead(modelPath: string, sentences: string[], thre
     ["+ 4 layers (last four, mean)", { layers: { layers: [-4, -3, -2, -1] } }],
     ["+ per-token vectors of 4 layers", { tokens: true, layers: { layers: [-4, -3, -2, -1] } }],
   ];
-  const rows = [];
-  let baseline = 0;
-  for (const [name, options] of variants) {
-    await model.embed(sentences.slice(0, 32), options);
-    const run = await best(repeats, async () => {
-      const started = performance.now();
-      await model.embed(sentences, options);
-      return { seconds: (performance.now() - started) / 1000 };
-    });
-    baseline ||= run.seconds;
-    rows.push({ output: name, seconds: run.seconds, "vs pooled only": run.seconds / baseline });
-  }
+  const timings = await timeEmbedVariants(model, sentences, variants, repeats);
+  const rows = timings.map((timing) => ({ output: timing.name, seconds: timing.seconds, "vs pooled only": timing.ratio }));
   await model.dispose();
   return `Token-level output overhead: ${sentences.length} sentences, ${threads} threads, best of ${repeats}\n\n${table(rows)}\n`;
 }

@@ -1,6 +1,6 @@
 // The ctxembed command line, run as a user runs it, against the library's own output.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -119,3 +119,60 @@ describe("ctxembed embed storage forms", () => {
     expect(ctxembed(["embed", "--model", modelFile, "--format", "npy"], "x\n").status).toBe(2);
   });
 });
+
+describe("ctxembed embed over files", () => {
+  const directory = mkdtempSync(join(tmpdir(), "ctxembed-files-"));
+  const texts = ["A man is playing a guitar.", 'She said "hello, world"\tand left.', "Émigrés café naïve — 東京"];
+  const file = (name: string, content: string) => {
+    const path = join(directory, name);
+    writeFileSync(path, content);
+    return path;
+  };
+  const csvField = (text: string) => `"${text.replaceAll('"', '""')}"`;
+
+  async function expectLibraryVectors(records: { embedding: number[] }[], inputs: string[]) {
+    const expected = await model.embed(inputs);
+    records.forEach((record, i) => expect(cosineSimilarity(Float32Array.from(record.embedding), expected[i]!.embedding)).toBeGreaterThan(0.999999));
+  }
+
+  it("reads JSON lines, CSV and TSV, carrying each record's id to its output line", async () => {
+    const jsonl = file("docs.jsonl", texts.map((text, i) => JSON.stringify({ doc: `d${i}`, body: text })).join("\n"));
+    const csv = file("docs.csv", `key,body\n${texts.map((text, i) => `k${i},${csvField(text)}`).join("\n")}\n`);
+    const tsvTexts = texts.map((text) => text.replace("\t", " "));
+    const tsv = file("docs.tsv", `id\ttext\n${tsvTexts.map((text, i) => `${100 + i}\t${text}`).join("\n")}\n`);
+    const cases = [
+      { args: ["--input", jsonl, "--field", "body", "--id-field", "doc"], ids: ["d0", "d1", "d2"], inputs: texts },
+      { args: ["--input", csv, "--column", "body", "--id-column", "key"], ids: ["k0", "k1", "k2"], inputs: texts },
+      { args: ["--input", tsv], ids: ["100", "101", "102"], inputs: tsvTexts },
+    ];
+    for (const { args, ids, inputs } of cases) {
+      const run = ctxembed(["embed", "--model", modelFile, ...args]);
+      expect(run.status, run.stderr).toBe(0);
+      const records = run.stdout.trim().split("\n").map((line) => JSON.parse(line) as { index: number; id: string; embedding: number[] });
+      expect(records.map(({ index, id }) => [index, id])).toEqual(ids.map((id, i) => [i, id]));
+      await expectLibraryVectors(records, inputs);
+    }
+  });
+
+  it("writes raw little-endian rows with a sidecar holding shape, dtype, model and options", async () => {
+    const output = join(directory, "vectors.f32");
+    const run = ctxembed(["embed", "--model", modelFile, "--format", "raw", "--pooling", "cls", "-o", output], `${texts.join("\n")}\n`);
+    expect(run.status, run.stderr).toBe(0);
+    const sidecar = JSON.parse(readFileSync(`${output}.json`, "utf8"));
+    expect(sidecar).toMatchObject({ shape: [3, 384], dtype: "<f4", complete: true, model: model.info.name, options: { pooling: "cls", precision: "float32" } });
+    const bytes = readFileSync(output);
+    const rows = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+    expect(rows.length).toBe(3 * 384);
+    const expected = await model.embed(texts, { pooling: "cls" });
+    expected.forEach((result, i) => expect(cosineSimilarity(rows.subarray(i * 384, (i + 1) * 384), result.embedding)).toBeGreaterThan(0.999999));
+  });
+
+  it("refuses --resume without an output file, and a resume whose output holds more results than the input has", () => {
+    expect(ctxembed(["embed", "--model", modelFile, "--resume"], "x\n")).toMatchObject({ status: 2, stderr: expect.stringMatching(/--resume continues an --output file/) });
+    const output = file("longer.jsonl", '{"index":0}\n{"index":1}\n');
+    const run = ctxembed(["embed", "--model", modelFile, "-o", output, "--resume"], "only one line\n");
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/longer\.jsonl holds 2 results but standard input has only 1 inputs/);
+  });
+});
+

@@ -15,39 +15,34 @@ afterAll(() => gemma.dispose());
 const sentences = sentenceFixture().sentences.slice(0, 8);
 const promptEol = findPreset("prompteol");
 
-// The target is cosine >= 0.9999 everywhere. On CPU, gemma-3-270m (Q4_K_M) still moves by up to
-// ~0.001 with its batch mates for longer inputs even with flash attention, llamafile and weight
-// repacking out of the way (open in the prompting issue); these bounds guard against regressions
-// and the exact ones hold.
-const residualBatchDependence = 0.998;
+// Per-token contexts of a decoder give each sequence a KV stream of its own, laid out as if it
+// were alone, so last-token and token-level vectors should not move at all with their batch
+// mates; the in-graph mean pooling shares one cache and may move in the last digits. (Hidden
+// states of chosen layers are captured from one unified cache, and can move by ~1e-3.)
+const batchInvariance = 0.9999;
 
 describe("gemma-3-270m: vectors do not depend on batch mates", () => {
-  it("mean pooling: alone and in a batch of 8, cosine >= 0.9999", async () => {
-    const batched = await gemma.embed(sentences, { pooling: "mean" });
-    for (const [i, sentence] of sentences.entries()) {
-      const alone = await gemma.embed(sentence, { pooling: "mean" });
-      expect(cosineSimilarity(alone.embedding, batched[i]!.embedding), sentence).toBeGreaterThanOrEqual(0.9999);
-    }
-  });
-
-  it.each(["last"] as const)("%s pooling: alone and in a batch of 8, within the residual bound", async (pooling) => {
-    const batched = await gemma.embed(sentences, { pooling });
-    for (const [i, sentence] of sentences.entries()) {
-      const alone = await gemma.embed(sentence, { pooling });
-      expect(cosineSimilarity(alone.embedding, batched[i]!.embedding), sentence).toBeGreaterThanOrEqual(residualBatchDependence);
-    }
-  });
+  it.each([{ pooling: "mean" }, { pooling: "last" }, { pooling: "weighted-mean" }] as const)(
+    "%o: alone and in a batch of 8, cosine >= 0.9999",
+    async (options) => {
+      const batched = await gemma.embed(sentences, options);
+      for (const [i, sentence] of sentences.entries()) {
+        const alone = await gemma.embed(sentence, options);
+        expect(cosineSimilarity(alone.embedding, batched[i]!.embedding), sentence).toBeGreaterThanOrEqual(batchInvariance);
+      }
+    },
+  );
 });
 
 describe("PromptEOL with a shared prefix of demonstrations", () => {
   const examples = promptEolDemonstrations.slice(0, 3);
 
-  it("evaluates the shared prefix once and stays within the residual bound of each prompt alone", async () => {
+  it("evaluates the shared prefix once and gives each prompt's vector alone (cosine >= 0.9999)", async () => {
     const prompts = sentences.map((query) => buildQuery(promptEol, { query, examples }));
     const batched = await gemma.embed(sentences, { prompt: { template: "prompteol", examples } });
     for (const [i, prompt] of prompts.entries()) {
       const alone = await gemma.embed(prompt, { pooling: "last" });
-      expect(cosineSimilarity(alone.embedding, batched[i]!.embedding), sentences[i]).toBeGreaterThanOrEqual(residualBatchDependence);
+      expect(cosineSimilarity(alone.embedding, batched[i]!.embedding), sentences[i]).toBeGreaterThanOrEqual(batchInvariance);
     }
   });
 
@@ -57,7 +52,7 @@ describe("PromptEOL with a shared prefix of demonstrations", () => {
     const retrieved = await gemma.embed(sentences.slice(0, 2), { prompt: { template: "prompteol", examples: { selector, k: 2 } } });
     for (const i of [0, 1]) {
       const fixed = await gemma.embed(sentences[i]!, { prompt: { template: "prompteol", examples: chosen[i]! } });
-      expect(cosineSimilarity(fixed.embedding, retrieved[i]!.embedding)).toBeGreaterThanOrEqual(residualBatchDependence);
+      expect(cosineSimilarity(fixed.embedding, retrieved[i]!.embedding)).toBeGreaterThanOrEqual(batchInvariance);
     }
   });
 });

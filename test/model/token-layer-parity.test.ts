@@ -65,4 +65,17 @@ describe("all-MiniLM-L6-v2 f32 token vectors of every layer against transformers
       expect(Math.hypot(...token.embedding) / Math.hypot(...expected)).toBeCloseTo(1, 3);
     });
   });
+
+  it('pooling "none" returns the last layer\'s token vectors against the reference, and no sentence vector', async () => {
+    const sentence = fixture.sentences[1]!;
+    const width = fixture.dimensions;
+    const result = await model.embed(sentence.text, { pooling: "none", normalize: false });
+    expect(result.embedding.length).toBe(0);
+    expect(result.tokens!.map((token) => token.id)).toEqual(sentence.tokenIds);
+    result.tokens!.forEach((token, t) => {
+      const reference = sentence.states[fixture.layers - 1]!.subarray(t * width, (t + 1) * width);
+      expect(cosineSimilarity(token.embedding, reference)).toBeGreaterThanOrEqual(0.9999);
+    });
+    await expect(model.embed(sentence.text, { pooling: "none", precision: "int8" })).rejects.toThrow(/pooling "none" makes no sentence vector/);
+  });
 });

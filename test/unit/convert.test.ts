@@ -8,6 +8,7 @@ import { float16BitsToFloat32Bits, float32BitsToFloat16Bits, float32ToFloat16 } 
 import { convertCheckpoint, type ConvertOptions } from "../../lib/convert/index.js";
 import { GgmlType } from "../../lib/gguf/format.js";
 import { readGgufHeader, type GgufHeader } from "../../lib/gguf/reader.js";
+import { bertTensorShapes, safetensorsFile, type CheckpointTensor } from "../bert-checkpoint.js";
 
 let root: string;
 beforeAll(async () => {
@@ -32,15 +33,6 @@ const FEED_FORWARD = 16;
 const POSITIONS = 16;
 const VOCAB = ["[PAD]", "[unused0]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "##s", "the", ",", "."];
 
-type Dtype = "F32" | "F16" | "BF16" | "I64" | "I32";
-
-interface CheckpointTensor {
-  name: string;
-  dtype: Dtype;
-  shape: number[];
-  data: Uint8Array;
-}
-
 /** Deterministic pseudo-random float32 values in [-1, 1). */
 function randomFloats(count: number, seed: number): Float32Array {
   let state = seed >>> 0;
@@ -57,24 +49,7 @@ const bytes = (array: ArrayBufferView) => new Uint8Array(array.buffer, array.byt
 
 /** Every tensor of a Hugging Face BertModel with the sizes above, as float32. */
 function bertTensors(): CheckpointTensor[] {
-  const shapes: [string, number[]][] = [
-    ["embeddings.word_embeddings.weight", [VOCAB.length, HIDDEN]],
-    ["embeddings.position_embeddings.weight", [POSITIONS, HIDDEN]],
-    ["embeddings.token_type_embeddings.weight", [2, HIDDEN]],
-    ["embeddings.LayerNorm.weight", [HIDDEN]],
-    ["embeddings.LayerNorm.bias", [HIDDEN]],
-  ];
-  for (let layer = 0; layer < LAYERS; layer++) {
-    const prefix = `encoder.layer.${layer}`;
-    for (const module of ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"]) {
-      shapes.push([`${prefix}.${module}.weight`, [HIDDEN, HIDDEN]], [`${prefix}.${module}.bias`, [HIDDEN]]);
-    }
-    for (const norm of ["attention.output.LayerNorm", "output.LayerNorm"]) {
-      shapes.push([`${prefix}.${norm}.weight`, [HIDDEN]], [`${prefix}.${norm}.bias`, [HIDDEN]]);
-    }
-    shapes.push([`${prefix}.intermediate.dense.weight`, [FEED_FORWARD, HIDDEN]], [`${prefix}.intermediate.dense.bias`, [FEED_FORWARD]]);
-    shapes.push([`${prefix}.output.dense.weight`, [HIDDEN, FEED_FORWARD]], [`${prefix}.output.dense.bias`, [HIDDEN]]);
-  }
+  const shapes = bertTensorShapes({ vocabulary: VOCAB.length, hidden: HIDDEN, layers: LAYERS, feedForward: FEED_FORWARD, positions: POSITIONS });
   return shapes.map(([name, shape], index) => ({
     name,
     dtype: "F32",
@@ -90,20 +65,6 @@ function unusedTensors(): CheckpointTensor[] {
     { name: "pooler.dense.weight", dtype: "F32", shape: [HIDDEN, HIDDEN], data: bytes(randomFloats(HIDDEN * HIDDEN, 99)) },
     { name: "pooler.dense.bias", dtype: "F32", shape: [HIDDEN], data: bytes(randomFloats(HIDDEN, 98)) },
   ];
-}
-
-function safetensorsFile(tensors: CheckpointTensor[]): Buffer {
-  const header: Record<string, unknown> = { __metadata__: { format: "pt" } };
-  let offset = 0;
-  for (const { name, dtype, shape, data } of tensors) {
-    header[name] = { dtype, shape, data_offsets: [offset, offset + data.length] };
-    offset += data.length;
-  }
-  let json = JSON.stringify(header);
-  json += " ".repeat((8 - (json.length % 8)) % 8);
-  const length = Buffer.alloc(8);
-  length.writeBigUInt64LE(BigInt(json.length));
-  return Buffer.concat([length, Buffer.from(json), ...tensors.map(({ data }) => Buffer.from(data))]);
 }
 
 const CONFIG = {

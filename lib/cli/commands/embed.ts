@@ -1,14 +1,15 @@
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import { poolingModes } from "../../pooling.js";
 import { precisions, type Precision } from "../../output/quantize.js";
 import type { EmbedOptions } from "../../models/embed-options.js";
-import { runLineJob, type LineSource } from "../line-job.js";
-import { embeddingField, jsonLinesSink, npySink } from "../sinks.js";
-import { modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
-import { addSourceOptions, layersOption, windowOption } from "./source-options.js";
+import { runCorpusJob } from "../corpus-job.js";
+import { openInput } from "../inputs.js";
+import { embeddingField, jsonLinesSink, npyFormat, rawFormat, rowFileSink } from "../sinks.js";
+import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
+import { addSourceOptions, checkSourceOptions, layersOption, windowOption, type SourceOptions } from "./source-options.js";
 
-interface EmbedCommandOptions extends ModelCommandOptions, LineSource {
-  format: "jsonl" | "npy";
+interface EmbedCommandOptions extends ModelCommandOptions, SourceOptions {
+  format: "jsonl" | "npy" | "raw";
   precision: Precision;
   dimensions?: number;
   pooling: NonNullable<EmbedOptions["pooling"]>;
@@ -20,9 +21,9 @@ interface EmbedCommandOptions extends ModelCommandOptions, LineSource {
 
 export function embedCommand(): Command {
   return addSourceOptions(new Command("embed"))
-    .description("embed each line of a text file (or standard input) and write one JSON object per line")
+    .description("embed each text of a corpus (text lines, JSON lines, CSV, TSV, or standard input): JSON lines, .npy or raw rows out")
     .addOption(modelOption())
-    .addOption(new Option("-f, --format <format>", "output format (npy needs --output)").choices(["jsonl", "npy"]).default("jsonl"))
+    .addOption(new Option("-f, --format <format>", "output format (npy and raw need --output)").choices(["jsonl", "npy", "raw"]).default("jsonl"))
     .addOption(new Option("--precision <precision>", "stored precision; int8 keeps a scale per vector").choices(precisions).default("float32"))
     .addOption(new Option("--dimensions <n>", "keep the first N dimensions (Matryoshka), re-normalised").argParser((v) => Number.parseInt(v, 10)))
     .addOption(new Option("--pooling <mode>", "pooling; model = the model's own").choices(["model", ...poolingModes]).default("model"))
@@ -31,30 +32,51 @@ export function embedCommand(): Command {
     .option("--no-normalize", "keep raw vectors instead of scaling them to unit length")
     .option("--no-truncate", "fail on inputs longer than the model's limit instead of cutting them")
     .addOption(threadsOption())
+    .addOption(gpuLayersOption())
     .addHelpText(
       "after",
       `
-Output: one line per input, in input order: {"index": <0-based line>, "embedding": [...]},
-with "truncated": true added when an input was cut to the model's limit. With --precision the
-embedding is float16 numbers, {"values": [...], "scale": s} for int8, or base64 packed sign
-bits for binary. --format npy writes one row per input to --output (int8 scales beside it in
-<output>.scales.npy).
+Input: plain text has one item per line; JSON lines give the text in --field and an id in
+--id-field; CSV and TSV (with a header row unless --no-header) in --column and --id-column.
+The input is streamed: a corpus of any size is read, embedded and written a chunk at a time.
+
+Output: one result per input, in input order. JSON lines: {"index": i, "id"?: ..., "embedding":
+[...], "truncated"?: true}, where index is the 0-based line (the data row for CSV/TSV) and id is
+carried from the input. With --precision the embedding is float16 numbers, {"values", "scale"}
+for int8, or base64 packed sign bits for binary. --format npy writes one row per input to
+--output; --format raw writes bare little-endian rows and a sidecar <output>.json with shape,
+dtype (NumPy's name), model and options. int8 scales go beside, in <name>.scales.<ext>.
+
+Progress (inputs, tokens/s, ETA) shows on standard error when it is a terminal; a summary line
+always ends the run. Exit codes: 0 done, 1 failed (message on standard error), 2 wrong command
+line, 130 interrupted by Ctrl-C after writing the results in hand: run the same command with
+--resume to continue without duplicating or losing a result.
 
 Examples:
   $ ctxembed embed --input sentences.txt > vectors.jsonl
   $ cat notes.txt | ctxembed embed --model all-minilm-l6-v2 --skip-empty
   $ ctxembed embed --text "first sentence" "second sentence" --layers last4
+  $ ctxembed embed --input docs.jsonl --field body --id-field doc_id -o vectors.jsonl
+  $ ctxembed embed --input reviews.csv --column review --id-column review_id -o vectors.jsonl
+  $ ctxembed embed --input corpus.txt --format npy --precision int8 --dimensions 256 -o corpus.npy
+  $ ctxembed embed --input corpus.txt --format raw -o corpus.f32     # + corpus.f32.json
+  $ ctxembed embed --input corpus.txt --format raw -o corpus.f32 --resume   # after Ctrl-C
   $ ctxembed embed --model ./my-model.gguf --input docs.txt --pooling cls --no-normalize -o out.jsonl
-  $ ctxembed embed --input long-documents.txt --window 256:128
-  $ ctxembed embed --input corpus.txt --format npy --precision int8 --dimensions 256 -o corpus.npy`,
+  $ ctxembed embed --input long-documents.txt --window 256:128`,
     )
-    .action(async (options: EmbedCommandOptions) => {
-      if (options.format === "npy" && !options.output) throw new InvalidArgumentError("--format npy needs --output FILE");
+    .action(async (options: EmbedCommandOptions, command: Command) => {
+      checkSourceOptions(options, command);
+      if (options.format !== "jsonl" && !options.output) command.error(`error: --format ${options.format} needs --output FILE`, { exitCode: 2 });
+      const reader = await openInput(options);
       const model = await openModel(options);
       try {
         const { pooling, normalize, truncate, layers, window, precision, dimensions } = options;
-        const sink = options.format === "npy" ? npySink(options.output!, precision) : jsonLinesSink(options.output, embeddingField);
-        await runLineJob(model, options, { pooling, normalize, truncate, layers, window, dimensions, precision }, sink);
+        const embedOptions: EmbedOptions = { pooling, normalize, truncate, layers, window, dimensions, precision };
+        const sink =
+          options.format === "jsonl"
+            ? jsonLinesSink(options.output, embeddingField)
+            : rowFileSink(options.output!, precision, options.format === "npy" ? npyFormat : rawFormat({ model: model.info.name, options: embedOptions }));
+        await runCorpusJob(model, reader, embedOptions, sink, options);
       } finally {
         await model.dispose();
       }

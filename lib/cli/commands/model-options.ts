@@ -7,6 +7,7 @@ export const defaultModel = "all-minilm-l6-v2";
 export interface ModelCommandOptions {
   model: string;
   threads?: number;
+  gpuLayers?: number;
 }
 
 export function modelOption(): Option {
@@ -17,7 +18,15 @@ export function threadsOption(): Option {
   return new Option("-t, --threads <n>", "CPU threads (default: all cores)").argParser((value) => Number.parseInt(value, 10));
 }
 
+export function gpuLayersOption(): Option {
+  return new Option("--gpu-layers <n>", "layers to offload to the GPU (needs a CUDA build: CTXEMBED_CUDA=1)").argParser((value) => Number.parseInt(value, 10));
+}
+
 /** Resolves --model (pulling a catalogue model on first use, with progress on stderr) and loads it. */
 export async function openModel(options: ModelCommandOptions): Promise<EmbeddingModel> {
-  return loadModel(options.model, { onProgress: note, ...(options.threads === undefined ? {} : { threads: options.threads }) });
+  return loadModel(options.model, {
+    onProgress: note,
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+    ...(options.gpuLayers === undefined ? {} : { gpuLayers: options.gpuLayers }),
+  });
 }

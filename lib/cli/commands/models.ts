@@ -9,11 +9,14 @@ interface VariantOptions {
 }
 
 export function modelsCommand(): Command {
-  const models = new Command("models").description("the built-in model catalogue and its cache");
+  const models = new Command("models")
+    .description("the built-in model catalogue and its cache")
+    .addHelpText("after", "\nExamples:\n  $ ctxembed models list\n  $ ctxembed models pull all-minilm-l6-v2\n  $ ctxembed models path all-minilm-l6-v2");
 
   models
     .command("list")
     .description("list the catalogue with each model's variants")
+    .addHelpText("after", "\nOutput: one model per line: name, variants, description, separated by tabs.\n\nExample:\n  $ ctxembed models list | cut -f1")
     .action(() => {
       for (const entry of listCatalog()) {
         const variants = Object.keys(entry.variants).map((name) => (name === entry.defaultVariant ? `${name} (default)` : name));
@@ -38,6 +41,7 @@ export function modelsCommand(): Command {
     .description("print the cached GGUF path of a model (fails if it was not pulled)")
     .argument("<name>", "catalogue name")
     .option("--variant <variant>", "which variant")
+    .addHelpText("after", "\nExamples:\n  $ ctxembed models path all-minilm-l6-v2\n  $ ctxembed embed --model \"$(ctxembed models path all-minilm-l6-v2 --variant f16)\" --text hello")
     .action((name: string, options: VariantOptions) => {
       process.stdout.write(`${modelPath(name, options.variant)}\n`);
     });

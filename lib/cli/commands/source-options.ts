@@ -1,14 +1,40 @@
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { parseLayerOption, parseWindowOption } from "../layer-option.js";
+import type { JobOptions } from "../corpus-job.js";
+import { inputFormats, type InputOptions } from "../inputs.js";
 
-/** Options every line-oriented command shares: where texts come from and where results go. */
+/** What every corpus command reads from its command line: where texts come from, where results go. */
+export interface SourceOptions extends InputOptions, JobOptions {
+  output?: string;
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError("expected a positive integer");
+  return parsed;
+}
+
+/** Options every corpus command shares: the input and its format, the output, resuming. */
 export function addSourceOptions(command: Command): Command {
   return command
-    .option("-i, --input <file>", "input file, one text per line; - reads standard input", "-")
+    .option("-i, --input <file>", "input file; - reads standard input", "-")
+    .addOption(new Option("--input-format <format>", "input format (default: from the extension: .jsonl/.ndjson, .csv, .tsv/.tab; else text, one item per line)").choices(inputFormats))
+    .option("--field <name>", "JSON lines: the field that holds the text", "text")
+    .option("--id-field <name>", 'JSON lines: the field carried to the output as "id" (default: id, where a record has one)')
+    .option("--column <name|n>", "CSV/TSV: the text column, by header name or 0-based number (default: text, or 0 without a header)")
+    .option("--id-column <name|n>", 'CSV/TSV: the column carried to the output as "id" (default: id, when the header has one)')
+    .option("--no-header", "CSV/TSV: the first row is data, not column names")
     .option("--text <text...>", "embed these texts instead of reading a file")
     .option("-o, --output <file>", "output file (default: standard output)")
-    .option("--skip-empty", "leave empty lines out instead of failing on them", false)
-    .addOption(new Option("--chunk <lines>", "lines read ahead and embedded together").argParser((v) => Number.parseInt(v, 10)).default(512));
+    .option("--resume", "continue an interrupted run: keep the results already in --output, embed only the inputs after them", false)
+    .option("--skip-empty", "leave empty texts out instead of failing on them", false)
+    .addOption(new Option("--chunk <n>", "inputs read ahead and embedded together").argParser(positiveInteger).default(512));
+}
+
+/** Refuses option combinations that cannot work, as a usage error (exit 2). */
+export function checkSourceOptions(options: SourceOptions, command: Command): void {
+  if (options.resume && !options.output) command.error("error: --resume continues an --output file; standard output cannot be resumed", { exitCode: 2 });
+  if (options.resume && options.text) command.error("error: --resume works on an --input file, not on --text", { exitCode: 2 });
 }
 
 export function layersOption(): Option {

@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { float32ToJson } from "../../output/json.js";
 import type { EmbedOptions } from "../../models/embed-options.js";
 import { spanPoolingModes, type SpanPooling, type SpanRequest } from "../../tokens/spans.js";
-import { modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
+import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
 import { layersOption } from "./source-options.js";
 
 interface SpanCommandOptions extends ModelCommandOptions {
@@ -31,6 +31,7 @@ export function spanCommand(): Command {
     .addOption(layersOption())
     .option("--no-normalize", "keep raw vectors instead of scaling them to unit length")
     .addOption(threadsOption())
+    .addOption(gpuLayersOption())
     .addHelpText(
       "after",
       `

@@ -2,12 +2,13 @@ import { Command } from "commander";
 import { float32ToJson } from "../../output/json.js";
 import type { EmbedOptions } from "../../models/embed-options.js";
 import type { TokenVector } from "../../models/embedding-model.js";
-import { runLineJob, type LineSource } from "../line-job.js";
+import { runCorpusJob } from "../corpus-job.js";
+import { openInput } from "../inputs.js";
 import { jsonLinesSink } from "../sinks.js";
-import { modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
-import { addSourceOptions, layersOption, windowOption } from "./source-options.js";
+import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
+import { addSourceOptions, checkSourceOptions, layersOption, windowOption, type SourceOptions } from "./source-options.js";
 
-interface TokensCommandOptions extends ModelCommandOptions, LineSource {
+interface TokensCommandOptions extends ModelCommandOptions, SourceOptions {
   normalize: boolean;
   layers?: EmbedOptions["layers"];
   window?: EmbedOptions["window"];
@@ -26,6 +27,7 @@ export function tokensCommand(): Command {
     .addOption(windowOption())
     .option("--no-normalize", "keep raw vectors instead of scaling them to unit length")
     .addOption(threadsOption())
+    .addOption(gpuLayersOption())
     .addHelpText(
       "after",
       `
@@ -35,14 +37,17 @@ start/end are JavaScript string (UTF-16) indices into the input line, end exclus
 Examples:
   $ ctxembed tokens --text "The bank raised its rates."
   $ ctxembed tokens --input corpus.txt --layers last4:mean --no-normalize > tokens.jsonl
-  $ ctxembed tokens --input book.txt --window 256:64`,
+  $ ctxembed tokens --input book.txt --window 256:64
+  $ ctxembed tokens --input docs.jsonl --field body -o tokens.jsonl --resume`,
     )
-    .action(async (options: TokensCommandOptions) => {
+    .action(async (options: TokensCommandOptions, command: Command) => {
+      checkSourceOptions(options, command);
+      const reader = await openInput(options);
       const model = await openModel(options);
       try {
         const { normalize, layers, window } = options;
         const sink = jsonLinesSink(options.output, (result) => `"tokens":[${result.tokens!.map(tokenJson).join(",")}]`);
-        await runLineJob(model, options, { normalize, layers, window, tokens: true }, sink);
+        await runCorpusJob(model, reader, { normalize, layers, window, tokens: true }, sink, options);
       } finally {
         await model.dispose();
       }

@@ -1,0 +1,134 @@
+// The loop behind `embed` and `tokens`: read records, embed them a chunk at a time and write the
+// results in input order, with memory bounded by a few chunks whatever the corpus size.
+//
+// Chunks are cut by input count and characters, not by tokens: the model already packs each
+// chunk into batches by its token budget (as llama-embedding does), and counting tokens here
+// would tokenize every input twice. The chunk is the unit of pipelining and of memory: while
+// chunk N is embedded (on the native thread), chunk N+1 is read and queued and chunk N-1 is
+// written, and a slow output holds the reading back.
+import type { Embedding, EmbeddingModel } from "../models/embedding-model.js";
+import type { EmbedOptions } from "../models/embed-options.js";
+import type { InputReader, InputRecord } from "./inputs.js";
+import { watchInterrupts } from "./interrupt.js";
+import type { VectorSink } from "./sinks.js";
+import { ExitError, formatDuration, note, ProgressLine } from "./terminal.js";
+
+export interface JobOptions {
+  /** most inputs in one chunk */
+  chunk: number;
+  /** continue the output a previous run left */
+  resume: boolean;
+}
+
+/** Inputs of many characters (documents) close a chunk early, so that a chunk stays small in memory. */
+const chunkCharacters = 4 << 20;
+
+interface Chunk {
+  records: InputRecord[];
+  results: Promise<Embedding[]>;
+}
+
+interface Totals {
+  items: number;
+  tokens: number;
+  truncated: number;
+}
+
+export async function runCorpusJob(model: EmbeddingModel, reader: InputReader, options: EmbedOptions, sink: VectorSink, job: JobOptions): Promise<void> {
+  const done = job.resume ? await sink.resume() : 0;
+  const interrupts = watchInterrupts();
+  const progress = new ProgressLine();
+  const started = performance.now();
+  const totals: Totals = { items: 0, tokens: 0, truncated: 0 };
+  let firstRead: number | undefined;
+
+  const writeChunk = async ({ records, results }: Chunk): Promise<void> => {
+    const embedded = await results;
+    await sink.write(embedded, records);
+    totals.items += embedded.length;
+    for (const result of embedded) {
+      totals.tokens += result.tokenCount;
+      if (result.truncated) totals.truncated++;
+    }
+    progress.update(() => progressText(totals, started, reader.position(), firstRead));
+  };
+
+  try {
+    let previous: Chunk | undefined;
+    const tooFew = (seen: number) => `${sink.output} holds ${done} results but ${reader.name} has only ${seen} inputs: it is not this input's output`;
+    const records = skipDone(reader.records(interrupts.signal), done, tooFew, interrupts.signal);
+    for await (const chunk of chunks(records, job.chunk)) {
+      if (interrupts.signal.aborted) break;
+      firstRead ??= reader.position()?.read;
+      const current = { records: chunk, results: embedChunk(model, chunk, options) };
+      // Rejections surface when the chunk's turn to be written comes; until then they are expected.
+      current.results.catch(() => undefined);
+      if (previous) await writeChunk(previous);
+      previous = current;
+    }
+    if (previous) await writeChunk(previous);
+  } catch (error) {
+    // Whatever was written stays usable: headers and sidecars are finished for a later --resume.
+    await sink.close().catch(() => undefined);
+    throw error;
+  } finally {
+    interrupts.dispose();
+    progress.clear();
+  }
+  await sink.close();
+  const seconds = (performance.now() - started) / 1000;
+  const earlier = done > 0 ? `, after the ${done} already in ${sink.output}` : "";
+  note(`embedded ${totals.items} inputs (${totals.tokens} tokens, ${totals.truncated} truncated) in ${seconds.toFixed(1)} s with ${model.info.name}${earlier}`);
+  const exitCode = interrupts.exitCode();
+  if (exitCode !== undefined) {
+    const where = sink.output ? `${done + totals.items} results are in ${sink.output}; run the same command with --resume to continue` : "the output is incomplete";
+    throw new ExitError(`stopped before the end of ${reader.name}: ${where}`, exitCode);
+  }
+}
+
+/** Leaves out the inputs a resumed output already holds, checking that the input has that many. */
+async function* skipDone(records: AsyncIterable<InputRecord>, done: number, tooFew: (seen: number) => string, signal: AbortSignal): AsyncGenerator<InputRecord> {
+  let seen = 0;
+  for await (const record of records) if (seen++ >= done) yield record;
+  if (seen < done && !signal.aborted) throw new Error(tooFew(seen));
+}
+
+async function* chunks(records: AsyncIterable<InputRecord>, size: number): AsyncGenerator<InputRecord[]> {
+  let chunk: InputRecord[] = [];
+  let characters = 0;
+  for await (const record of records) {
+    chunk.push(record);
+    characters += record.text.length;
+    if (chunk.length >= size || characters >= chunkCharacters) {
+      yield chunk;
+      chunk = [];
+      characters = 0;
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+async function embedChunk(model: EmbeddingModel, records: InputRecord[], options: EmbedOptions): Promise<Embedding[]> {
+  try {
+    return await model.embed(
+      records.map((record) => record.text),
+      options,
+    );
+  } catch (error) {
+    // The library names an input by its place in the call ("inputs[3] has 300 tokens…"); a
+    // person knows it by its place in the file.
+    if (error instanceof Error) error.message = error.message.replace(/^inputs\[(\d+)\]/, (found, k: string) => records[Number(k)]?.where ?? found);
+    throw error;
+  }
+}
+
+function progressText(totals: Totals, started: number, position: { read: number; total: number } | undefined, firstRead: number | undefined): string {
+  const seconds = (performance.now() - started) / 1000;
+  const parts = [`${totals.items.toLocaleString("en-US")} inputs`, `${Math.round(totals.tokens / seconds).toLocaleString("en-US")} tokens/s`];
+  if (position && position.total > 0) {
+    parts.push(`${Math.floor((100 * position.read) / position.total)}%`);
+    const progressed = position.read - (firstRead ?? 0);
+    if (progressed > 0) parts.push(`ETA ${formatDuration((seconds * (position.total - position.read)) / progressed)}`);
+  }
+  return `ctxembed: ${parts.join(" · ")}`;
+}

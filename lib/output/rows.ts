@@ -1,0 +1,111 @@
+// Fixed-width rows of one dtype streamed onto the end of a file, the part the .npy and raw
+// writers share: dtype checks, copying, backpressure, and appending to a file a crashed run left.
+import { once } from "node:events";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { stat, truncate } from "node:fs/promises";
+import { endianness } from "node:os";
+import { finished } from "node:stream/promises";
+
+/** What each dtype's rows must be given as (NumPy's names); "<f2" takes float16 bit patterns. */
+export const rowTypes = {
+  "<f4": Float32Array,
+  "<f2": Uint16Array,
+  "|i1": Int8Array,
+  "|u1": Uint8Array,
+} as const;
+
+export type RowDtype = keyof typeof rowTypes;
+export type Row = Float32Array | Uint16Array | Int8Array | Uint8Array;
+
+export interface RowLayout {
+  dtype: RowDtype;
+  /** values in every row; a width of 1 makes an (N, 1) column, such as int8's per-row scales */
+  width: number;
+}
+
+/** Rows already in a file, as found when resuming. */
+export interface StoredRows extends RowLayout {
+  /** whole rows in the data, whatever a header or sidecar says */
+  rows: number;
+}
+
+/** Checks a layout before any file is touched; `kind` names the file type in the message. */
+export function requireRowLayout({ dtype, width }: RowLayout, kind: string): void {
+  if (!Object.hasOwn(rowTypes, dtype)) {
+    throw new TypeError(`unsupported ${kind} dtype ${JSON.stringify(dtype)} (expected one of ${Object.keys(rowTypes).join(", ")})`);
+  }
+  if (!Number.isInteger(width) || width < 1) throw new RangeError(`a ${kind} row width must be a positive integer, not ${width}`);
+  // Rows are copied byte for byte, so the host's order must be the little-endian one files promise.
+  if (endianness() !== "LE") throw new Error(`${kind} files are written little-endian, which needs a little-endian host`);
+}
+
+export function rowBytes({ dtype, width }: RowLayout): number {
+  return rowTypes[dtype].BYTES_PER_ELEMENT * width;
+}
+
+/** Whole rows after a file's first `dataOffset` bytes; a row cut short by a crash does not count. */
+export async function wholeRows(path: string, dataOffset: number, layout: RowLayout): Promise<number> {
+  const { size } = await stat(path);
+  return Math.max(0, Math.floor((size - dataOffset) / rowBytes(layout)));
+}
+
+export class RowAppender {
+  private closed = false;
+  private failure: Error | undefined;
+
+  private constructor(
+    readonly path: string,
+    readonly layout: RowLayout,
+    private readonly stream: WriteStream,
+    private count: number,
+  ) {
+    // Kept for the next append or close to report, rather than crashing the process.
+    stream.on("error", (error) => {
+      this.failure ??= error;
+    });
+  }
+
+  /** Creates (or truncates) `path` and writes `prefix` (a header) before the rows. */
+  static async create(path: string, layout: RowLayout, prefix?: Uint8Array): Promise<RowAppender> {
+    const appender = new RowAppender(path, layout, createWriteStream(path), 0);
+    await once(appender.stream, "ready");
+    if (prefix) appender.stream.write(prefix);
+    return appender;
+  }
+
+  /** Continues a file after its first `rows` rows, cutting whatever follows them (a partial row). */
+  static async resume(path: string, layout: RowLayout, dataOffset: number, rows: number): Promise<RowAppender> {
+    await truncate(path, dataOffset + rows * rowBytes(layout));
+    const appender = new RowAppender(path, layout, createWriteStream(path, { flags: "a" }), rows);
+    await once(appender.stream, "ready");
+    return appender;
+  }
+
+  get rows(): number {
+    return this.count;
+  }
+
+  /** Appends one row. Await it: it waits while the file falls behind, so rows do not pile up in memory. */
+  async append(row: Row): Promise<void> {
+    if (this.closed) throw new Error(`cannot append to ${this.path}: it is closed`);
+    if (this.failure) throw this.failure;
+    const { dtype, width } = this.layout;
+    const rowType = rowTypes[dtype];
+    if (!(row instanceof rowType)) {
+      throw new TypeError(`row ${this.count} of ${this.path} is a ${row.constructor.name}; ${dtype} rows are ${rowType.name}s`);
+    }
+    if (row.length !== width) throw new RangeError(`row ${this.count} of ${this.path} has ${row.length} values; its rows have ${width}`);
+    this.count++;
+    // The stream holds on to what it is given until written, so it gets a copy the caller may reuse.
+    if (!this.stream.write(Buffer.copyBytesFrom(row))) await once(this.stream, "drain");
+  }
+
+  /** Flushes and closes the file; resolves to the number of rows in it. */
+  async end(): Promise<number> {
+    if (this.closed) throw new Error(`${this.path} is already closed`);
+    this.closed = true;
+    this.stream.end();
+    await finished(this.stream);
+    return this.count;
+  }
+}

@@ -1,0 +1,50 @@
+// The server's settings, their defaults (those of text-embeddings-inference where it has one),
+// and their checks.
+import { requireBoolean, requireInteger, requireKnownKeys, requireOptions } from "../validate.js";
+
+export interface ServerOptions {
+  /** token budget of one merged model call; default 16,384 */
+  maxBatchTokens?: number;
+  /** requests admitted at once (waiting or running); more are answered 429; default 512 */
+  maxConcurrentRequests?: number;
+  /** most inputs in one request; default 32 */
+  maxClientBatch?: number;
+  /** merge concurrent requests into shared model calls; default true */
+  batching?: boolean;
+  /** largest request body in bytes, larger is 413; default 2,000,000 */
+  bodyLimit?: number;
+  /** cut over-long inputs when a request does not say (OpenAI requests never say); default false: 422 */
+  autoTruncate?: boolean;
+  /** require `Authorization: Bearer <apiKey>` on every route but /health */
+  apiKey?: string;
+  /** the model name reported by /info and OpenAI responses; default: the model's own name */
+  modelName?: string;
+}
+
+export type ResolvedServerOptions = Required<Omit<ServerOptions, "apiKey" | "modelName">> & Pick<ServerOptions, "apiKey" | "modelName">;
+
+const optionKeys = ["maxBatchTokens", "maxConcurrentRequests", "maxClientBatch", "batching", "bodyLimit", "autoTruncate", "apiKey", "modelName"] as const;
+
+export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
+  const given = requireOptions(options, "server options");
+  requireKnownKeys(given, "server options", optionKeys);
+  const integer = (key: keyof ServerOptions, fallback: number) => (given[key] === undefined ? fallback : requireInteger(given[key], key, 1));
+  const flag = (key: keyof ServerOptions, fallback: boolean) => (given[key] === undefined ? fallback : requireBoolean(given[key], key));
+  const text = (key: keyof ServerOptions) => {
+    const value = given[key];
+    if (value !== undefined && (typeof value !== "string" || value.length === 0)) throw new TypeError(`${key} must be a non-empty string`);
+    return value as string | undefined;
+  };
+  const apiKey = text("apiKey");
+  const modelName = text("modelName");
+  return {
+    maxBatchTokens: integer("maxBatchTokens", 16_384),
+    maxConcurrentRequests: integer("maxConcurrentRequests", 512),
+    maxClientBatch: integer("maxClientBatch", 32),
+    batching: flag("batching", true),
+    bodyLimit: integer("bodyLimit", 2_000_000),
+    autoTruncate: flag("autoTruncate", false),
+    ...(apiKey === undefined ? {} : { apiKey }),
+    ...(modelName === undefined ? {} : { modelName }),
+  };
+}

@@ -1,0 +1,28 @@
+// Operations routes: liveness, what is served with which limits, and Prometheus metrics.
+import type { FastifyInstance } from "fastify";
+import type { ServerMetrics } from "../metrics.js";
+import type { RouteContext } from "./context.js";
+
+export function serviceRoutes(app: FastifyInstance, { service, options, modelName }: RouteContext, metrics: ServerMetrics): void {
+  // While the server shuts down fastify answers 503 for it, which is what a load balancer needs to see.
+  app.get("/health", async () => ({ status: "ok" }));
+
+  app.get("/info", async () => {
+    const info = service.model.info;
+    return {
+      model_id: modelName,
+      model_path: info.path,
+      model_type: { embedding: { pooling: info.defaultPooling } },
+      architecture: info.architecture,
+      dimensions: info.dimensions,
+      max_input_length: service.model.maxSequenceTokens,
+      max_batch_tokens: options.maxBatchTokens,
+      max_concurrent_requests: options.maxConcurrentRequests,
+      max_client_batch_size: options.maxClientBatch,
+      batching: options.batching,
+      auto_truncate: options.autoTruncate,
+    };
+  });
+
+  app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+}

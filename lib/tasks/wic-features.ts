@@ -1,0 +1,119 @@
+// What the WiC methods look at for each pair: the cosine of the target word's two in-context
+// vectors at every layer, the WordNet synsets the two occurrences are disambiguated to, and the
+// corpus-dictionary senses they are assigned to.
+import type { EmbeddingModel } from "../models/embedding-model.js";
+import type { SenseDictionary } from "../senses/dictionary.js";
+import { dot, unitLength } from "../senses/vectors.js";
+import type { WordNetPos } from "../wordnet/database.js";
+import type { WordNetSenses } from "../wordnet/sense-inventory.js";
+import { modelSpanEmbedder, type SpanRequestInText } from "../wordnet/span-embedder.js";
+import { pairCosines, wicWordVectors, type WicPair } from "./wic.js";
+
+export function wicPos(partOfSpeech: string): WordNetPos {
+  if (partOfSpeech === "N") return "noun";
+  if (partOfSpeech === "V") return "verb";
+  throw new RangeError(`WiC part of speech is N or V, got ${JSON.stringify(partOfSpeech)}`);
+}
+
+/** The target's character range in each sentence of a pair (WiC counts whitespace-separated words). */
+export function wicOccurrences(pair: WicPair): [SpanRequestInText, SpanRequestInText] {
+  const at = (text: string, index: number): SpanRequestInText => {
+    const word = [...text.matchAll(/\S+/g)][index];
+    if (!word) throw new RangeError(`"${text}" has no word ${index}`);
+    return { text, start: word.index, end: word.index + word[0].length };
+  };
+  return [at(pair.sentence1, pair.index1), at(pair.sentence2, pair.index2)];
+}
+
+/** Agreement of two occurrences under a sense inventory: same sense or not, and the cosine of the two senses' vectors. */
+export interface SenseAgreement {
+  same: boolean;
+  cosine: number;
+  /** sum over senses of p1 * p2, each occurrence's softmax over its cosines to the senses: a soft "same sense" */
+  overlap: number;
+}
+
+/** Temperature of the softmax over sense cosines (cosines of unit vectors differ by hundredths). */
+const senseTemperature = 0.05;
+
+/** A soft "same sense": the two occurrences' softmax distributions over the senses, dotted. */
+export function senseOverlap(cosines1: readonly number[], cosines2: readonly number[]): number {
+  const softmax = (cosines: readonly number[]) => {
+    const top = Math.max(...cosines);
+    const exps = cosines.map((c) => Math.exp((c - top) / senseTemperature));
+    const total = exps.reduce((a, b) => a + b, 0);
+    return exps.map((e) => e / total);
+  };
+  const [p, q] = [softmax(cosines1), softmax(cosines2)];
+  return p.reduce((sum, value, i) => sum + value * q[i]!, 0);
+}
+
+export interface PairFeatures {
+  /** cosine of the two word vectors at layer 0 (embeddings) to L */
+  layerCosines: number[];
+  verb: boolean;
+  /** undefined when WordNet has no synset for the lemma */
+  wordnet?: SenseAgreement;
+  /** undefined when the dictionary lacks the word */
+  dictionary?: SenseAgreement;
+}
+
+/** Layers the WordNet sense vectors and the occurrences they are compared with are read from (LMMS used the last four). */
+export function wordNetLayers(layerCount: number): number[] {
+  return [layerCount - 3, layerCount - 2, layerCount - 1, layerCount];
+}
+
+export async function layerCosineFeatures(model: EmbeddingModel, pairs: readonly WicPair[]): Promise<{ cosines: number[][]; vectors: [Float32Array, Float32Array][][] }> {
+  const layers = Array.from({ length: model.info.layerCount + 1 }, (_, i) => i);
+  const vectors = await wicWordVectors(model, pairs, layers);
+  const perLayer = layers.map((_, slot) => pairCosines(vectors, [slot]));
+  return { cosines: pairs.map((_, p) => perLayer.map((layer) => layer[p]!)), vectors };
+}
+
+/** Both occurrences (unit vectors) against one word's sense vectors: the nearest sense of each, and how the two compare. */
+function agreement(senseVectors: Float32Array[], [first, second]: [Float32Array, Float32Array]): SenseAgreement {
+  const cosines1 = senseVectors.map((vector) => dot(first, vector));
+  const cosines2 = senseVectors.map((vector) => dot(second, vector));
+  const a = cosines1.indexOf(Math.max(...cosines1));
+  const b = cosines2.indexOf(Math.max(...cosines2));
+  return { same: a === b, cosine: dot(senseVectors[a]!, senseVectors[b]!), overlap: senseOverlap(cosines1, cosines2) };
+}
+
+/** Disambiguates both occurrences of every pair to WordNet synsets (vectors: the pair's word vectors at `wordNetLayers`, averaged). */
+export async function wordNetAgreement(senses: WordNetSenses, pairs: readonly WicPair[], occurrenceVectors: [Float32Array, Float32Array][]): Promise<(SenseAgreement | undefined)[]> {
+  await senses.prepare(pairs.map((pair) => ({ lemma: pair.word, pos: wicPos(pair.partOfSpeech) })));
+  const result: (SenseAgreement | undefined)[] = [];
+  for (const [p, pair] of pairs.entries()) {
+    const inventory = await senses.senses(pair.word, wicPos(pair.partOfSpeech));
+    result.push(inventory.length === 0 ? undefined : agreement(inventory.map((sense) => sense.vector), occurrenceVectors[p]!));
+  }
+  return result;
+}
+
+/** Assigns both occurrences to dictionary senses, reading their vectors the way the dictionary was built. */
+export async function dictionaryAgreement(model: EmbeddingModel, dictionary: SenseDictionary, pairs: readonly WicPair[]): Promise<(SenseAgreement | undefined)[]> {
+  if (dictionary.settings.model !== model.info.name) throw new Error(`the dictionary was built with ${dictionary.settings.model}, not ${model.info.name}`);
+  const { layers, spanPooling } = dictionary.settings;
+  const embed = modelSpanEmbedder(model, { spanPooling, ...(layers === undefined ? {} : { layers }) });
+  const vectors = await embed(pairs.flatMap(wicOccurrences));
+  return pairs.map((pair, p) => {
+    const [first, second] = wicOccurrences(pair);
+    const key = (occurrence: SpanRequestInText) => occurrence.text.slice(occurrence.start, occurrence.end).toLowerCase().replace(/[^\p{L}'’-]/gu, "");
+    // The surface form first (the dictionary is keyed by corpus forms), then the lemma.
+    const entryWord = (occurrence: SpanRequestInText) => [key(occurrence), pair.word.toLowerCase()].find((word) => dictionary.lookup(word));
+    const [word1, word2] = [entryWord(first), entryWord(second)];
+    if (!word1 || !word2 || word1 !== word2) return undefined;
+    const unit = (vector: Float32Array) => unitLength(Float32Array.from(vector));
+    return agreement(dictionary.lookup(word1)!.senses.map((sense) => sense.centroid), [unit(vectors[2 * p]!), unit(vectors[2 * p + 1]!)]);
+  });
+}
+
+/** The mean of chosen layer slots of each occurrence, unit length: one vector per occurrence. */
+export function occurrenceVectors(vectors: [Float32Array, Float32Array][][], slots: number[]): [Float32Array, Float32Array][] {
+  const mean = (pair: [Float32Array, Float32Array][], pick: 0 | 1) => {
+    const sum = new Float32Array(pair[0]![pick].length);
+    for (const slot of slots) pair[slot]![pick].forEach((value, d) => (sum[d]! += value));
+    return unitLength(sum);
+  };
+  return vectors.map((pair) => [mean(pair, 0), mean(pair, 1)]);
+}

@@ -1,0 +1,155 @@
+// WiC methods, each fitted on the train split and scored on another: a cosine threshold on a
+// layer mix, same sense in the corpus dictionary, same WordNet synset, and logistic regression
+// over all of these features. Nothing is fitted on the split being scored.
+import type { EmbeddingModel } from "../models/embedding-model.js";
+import type { SenseDictionary } from "../senses/dictionary.js";
+import type { WordNet } from "../wordnet/database.js";
+import { WordNetSenses } from "../wordnet/sense-inventory.js";
+import { modelSpanEmbedder } from "../wordnet/span-embedder.js";
+import { fitLogistic, predictProbability } from "./logistic-regression.js";
+import { accuracyAt, fitThreshold, readWic, type WicPair } from "./wic.js";
+import { dictionaryAgreement, layerCosineFeatures, occurrenceVectors, wordNetAgreement, wordNetLayers, type PairFeatures } from "./wic-features.js";
+
+export const wicMethods = ["cosine", "dictionary", "wordnet", "logistic"] as const;
+export type WicMethod = (typeof wicMethods)[number];
+
+export interface WicMethodResult {
+  method: WicMethod;
+  /** accuracy on the scored split, percent */
+  accuracy: number;
+  trainAccuracy: number;
+  parameters: Record<string, unknown>;
+}
+
+export interface WicSplit {
+  features: PairFeatures[];
+  labels: boolean[];
+}
+
+/** Score of a layer range [from, to]: the mean of its per-layer cosines. */
+function rangeScores(features: PairFeatures[], from: number, to: number): number[] {
+  return features.map((f) => f.layerCosines.slice(from, to + 1).reduce((a, b) => a + b, 0) / (to - from + 1));
+}
+
+function cosineThreshold(train: WicSplit) {
+  const layerCount = train.features[0]!.layerCosines.length;
+  let best = { from: 0, to: 0, threshold: 0, accuracy: -1 };
+  for (let from = 0; from < layerCount; from++) {
+    for (let to = from; to < layerCount; to++) {
+      const fitted = fitThreshold(rangeScores(train.features, from, to), train.labels);
+      if (fitted.accuracy > best.accuracy) best = { from, to, ...fitted };
+    }
+  }
+  return { ...best, predict: (features: PairFeatures[]) => rangeScores(features, best.from, best.to).map((score) => score >= best.threshold) };
+}
+
+function accuracy(predictions: boolean[], labels: boolean[]): number {
+  return (100 * predictions.filter((p, i) => p === labels[i]).length) / Math.max(1, labels.length);
+}
+
+/** Same sense under an inventory; pairs it cannot judge fall back to the cosine threshold. */
+function sameSense(pick: (f: PairFeatures) => PairFeatures["wordnet"], train: WicSplit, scored: WicSplit) {
+  const fallback = cosineThreshold(train);
+  const predict = (split: WicSplit) => {
+    const cosine = fallback.predict(split.features);
+    return split.features.map((f, i) => pick(f)?.same ?? cosine[i]!);
+  };
+  const covered = (split: WicSplit) => (100 * split.features.filter((f) => pick(f) !== undefined).length) / split.features.length;
+  return {
+    accuracy: accuracy(predict(scored), scored.labels),
+    trainAccuracy: accuracy(predict(train), train.labels),
+    parameters: { coveredPercent: Number(covered(scored).toFixed(1)), fallback: `cosine, layers ${fallback.from}-${fallback.to} >= ${fallback.threshold.toFixed(4)}` },
+  };
+}
+
+/** Feature names and the row of one pair: every layer's cosine, and each inventory's verdict with its coverage flag. */
+function featureRow(f: PairFeatures, inventories: ("wordnet" | "dictionary")[]): number[] {
+  return [...f.layerCosines, f.verb ? 1 : 0, ...inventories.flatMap((name) => [f[name]?.same ? 1 : 0, f[name]?.cosine ?? 0, f[name]?.overlap ?? 0, f[name] ? 1 : 0])];
+}
+
+function logistic(train: WicSplit, scored: WicSplit) {
+  const inventories = (["wordnet", "dictionary"] as const).filter((name) => train.features.some((f) => f[name]));
+  const names = [...train.features[0]!.layerCosines.map((_, l) => `cosine layer ${l}`), "verb", ...inventories.flatMap((n) => [`${n} same`, `${n} sense cosine`, `${n} overlap`, `${n} covers`])];
+  const model = fitLogistic(train.features.map((f) => featureRow(f, inventories)), train.labels, { l2: 1 });
+  const probabilities = (split: WicSplit) => split.features.map((f) => predictProbability(model, featureRow(f, inventories)));
+  const fitted = fitThreshold(probabilities(train), train.labels);
+  return {
+    accuracy: accuracyAt(probabilities(scored), scored.labels, fitted.threshold),
+    trainAccuracy: fitted.accuracy,
+    parameters: {
+      features: names,
+      weights: Object.fromEntries(names.map((name, j) => [name, Number(model.weights[j]!.toFixed(4))])),
+      intercept: Number(model.intercept.toFixed(4)),
+      probabilityThreshold: Number(fitted.threshold.toFixed(4)),
+      l2: 1,
+    },
+  };
+}
+
+export function runWicMethod(method: WicMethod, train: WicSplit, scored: WicSplit): WicMethodResult {
+  switch (method) {
+    case "cosine": {
+      const fitted = cosineThreshold(train);
+      return {
+        method,
+        accuracy: accuracy(fitted.predict(scored.features), scored.labels),
+        trainAccuracy: fitted.accuracy,
+        parameters: { layers: `${fitted.from}-${fitted.to}`, score: "mean of the layers' cosines", threshold: Number(fitted.threshold.toFixed(4)) },
+      };
+    }
+    case "dictionary":
+      if (!train.features.some((f) => f.dictionary)) throw new Error("the dictionary method needs a sense dictionary (--dict)");
+      return { method, ...sameSense((f) => f.dictionary, train, scored) };
+    case "wordnet":
+      if (!train.features.some((f) => f.wordnet)) throw new Error("the wordnet method needs WordNet");
+      return { method, ...sameSense((f) => f.wordnet, train, scored) };
+    case "logistic":
+      return { method, ...logistic(train, scored) };
+  }
+}
+
+export interface WicEvaluationSources {
+  /** WordNet for the synset features (each split's own sentences are removed from its inventory) */
+  wordnet?: WordNet;
+  dictionary?: SenseDictionary;
+  onProgress?: (message: string) => void;
+}
+
+/** The WordNet inventory the WiC features read: sense vectors from the last four layers, as the occurrences. */
+export function wicWordNetSenses(model: EmbeddingModel, wordnet: WordNet): WordNetSenses {
+  return WordNetSenses.create(wordnet, modelSpanEmbedder(model, { layers: { layers: wordNetLayers(model.info.layerCount), combine: "mean" } }));
+}
+
+/**
+ * Every feature of every pair of one split. The WordNet inventory drops the split's own
+ * sentences first: WiC was built from WordNet's examples.
+ */
+export async function wicSplitFeatures(model: EmbeddingModel, pairs: readonly WicPair[], sources: { inventory?: WordNetSenses; dictionary?: SenseDictionary }): Promise<WicSplit> {
+  if (pairs.some((pair) => pair.same === undefined)) throw new Error("WiC pairs without gold labels cannot be fitted or scored");
+  const { cosines, vectors } = await layerCosineFeatures(model, pairs);
+  const { inventory, dictionary } = sources;
+  const ownSentences = pairs.flatMap((p) => [p.sentence1, p.sentence2]);
+  const synsets = inventory ? await wordNetAgreement(inventory.excluding(ownSentences), pairs, occurrenceVectors(vectors, wordNetLayers(model.info.layerCount))) : [];
+  const senses = dictionary ? await dictionaryAgreement(model, dictionary, pairs) : [];
+  const features = pairs.map((pair, p) => ({
+    layerCosines: cosines[p]!,
+    verb: pair.partOfSpeech === "V",
+    ...(synsets[p] ? { wordnet: synsets[p] } : {}),
+    ...(senses[p] ? { dictionary: senses[p] } : {}),
+  }));
+  return { features, labels: pairs.map((pair) => pair.same!) };
+}
+
+/** Reads train and `split`, computes the features once, and runs each method (fitted on train, scored on `split`). */
+export async function evaluateWic(model: EmbeddingModel, directory: string, split: string, methods: readonly WicMethod[], sources: WicEvaluationSources = {}): Promise<WicMethodResult[]> {
+  const progress = sources.onProgress ?? (() => {});
+  const trainPairs = await readWic(directory, "train");
+  const scoredPairs = await readWic(directory, split);
+  const inventory = sources.wordnet ? wicWordNetSenses(model, sources.wordnet) : undefined;
+  const featureSources = { ...(inventory ? { inventory } : {}), ...(sources.dictionary ? { dictionary: sources.dictionary } : {}) };
+  progress(`train: ${trainPairs.length} pairs`);
+  const train = await wicSplitFeatures(model, trainPairs, featureSources);
+  progress(`${split}: ${scoredPairs.length} pairs`);
+  const scored = await wicSplitFeatures(model, scoredPairs, featureSources);
+  return methods.map((method) => runWicMethod(method, train, scored));
+}

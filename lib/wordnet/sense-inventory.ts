@@ -1,0 +1,104 @@
+// WordNet senses as vectors, after LMMS (Loureiro and Jorge, 2019): a synset's vector combines
+// the lemma's in-context vectors in the synset's example sentences with the vector of the lemma
+// read against its definition; a synset whose examples never use the lemma keeps the
+// definition's vector alone. An occurrence is disambiguated to the synset with the nearest vector.
+import { wordsOf } from "../senses/corpus.js";
+import { dot, unitLength, unitMean } from "../senses/vectors.js";
+import type { Synset, WordNet, WordNetPos } from "./database.js";
+import type { SpanEmbedder, SpanRequestInText } from "./span-embedder.js";
+
+export interface SenseVector {
+  synset: Synset;
+  /** the examples that went into the vector (after any exclusion), each with where the lemma is */
+  examples: SpanRequestInText[];
+  vector: Float32Array;
+}
+
+/** Sentences compared for leakage: case, punctuation and spacing do not matter ("Room and board ." = "room and board"). */
+export function sentenceKey(sentence: string): string {
+  return sentence.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
+}
+
+/** Where `lemma` (or an inflection of it) occurs in `sentence`; multi-word lemmas inflect on their first word. */
+export function findLemma(wordnet: WordNet, sentence: string, lemma: string, pos: WordNetPos): { start: number; end: number } | undefined {
+  const parts = lemma.toLowerCase().split(/[\s_]+/);
+  const words = wordsOf(sentence);
+  for (let i = 0; i + parts.length <= words.length; i++) {
+    const first = words[i]!.word;
+    if (first !== parts[0] && !wordnet.bases(first, pos).includes(parts[0]!)) continue;
+    if (parts.slice(1).every((part, k) => words[i + 1 + k]!.word === part)) return { start: words[i]!.start, end: words[i + parts.length - 1]!.end };
+  }
+  return undefined;
+}
+
+export class WordNetSenses {
+  private constructor(
+    private readonly wordnet: WordNet,
+    private readonly embed: SpanEmbedder,
+    private readonly memo: Map<string, Float32Array>,
+    private readonly excluded: ReadonlySet<string>,
+  ) {}
+
+  static create(wordnet: WordNet, embed: SpanEmbedder): WordNetSenses {
+    return new WordNetSenses(wordnet, embed, new Map(), new Set());
+  }
+
+  /** The same inventory without any example sentence in `sentences` (vectors already computed are shared). */
+  excluding(sentences: Iterable<string>): WordNetSenses {
+    return new WordNetSenses(this.wordnet, this.embed, this.memo, new Set([...this.excluded, ...[...sentences].map(sentenceKey)]));
+  }
+
+  private requestsFor(lemma: string, synset: Synset): { gloss: SpanRequestInText; examples: SpanRequestInText[] } {
+    const examples = synset.examples
+      .filter((example) => !this.excluded.has(sentenceKey(example)))
+      .flatMap((text) => {
+        const at = findLemma(this.wordnet, text, lemma, synset.pos);
+        return at ? [{ text, ...at }] : [];
+      });
+    return { gloss: { text: `${lemma}: ${synset.definition}`, start: 0, end: lemma.length }, examples };
+  }
+
+  /** Embeds, in as few model calls as possible, everything the senses of these lemmas need. */
+  async prepare(entries: readonly { lemma: string; pos: WordNetPos }[]): Promise<void> {
+    const pending = new Map<string, SpanRequestInText>();
+    for (const { lemma, pos } of entries) {
+      for (const synset of this.wordnet.synsets(lemma, pos)) {
+        const { gloss, examples } = this.requestsFor(lemma, synset);
+        for (const request of [gloss, ...examples]) {
+          const key = memoKey(request);
+          if (!this.memo.has(key)) pending.set(key, request);
+        }
+      }
+    }
+    const requests = [...pending.values()];
+    const vectors = await this.embed(requests);
+    requests.forEach((request, i) => this.memo.set(memoKey(request), unitLength(vectors[i]!)));
+  }
+
+  /** Every synset of `lemma` with its definition, usable examples and sense vector, in WordNet's sense order. */
+  async senses(lemma: string, pos: WordNetPos): Promise<SenseVector[]> {
+    await this.prepare([{ lemma, pos }]);
+    return this.wordnet.synsets(lemma, pos).map((synset) => {
+      const { gloss, examples } = this.requestsFor(lemma, synset);
+      const glossVector = this.memo.get(memoKey(gloss))!;
+      if (examples.length === 0) return { synset, examples, vector: Float32Array.from(glossVector) };
+      const exampleMean = unitMean(examples.map((example) => this.memo.get(memoKey(example))!), glossVector.length);
+      return { synset, examples, vector: unitLength(exampleMean.map((value, d) => value + glossVector[d]!)) };
+    });
+  }
+
+  /** The synset of `lemma` nearest to an occurrence's vector; undefined when WordNet has no such lemma. */
+  async disambiguate(lemma: string, pos: WordNetPos, vector: Float32Array): Promise<{ sense: SenseVector; cosine: number } | undefined> {
+    const unit = unitLength(Float32Array.from(vector));
+    let best: { sense: SenseVector; cosine: number } | undefined;
+    for (const sense of await this.senses(lemma, pos)) {
+      const cosine = dot(unit, sense.vector);
+      if (!best || cosine > best.cosine) best = { sense, cosine };
+    }
+    return best;
+  }
+}
+
+function memoKey(request: SpanRequestInText): string {
+  return `${request.start}:${request.end}:${request.text}`;
+}

@@ -1,0 +1,3 @@
+export const packageRoot: string;
+export function probeAddon(file?: string): { file: string; systemInfo: string } | { error: string };
+export function missingPortableInstructions(): string[];

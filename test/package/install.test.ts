@@ -1,0 +1,144 @@
+// The package as a user gets it: `npm pack`, installed into an empty project, then used. The
+// first install runs where no compiler or cmake is on the PATH, so only the prebuilt binary can
+// make it work; the others take the prebuilds out and expect the source build (or its advice).
+// Sentence vectors are checked against sentence-transformers' (the sentence-parity fixture).
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, sep } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cosineSimilarity } from "../../lib/pooling.js";
+import { hasPrebuild, prebuild } from "../../scripts/prebuild.mjs";
+import { minilmPath, repositoryRoot, sentenceFixture } from "../model/models.js";
+
+const work = mkdtempSync(join(tmpdir(), "ctxembed-package-"));
+const fixture = sentenceFixture();
+let tarball: string;
+let modelPath: string;
+
+function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): SpawnSyncReturns<string> {
+  return spawnSync(command, args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, ...options });
+}
+
+function succeed(command: string, args: string[], cwd: string): string {
+  const result = run(command, args, { cwd });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+/** The environment with npm's own variables (set when tests run under `npm test`) left out, and PATH replaced when given. */
+function environment(path = process.env.PATH): NodeJS.ProcessEnv {
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith("npm_"))), PATH: path };
+}
+
+/** A PATH holding node, npm and sh only: no compiler, no cmake, no git. */
+function toolFreePath(): string {
+  const bin = join(work, "tool-free-bin");
+  mkdirSync(bin, { recursive: true });
+  for (const tool of ["node", "npm", "sh"]) {
+    const found = run("sh", ["-c", `command -v ${tool}`], { cwd: work }).stdout.trim();
+    if (!found) throw new Error(`${tool} is not on PATH`);
+    if (!existsSync(join(bin, tool))) symlinkSync(found, join(bin, tool));
+  }
+  return bin;
+}
+
+function emptyProject(name: string): string {
+  const project = join(work, name);
+  mkdirSync(project);
+  // npm >= 11.19 runs a dependency's install script only when the project allows it.
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name, private: true, type: "module", allowScripts: { ctxembed: true } }));
+  return project;
+}
+
+/** npm install of the tarball, with the install step's output shown. */
+function install(project: string, file: string, path?: string): { status: number | null; output: string } {
+  const args = ["install", file, "--foreground-scripts", "--no-audit", "--no-fund", "--prefer-offline"];
+  const result = run("npm", args, { cwd: project, env: environment(path) });
+  return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
+}
+
+// Run inside the project: which binary node-gyp-build picks there, and a vector through the package.
+const embedScript = `
+import { createRequire } from "node:module";
+import { loadModel } from "ctxembed";
+const [packageDirectory, modelPath, text] = process.argv.slice(1);
+const binary = createRequire(import.meta.url)("node-gyp-build").resolve(packageDirectory);
+const model = await loadModel(modelPath, { threads: 2 });
+const { embedding } = await model.embed(text);
+await model.dispose();
+process.stdout.write(JSON.stringify({ binary, embedding: Array.from(embedding) }));
+`;
+
+function embedIn(project: string, path?: string): { packageDirectory: string; binary: string; embedding: number[] } {
+  const packageDirectory = join(project, "node_modules", "ctxembed");
+  const args = ["--input-type=module", "-e", embedScript, packageDirectory, modelPath, fixture.sentences[0]!];
+  const result = run("node", args, { cwd: project, env: environment(path) });
+  if (result.status !== 0) throw new Error(`embedding through the installed package failed:\n${result.stderr}`);
+  return { packageDirectory, ...JSON.parse(result.stdout) };
+}
+
+let strippedTarball: string | undefined;
+
+/** The tarball with prebuilds/ taken out, as a platform without a prebuilt binary sees it. */
+function tarballWithoutPrebuilds(): string {
+  if (strippedTarball) return strippedTarball;
+  const unpacked = join(work, "unpacked");
+  mkdirSync(unpacked);
+  succeed("tar", ["-xzf", tarball, "-C", unpacked], work);
+  expect(existsSync(join(unpacked, "package", "prebuilds"))).toBe(true);
+  rmSync(join(unpacked, "package", "prebuilds"), { recursive: true });
+  const file = join(work, "ctxembed-without-prebuilds.tgz");
+  succeed("tar", ["-czf", file, "-C", unpacked, "package"], work);
+  strippedTarball = file;
+  return file;
+}
+
+beforeAll(async () => {
+  // CI starts from a clean clone: the release binary is built here when it is not there yet.
+  if (!hasPrebuild()) await prebuild();
+  modelPath = await minilmPath("f32");
+  const [packed] = JSON.parse(succeed("npm", ["pack", "--json", "--pack-destination", work], repositoryRoot)) as { filename: string; files: { path: string }[] }[];
+  expect(packed!.files.some((file) => file.path.startsWith("prebuilds/"))).toBe(true);
+  tarball = join(work, packed!.filename);
+});
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe("the packed package", () => {
+  it("installs and embeds through the prebuilt binary with no compiler or cmake on the PATH", () => {
+    const path = toolFreePath();
+    for (const tool of ["cmake", "c++", "g++", "cc", "gcc", "git"]) {
+      expect(run(tool, ["--version"], { cwd: work, env: environment(path) }).error, `${tool} must not be reachable`).toBeDefined();
+    }
+    const project = emptyProject("with-prebuilds");
+    const { status, output } = install(project, tarball, path);
+    expect(status, output).toBe(0);
+    expect(output).toMatch(/ctxembed: using the prebuilt binary prebuilds[/\\]/);
+    expect(output).not.toMatch(/building from source/);
+
+    const result = embedIn(project, path);
+    expect(relative(result.packageDirectory, result.binary).split(sep)[0]).toBe("prebuilds");
+    expect(existsSync(join(result.packageDirectory, "build"))).toBe(false);
+    expect(cosineSimilarity(result.embedding, fixture.embeddings[0]!)).toBeGreaterThanOrEqual(0.9999);
+  });
+
+  it("without prebuilds or build tools, the install fails and says what to install", () => {
+    const project = emptyProject("without-tools");
+    const { status, output } = install(project, tarballWithoutPrebuilds(), toolFreePath());
+    expect(status).not.toBe(0);
+    expect(output).toMatch(/ctxembed: building from source: no prebuilt binary for \S+ loads here/);
+    expect(output).toMatch(/cmake was not found[\s\S]*Install CMake/);
+  });
+
+  it("without prebuilds, the install builds from source and the result embeds", () => {
+    const project = emptyProject("from-source");
+    const { status, output } = install(project, tarballWithoutPrebuilds());
+    expect(status, output.slice(-4000)).toBe(0);
+    expect(output).toMatch(/ctxembed: building from source: no prebuilt binary/);
+
+    const result = embedIn(project);
+    expect(relative(result.packageDirectory, result.binary).split(sep).slice(0, 2)).toEqual(["build", "Release"]);
+    expect(cosineSimilarity(result.embedding, fixture.embeddings[0]!)).toBeGreaterThanOrEqual(0.9999);
+  });
+});

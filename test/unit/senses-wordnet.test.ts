@@ -1,0 +1,91 @@
+// Needs WordNet 3.0 from Debian (apt-get install wordnet-base; .ci/run installs it): these
+// tests fail, not skip, without it.
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { readWic, type WicPair } from "../../lib/tasks/wic.js";
+import { wicPos } from "../../lib/tasks/wic-features.js";
+import { parseDataLine, parseGloss, WordNet } from "../../lib/wordnet/database.js";
+import { findLemma, sentenceKey, WordNetSenses } from "../../lib/wordnet/sense-inventory.js";
+import type { SpanEmbedder } from "../../lib/wordnet/span-embedder.js";
+import { sharedData } from "../model/models.js";
+
+/** A stand-in model: a deterministic vector per (text, span), and a log of what was embedded. */
+function fakeEmbedder(log: string[]): SpanEmbedder {
+  return async (requests) =>
+    requests.map(({ text, start, end }) => {
+      log.push(text);
+      return Float32Array.from({ length: 8 }, (_, d) => Math.sin((text.length + start * 3 + end * 7) * (d + 1)));
+    });
+}
+
+let wordnet: WordNet;
+beforeAll(async () => {
+  wordnet = await WordNet.open();
+}, 60_000);
+
+describe("WordNet database files", () => {
+  it("parses a data line: id, lemmas, definition, examples", () => {
+    const line =
+      '07565259 13 n 02 board 0 table 0 002 @ 07555863 n 0000 + 02334371 v 0101 | food or meals in general; "she sets a fine table"; "room and board"  ';
+    expect(parseDataLine(line, "noun")).toEqual({
+      id: "07565259-n",
+      pos: "noun",
+      lemmas: ["board", "table"],
+      definition: "food or meals in general",
+      examples: ["she sets a fine table", "room and board"],
+    });
+    expect(parseGloss("a gloss without examples")).toEqual({ definition: "a gloss without examples", examples: [] });
+  });
+
+  it("reads the installed WordNet 3.0 (a synset read back from its offset is the one asked for)", () => {
+    const synsets = wordnet.synsets("board", "noun");
+    expect(synsets.length).toBeGreaterThanOrEqual(9);
+    for (const synset of synsets) expect(synset.lemmas).toContain("board");
+    expect(wordnet.synsets("no-such-lemma-here", "verb")).toEqual([]);
+  });
+
+  it("finds a lemma through inflections and irregular forms", () => {
+    expect(findLemma(wordnet, "This letter is being circulated among the faculty", "circulate", "verb")).toEqual({ start: 21, end: 31 });
+    expect(findLemma(wordnet, "She ran home", "run", "verb")).toEqual({ start: 4, end: 7 });
+    expect(findLemma(wordnet, "he took off his hat", "take off", "verb")).toEqual({ start: 3, end: 11 });
+    expect(findLemma(wordnet, "nothing to see", "run", "verb")).toBeUndefined();
+  });
+});
+
+describe("WiC leakage filter", () => {
+  let dev: WicPair[];
+  beforeAll(async () => {
+    dev = await readWic(join(sharedData, "wic"), "dev");
+  });
+
+  it("drops the sense examples that are sentences of the split being scored", async () => {
+    const log: string[] = [];
+    const full = WordNetSenses.create(wordnet, fakeEmbedder(log));
+    const filtered = full.excluding(dev.flatMap((pair) => [pair.sentence1, pair.sentence2]));
+    // dev pair "board": "Room and board ." is WordNet's example of board, food or meals.
+    const usedBefore = (await full.senses("board", "noun")).flatMap((sense) => sense.examples.map((e) => e.text));
+    const usedAfter = (await filtered.senses("board", "noun")).flatMap((sense) => sense.examples.map((e) => e.text));
+    expect(usedBefore).toContain("room and board");
+    expect(usedAfter).not.toContain("room and board");
+    expect(usedAfter).not.toContain("he nailed boards across the windows");
+  });
+
+  it("leaves no dev sentence in any dev word's inventory, and removes some", async () => {
+    const devKeys = new Set(dev.flatMap((pair) => [sentenceKey(pair.sentence1), sentenceKey(pair.sentence2)]));
+    const full = WordNetSenses.create(wordnet, fakeEmbedder([]));
+    const filtered = full.excluding(dev.flatMap((pair) => [pair.sentence1, pair.sentence2]));
+    const words = [...new Map(dev.map((pair) => [`${pair.word}/${pair.partOfSpeech}`, { lemma: pair.word, pos: wicPos(pair.partOfSpeech) }])).values()];
+    let leakedBefore = 0;
+    for (const { lemma, pos } of words) {
+      for (const sense of await full.senses(lemma, pos)) leakedBefore += sense.examples.filter((e) => devKeys.has(sentenceKey(e.text))).length;
+      for (const sense of await filtered.senses(lemma, pos)) expect(sense.examples.filter((e) => devKeys.has(sentenceKey(e.text)))).toEqual([]);
+    }
+    // WiC is built from WordNet examples: without the filter, many dev sentences sit in the inventory.
+    expect(leakedBefore).toBeGreaterThan(100);
+  }, 120_000);
+
+  it("compares sentences ignoring case, spacing and punctuation", () => {
+    expect(sentenceKey("Room and board .")).toBe(sentenceKey("room and board"));
+    expect(sentenceKey("He nailed boards across the windows .")).toBe("he nailed boards across the windows");
+  });
+});
