@@ -5,6 +5,7 @@ import { embedCommand } from "./commands/embed.js";
 import { evalCommand } from "./commands/eval.js";
 import { infoCommand } from "./commands/info.js";
 import { modelsCommand } from "./commands/models.js";
+import { phraseSearchCommand } from "./commands/phrase-search.js";
 import { sensesCommand } from "./commands/senses.js";
 import { serveCommand } from "./commands/serve.js";
 import { spanCommand } from "./commands/span.js";
@@ -21,6 +22,7 @@ const program = new Command("ctxembed")
   .addCommand(embedCommand())
   .addCommand(tokensCommand())
   .addCommand(spanCommand())
+  .addCommand(phraseSearchCommand())
   .addCommand(infoCommand())
   .addCommand(modelsCommand())
   .addCommand(convertCommand())

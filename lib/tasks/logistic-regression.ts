@@ -11,10 +11,13 @@ export interface LogisticModel {
   intercept: number;
 }
 
-function standardiser(rows: readonly number[][]): { means: number[]; scales: number[] } {
+/** Weighted mean and standard deviation of each column (weighting them too keeps a row of weight 2 the same as two copies). */
+function standardiser(rows: readonly number[][], rowWeights: readonly number[]): { means: number[]; scales: number[] } {
   const width = rows[0]!.length;
-  const means = Array.from({ length: width }, (_, j) => rows.reduce((sum, row) => sum + row[j]!, 0) / rows.length);
-  const scales = means.map((mean, j) => Math.sqrt(rows.reduce((sum, row) => sum + (row[j]! - mean) ** 2, 0) / rows.length) || 1);
+  const total = rowWeights.reduce((a, b) => a + b, 0) || 1;
+  const weightedMean = (value: (row: readonly number[]) => number) => rows.reduce((sum, row, i) => sum + rowWeights[i]! * value(row), 0) / total;
+  const means = Array.from({ length: width }, (_, j) => weightedMean((row) => row[j]!));
+  const scales = means.map((mean, j) => Math.sqrt(weightedMean((row) => (row[j]! - mean) ** 2)) || 1);
   return { means, scales };
 }
 
@@ -46,9 +49,20 @@ function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Array {
   return x;
 }
 
-export function fitLogistic(rows: readonly number[][], labels: readonly boolean[], options: { l2?: number; iterations?: number } = {}): LogisticModel {
+export interface LogisticOptions {
+  l2?: number;
+  iterations?: number;
+  /** how much each row counts in the likelihood (default 1 each): a row of weight 2 counts as two copies of it */
+  rowWeights?: readonly number[];
+}
+
+export function fitLogistic(rows: readonly number[][], labels: readonly boolean[], options: LogisticOptions = {}): LogisticModel {
   if (rows.length === 0 || rows.length !== labels.length) throw new RangeError(`need as many labels as rows (${rows.length}, ${labels.length}), at least one`);
-  const { means, scales } = standardiser(rows);
+  const rowWeights = options.rowWeights ?? rows.map(() => 1);
+  if (rowWeights.length !== rows.length || rowWeights.some((w) => !(w >= 0 && Number.isFinite(w)))) {
+    throw new RangeError(`rowWeights must be ${rows.length} finite non-negative numbers`);
+  }
+  const { means, scales } = standardiser(rows, rowWeights);
   const width = means.length;
   const n = width + 1; // the intercept is the last coefficient and is not penalised
   const x = rows.map((row) => [...row.map((value, j) => (value - means[j]!) / scales[j]!), 1]);
@@ -59,8 +73,8 @@ export function fitLogistic(rows: readonly number[][], labels: readonly boolean[
     const hessian = new Float64Array(n * n);
     x.forEach((row, i) => {
       const p = 1 / (1 + Math.exp(-row.reduce((sum, value, j) => sum + value * beta[j]!, 0)));
-      const residual = (labels[i] ? 1 : 0) - p;
-      const weight = Math.max(p * (1 - p), 1e-9);
+      const residual = rowWeights[i]! * ((labels[i] ? 1 : 0) - p);
+      const weight = rowWeights[i]! * Math.max(p * (1 - p), 1e-9);
       for (let j = 0; j < n; j++) {
         gradient[j]! += residual * row[j]!;
         for (let k = 0; k <= j; k++) hessian[j * n + k]! += weight * row[j]! * row[k]!;

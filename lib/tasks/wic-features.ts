@@ -31,6 +31,8 @@ export interface SenseAgreement {
   cosine: number;
   /** sum over senses of p1 * p2, each occurrence's softmax over its cosines to the senses: a soft "same sense" */
   overlap: number;
+  /** how many senses the inventory has for the word: how polysemous it is */
+  senseCount: number;
 }
 
 /** Temperature of the softmax over sense cosines (cosines of unit vectors differ by hundredths). */
@@ -49,6 +51,8 @@ export function senseOverlap(cosines1: readonly number[], cosines2: readonly num
 }
 
 export interface PairFeatures {
+  /** the target lemma, lower case */
+  word: string;
   /** cosine of the two word vectors at layer 0 (embeddings) to L */
   layerCosines: number[];
   verb: boolean;
@@ -76,16 +80,40 @@ function agreement(senseVectors: Float32Array[], [first, second]: [Float32Array,
   const cosines2 = senseVectors.map((vector) => dot(second, vector));
   const a = cosines1.indexOf(Math.max(...cosines1));
   const b = cosines2.indexOf(Math.max(...cosines2));
-  return { same: a === b, cosine: dot(senseVectors[a]!, senseVectors[b]!), overlap: senseOverlap(cosines1, cosines2) };
+  return { same: a === b, cosine: dot(senseVectors[a]!, senseVectors[b]!), overlap: senseOverlap(cosines1, cosines2), senseCount: senseVectors.length };
+}
+
+/**
+ * Which sentences the inventory drops before judging a pair (WiC was built from WordNet's
+ * examples). "split": every sentence of the split, as when scoring it. "pair": only the pair's
+ * own two, for the split a classifier is fitted on: each pair then sees an inventory like the
+ * scored split's, where the lemma's other examples remain. (WiC's train split has about four
+ * pairs per lemma, so dropping the whole split strips train lemmas of most of their examples,
+ * which the scored splits' lemmas keep.)
+ */
+export type InventoryLeaveOut = "split" | "pair";
+
+/** The inventory each pair of `pairs` is judged with, and one holding all their sentences, to embed everything at once (vectors are shared). */
+export function leaveOutInventories(senses: WordNetSenses, pairs: readonly WicPair[], leaveOut: InventoryLeaveOut): { superset: WordNetSenses; of: (pair: WicPair) => WordNetSenses } {
+  if (leaveOut === "pair") return { superset: senses, of: (pair) => senses.excluding([pair.sentence1, pair.sentence2]) };
+  const withoutSplit = senses.excluding(pairs.flatMap((pair) => [pair.sentence1, pair.sentence2]));
+  return { superset: withoutSplit, of: () => withoutSplit };
 }
 
 /** Disambiguates both occurrences of every pair to WordNet synsets (vectors: the pair's word vectors at `wordNetLayers`, averaged). */
-export async function wordNetAgreement(senses: WordNetSenses, pairs: readonly WicPair[], occurrenceVectors: [Float32Array, Float32Array][]): Promise<(SenseAgreement | undefined)[]> {
-  await senses.prepare(pairs.map((pair) => ({ lemma: pair.word, pos: wicPos(pair.partOfSpeech) })));
+export async function wordNetAgreement(
+  senses: WordNetSenses,
+  pairs: readonly WicPair[],
+  occurrenceVectors: [Float32Array, Float32Array][],
+  leaveOut: InventoryLeaveOut,
+): Promise<(SenseAgreement | undefined)[]> {
+  const inventories = leaveOutInventories(senses, pairs, leaveOut);
+  await inventories.superset.prepare(pairs.map((pair) => ({ lemma: pair.word, pos: wicPos(pair.partOfSpeech) })));
   const result: (SenseAgreement | undefined)[] = [];
   for (const [p, pair] of pairs.entries()) {
-    const inventory = await senses.senses(pair.word, wicPos(pair.partOfSpeech));
-    result.push(inventory.length === 0 ? undefined : agreement(inventory.map((sense) => sense.vector), occurrenceVectors[p]!));
+    const inventory = inventories.of(pair);
+    const vectors = (await inventory.senses(pair.word, wicPos(pair.partOfSpeech))).map((sense) => sense.vector);
+    result.push(vectors.length === 0 ? undefined : agreement(vectors, occurrenceVectors[p]!));
   }
   return result;
 }

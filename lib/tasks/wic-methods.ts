@@ -8,7 +8,7 @@ import { WordNetSenses } from "../wordnet/sense-inventory.js";
 import { modelSpanEmbedder } from "../wordnet/span-embedder.js";
 import { fitLogistic, predictProbability } from "./logistic-regression.js";
 import { accuracyAt, fitThreshold, readWic, type WicPair } from "./wic.js";
-import { dictionaryAgreement, layerCosineFeatures, occurrenceVectors, wordNetAgreement, wordNetLayers, type PairFeatures } from "./wic-features.js";
+import { dictionaryAgreement, layerCosineFeatures, occurrenceVectors, wordNetAgreement, wordNetLayers, type InventoryLeaveOut, type PairFeatures } from "./wic-features.js";
 
 export const wicMethods = ["cosine", "dictionary", "wordnet", "logistic"] as const;
 export type WicMethod = (typeof wicMethods)[number];
@@ -62,26 +62,52 @@ function sameSense(pick: (f: PairFeatures) => PairFeatures["wordnet"], train: Wi
   };
 }
 
-/** Feature names and the row of one pair: every layer's cosine, and each inventory's verdict with its coverage flag. */
+/**
+ * The row of one pair: every layer's cosine, and each inventory's verdict, how polysemous the
+ * word is there (log of its sense count: the more senses, the less a same/different verdict
+ * or a cosine says), and the coverage flag.
+ */
 function featureRow(f: PairFeatures, inventories: ("wordnet" | "dictionary")[]): number[] {
-  return [...f.layerCosines, f.verb ? 1 : 0, ...inventories.flatMap((name) => [f[name]?.same ? 1 : 0, f[name]?.cosine ?? 0, f[name]?.overlap ?? 0, f[name] ? 1 : 0])];
+  return [
+    ...f.layerCosines,
+    f.verb ? 1 : 0,
+    ...inventories.flatMap((name) => [f[name]?.same ? 1 : 0, f[name]?.cosine ?? 0, f[name]?.overlap ?? 0, Math.log(f[name]?.senseCount ?? 1), f[name] ? 1 : 0]),
+  ];
+}
+
+/**
+ * Each pair's weight in the fit: every lemma counts the same in total. WiC's dev split holds
+ * about one pair per lemma, train 4.3, and the more senses a lemma has, the more pairs: train's
+ * lemmas average 6.6 WordNet senses but its pairs 14.2 (dev: 5.5 and 5.6). Unweighted, the
+ * classifier would fit the most polysemous lemmas rather than lemmas in general.
+ */
+export function lemmaWeights(words: readonly string[]): number[] {
+  const counts = new Map<string, number>();
+  for (const word of words) counts.set(word, (counts.get(word) ?? 0) + 1);
+  return words.map((word) => words.length / counts.size / counts.get(word)!);
 }
 
 function logistic(train: WicSplit, scored: WicSplit) {
   const inventories = (["wordnet", "dictionary"] as const).filter((name) => train.features.some((f) => f[name]));
-  const names = [...train.features[0]!.layerCosines.map((_, l) => `cosine layer ${l}`), "verb", ...inventories.flatMap((n) => [`${n} same`, `${n} sense cosine`, `${n} overlap`, `${n} covers`])];
-  const model = fitLogistic(train.features.map((f) => featureRow(f, inventories)), train.labels, { l2: 1 });
+  const names = [
+    ...train.features[0]!.layerCosines.map((_, l) => `cosine layer ${l}`),
+    "verb",
+    ...inventories.flatMap((n) => [`${n} same`, `${n} sense cosine`, `${n} overlap`, `${n} log sense count`, `${n} covers`]),
+  ];
+  const rowWeights = lemmaWeights(train.features.map((f) => f.word));
+  const model = fitLogistic(train.features.map((f) => featureRow(f, inventories)), train.labels, { l2: 1, rowWeights });
   const probabilities = (split: WicSplit) => split.features.map((f) => predictProbability(model, featureRow(f, inventories)));
-  const fitted = fitThreshold(probabilities(train), train.labels);
+  const fitted = fitThreshold(probabilities(train), train.labels, rowWeights);
   return {
     accuracy: accuracyAt(probabilities(scored), scored.labels, fitted.threshold),
-    trainAccuracy: fitted.accuracy,
+    trainAccuracy: accuracyAt(probabilities(train), train.labels, fitted.threshold),
     parameters: {
       features: names,
       weights: Object.fromEntries(names.map((name, j) => [name, Number(model.weights[j]!.toFixed(4))])),
       intercept: Number(model.intercept.toFixed(4)),
       probabilityThreshold: Number(fitted.threshold.toFixed(4)),
       l2: 1,
+      rowWeights: "every lemma counts the same",
     },
   };
 }
@@ -121,17 +147,22 @@ export function wicWordNetSenses(model: EmbeddingModel, wordnet: WordNet): WordN
 }
 
 /**
- * Every feature of every pair of one split. The WordNet inventory drops the split's own
- * sentences first: WiC was built from WordNet's examples.
+ * Every feature of every pair of one split. The WordNet inventory first drops the sentences
+ * `leaveOut` names: WiC was built from WordNet's examples. A split being scored must use "split".
  */
-export async function wicSplitFeatures(model: EmbeddingModel, pairs: readonly WicPair[], sources: { inventory?: WordNetSenses; dictionary?: SenseDictionary }): Promise<WicSplit> {
+export async function wicSplitFeatures(
+  model: EmbeddingModel,
+  pairs: readonly WicPair[],
+  sources: { inventory?: WordNetSenses; dictionary?: SenseDictionary },
+  leaveOut: InventoryLeaveOut,
+): Promise<WicSplit> {
   if (pairs.some((pair) => pair.same === undefined)) throw new Error("WiC pairs without gold labels cannot be fitted or scored");
   const { cosines, vectors } = await layerCosineFeatures(model, pairs);
   const { inventory, dictionary } = sources;
-  const ownSentences = pairs.flatMap((p) => [p.sentence1, p.sentence2]);
-  const synsets = inventory ? await wordNetAgreement(inventory.excluding(ownSentences), pairs, occurrenceVectors(vectors, wordNetLayers(model.info.layerCount))) : [];
+  const synsets = inventory ? await wordNetAgreement(inventory, pairs, occurrenceVectors(vectors, wordNetLayers(model.info.layerCount)), leaveOut) : [];
   const senses = dictionary ? await dictionaryAgreement(model, dictionary, pairs) : [];
   const features = pairs.map((pair, p) => ({
+    word: pair.word.toLowerCase(),
     layerCosines: cosines[p]!,
     verb: pair.partOfSpeech === "V",
     ...(synsets[p] ? { wordnet: synsets[p] } : {}),
@@ -148,8 +179,8 @@ export async function evaluateWic(model: EmbeddingModel, directory: string, spli
   const inventory = sources.wordnet ? wicWordNetSenses(model, sources.wordnet) : undefined;
   const featureSources = { ...(inventory ? { inventory } : {}), ...(sources.dictionary ? { dictionary: sources.dictionary } : {}) };
   progress(`train: ${trainPairs.length} pairs`);
-  const train = await wicSplitFeatures(model, trainPairs, featureSources);
+  const train = await wicSplitFeatures(model, trainPairs, featureSources, "pair");
   progress(`${split}: ${scoredPairs.length} pairs`);
-  const scored = await wicSplitFeatures(model, scoredPairs, featureSources);
+  const scored = await wicSplitFeatures(model, scoredPairs, featureSources, "split");
   return methods.map((method) => runWicMethod(method, train, scored));
 }

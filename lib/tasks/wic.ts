@@ -37,20 +37,24 @@ export async function readWic(directory: string, split: string): Promise<WicPair
   });
 }
 
-/** The threshold on `scores` (label "same" when score >= threshold) with the best accuracy on `labels`. */
-export function fitThreshold(scores: readonly number[], labels: readonly boolean[]): { threshold: number; accuracy: number } {
-  const order = scores.map((score, i) => ({ score, same: labels[i]! })).sort((a, b) => a.score - b.score);
+/**
+ * The threshold on `scores` (label "same" when score >= threshold) with the best accuracy on
+ * `labels`; with `weights`, the best weighted accuracy (each pair counts its weight).
+ */
+export function fitThreshold(scores: readonly number[], labels: readonly boolean[], weights?: readonly number[]): { threshold: number; accuracy: number } {
+  const order = scores.map((score, i) => ({ score, same: labels[i]!, weight: weights?.[i] ?? 1 })).sort((a, b) => a.score - b.score);
   // Start with everything "same"; moving the threshold past each score flips one prediction.
-  let correct = order.filter((item) => item.same).length;
+  let correct = order.reduce((sum, item) => sum + (item.same ? item.weight : 0), 0);
   let best = { threshold: order[0]?.score ?? 0, correct };
   order.forEach((item, i) => {
-    correct += item.same ? -1 : 1;
+    correct += item.same ? -item.weight : item.weight;
     const next = order[i + 1];
     if (correct > best.correct && (!next || next.score > item.score)) {
       best = { threshold: next ? (item.score + next.score) / 2 : item.score + 1e-9, correct };
     }
   });
-  return { threshold: best.threshold, accuracy: (100 * best.correct) / Math.max(1, order.length) };
+  const total = order.reduce((sum, item) => sum + item.weight, 0);
+  return { threshold: best.threshold, accuracy: (100 * best.correct) / (total || 1) };
 }
 
 export function accuracyAt(scores: readonly number[], labels: readonly boolean[], threshold: number): number {

@@ -79,10 +79,18 @@ export class WordNet {
   synsets(lemma: string, pos: WordNetPos): Synset[] {
     const offsets = this.index.get(pos)!.get(lemma.toLowerCase().replaceAll(" ", "_")) ?? [];
     const data = this.data.get(pos)!;
-    return offsets.map((offset) => {
-      const end = data.indexOf(0x0a, offset);
-      return parseDataLine(data.toString("utf8", offset, end < 0 ? data.length : end), pos);
-    });
+    return offsets.map((offset) => parseDataLine(data.toString("utf8", offset, lineEnd(data, offset)), pos));
+  }
+
+  /** Every synset of a part of speech, in the data file's (offset) order. */
+  *allSynsets(pos: WordNetPos): Generator<Synset> {
+    const data = this.data.get(pos)!;
+    for (let offset = 0; offset < data.length; ) {
+      const end = lineEnd(data, offset);
+      // the licence header's lines are indented; synset lines start with their 8-digit offset
+      if (end > offset && data[offset] !== 0x20) yield parseDataLine(data.toString("utf8", offset, end), pos);
+      offset = end + 1;
+    }
   }
 
   /** Lemmas a surface form can be an inflection of (itself included), by WordNet's morphy rules and exception lists. */
@@ -91,4 +99,9 @@ export class WordNet {
     const candidates = [lower, ...(this.exceptions.get(pos)!.get(lower) ?? []), ...morphologicalBases(lower, pos)];
     return [...new Set(candidates)].filter((candidate) => this.index.get(pos)!.has(candidate));
   }
+}
+
+function lineEnd(data: Buffer, offset: number): number {
+  const end = data.indexOf(0x0a, offset);
+  return end < 0 ? data.length : end;
 }

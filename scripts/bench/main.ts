@@ -9,6 +9,7 @@ import { checkpointPath, pullModel } from "../../lib/models/pull.js";
 import { buildNative } from "../build-native.mjs";
 import { fetchSotuCorpus } from "../fetch-corpus.js";
 import { peerBenchmark } from "./peers.js";
+import { phraseRetrievalThroughput } from "./phrases.js";
 import { senseDictionaryBuild } from "./senses.js";
 import { serverThroughput } from "./server.js";
 import { sharedPrefixCost } from "./shared-prefix.js";
@@ -29,9 +30,10 @@ const options = new Command("bench")
   .option("--texts <n>", "with --peers: only the first n texts (quick checks)", (v) => Number.parseInt(v, 10))
   .option("--prompting", "instead: PromptEOL with 3 demonstrations against none over 500 STS-B inputs on gemma-3-270m (the shared prefix)")
   .option("--server", "instead: the HTTP server at 1, 8, 32 and 64 concurrent clients, dynamic batching off and on, written to docs/bench-server.{md,svg}")
+  .option("--phrases", "instead: phrase retrieval over 1,000 State of the Union passages, candidate spans per second, in context and alone")
   .option("--server-requests <n>", "with --server: requests per concurrency level", (v) => Number.parseInt(v, 10), 512)
   .parse()
-  .opts<{ threads: number; repeats: number; model?: string; senses?: boolean; sensesWords: number; peers?: boolean; checkpoint?: string; python?: string; texts?: number; prompting?: boolean; server?: boolean; serverRequests: number }>();
+  .opts<{ threads: number; repeats: number; model?: string; senses?: boolean; sensesWords: number; peers?: boolean; checkpoint?: string; python?: string; texts?: number; prompting?: boolean; server?: boolean; phrases?: boolean; serverRequests: number }>();
 
 const modelPath = options.model ?? (await pullModel("all-minilm-l6-v2", { onProgress: (m) => console.error(m) }));
 if (options.senses) {
@@ -43,6 +45,19 @@ if (options.senses) {
     maxWords: options.sensesWords,
     minCount: 20,
     out: join(cacheDirectory(), "senses", `sotu-${options.sensesWords}-minilm-min20.ctxsense`),
+  });
+  console.log(report);
+  process.exit(0);
+}
+if (options.phrases) {
+  const report = await phraseRetrievalThroughput({
+    modelPath,
+    corpusPath: await fetchSotuCorpus(),
+    corpusName: "State of the Union addresses",
+    threads: options.threads,
+    repeats: options.repeats,
+    passages: 1000,
+    alonePassages: 50,
   });
   console.log(report);
   process.exit(0);

@@ -13,11 +13,10 @@ import { DemonstrationSelector } from "../../lib/prompts/demonstrations.js";
 import { promptEolDemonstrations } from "../../lib/prompts/prompteol-demonstrations.js";
 import { evaluateSts, readStsBenchmark } from "../../lib/tasks/sts.js";
 import { table } from "../bench/measure.js";
+import { rewriteReadmeSection } from "./readme-section.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const resultsPath = join(root, "docs", "sts-prompting.json");
-const readmePath = join(root, "README.md");
-const markers = ["<!-- sts-prompting:start -->", "<!-- sts-prompting:end -->"] as const;
 
 const encoder = "all-minilm-l6-v2";
 const decoder = "gemma-3-270m";
@@ -104,11 +103,4 @@ const rendered = table(
     }),
 );
 console.log(rendered);
-if (options.readme) {
-  const readme = await readFile(readmePath, "utf8");
-  const start = readme.indexOf(markers[0]);
-  const end = readme.indexOf(markers[1]);
-  if (start < 0 || end < start) throw new Error(`README.md has no ${markers[0]} … ${markers[1]} section`);
-  await writeFile(readmePath, `${readme.slice(0, start + markers[0].length)}\n${rendered}\n${readme.slice(end)}`);
-  console.error("README.md table rewritten from docs/sts-prompting.json");
-}
+if (options.readme) await rewriteReadmeSection("sts-prompting", rendered);

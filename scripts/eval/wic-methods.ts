@@ -1,6 +1,6 @@
 // WiC dev accuracy of every method of `ctxembed eval wic` (fitted on train, scored on dev), as a
 // table; --readme rewrites the table between the wic-methods markers in README.md.
-//   npx tsx scripts/eval/wic-methods.ts [--model all-minilm-l6-v2] [--dict FILE] [--readme]
+//   npx tsx scripts/eval/wic-methods.ts [--model all-minilm-l6-v2] [--dict FILE] [--threads N] [--readme]
 // The dictionary defaults to the one `npm run bench -- --senses` leaves in the cache; without
 // it the dictionary method is left out (and said so). The layer and WordNet features of each
 // split are kept in the cache (wic-features/), so that adding a dictionary later costs one pass.
@@ -17,19 +17,21 @@ import { dictionaryAgreement } from "../../lib/tasks/wic-features.js";
 import { runWicMethod, wicMethods, wicSplitFeatures, wicWordNetSenses, type WicSplit } from "../../lib/tasks/wic-methods.js";
 import { WordNet } from "../../lib/wordnet/database.js";
 import { table } from "../bench/measure.js";
+import { rewriteReadmeSection } from "./readme-section.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const options = new Command("wic-methods")
   .option("--model <name|file>", "model", "all-minilm-l6-v2")
   .option("--data <dir>", "WiC folder", join(root, "..", "shared", "data", "wic"))
   .option("--dict <file>", "sense dictionary", join(cacheDirectory(), "senses", "sotu-1000000-minilm-min20.ctxsense"))
+  .option("--threads <n>", "CPU threads (default: every core)", (value) => Number.parseInt(value, 10))
   .option("--readme", "rewrite the table in README.md", false)
   .parse()
-  .opts<{ model: string; data: string; dict: string; readme: boolean }>();
+  .opts<{ model: string; data: string; dict: string; threads?: number; readme: boolean }>();
 
 const dictionary = existsSync(options.dict) ? await loadDictionary(options.dict) : undefined;
 const methods = wicMethods.filter((method) => method !== "dictionary" || dictionary);
-const model = await loadModel(options.model);
+const model = await loadModel(options.model, options.threads === undefined ? {} : { threads: options.threads });
 const inventory = wicWordNetSenses(model, await WordNet.open());
 
 async function splitFeatures(model: EmbeddingModel, split: string): Promise<WicSplit> {
@@ -39,7 +41,8 @@ async function splitFeatures(model: EmbeddingModel, split: string): Promise<WicS
   if (existsSync(cachePath)) features = JSON.parse(await readFile(cachePath, "utf8")) as WicSplit;
   else {
     console.error(`wic-methods: ${split}: layer cosines and WordNet senses of ${pairs.length} pairs`);
-    features = await wicSplitFeatures(model, pairs, { inventory });
+    // train is the split the classifier is fitted on; the scored split drops all its sentences
+    features = await wicSplitFeatures(model, pairs, { inventory }, split === "train" ? "pair" : "split");
     await mkdir(dirname(cachePath), { recursive: true });
     await writeFile(cachePath, JSON.stringify(features));
   }
@@ -62,7 +65,7 @@ const describe = (parameters: Record<string, unknown>) =>
 const rows = results.map((r) => ({ method: `\`--method ${r.method}\``, "train acc": r.trainAccuracy.toFixed(1), "dev acc": r.accuracy.toFixed(1), "fitted on train": describe(r.parameters) }));
 const source = dictionary ? `dictionary ${options.dict.replace(cacheDirectory(), "<cache>")} (${dictionary.size} words, ${dictionary.settings.clustering.method})` : "no sense dictionary found: dictionary method left out";
 const text = [
-  `WiC dev (638 pairs), ${model.info.name}, every method fitted on train (5,428 pairs); WordNet 3.0 inventory with each split's own sentences removed; ${source}.`,
+  `WiC dev (638 pairs), ${model.info.name}, every method fitted on train (5,428 pairs); WordNet 3.0 inventory without any sentence of the scored split (while fitting, without each train pair's own two sentences); ${source}.`,
   `Produced by \`npx tsx scripts/eval/wic-methods.ts --readme\`.`,
   "",
   table(rows),
@@ -71,11 +74,4 @@ console.log(text);
 const logistic = results.find((r) => r.method === "logistic");
 if (logistic) console.log(`\nlogistic weights (standardised features): ${JSON.stringify(logistic.parameters.weights)}`);
 
-if (options.readme) {
-  const readmePath = join(root, "README.md");
-  const readme = await readFile(readmePath, "utf8");
-  const pattern = /(<!-- wic-methods:start -->\n)[\s\S]*?(<!-- wic-methods:end -->)/;
-  if (!pattern.test(readme)) throw new Error("README.md has no <!-- wic-methods:start --> ... <!-- wic-methods:end --> section");
-  await writeFile(readmePath, readme.replace(pattern, `$1${text}\n$2`));
-  console.error("wic-methods: README.md updated");
-}
+if (options.readme) await rewriteReadmeSection("wic-methods", text);

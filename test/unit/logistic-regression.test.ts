@@ -16,6 +16,19 @@ describe("fitLogistic", () => {
     expect(Math.abs(Math.log(atZero / (1 - atZero)) - truth.intercept)).toBeLessThan(0.1);
   });
 
+  it("a row weight of 2 fits as two copies of the row, and 0 as no row at all", () => {
+    const random = seededRandom(7);
+    const rows = Array.from({ length: 60 }, () => [random() * 2 - 1, random() * 4]);
+    const labels = rows.map((row) => random() < 1 / (1 + Math.exp(-(row[0]! - 0.5 * row[1]!))));
+    const rowWeights = rows.map((_, i) => i % 3); // 0, 1, 2, 0, 1, 2, ...
+    const weighted = fitLogistic(rows, labels, { l2: 0.5, rowWeights });
+    const copied = rows.flatMap((row, i) => Array.from({ length: rowWeights[i]! }, () => ({ row, label: labels[i]! })));
+    const expanded = fitLogistic(copied.map((c) => c.row), copied.map((c) => c.label), { l2: 0.5 });
+    for (const row of rows) expect(predictProbability(weighted, row)).toBeCloseTo(predictProbability(expanded, row), 9);
+    expect(() => fitLogistic(rows, labels, { rowWeights: [1] })).toThrow(RangeError);
+    expect(() => fitLogistic(rows, labels, { rowWeights: rows.map(() => -1) })).toThrow(RangeError);
+  });
+
   it("shrinks weights as the penalty grows and rejects mismatched inputs", () => {
     const rows = [[0], [1], [2], [3]];
     const labels = [false, false, true, true];

@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readWic, type WicPair } from "../../lib/tasks/wic.js";
-import { wicPos } from "../../lib/tasks/wic-features.js";
+import { leaveOutInventories, wicPos } from "../../lib/tasks/wic-features.js";
 import { parseDataLine, parseGloss, WordNet } from "../../lib/wordnet/database.js";
 import { findLemma, sentenceKey, WordNetSenses } from "../../lib/wordnet/sense-inventory.js";
 import type { SpanEmbedder } from "../../lib/wordnet/span-embedder.js";
@@ -83,6 +83,24 @@ describe("WiC leakage filter", () => {
     // WiC is built from WordNet examples: without the filter, many dev sentences sit in the inventory.
     expect(leakedBefore).toBeGreaterThan(100);
   }, 120_000);
+
+  it("leaves out the whole split for a scored split, and only a pair's own sentences for the split a classifier is fitted on", async () => {
+    const inventory = WordNetSenses.create(wordnet, fakeEmbedder([]));
+    const examples = wordnet.synsets("board", "noun").flatMap((synset) => synset.examples.filter((example) => findLemma(wordnet, example, "board", "noun")));
+    expect(examples.length).toBeGreaterThanOrEqual(4);
+    const pair = (sentence1: string, sentence2: string): WicPair => ({ word: "board", partOfSpeech: "N", sentence1, sentence2, index1: 0, index2: 0 });
+    const pairs = [pair(examples[0]!, examples[1]!), pair(examples[2]!, examples[3]!)];
+    const used = async (senses: WordNetSenses) => new Set((await senses.senses("board", "noun")).flatMap((sense) => sense.examples.map((e) => e.text)));
+    const split = leaveOutInventories(inventory, pairs, "split");
+    for (const p of pairs) for (const sentence of examples.slice(0, 4)) expect(await used(split.of(p))).not.toContain(sentence);
+    const perPair = leaveOutInventories(inventory, pairs, "pair");
+    const [first, second] = [await used(perPair.of(pairs[0]!)), await used(perPair.of(pairs[1]!))];
+    expect(first).not.toContain(examples[0]);
+    expect(first).not.toContain(examples[1]);
+    expect(first).toContain(examples[2]);
+    expect(second).toContain(examples[0]);
+    expect(second).not.toContain(examples[3]);
+  });
 
   it("compares sentences ignoring case, spacing and punctuation", () => {
     expect(sentenceKey("Room and board .")).toBe(sentenceKey("room and board"));

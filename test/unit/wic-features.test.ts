@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { fitThreshold } from "../../lib/tasks/wic.js";
 import { senseOverlap, wicOccurrences, wicPos } from "../../lib/tasks/wic-features.js";
+import { lemmaWeights } from "../../lib/tasks/wic-methods.js";
+import { seededRandom } from "../seeded-random.js";
 
 describe("WiC features", () => {
   it("locates the target by whitespace word index, as WiC counts", () => {
@@ -20,5 +23,24 @@ describe("WiC features", () => {
     expect(senseOverlap(a, b)).toBeLessThan(0.01);
     // Indifferent occurrences: uniform distributions over n senses overlap 1/n.
     expect(senseOverlap([0.5, 0.5, 0.5, 0.5], [0.2, 0.2, 0.2, 0.2])).toBeCloseTo(0.25, 12);
+  });
+
+  it("a threshold fitted with pair weights equals one fitted on the pairs repeated that many times", () => {
+    const random = seededRandom(11);
+    const scores = Array.from({ length: 80 }, () => random());
+    const labels = scores.map((score) => random() < score);
+    const weights = scores.map((_, i) => 1 + (i % 4));
+    const repeated = scores.flatMap((score, i) => Array.from({ length: weights[i]! }, () => ({ score, label: labels[i]! })));
+    expect(fitThreshold(scores, labels, weights)).toEqual(fitThreshold(repeated.map((r) => r.score), repeated.map((r) => r.label)));
+    expect(fitThreshold(scores, labels, scores.map(() => 1))).toEqual(fitThreshold(scores, labels));
+  });
+
+  it("lemma weights give every lemma the same total and keep the total at the number of pairs", () => {
+    const words = ["run", "run", "run", "bank", "table", "table"];
+    const weights = lemmaWeights(words);
+    const perLemma = new Map<string, number>();
+    words.forEach((word, i) => perLemma.set(word, (perLemma.get(word) ?? 0) + weights[i]!));
+    for (const total of perLemma.values()) expect(total).toBeCloseTo(words.length / perLemma.size, 12);
+    expect(weights.reduce((a, b) => a + b, 0)).toBeCloseTo(words.length, 12);
   });
 });

@@ -7,7 +7,7 @@ import { loadDictionary, saveDictionary } from "../../senses/dictionary-file.js"
 import { spanPoolingModes, type SpanPooling } from "../../tokens/spans.js";
 import { note } from "../terminal.js";
 import { modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
-import { layersOption } from "./source-options.js";
+import { layersOption, positiveInteger } from "./source-options.js";
 
 const clusteringMethods = ["kmeans", "silhouette", "agglomerative"] as const;
 
@@ -27,12 +27,6 @@ interface BuildCommandOptions extends ModelCommandOptions {
   minSplit: number;
   maxWords?: number;
   seed: number;
-}
-
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`"${value}" is not a positive integer`);
-  return parsed;
 }
 
 function finiteNumber(value: string): number {

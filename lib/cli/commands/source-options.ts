@@ -8,14 +8,14 @@ export interface SourceOptions extends InputOptions, JobOptions {
   output?: string;
 }
 
-function positiveInteger(value: string): number {
+export function positiveInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError("expected a positive integer");
   return parsed;
 }
 
-/** Options every corpus command shares: the input and its format, the output, resuming. */
-export function addSourceOptions(command: Command): Command {
+/** Where texts come from: a file or standard input in one of the input formats, or the command line. */
+export function addInputOptions(command: Command): Command {
   return command
     .option("-i, --input <file>", "input file; - reads standard input", "-")
     .addOption(new Option("--input-format <format>", "input format (default: from the extension: .jsonl/.ndjson, .csv, .tsv/.tab; else text, one item per line)").choices(inputFormats))
@@ -24,10 +24,15 @@ export function addSourceOptions(command: Command): Command {
     .option("--column <name|n>", "CSV/TSV: the text column, by header name or 0-based number (default: text, or 0 without a header)")
     .option("--id-column <name|n>", 'CSV/TSV: the column carried to the output as "id" (default: id, when the header has one)')
     .option("--no-header", "CSV/TSV: the first row is data, not column names")
-    .option("--text <text...>", "embed these texts instead of reading a file")
+    .option("--text <text...>", "use these texts instead of reading a file")
+    .option("--skip-empty", "leave empty texts out instead of failing on them", false);
+}
+
+/** Options every corpus command shares: the input and its format, the output, resuming. */
+export function addSourceOptions(command: Command): Command {
+  return addInputOptions(command)
     .option("-o, --output <file>", "output file (default: standard output)")
     .option("--resume", "continue an interrupted run: keep the results already in --output, embed only the inputs after them", false)
-    .option("--skip-empty", "leave empty texts out instead of failing on them", false)
     .addOption(new Option("--chunk <n>", "inputs read ahead and embedded together").argParser(positiveInteger).default(512));
 }
 

@@ -1,0 +1,94 @@
+import { Command, Option } from "commander";
+import type { LayerSpec } from "../../layers.js";
+import { candidateModes, type CandidateMode } from "../../phrases/candidates.js";
+import { searchPhrases, type PhraseMatch } from "../../phrases/search.js";
+import { spanPoolingModes, type SpanPooling } from "../../tokens/spans.js";
+import { inputFormatOf, openInput, type InputOptions, type InputRecord } from "../inputs.js";
+import { watchInterrupts } from "../interrupt.js";
+import { ProgressLine, note } from "../terminal.js";
+import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
+import { addInputOptions, layersOption, positiveInteger } from "./source-options.js";
+
+interface PhraseSearchCommandOptions extends ModelCommandOptions, InputOptions {
+  query: string;
+  queryContext?: string;
+  top: number;
+  maxWords: number;
+  candidates: CandidateMode;
+  alone: boolean;
+  layers?: LayerSpec;
+  spanPooling: SpanPooling;
+  json: boolean;
+}
+
+/** Where a match is, for people: "line 12" for text and JSON lines, "row 3" for CSV and TSV. */
+function located(match: PhraseMatch, record: Pick<InputRecord, "index" | "id">, format: "line" | "row"): Record<string, unknown> {
+  return { score: Number(match.score.toFixed(6)), [format]: record.index + 1, ...(record.id === undefined ? {} : { id: record.id }), start: match.start, end: match.end, text: match.text };
+}
+
+export function phraseSearchCommand(): Command {
+  return addInputOptions(new Command("phrase-search"))
+    .description("find the spans of a corpus closest in meaning to a query phrase, each read in its context")
+    .addOption(modelOption())
+    .requiredOption("-q, --query <phrase>", "what to look for: a phrase, or a short definition")
+    .option("--query-context <sentence>", "read the query inside this sentence (it must contain the query)")
+    .option("-k, --top <n>", "matches to print", positiveInteger, 10)
+    .option("--max-words <n>", "longest candidate span, in words", positiveInteger, 4)
+    .addOption(new Option("--candidates <mode>", "ngrams: every word n-gram within punctuation; chunks: only phrase-like n-grams").choices(candidateModes).default("chunks"))
+    .option("--alone", "score each candidate embedded alone (the context-free baseline) instead of in its passage", false)
+    .addOption(new Option("--span-pooling <mode>", "how a span pools its tokens").choices(spanPoolingModes).default("mean"))
+    .addOption(layersOption())
+    .option("--json", "print JSON lines instead of a table", false)
+    .addOption(threadsOption())
+    .addOption(gpuLayersOption())
+    .addHelpText(
+      "after",
+      `
+Every passage (a line, a JSON lines field, a CSV/TSV column) is read once; all its word n-grams
+up to --max-words are scored by the cosine of their in-context vector with the query's vector.
+Output: the best --top spans, best first: score, where (line or row, 1-based), the character
+range [start, end) in that passage, and the span's text.
+
+Examples:
+  $ ctxembed phrase-search --query "left the ground" --input news.txt
+  $ ctxembed phrase-search --query "financial institution" --input corpus.jsonl --field body --top 20 --json
+  $ ctxembed phrase-search --query "bank" --query-context "She paid the cheque into the bank." --input notes.txt`,
+    )
+    .action(async (options: PhraseSearchCommandOptions) => {
+      const reader = await openInput({ ...options, skipEmpty: true });
+      const model = await openModel(options);
+      const interrupts = watchInterrupts();
+      const progress = new ProgressLine();
+      const started = Date.now();
+      const records: Pick<InputRecord, "index" | "id">[] = [];
+      async function* passages() {
+        for await (const record of reader.records(interrupts.signal)) {
+          records.push(record.id === undefined ? { index: record.index } : { index: record.index, id: record.id });
+          yield record.text;
+        }
+      }
+      try {
+        const query = options.queryContext === undefined ? options.query : { text: options.queryContext, phrase: options.query };
+        const matches = await searchPhrases(model, query, passages(), {
+          top: options.top,
+          maxWords: options.maxWords,
+          mode: options.candidates,
+          context: !options.alone,
+          spanPooling: options.spanPooling,
+          ...(options.layers === undefined ? {} : { layers: options.layers }),
+          onProgress: (read) => progress.update(() => `phrase-search: ${read} passages, ${(read / Math.max(1e-3, (Date.now() - started) / 1000)).toFixed(1)}/s`),
+        });
+        progress.clear();
+        const format = inputFormatOf(options);
+        const unit = format === "csv" || format === "tsv" ? "row" : "line";
+        const rows = matches.map((match) => located(match, records[match.passage]!, unit));
+        if (options.json) process.stdout.write(rows.map((row) => `${JSON.stringify(row)}\n`).join(""));
+        else process.stdout.write(rows.map((row) => `${(row.score as number).toFixed(4)}  ${unit} ${row[unit]}  [${row.start}, ${row.end})  ${row.text}\n`).join(""));
+        note(`phrase-search: ${records.length} passages in ${((Date.now() - started) / 1000).toFixed(1)} s${interrupts.signal.aborted ? " (interrupted: the best of the passages read)" : ""}`);
+        process.exitCode = interrupts.exitCode() ?? 0;
+      } finally {
+        interrupts.dispose();
+        await model.dispose();
+      }
+    });
+}
