@@ -33,6 +33,12 @@ const program = new Command("ctxembed")
 
 for (const command of program.commands) command.exitOverride();
 
+// A reader that stops early (`ctxembed ... | head`) closes the pipe: that ends the output, it is not a failure.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(0);
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -48,6 +48,14 @@ describe("ctxembed embed", () => {
     expect(skipping.stdout.trim().split("\n").map((line) => (JSON.parse(line) as { index: number }).index)).toEqual([0, 2]);
   });
 
+  it("stops quietly with exit code 0 when its reader closes the pipe early", () => {
+    const corpus = join(mkdtempSync(join(tmpdir(), "ctxembed-pipe-")), "corpus.txt");
+    writeFileSync(corpus, "A sentence to embed.\n".repeat(2000));
+    const run = spawnSync("bash", ["-c", `"${process.execPath}" --import tsx "${cliEntry}" embed --model "${modelFile}" --input "${corpus}" | head -c 10 > /dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: "utf8", cwd: repositoryRoot });
+    expect(run.stdout.trim()).toBe("0");
+    expect(run.stderr).not.toMatch(/EPIPE|Error/);
+  });
+
   it("exits 2 on a wrong command line and 1 on a missing file, with a message", () => {
     const usage = ctxembed(["embed", "--pooling", "median"]);
     expect(usage.status).toBe(2);
