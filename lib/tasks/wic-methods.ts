@@ -97,10 +97,11 @@ function logistic(train: WicSplit, scored: WicSplit) {
   const rowWeights = lemmaWeights(train.features.map((f) => f.word));
   const model = fitLogistic(train.features.map((f) => featureRow(f, inventories)), train.labels, { l2: 1, rowWeights });
   const probabilities = (split: WicSplit) => split.features.map((f) => predictProbability(model, featureRow(f, inventories)));
-  const fitted = fitThreshold(probabilities(train), train.labels, rowWeights);
+  const trainProbabilities = probabilities(train);
+  const fitted = fitThreshold(trainProbabilities, train.labels, rowWeights);
   return {
     accuracy: accuracyAt(probabilities(scored), scored.labels, fitted.threshold),
-    trainAccuracy: accuracyAt(probabilities(train), train.labels, fitted.threshold),
+    trainAccuracy: accuracyAt(trainProbabilities, train.labels, fitted.threshold),
     parameters: {
       features: names,
       weights: Object.fromEntries(names.map((name, j) => [name, Number(model.weights[j]!.toFixed(4))])),

@@ -86,12 +86,13 @@ function phrasesCommand(): Command {
         const shared = { maxWords: options.maxWords, mode: options.candidates, ...(options.layers === undefined ? {} : { layers: options.layers }) };
         const results: Record<string, unknown> = {};
         const progress = new ProgressLine();
+        const pairs = options.task === "ps" ? { train: await readPhraseSimilarity(options.train!), test: await readPhraseSimilarity(options.data) } : undefined;
+        const items = pairs ? [] : await readPhraseRetrieval(options.data);
         for (const context of readings) {
           const reading = { ...shared, context, onProgress: (done: number, total: number) => progress.update(() => `${options.task} ${context ? "in context" : "alone"}: ${done}/${total}`) };
-          results[context ? "inContext" : "alone"] =
-            options.task === "ps"
-              ? await evaluatePhraseSimilarity(model, await readPhraseSimilarity(options.train!), await readPhraseSimilarity(options.data), reading)
-              : await evaluatePhraseRetrieval(model, options.task, await readPhraseRetrieval(options.data), { ...reading, phraseGiven: options.phraseGiven });
+          results[context ? "inContext" : "alone"] = pairs
+            ? await evaluatePhraseSimilarity(model, pairs.train, pairs.test, reading)
+            : await evaluatePhraseRetrieval(model, options.task as "pr" | "psd", items, { ...reading, phraseGiven: options.phraseGiven });
         }
         progress.clear();
         process.stdout.write(`${JSON.stringify({ task: options.task, model: model.info.name, data: options.data, settings: shared, ...results }, null, 2)}\n`);
