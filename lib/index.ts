@@ -45,8 +45,8 @@ export { buildSenseDictionary, SenseDictionary, type BuildOptions, type Clusteri
 export { decodeDictionary, encodeDictionary, loadDictionary, saveDictionary } from "./senses/dictionary-file.js";
 export { readCorpus, wordsOf } from "./senses/corpus.js";
 export { WordNet, type Synset, type WordNetPos } from "./wordnet/database.js";
-export { WordNetSenses, type SenseVector } from "./wordnet/sense-inventory.js";
-export { modelSpanEmbedder, type SpanEmbedder } from "./wordnet/span-embedder.js";
+export { WordNetSenses, type SenseReading, type SenseVector } from "./wordnet/sense-inventory.js";
+export { modelSentenceEmbedder, modelSpanEmbedder, type SpanEmbedder } from "./wordnet/span-embedder.js";
 export { evaluateWic, wicMethods, type WicMethod, type WicMethodResult } from "./tasks/wic-methods.js";
 export { candidateModes, candidateSpans, phraseOccurrences, type CandidateMode, type CandidateOptions, type CandidateSpan } from "./phrases/candidates.js";
 export { phraseVectors, type PhraseInput, type PhraseVectorOptions } from "./phrases/phrase-vectors.js";

@@ -7,7 +7,7 @@
 //   node scripts/build-native.mjs --force    always run the (incremental) build
 //   CTXEMBED_CUDA=1       also build ggml's CUDA backend (GGML_CUDA=ON)
 //   CTXEMBED_PORTABLE=1   no host-specific instructions (what release binaries use)
-//   CTXEMBED_LLAMAFILE=1  llamafile's tinyBLAS kernels: faster, but vectors depend on batch mates
+//   CTXEMBED_LLAMAFILE=0  ggml's own matrix kernels instead of llamafile's tinyBLAS (on by default)
 import { execFileSync, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
@@ -38,8 +38,10 @@ export const portableX64Instructions = [
 ];
 const portableX64Excluded = ["GGML_AVX512", "GGML_AVX512_VBMI", "GGML_AVX512_VNNI", "GGML_AVX512_BF16", "GGML_AVX_VNNI", "GGML_AMX_TILE", "GGML_AMX_INT8", "GGML_AMX_BF16"];
 
-export function envFlag(name) {
-  return ["1", "true", "on", "yes"].includes(String(process.env[name] ?? "").toLowerCase());
+export function envFlag(name, fallback = false) {
+  const value = process.env[name];
+  if (value === undefined || value === "") return fallback;
+  return ["1", "true", "on", "yes"].includes(value.toLowerCase());
 }
 
 export function addonIn(buildDirectory) {
@@ -80,7 +82,7 @@ export async function buildNative({
   out = defaultBuildDirectory,
   portable = envFlag("CTXEMBED_PORTABLE"),
   cuda = envFlag("CTXEMBED_CUDA"),
-  llamafile = envFlag("CTXEMBED_LLAMAFILE"),
+  llamafile = envFlag("CTXEMBED_LLAMAFILE", true),
 } = {}) {
   const addon = addonIn(out);
   if (!force && !target && loads(addon)) return addon;
@@ -92,16 +94,20 @@ export async function buildNative({
 
   const cmakeJs = createRequire(import.meta.url).resolve("cmake-js/bin/cmake-js");
   const options = cmakeOptions({ portable, cuda, llamafile });
-  const args = [cmakeJs, "build", "--out", out, "--parallel", String(availableParallelism())];
-  for (const [name, on] of Object.entries(options)) args.push(`--CD${name}=${on ? "ON" : "OFF"}`);
-  if (target) args.push("--target", target);
+  const defines = Object.entries(options).map(([name, on]) => `--CD${name}=${on ? "ON" : "OFF"}`);
+  // `cmake-js build` configures only a new build folder: an existing one would keep the switches
+  // it was first configured with, so configure first, every time (a few seconds).
+  const steps = [
+    [cmakeJs, "configure", "--out", out, ...defines],
+    [cmakeJs, "build", "--out", out, "--parallel", String(availableParallelism()), ...defines, ...(target ? ["--target", target] : [])],
+  ];
 
   const summary = Object.entries({ CTXEMBED_CUDA: cuda, CTXEMBED_PORTABLE: portable, CTXEMBED_LLAMAFILE: llamafile })
     .map(([name, on]) => `${name}=${on ? "ON" : "OFF"}`)
     .join(" ");
   console.error(`ctxembed: building the native addon from source in ${out} (${summary}); the first build compiles llama.cpp and takes a few minutes…`);
-  const result = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
-  if (result.status !== 0) {
+  const failed = steps.some((args) => spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" }).status !== 0);
+  if (failed) {
     throw new Error("the native build failed (see the compiler output above). Set CTXEMBED_CUDA=0 if you asked for CUDA without a CUDA toolkit, or file an issue with that output.");
   }
   if (!target && !loads(addon)) throw new Error(`the build finished but ${addon} does not load`);

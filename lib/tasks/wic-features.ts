@@ -1,6 +1,6 @@
 // What the WiC methods look at for each pair: the cosine of the target word's two in-context
-// vectors at every layer, the WordNet synsets the two occurrences are disambiguated to, and the
-// corpus-dictionary senses they are assigned to.
+// vectors at every layer, the WordNet synsets the two occurrences are disambiguated to (reading
+// words, and reading whole sentences), and the corpus-dictionary senses they are assigned to.
 import type { EmbeddingModel } from "../models/embedding-model.js";
 import type { SenseDictionary } from "../senses/dictionary.js";
 import { dot, unitLength } from "../senses/vectors.js";
@@ -58,6 +58,8 @@ export interface PairFeatures {
   verb: boolean;
   /** undefined when WordNet has no synset for the lemma */
   wordnet?: SenseAgreement;
+  /** the same, with senses and occurrences read as whole sentences */
+  wordnetSentence?: SenseAgreement;
   /** undefined when the dictionary lacks the word */
   dictionary?: SenseAgreement;
 }
@@ -100,7 +102,7 @@ export function leaveOutInventories(senses: WordNetSenses, pairs: readonly WicPa
   return { superset: withoutSplit, of: () => withoutSplit };
 }
 
-/** Disambiguates both occurrences of every pair to WordNet synsets (vectors: the pair's word vectors at `wordNetLayers`, averaged). */
+/** Disambiguates both occurrences of every pair to WordNet synsets (unit vectors of the occurrences, read as `senses` reads). */
 export async function wordNetAgreement(
   senses: WordNetSenses,
   pairs: readonly WicPair[],

@@ -1,17 +1,28 @@
 // WiC methods, each fitted on the train split and scored on another: a cosine threshold on a
-// layer mix, same sense in the corpus dictionary, same WordNet synset, and logistic regression
-// over all of these features. Nothing is fitted on the split being scored.
+// layer mix, same sense in the corpus dictionary, same WordNet synset (reading words, or whole
+// sentences), and logistic regression over all of these features. Nothing is fitted on the split
+// being scored.
 import type { EmbeddingModel } from "../models/embedding-model.js";
 import type { SenseDictionary } from "../senses/dictionary.js";
 import type { WordNet } from "../wordnet/database.js";
-import { WordNetSenses } from "../wordnet/sense-inventory.js";
-import { modelSpanEmbedder } from "../wordnet/span-embedder.js";
+import { WordNetSenses, type SenseReading } from "../wordnet/sense-inventory.js";
+import { modelSentenceEmbedder, modelSpanEmbedder } from "../wordnet/span-embedder.js";
 import { fitLogistic, predictProbability } from "./logistic-regression.js";
 import { accuracyAt, fitThreshold, readWic, type WicPair } from "./wic.js";
-import { dictionaryAgreement, layerCosineFeatures, occurrenceVectors, wordNetAgreement, wordNetLayers, type InventoryLeaveOut, type PairFeatures } from "./wic-features.js";
+import { dictionaryAgreement, layerCosineFeatures, occurrenceVectors, wicOccurrences, wordNetAgreement, wordNetLayers, type InventoryLeaveOut, type PairFeatures } from "./wic-features.js";
 
-export const wicMethods = ["cosine", "dictionary", "wordnet", "logistic"] as const;
+export const wicMethods = ["cosine", "dictionary", "wordnet", "wordnet-sentence", "logistic"] as const;
 export type WicMethod = (typeof wicMethods)[number];
+
+/** The WordNet reading each method needs; logistic regression uses both. */
+export function wordNetReadingsOf(method: WicMethod): SenseReading[] {
+  if (method === "logistic") return ["word", "sentence"];
+  if (method === "wordnet") return ["word"];
+  return method === "wordnet-sentence" ? ["sentence"] : [];
+}
+
+type Inventory = "wordnet" | "wordnetSentence" | "dictionary";
+const inventoryNames: readonly Inventory[] = ["wordnet", "wordnetSentence", "dictionary"];
 
 export interface WicMethodResult {
   method: WicMethod;
@@ -67,7 +78,7 @@ function sameSense(pick: (f: PairFeatures) => PairFeatures["wordnet"], train: Wi
  * word is there (log of its sense count: the more senses, the less a same/different verdict
  * or a cosine says), and the coverage flag.
  */
-function featureRow(f: PairFeatures, inventories: ("wordnet" | "dictionary")[]): number[] {
+function featureRow(f: PairFeatures, inventories: Inventory[]): number[] {
   return [
     ...f.layerCosines,
     f.verb ? 1 : 0,
@@ -88,7 +99,7 @@ export function lemmaWeights(words: readonly string[]): number[] {
 }
 
 function logistic(train: WicSplit, scored: WicSplit) {
-  const inventories = (["wordnet", "dictionary"] as const).filter((name) => train.features.some((f) => f[name]));
+  const inventories = inventoryNames.filter((name) => train.features.some((f) => f[name]));
   const names = [
     ...train.features[0]!.layerCosines.map((_, l) => `cosine layer ${l}`),
     "verb",
@@ -130,6 +141,9 @@ export function runWicMethod(method: WicMethod, train: WicSplit, scored: WicSpli
     case "wordnet":
       if (!train.features.some((f) => f.wordnet)) throw new Error("the wordnet method needs WordNet");
       return { method, ...sameSense((f) => f.wordnet, train, scored) };
+    case "wordnet-sentence":
+      if (!train.features.some((f) => f.wordnetSentence)) throw new Error("the wordnet-sentence method needs WordNet");
+      return { method, ...sameSense((f) => f.wordnetSentence, train, scored) };
     case "logistic":
       return { method, ...logistic(train, scored) };
   }
@@ -142,10 +156,16 @@ export interface WicEvaluationSources {
   onProgress?: (message: string) => void;
 }
 
-/** The WordNet inventory the WiC features read: sense vectors from the last four layers, as the occurrences. */
-export function wicWordNetSenses(model: EmbeddingModel, wordnet: WordNet): WordNetSenses {
-  return WordNetSenses.create(wordnet, modelSpanEmbedder(model, { layers: { layers: wordNetLayers(model.info.layerCount), combine: "mean" } }));
+/**
+ * The WordNet inventory the WiC features read. By word: sense vectors from the last four layers,
+ * as the occurrences. By sentence: the model's own sentence vectors.
+ */
+export function wicWordNetSenses(model: EmbeddingModel, wordnet: WordNet, reading: SenseReading): WordNetSenses {
+  const embed = reading === "word" ? modelSpanEmbedder(model, { layers: { layers: wordNetLayers(model.info.layerCount), combine: "mean" } }) : modelSentenceEmbedder(model);
+  return WordNetSenses.create(wordnet, embed, reading);
 }
+
+export type WicInventories = Partial<Record<SenseReading, WordNetSenses>>;
 
 /**
  * Every feature of every pair of one split. The WordNet inventory first drops the sentences
@@ -154,19 +174,24 @@ export function wicWordNetSenses(model: EmbeddingModel, wordnet: WordNet): WordN
 export async function wicSplitFeatures(
   model: EmbeddingModel,
   pairs: readonly WicPair[],
-  sources: { inventory?: WordNetSenses; dictionary?: SenseDictionary },
+  sources: { inventories?: WicInventories; dictionary?: SenseDictionary },
   leaveOut: InventoryLeaveOut,
 ): Promise<WicSplit> {
   if (pairs.some((pair) => pair.same === undefined)) throw new Error("WiC pairs without gold labels cannot be fitted or scored");
   const { cosines, vectors } = await layerCosineFeatures(model, pairs);
-  const { inventory, dictionary } = sources;
-  const synsets = inventory ? await wordNetAgreement(inventory, pairs, occurrenceVectors(vectors, wordNetLayers(model.info.layerCount)), leaveOut) : [];
+  const { inventories = {}, dictionary } = sources;
+  const byWord = inventories.word ? await wordNetAgreement(inventories.word, pairs, occurrenceVectors(vectors, wordNetLayers(model.info.layerCount)), leaveOut) : [];
+  const sentenceVectors = inventories.sentence ? await inventories.sentence.occurrenceVectors(pairs.flatMap(wicOccurrences)) : [];
+  const bySentence = inventories.sentence
+    ? await wordNetAgreement(inventories.sentence, pairs, pairs.map((_, p) => [sentenceVectors[2 * p]!, sentenceVectors[2 * p + 1]!]), leaveOut)
+    : [];
   const senses = dictionary ? await dictionaryAgreement(model, dictionary, pairs) : [];
   const features = pairs.map((pair, p) => ({
     word: pair.word.toLowerCase(),
     layerCosines: cosines[p]!,
     verb: pair.partOfSpeech === "V",
-    ...(synsets[p] ? { wordnet: synsets[p] } : {}),
+    ...(byWord[p] ? { wordnet: byWord[p] } : {}),
+    ...(bySentence[p] ? { wordnetSentence: bySentence[p] } : {}),
     ...(senses[p] ? { dictionary: senses[p] } : {}),
   }));
   return { features, labels: pairs.map((pair) => pair.same!) };
@@ -177,8 +202,10 @@ export async function evaluateWic(model: EmbeddingModel, directory: string, spli
   const progress = sources.onProgress ?? (() => {});
   const trainPairs = await readWic(directory, "train");
   const scoredPairs = await readWic(directory, split);
-  const inventory = sources.wordnet ? wicWordNetSenses(model, sources.wordnet) : undefined;
-  const featureSources = { ...(inventory ? { inventory } : {}), ...(sources.dictionary ? { dictionary: sources.dictionary } : {}) };
+  const { wordnet } = sources;
+  const readings = wordnet ? [...new Set(methods.flatMap(wordNetReadingsOf))] : [];
+  const inventories: WicInventories = Object.fromEntries(readings.map((reading) => [reading, wicWordNetSenses(model, wordnet!, reading)]));
+  const featureSources = { inventories, ...(sources.dictionary ? { dictionary: sources.dictionary } : {}) };
   progress(`train: ${trainPairs.length} pairs`);
   const train = await wicSplitFeatures(model, trainPairs, featureSources, "pair");
   progress(`${split}: ${scoredPairs.length} pairs`);

@@ -27,3 +27,12 @@ export function modelSpanEmbedder(model: EmbeddingModel, settings: SpanVectorSet
     return results.map((result) => Float32Array.from(result.spans![0]!.embedding));
   };
 }
+
+/** Reads each request's whole text as a sentence, with the model's own pooling and layer (the range is not used): for inventories that read sentences. */
+export function modelSentenceEmbedder(model: EmbeddingModel): SpanEmbedder {
+  return async (requests) => {
+    if (requests.length === 0) return [];
+    const results = await model.embed(requests.map(({ text }) => text), { normalize: false });
+    return results.map((result) => Float32Array.from(result.embedding));
+  };
+}

@@ -32,17 +32,19 @@ const options = new Command("wic-methods")
 const dictionary = existsSync(options.dict) ? await loadDictionary(options.dict) : undefined;
 const methods = wicMethods.filter((method) => method !== "dictionary" || dictionary);
 const model = await loadModel(options.model, options.threads === undefined ? {} : { threads: options.threads });
-const inventory = wicWordNetSenses(model, await WordNet.open());
+const wordnet = await WordNet.open();
+const inventories = { word: wicWordNetSenses(model, wordnet, "word"), sentence: wicWordNetSenses(model, wordnet, "sentence") };
 
 async function splitFeatures(model: EmbeddingModel, split: string): Promise<WicSplit> {
   const pairs = await readWic(options.data, split);
-  const cachePath = join(cacheDirectory(), "wic-features", `${model.info.name}-${split}.json`);
+  // the suffix names the feature set: a new feature gets a new file
+  const cachePath = join(cacheDirectory(), "wic-features", `${model.info.name}-${split}-word-sentence.json`);
   let features: WicSplit;
   if (existsSync(cachePath)) features = JSON.parse(await readFile(cachePath, "utf8")) as WicSplit;
   else {
     console.error(`wic-methods: ${split}: layer cosines and WordNet senses of ${pairs.length} pairs`);
     // train is the split the classifier is fitted on; the scored split drops all its sentences
-    features = await wicSplitFeatures(model, pairs, { inventory }, split === "train" ? "pair" : "split");
+    features = await wicSplitFeatures(model, pairs, { inventories }, split === "train" ? "pair" : "split");
     await mkdir(dirname(cachePath), { recursive: true });
     await writeFile(cachePath, JSON.stringify(features));
   }

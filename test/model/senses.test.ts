@@ -9,9 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel, type EmbeddingModel } from "../../lib/models/embedding-model.js";
 import { buildSenseDictionary, type SenseDictionary } from "../../lib/senses/dictionary.js";
 import { loadDictionary, saveDictionary } from "../../lib/senses/dictionary-file.js";
-import { accuracyAt, fitThreshold, pairCosines, readWic, wicWordVectors } from "../../lib/tasks/wic.js";
+import { dot, unitLength, unitMean } from "../../lib/senses/vectors.js";
+import { accuracyAt, fitThreshold, pairCosines, readWic, wicWordVectors, type WicPair } from "../../lib/tasks/wic.js";
+import { wicPos } from "../../lib/tasks/wic-features.js";
 import { evaluateWic } from "../../lib/tasks/wic-methods.js";
 import { WordNet } from "../../lib/wordnet/database.js";
+import { sentenceKey } from "../../lib/wordnet/sense-inventory.js";
 import { minilmPath, repositoryRoot, sharedData } from "./models.js";
 
 const river = ["the river", "the muddy stream", "the flooded creek", "the lake", "the canal", "the quiet brook", "the swollen river", "the pond"];
@@ -97,7 +100,8 @@ describe("WiC methods on a slice of WiC", () => {
     const sentences = [...train, ...dev].flatMap((p) => [p.sentence1, p.sentence2]);
     const words = [...new Set([...train, ...dev].map((p) => p.word))];
     const sliceDictionary = await buildSenseDictionary(model, () => corpusOf(sentences), { words, clustering: { method: "kmeans", k: 2 }, minOccurrencesToSplit: 2 });
-    const results = await evaluateWic(model, wic, "dev", ["cosine", "dictionary", "wordnet", "logistic"], { wordnet: await WordNet.open(), dictionary: sliceDictionary });
+    const wordnet = await WordNet.open();
+    const results = await evaluateWic(model, wic, "dev", ["cosine", "dictionary", "wordnet", "wordnet-sentence", "logistic"], { wordnet, dictionary: sliceDictionary });
     const cosine = results.find((r) => r.method === "cosine")!;
     // Reference: the baseline's per-layer cosines (lib/tasks/wic.ts), averaged over the chosen layers, and its threshold search.
     const [from, to] = (cosine.parameters.layers as string).split("-").map(Number) as [number, number];
@@ -110,10 +114,30 @@ describe("WiC methods on a slice of WiC", () => {
     const fitted = fitThreshold(await meanCosine(train), train.map((p) => p.same!));
     expect(cosine.trainAccuracy).toBeCloseTo(fitted.accuracy, 6);
     expect(cosine.accuracy).toBeCloseTo(accuracyAt(await meanCosine(dev), dev.map((p) => p.same!), fitted.threshold), 6);
-    const wordnet = results.find((r) => r.method === "wordnet")!;
-    expect(wordnet.parameters.coveredPercent).toBeGreaterThan(90);
+    expect(results.find((r) => r.method === "wordnet")!.parameters.coveredPercent).toBeGreaterThan(90);
+
+    // Reference for wordnet-sentence: each sentence's nearest synset by the mean of its cosines to
+    // "word: definition" and to the centroid of the examples left after dropping every dev sentence.
+    const sentenceMethod = results.find((r) => r.method === "wordnet-sentence")!;
+    expect(sentenceMethod.parameters.coveredPercent).toBe(100);
+    const devKeys = new Set(dev.flatMap((p) => [sentenceKey(p.sentence1), sentenceKey(p.sentence2)]));
+    const vectorOf = async (text: string) => unitLength((await model.embed(text)).embedding);
+    const nearestSynset = async (pair: WicPair, text: string) => {
+      const occurrence = await vectorOf(text);
+      const scores: number[] = [];
+      for (const synset of wordnet.synsets(pair.word, wicPos(pair.partOfSpeech))) {
+        const definition = dot(occurrence, await vectorOf(`${pair.word}: ${synset.definition}`));
+        const examples = await Promise.all(synset.examples.filter((e) => !devKeys.has(sentenceKey(e))).map(vectorOf));
+        scores.push(examples.length === 0 ? definition : (definition + dot(occurrence, unitMean(examples, occurrence.length))) / 2);
+      }
+      return scores.indexOf(Math.max(...scores));
+    };
+    let agreeing = 0;
+    for (const pair of dev) agreeing += Number(((await nearestSynset(pair, pair.sentence1)) === (await nearestSynset(pair, pair.sentence2))) === pair.same);
+    expect(sentenceMethod.accuracy).toBeCloseTo((100 * agreeing) / dev.length, 6);
     expect(results.find((r) => r.method === "dictionary")!.parameters.coveredPercent).toBeGreaterThan(0);
-    expect((results.find((r) => r.method === "logistic")!.parameters.features as string[]).some((name) => name.startsWith("dictionary"))).toBe(true);
+    const logisticFeatures = results.find((r) => r.method === "logistic")!.parameters.features as string[];
+    for (const inventory of ["wordnet ", "wordnetSentence ", "dictionary "]) expect(logisticFeatures.some((name) => name.startsWith(inventory)), inventory).toBe(true);
     for (const result of results) {
       expect(result.accuracy).toBeGreaterThanOrEqual(0);
       expect(result.accuracy).toBeLessThanOrEqual(100);

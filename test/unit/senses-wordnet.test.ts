@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readWic, type WicPair } from "../../lib/tasks/wic.js";
 import { leaveOutInventories, wicPos } from "../../lib/tasks/wic-features.js";
 import { parseDataLine, parseGloss, WordNet } from "../../lib/wordnet/database.js";
+import { dot, unitLength, unitMean } from "../../lib/senses/vectors.js";
 import { findLemma, sentenceKey, WordNetSenses } from "../../lib/wordnet/sense-inventory.js";
 import type { SpanEmbedder } from "../../lib/wordnet/span-embedder.js";
 import { sharedData } from "../model/models.js";
@@ -49,6 +50,35 @@ describe("WordNet database files", () => {
     expect(findLemma(wordnet, "She ran home", "run", "verb")).toEqual({ start: 4, end: 7 });
     expect(findLemma(wordnet, "he took off his hat", "take off", "verb")).toEqual({ start: 3, end: 11 });
     expect(findLemma(wordnet, "nothing to see", "run", "verb")).toBeUndefined();
+  });
+});
+
+describe("WordNet senses read as whole sentences", () => {
+  it("embeds the definition and every example whole, and scores an occurrence by the mean of its two cosines", async () => {
+    const log: string[] = [];
+    const embed = fakeEmbedder(log);
+    const inventory = WordNetSenses.create(wordnet, embed, "sentence").excluding(["room and board"]);
+    const senses = await inventory.senses("board", "noun");
+    const synsets = wordnet.synsets("board", "noun");
+    // every example counts, whether or not it uses the lemma; the excluded one is gone
+    expect(senses.map((sense) => sense.examples.map((e) => e.text))).toEqual(synsets.map((synset) => synset.examples.filter((e) => e !== "room and board")));
+    for (const sense of senses) for (const example of sense.examples) expect(example).toEqual({ text: example.text, start: 0, end: example.text.length });
+    expect(log).not.toContain("room and board");
+
+    const text = "He sat on the board of the company";
+    const [occurrence] = await inventory.occurrenceVectors([{ text, start: 14, end: 19 }]);
+    const [whole] = await embed([{ text, start: 0, end: text.length }]);
+    expect(Array.from(occurrence!)).toEqual(Array.from(unitLength(whole!)));
+
+    const whole1 = async (value: string) => unitLength((await embed([{ text: value, start: 0, end: value.length }]))[0]!);
+    for (const [i, sense] of senses.entries()) {
+      const definition = await whole1(`board: ${synsets[i]!.definition}`);
+      const expected = sense.examples.length === 0
+        ? dot(occurrence!, definition)
+        : (dot(occurrence!, definition) + dot(occurrence!, unitMean(await Promise.all(sense.examples.map((e) => whole1(e.text))), 8))) / 2;
+      expect(dot(occurrence!, sense.vector)).toBeCloseTo(expected, 5);
+    }
+    expect(senses.some((sense) => sense.examples.length === 0) && senses.some((sense) => sense.examples.length > 0)).toBe(true);
   });
 });
 

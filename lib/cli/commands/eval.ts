@@ -1,6 +1,6 @@
 import { Command, Option } from "commander";
 import { loadDictionary } from "../../senses/dictionary-file.js";
-import { evaluateWic, wicMethods, type WicMethod } from "../../tasks/wic-methods.js";
+import { evaluateWic, wicMethods, wordNetReadingsOf, type WicMethod } from "../../tasks/wic-methods.js";
 import { WordNet, defaultWordNetDirectory } from "../../wordnet/database.js";
 import type { LayerSpec } from "../../layers.js";
 import { candidateModes, type CandidateMode } from "../../phrases/candidates.js";
@@ -20,7 +20,7 @@ interface WicCommandOptions extends ModelCommandOptions {
 
 /** Which sense inventories a method reads: logistic regression uses every one it is given. */
 function needs(method: WicMethod, options: WicCommandOptions): { wordnet: boolean; dictionary: boolean } {
-  return { wordnet: method === "wordnet" || method === "logistic", dictionary: method === "dictionary" || (method === "logistic" && options.dict !== undefined) };
+  return { wordnet: wordNetReadingsOf(method).length > 0, dictionary: method === "dictionary" || (method === "logistic" && options.dict !== undefined) };
 }
 
 function wicCommand(): Command {
@@ -29,11 +29,11 @@ function wicCommand(): Command {
     .addOption(modelOption())
     .requiredOption("--data <dir>", "folder with WiC's train.data.txt, train.gold.txt and the split's files")
     .addOption(new Option("--split <name>", "the split to score").choices(["dev", "test"]).default("dev"))
-    .addOption(new Option("--method <name>", "cosine: threshold on a layer mix; dictionary: same corpus sense; wordnet: same synset; logistic: all features").choices(wicMethods).default("cosine"))
+    .addOption(new Option("--method <name>", "cosine: threshold on a layer mix; dictionary: same corpus sense; wordnet: same synset (word vectors); wordnet-sentence: same synset (whole sentences against definitions and examples); logistic: all features").choices(wicMethods).default("cosine"))
     .option("--dict <file>", "a sense dictionary from `senses build` (dictionary method; logistic uses it when given)")
     .option("--wordnet <dir>", "WordNet 3.0 database files", defaultWordNetDirectory)
     .addOption(threadsOption())
-    .addHelpText("after", "\nExamples:\n  $ ctxembed eval wic --data ../shared/data/wic --split dev --method wordnet\n  $ ctxembed eval wic --data wic --method logistic --dict senses.ctxsense")
+    .addHelpText("after", "\nExamples:\n  $ ctxembed eval wic --data ../shared/data/wic --split dev --method wordnet-sentence\n  $ ctxembed eval wic --data wic --method logistic --dict senses.ctxsense")
     .action(async (options: WicCommandOptions) => {
       const use = needs(options.method, options);
       if (use.dictionary && !options.dict) throw new Error("--method dictionary needs --dict");
