@@ -7,7 +7,7 @@
 //   node scripts/build-native.mjs --force    always run the (incremental) build
 //   CTXEMBED_CUDA=1       also build ggml's CUDA backend (GGML_CUDA=ON)
 //   CTXEMBED_PORTABLE=1   no host-specific instructions (what release binaries use)
-//   CTXEMBED_LLAMAFILE=0  ggml's own matrix kernels instead of llamafile's tinyBLAS (on by default)
+//   CTXEMBED_LLAMAFILE=1  llamafile's tinyBLAS kernels: faster, but vectors depend on batch mates
 import { execFileSync, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
@@ -38,10 +38,8 @@ export const portableX64Instructions = [
 ];
 const portableX64Excluded = ["GGML_AVX512", "GGML_AVX512_VBMI", "GGML_AVX512_VNNI", "GGML_AVX512_BF16", "GGML_AVX_VNNI", "GGML_AMX_TILE", "GGML_AMX_INT8", "GGML_AMX_BF16"];
 
-export function envFlag(name, fallback = false) {
-  const value = process.env[name];
-  if (value === undefined || value === "") return fallback;
-  return ["1", "true", "on", "yes"].includes(value.toLowerCase());
+export function envFlag(name) {
+  return ["1", "true", "on", "yes"].includes(String(process.env[name] ?? "").toLowerCase());
 }
 
 export function addonIn(buildDirectory) {
@@ -82,7 +80,7 @@ export async function buildNative({
   out = defaultBuildDirectory,
   portable = envFlag("CTXEMBED_PORTABLE"),
   cuda = envFlag("CTXEMBED_CUDA"),
-  llamafile = envFlag("CTXEMBED_LLAMAFILE", true),
+  llamafile = envFlag("CTXEMBED_LLAMAFILE"),
 } = {}) {
   const addon = addonIn(out);
   if (!force && !target && loads(addon)) return addon;
