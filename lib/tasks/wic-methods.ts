@@ -24,6 +24,13 @@ export function wordNetReadingsOf(method: WicMethod): SenseReading[] {
 type Inventory = "wordnet" | "wordnetSentence" | "dictionary";
 const inventoryNames: readonly Inventory[] = ["wordnet", "wordnetSentence", "dictionary"];
 
+/** The methods that predict "same sense" from one inventory: which one, and what it takes. */
+const sameSenseMethods = {
+  dictionary: { inventory: "dictionary", needs: "a sense dictionary (--dict)" },
+  wordnet: { inventory: "wordnet", needs: "WordNet" },
+  "wordnet-sentence": { inventory: "wordnetSentence", needs: "WordNet" },
+} as const satisfies Partial<Record<WicMethod, { inventory: Inventory; needs: string }>>;
+
 export interface WicMethodResult {
   method: WicMethod;
   /** accuracy on the scored split, percent */
@@ -136,14 +143,12 @@ export function runWicMethod(method: WicMethod, train: WicSplit, scored: WicSpli
       };
     }
     case "dictionary":
-      if (!train.features.some((f) => f.dictionary)) throw new Error("the dictionary method needs a sense dictionary (--dict)");
-      return { method, ...sameSense((f) => f.dictionary, train, scored) };
     case "wordnet":
-      if (!train.features.some((f) => f.wordnet)) throw new Error("the wordnet method needs WordNet");
-      return { method, ...sameSense((f) => f.wordnet, train, scored) };
-    case "wordnet-sentence":
-      if (!train.features.some((f) => f.wordnetSentence)) throw new Error("the wordnet-sentence method needs WordNet");
-      return { method, ...sameSense((f) => f.wordnetSentence, train, scored) };
+    case "wordnet-sentence": {
+      const { inventory, needs } = sameSenseMethods[method];
+      if (!train.features.some((f) => f[inventory])) throw new Error(`the ${method} method needs ${needs}`);
+      return { method, ...sameSense((f) => f[inventory], train, scored) };
+    }
     case "logistic":
       return { method, ...logistic(train, scored) };
   }
