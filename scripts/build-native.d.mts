@@ -2,12 +2,11 @@ export const defaultBuildDirectory: string;
 export const portableX64Instructions: readonly { cpuFlag: string; ggmlOption: string }[];
 export function envFlag(name: string): boolean;
 export function addonIn(buildDirectory: string): string;
-export function cmakeOptions(switches: { portable: boolean; cuda: boolean; llamafile: boolean }): Record<string, boolean>;
+export function cmakeOptions(switches: { portable: boolean; cuda: boolean }): Record<string, boolean>;
 export function buildNative(options?: {
   force?: boolean;
   target?: string;
   out?: string;
   portable?: boolean;
   cuda?: boolean;
-  llamafile?: boolean;
 }): Promise<string>;

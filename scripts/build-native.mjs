@@ -7,7 +7,6 @@
 //   node scripts/build-native.mjs --force    always run the (incremental) build
 //   CTXEMBED_CUDA=1       also build ggml's CUDA backend (GGML_CUDA=ON)
 //   CTXEMBED_PORTABLE=1   no host-specific instructions (what release binaries use)
-//   CTXEMBED_LLAMAFILE=1  llamafile's tinyBLAS kernels: faster, but vectors depend on batch mates
 import { execFileSync, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
@@ -65,8 +64,8 @@ function requireTool(command, args, advice) {
 }
 
 /** The -D options of one build: ctxembed's switches, plus the instruction sets of a portable x86-64 build. */
-export function cmakeOptions({ portable, cuda, llamafile }) {
-  const options = { CTXEMBED_CUDA: cuda, CTXEMBED_PORTABLE: portable, CTXEMBED_LLAMAFILE: llamafile };
+export function cmakeOptions({ portable, cuda }) {
+  const options = { CTXEMBED_CUDA: cuda, CTXEMBED_PORTABLE: portable };
   if (portable && process.arch === "x64") {
     for (const { ggmlOption } of portableX64Instructions) options[ggmlOption] = true;
     for (const name of portableX64Excluded) options[name] = false;
@@ -80,7 +79,6 @@ export async function buildNative({
   out = defaultBuildDirectory,
   portable = envFlag("CTXEMBED_PORTABLE"),
   cuda = envFlag("CTXEMBED_CUDA"),
-  llamafile = envFlag("CTXEMBED_LLAMAFILE"),
 } = {}) {
   const addon = addonIn(out);
   if (!force && !target && loads(addon)) return addon;
@@ -91,7 +89,7 @@ export async function buildNative({
   await fetchLlama();
 
   const cmakeJs = createRequire(import.meta.url).resolve("cmake-js/bin/cmake-js");
-  const options = cmakeOptions({ portable, cuda, llamafile });
+  const options = cmakeOptions({ portable, cuda });
   const defines = Object.entries(options).map(([name, on]) => `--CD${name}=${on ? "ON" : "OFF"}`);
   // `cmake-js build` configures only a new build folder: an existing one would keep the switches
   // it was first configured with, so configure first, every time (a few seconds).
@@ -100,7 +98,7 @@ export async function buildNative({
     [cmakeJs, "build", "--out", out, "--parallel", String(availableParallelism()), ...defines, ...(target ? ["--target", target] : [])],
   ];
 
-  const summary = Object.entries({ CTXEMBED_CUDA: cuda, CTXEMBED_PORTABLE: portable, CTXEMBED_LLAMAFILE: llamafile })
+  const summary = Object.entries({ CTXEMBED_CUDA: cuda, CTXEMBED_PORTABLE: portable })
     .map(([name, on]) => `${name}=${on ? "ON" : "OFF"}`)
     .join(" ");
   console.error(`ctxembed: building the native addon from source in ${out} (${summary}); the first build compiles llama.cpp and takes a few minutes…`);

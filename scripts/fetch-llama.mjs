@@ -4,9 +4,10 @@
 // llama.cpp is not fetched from its own host (unreachable from many build machines) but from
 // the npm registry, where node-llama-cpp ships it as a git bundle. The pin is one line in
 // package.json ("ctxembed.llamaCppSource"): <npm package>@<version>:<path in tarball>#sha256=<hex>.
+// The patches in scripts/llama-patches/ are applied on top, in name order; each says why.
 // Plain JavaScript on purpose: it runs at install time, before TypeScript is compiled.
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { execFileSync } from "node:child_process";
@@ -15,6 +16,7 @@ import { fileURLToPath } from "node:url";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const llamaDir = join(root, "native", "llama.cpp");
 const stampFile = join(llamaDir, ".ctxembed-source");
+const patchDir = join(root, "scripts", "llama-patches");
 
 export function readPin() {
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
@@ -37,6 +39,16 @@ function run(command, args, options = {}) {
   }
 }
 
+function patches() {
+  return readdirSync(patchDir)
+    .filter((name) => name.endsWith(".patch"))
+    .sort()
+    .map((name) => {
+      const file = join(patchDir, name);
+      return { file, line: `${name}#sha256=${createHash("sha256").update(readFileSync(file)).digest("hex")}` };
+    });
+}
+
 async function sha256Of(file) {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(file)) hash.update(chunk);
@@ -45,7 +57,10 @@ async function sha256Of(file) {
 
 export async function fetchLlama({ log = (line) => console.error(line) } = {}) {
   const { spec, bundlePath, sha256, pin } = readPin();
-  if (existsSync(stampFile) && readFileSync(stampFile, "utf8").trim() === pin) return llamaDir;
+  const applied = patches();
+  // The stamp names the bundle and every patch, so a changed patch brings a fresh tree.
+  const stamp = [pin, ...applied.map((patch) => patch.line)].join("\n");
+  if (existsSync(stampFile) && readFileSync(stampFile, "utf8").trim() === stamp) return llamaDir;
 
   const work = mkdtempSync(join(tmpdir(), "ctxembed-llama-"));
   try {
@@ -64,7 +79,8 @@ export async function fetchLlama({ log = (line) => console.error(line) } = {}) {
     }
     rmSync(llamaDir, { recursive: true, force: true });
     run("git", ["clone", "--quiet", bundle, llamaDir]);
-    writeFileSync(stampFile, `${pin}\n`);
+    for (const { file } of applied) run("git", ["-C", llamaDir, "apply", file]);
+    writeFileSync(stampFile, `${stamp}\n`);
     log(`ctxembed: llama.cpp source ready in ${llamaDir}`);
     return llamaDir;
   } finally {

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { addonIn, buildNative, cmakeOptions, defaultBuildDirectory } from "./build-native.mjs";
 import { packageRoot, probeAddon } from "./addon-probe.mjs";
 
-const releaseSwitches = { portable: true, cuda: false, llamafile: false };
+const releaseSwitches = { portable: true, cuda: false };
 export const prebuildDirectory = join(packageRoot, "prebuilds", `${process.platform}-${process.arch}`);
 
 function libcTag() {
