@@ -39,25 +39,25 @@ function run(command, args, options = {}) {
   }
 }
 
-function patches() {
-  return readdirSync(patchDir)
-    .filter((name) => name.endsWith(".patch"))
-    .sort()
-    .map((name) => {
-      const file = join(patchDir, name);
-      return { file, line: `${name}#sha256=${createHash("sha256").update(readFileSync(file)).digest("hex")}` };
-    });
-}
-
 async function sha256Of(file) {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(file)) hash.update(chunk);
   return hash.digest("hex");
 }
 
+async function patches() {
+  const names = readdirSync(patchDir).filter((name) => name.endsWith(".patch")).sort();
+  return Promise.all(
+    names.map(async (name) => {
+      const file = join(patchDir, name);
+      return { file, line: `${name}#sha256=${await sha256Of(file)}` };
+    }),
+  );
+}
+
 export async function fetchLlama({ log = (line) => console.error(line) } = {}) {
   const { spec, bundlePath, sha256, pin } = readPin();
-  const applied = patches();
+  const applied = await patches();
   // The stamp names the bundle and every patch, so a changed patch brings a fresh tree.
   const stamp = [pin, ...applied.map((patch) => patch.line)].join("\n");
   if (existsSync(stampFile) && readFileSync(stampFile, "utf8").trim() === stamp) return llamaDir;
