@@ -49,9 +49,9 @@ export { WordNetSenses, type SenseReading, type SenseVector } from "./wordnet/se
 export { modelSentenceEmbedder, modelSpanEmbedder, type SpanEmbedder } from "./wordnet/span-embedder.js";
 export { evaluateWic, wicMethods, type WicMethod, type WicMethodResult } from "./tasks/wic-methods.js";
 export { candidateModes, candidateSpans, phraseOccurrences, type CandidateMode, type CandidateOptions, type CandidateSpan } from "./phrases/candidates.js";
-export { phraseVectors, type PhraseInput, type PhraseVectorOptions } from "./phrases/phrase-vectors.js";
+export { phraseForms, phraseVectors, readPhrases, type PhraseForm, type PhraseInput, type PhraseReading, type PhraseVectorOptions } from "./phrases/phrase-vectors.js";
 export { findPhrase, rankSpans, searchPhrases, type CorpusSearchOptions, type PhraseMatch, type PhraseSearchOptions } from "./phrases/search.js";
-export { phraseSimilarities } from "./phrases/similarity.js";
+export { phraseMatch, phraseSimilarities, type PhraseScoringOptions } from "./phrases/similarity.js";
 export { evaluatePhraseRetrieval, evaluatePhraseSimilarity, phraseTasks, type PhraseEvaluationOptions, type PhraseTask } from "./tasks/pic.js";
 export type { PhraseAnswer, PhraseRetrievalItem, PhraseSimilarityPair } from "./tasks/pic-data.js";
 export { readPhraseRetrieval, readPhraseSimilarity, writePhraseRetrieval, writePhraseSimilarity } from "./tasks/pic-files.js";

@@ -1,14 +1,14 @@
-// Phrase retrieval (PiC's PR and PSD): the spans of passages whose vectors are closest to a
-// query's. In context (the default) every candidate of a passage comes from the one forward
-// pass over that passage; `context: false` embeds each candidate alone, the baseline PiC
-// compares against.
+// Phrase retrieval (PiC's PR and PSD): the spans of passages closest to a query, by their
+// vectors or their tokens'. In context (the default) every candidate of a passage comes from the
+// one forward pass over that passage; `context: false` embeds each candidate alone, the baseline
+// PiC compares against.
 import type { EmbeddingModel } from "../models/embedding-model.js";
-import { dot } from "../senses/vectors.js";
 import { describe, requireBoolean, requireInteger, requireKnownKeys, requireOptions, requireText } from "../validate.js";
 import { candidateSettings, candidateSpans, phraseOccurrences, type CandidateOptions, type CandidateSpan } from "./candidates.js";
-import { phrasesAlone, phraseVectors, spanVectorsInPassages, type PhraseInput, type PhraseVectorOptions } from "./phrase-vectors.js";
+import { readPhrases, readPhrasesAlone, readSpansInPassages, type PhraseForm, type PhraseInput, type PhraseReading, type PhraseVectorOptions } from "./phrase-vectors.js";
+import { phraseMatch, scoringForm, type PhraseScoringOptions } from "./similarity.js";
 
-export interface PhraseSearchOptions extends PhraseVectorOptions, CandidateOptions {
+export interface PhraseSearchOptions extends PhraseScoringOptions, CandidateOptions {
   /** read candidates inside their passage (default) or alone */
   context?: boolean;
   /** score only the occurrences of this phrase (sense disambiguation) instead of generated candidates */
@@ -20,7 +20,7 @@ export interface PhraseSearchOptions extends PhraseVectorOptions, CandidateOptio
 export interface PhraseMatch extends CandidateSpan {
   /** index of the passage the span is in */
   passage: number;
-  /** cosine similarity to the query */
+  /** similarity to the query: the cosine of the two vectors, or with scoring "tokens" phraseMatch */
   score: number;
 }
 
@@ -31,7 +31,7 @@ export interface CorpusSearchOptions extends PhraseSearchOptions {
   onProgress?: (passagesRead: number) => void;
 }
 
-const searchOptionKeys = ["context", "phrase", "top", "maxWords", "mode", "layers", "spanPooling", "batchSize", "onProgress"];
+const searchOptionKeys = ["context", "phrase", "top", "maxWords", "minWords", "mode", "layers", "spanPooling", "scoring", "batchSize", "onProgress"];
 
 interface SearchSettings {
   context: boolean;
@@ -39,6 +39,7 @@ interface SearchSettings {
   /** the candidates of a passage: the occurrences of `phrase` when one is given, else generated ones */
   candidates: (text: string, phrase?: string) => CandidateSpan[];
   vectors: PhraseVectorOptions;
+  form: PhraseForm;
 }
 
 function searchSettings(options: unknown): SearchSettings {
@@ -51,6 +52,7 @@ function searchSettings(options: unknown): SearchSettings {
     top: given.top === undefined ? 5 : requireInteger(given.top, "top", 1),
     candidates: (text, own = phrase) => (own === undefined ? candidateSpans(text, candidates) : phraseOccurrences(text, own)),
     vectors: { ...(given.layers === undefined ? {} : { layers: given.layers }), ...(given.spanPooling === undefined ? {} : { spanPooling: given.spanPooling }) },
+    form: scoringForm(given),
   };
 }
 
@@ -59,10 +61,10 @@ function best(matches: PhraseMatch[], top: number): PhraseMatch[] {
   return matches.sort((a, b) => b.score - a.score || a.passage - b.passage || a.start - b.start || a.end - b.end).slice(0, top);
 }
 
-/** Every candidate of each passage scored against that passage's query vector. */
+/** Every candidate of each passage scored against that passage's query. */
 async function scorePassages(
   model: EmbeddingModel,
-  queries: readonly Float32Array[],
+  queries: readonly PhraseReading[],
   passages: readonly string[],
   firstIndex: number,
   settings: SearchSettings,
@@ -72,13 +74,13 @@ async function scorePassages(
     if (typeof text !== "string") throw new TypeError(`passages[${firstIndex + i}] must be a string, got ${describe(text)}`);
     return settings.candidates(text, phrases[i]);
   });
-  const vectors = settings.context
-    ? await spanVectorsInPassages(model, passages.map((text, i) => ({ text, spans: spans[i]! })), settings.vectors)
-    : await phrasesAlone(model, spans.flat().map((span) => span.text), settings.vectors).then((flat) => {
+  const readings = settings.context
+    ? await readSpansInPassages(model, passages.map((text, i) => ({ text, spans: spans[i]! })), settings.vectors, settings.form)
+    : await readPhrasesAlone(model, spans.flat().map((span) => span.text), settings.vectors, settings.form).then((flat) => {
         let next = 0;
         return spans.map((own) => own.map(() => flat[next++]!));
       });
-  return spans.map((own, i) => own.map((span, k) => ({ ...span, passage: firstIndex + i, score: dot(queries[i]!, vectors[i]![k]!) })));
+  return spans.map((own, i) => own.map((span, k) => ({ ...span, passage: firstIndex + i, score: phraseMatch(queries[i]!, readings[i]![k]!) })));
 }
 
 /**
@@ -88,8 +90,8 @@ async function scorePassages(
 export async function findPhrase(model: EmbeddingModel, query: PhraseInput, passages: readonly string[], options: PhraseSearchOptions = {}): Promise<PhraseMatch[][]> {
   const settings = searchSettings(options);
   if (!Array.isArray(passages)) throw new TypeError(`passages must be an array of strings, got ${describe(passages)}`);
-  const [queryVector] = await phraseVectors(model, [query], settings.vectors);
-  const ranked = await scorePassages(model, passages.map(() => queryVector!), passages, 0, settings);
+  const [queryReading] = await readPhrases(model, [query], settings.vectors, settings.form);
+  const ranked = await scorePassages(model, passages.map(() => queryReading!), passages, 0, settings);
   return ranked.map((matches) => best(matches, settings.top));
 }
 
@@ -109,8 +111,8 @@ export async function rankSpans(
     if (item === null || typeof item !== "object") throw new TypeError(`items[${i}] must be {query, passage, phrase?}, got ${describe(item)}`);
     return item.phrase === undefined ? undefined : requireText(item.phrase, `items[${i}].phrase`);
   });
-  const queryVectors = await phraseVectors(model, items.map((item) => item.query), settings.vectors);
-  const ranked = await scorePassages(model, queryVectors, items.map((item) => item.passage), 0, settings, phrases);
+  const queryReadings = await readPhrases(model, items.map((item) => item.query), settings.vectors, settings.form);
+  const ranked = await scorePassages(model, queryReadings, items.map((item) => item.passage), 0, settings, phrases);
   return ranked.map((matches) => best(matches, settings.top));
 }
 
@@ -124,12 +126,12 @@ export async function searchPhrases(
   const settings = searchSettings(options);
   const batchSize = options.batchSize === undefined ? 32 : requireInteger(options.batchSize, "batchSize", 1);
   if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw new TypeError(`onProgress must be a function, got ${describe(options.onProgress)}`);
-  const [queryVector] = await phraseVectors(model, [query], settings.vectors);
+  const [queryReading] = await readPhrases(model, [query], settings.vectors, settings.form);
   let kept: PhraseMatch[] = [];
   let read = 0;
   let batch: string[] = [];
   const flush = async () => {
-    const scored = await scorePassages(model, batch.map(() => queryVector!), batch, read, settings);
+    const scored = await scorePassages(model, batch.map(() => queryReading!), batch, read, settings);
     read += batch.length;
     batch = [];
     kept = best([...kept, ...scored.flat()], settings.top);

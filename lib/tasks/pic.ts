@@ -3,9 +3,8 @@
 // can read phrases in their context or alone, the comparison PiC was built to make.
 import type { EmbeddingModel } from "../models/embedding-model.js";
 import type { CandidateOptions } from "../phrases/candidates.js";
-import type { PhraseVectorOptions } from "../phrases/phrase-vectors.js";
 import { rankSpans } from "../phrases/search.js";
-import { phraseSimilarities } from "../phrases/similarity.js";
+import { phraseSimilarities, type PhraseScoringOptions } from "../phrases/similarity.js";
 import type { PhraseRetrievalItem, PhraseSimilarityPair } from "./pic-data.js";
 import { retrievalMetrics, type RetrievalMetrics } from "./pic-metrics.js";
 import { accuracyAt, fitThreshold } from "./wic.js";
@@ -13,7 +12,7 @@ import { accuracyAt, fitThreshold } from "./wic.js";
 export const phraseTasks = ["ps", "pr", "psd"] as const;
 export type PhraseTask = (typeof phraseTasks)[number];
 
-export interface PhraseEvaluationOptions extends PhraseVectorOptions, CandidateOptions {
+export interface PhraseEvaluationOptions extends PhraseScoringOptions, CandidateOptions {
   /** read phrases inside their sentences (default) or alone */
   context?: boolean;
   /**
@@ -44,11 +43,12 @@ async function inChunks<T, R>(items: readonly T[], options: PhraseEvaluationOpti
   return results;
 }
 
-function vectorOptions(options: PhraseEvaluationOptions): PhraseVectorOptions & { context: boolean } {
+function readingOptions(options: PhraseEvaluationOptions): PhraseScoringOptions & { context: boolean } {
   return {
     context: options.context ?? true,
     ...(options.layers === undefined ? {} : { layers: options.layers }),
     ...(options.spanPooling === undefined ? {} : { spanPooling: options.spanPooling }),
+    ...(options.scoring === undefined ? {} : { scoring: options.scoring }),
   };
 }
 
@@ -60,7 +60,7 @@ async function similarityScores(model: EmbeddingModel, pairs: readonly PhraseSim
         { text: pair.sentence1, phrase: pair.phrase1 },
         { text: pair.sentence2, phrase: pair.phrase2 },
       ]),
-      vectorOptions(options),
+      readingOptions(options),
     ),
   );
 }
@@ -82,7 +82,13 @@ export async function evaluatePhraseSimilarity(
  * hit only at the answer's own range: its context holds the same phrase in the other sense too.
  */
 export async function evaluatePhraseRetrieval(model: EmbeddingModel, task: "pr" | "psd", items: readonly PhraseRetrievalItem[], options: PhraseEvaluationOptions = {}): Promise<RetrievalMetrics> {
-  const search = { ...vectorOptions(options), top: 5, ...(options.maxWords === undefined ? {} : { maxWords: options.maxWords }), ...(options.mode === undefined ? {} : { mode: options.mode }) };
+  const search = {
+    ...readingOptions(options),
+    top: 5,
+    ...(options.maxWords === undefined ? {} : { maxWords: options.maxWords }),
+    ...(options.minWords === undefined ? {} : { minWords: options.minWords }),
+    ...(options.mode === undefined ? {} : { mode: options.mode }),
+  };
   const ranked = await inChunks(items, options, (chunk) =>
     rankSpans(
       model,

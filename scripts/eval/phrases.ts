@@ -3,14 +3,18 @@
 // readers `ctxembed eval phrases` uses. Results accumulate in docs/phrases.json; --readme
 // rewrites the README's table from the stored results of the test split.
 //   npx tsx scripts/eval/phrases.ts [--models all-minilm-l6-v2,gemma-3-270m] [--split dev|test]
-//     [--limit N] [--max-words 4] [--candidates ngrams|chunks] [--threads N] [--readme]
-// Tune on dev; the test split is for the final table only.
+//     [--limit N] [--max-words 4] [--min-words 2] [--candidates ngrams|chunks] [--scoring tokens|vector]
+//     [--threads N] [--readme]
+// Tune on dev; the test split is for the final table only. The defaults are the dev split's choices
+// (scripts/eval/phrase-readings.ts): multiword chunks scored by token matching for PR and PSD; PS
+// compares span vectors, which did better than token matching there in both readings.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command, Option } from "commander";
 import { cacheDirectory } from "../../lib/models/cache.js";
 import { loadModel } from "../../lib/models/embedding-model.js";
 import { candidateModes, phraseOccurrences, type CandidateMode } from "../../lib/phrases/candidates.js";
+import { phraseForms, type PhraseForm } from "../../lib/phrases/phrase-vectors.js";
 import { buildPhraseSet, phraseSetVersion, phraseSplits, type PhraseSplit } from "../../lib/phrases/wordnet-phrase-set.js";
 import { seededRandom } from "../../lib/random.js";
 import { evaluatePhraseRetrieval, evaluatePhraseSimilarity, phraseTasks, type PhraseTask } from "../../lib/tasks/pic.js";
@@ -28,11 +32,24 @@ const options = new Command("phrases")
   .option("--tasks <names>", "comma-separated tasks; psd-phrase is PSD with the phrase given (only its occurrences compete)", [...phraseTasks, "psd-phrase"].join(","))
   .option("--limit <n>", "score at most N items per task (a seeded sample; PS thresholds still use all of train)", (v) => Number.parseInt(v, 10))
   .option("--max-words <n>", "longest candidate span", (v) => Number.parseInt(v, 10), 4)
+  .option("--min-words <n>", "shortest candidate span (every answer of the set is a multiword expression)", (v) => Number.parseInt(v, 10), 2)
   .addOption(new Option("--candidates <mode>", "candidate spans").choices(candidateModes).default("chunks"))
+  .addOption(new Option("--scoring <form>", "how PR and PSD score a candidate against the query").choices(phraseForms).default("tokens"))
   .option("--threads <n>", "threads", (v) => Number.parseInt(v, 10))
   .option("--readme", "only rewrite the README table from docs/phrases.json", false)
   .parse()
-  .opts<{ models: string; split: Exclude<PhraseSplit, "train">; tasks: string; limit?: number; maxWords: number; candidates: CandidateMode; threads?: number; readme: boolean }>();
+  .opts<{
+    models: string;
+    split: Exclude<PhraseSplit, "train">;
+    tasks: string;
+    limit?: number;
+    maxWords: number;
+    minWords: number;
+    candidates: CandidateMode;
+    scoring: PhraseForm;
+    threads?: number;
+    readme: boolean;
+  }>();
 
 type ScriptTask = PhraseTask | "psd-phrase";
 
@@ -77,7 +94,12 @@ if (!options.readme) {
   for (const name of options.models.split(",")) {
     const model = await loadModel(name, { ...(options.threads === undefined ? {} : { threads: options.threads }), onProgress: (m) => console.error(m) });
     for (const task of options.tasks.split(",") as ScriptTask[]) {
-      const settings = task === "ps" ? {} : task === "psd-phrase" ? { phraseGiven: true } : { maxWords: options.maxWords, mode: options.candidates };
+      const settings =
+        task === "ps"
+          ? {}
+          : task === "psd-phrase"
+            ? { phraseGiven: true, scoring: options.scoring }
+            : { maxWords: options.maxWords, minWords: options.minWords, mode: options.candidates, scoring: options.scoring };
       const started = performance.now();
       const result: StoredResult = { model: model.info.name, task, split: options.split, items: 0, settings: { ...settings, ...(options.limit ? { limit: options.limit } : {}) }, inContext: {}, alone: {} };
       for (const context of [true, false]) {
@@ -124,7 +146,7 @@ const rows = Object.values(stored)
     "in context": format(result.inContext, result.task),
   }));
 const rendered = [
-  `WordNet phrase set \`${phraseSetVersion}\` (docs/phrase-set.md), ${options.readme ? "test" : options.split} split; PS threshold fitted on train. Candidates: phrase-like word n-grams (chunks) up to ${options.maxWords} words; with the phrase given, its occurrences, on the PSD items whose two passages use the same form of it (alone, the two tie and the earlier one counts). Produced by \`npx tsx scripts/eval/phrases.ts --split test\`, then \`--readme\`.`,
+  `WordNet phrase set \`${phraseSetVersion}\` (docs/phrase-set.md), ${options.readme ? "test" : options.split} split. PS: cosine of the two span vectors, threshold fitted on train. PR and PSD: candidates are phrase-like word n-grams (chunks) of ${options.minWords} to ${options.maxWords} words, scored by ${options.scoring === "tokens" ? "token matching (BERTScore F1)" : "the cosine of span vectors"}; with the phrase given, its occurrences, on the PSD items whose two passages use the same form of it (alone, the two tie and the earlier one counts). Produced by \`npx tsx scripts/eval/phrases.ts --split test\`, then \`--readme\`.`,
   "",
   table(rows),
 ].join("\n");

@@ -10,7 +10,7 @@ import { loadModel, type EmbeddingModel } from "../../lib/models/embedding-model
 import { candidateSpans } from "../../lib/phrases/candidates.js";
 import { phraseVectors } from "../../lib/phrases/phrase-vectors.js";
 import { findPhrase, rankSpans, searchPhrases } from "../../lib/phrases/search.js";
-import { phraseSimilarities } from "../../lib/phrases/similarity.js";
+import { phraseMatch, phraseSimilarities } from "../../lib/phrases/similarity.js";
 import { cosineSimilarity, l2Normalize } from "../../lib/pooling.js";
 import { evaluatePhraseRetrieval, evaluatePhraseSimilarity } from "../../lib/tasks/pic.js";
 import { readPhraseRetrieval, readPhraseSimilarity } from "../../lib/tasks/pic-files.js";
@@ -57,6 +57,26 @@ describe("phrase retrieval", () => {
     }
   });
 
+  it("with token scoring, matches each candidate's tokens from the passage's one pass against the query's tokens", async () => {
+    const passage = passages[0]!;
+    const [matches] = await findPhrase(model, "the first flight", [passage], { top: 1000, scoring: "tokens", minWords: 2 });
+    expect(matches!.length).toBe(candidateSpans(passage, { minWords: 2 }).length);
+    const unitTokens = async (text: string) => (await model.embed(text, { tokens: true })).tokens!.filter((token) => !token.special);
+    const query = (await unitTokens("the first flight")).map((token) => token.embedding);
+    const tokens = await unitTokens(passage);
+    for (const match of matches!) {
+      expect(match.text.trim().split(/\s+/).length).toBeGreaterThanOrEqual(2);
+      expect(passage.slice(match.start, match.end)).toBe(match.text);
+      const inside = tokens.filter((token) => token.start < match.end && token.end > match.start).map((token) => token.embedding);
+      expect(phraseMatch(query, inside)).toBeCloseTo(match.score, 5);
+    }
+    // Alone, a candidate's tokens come from embedding its text by itself (here outside the
+    // candidates' batch, which moves a score by ~1e-5).
+    const [alone] = await findPhrase(model, "the first flight", [passage], { top: 1, scoring: "tokens", minWords: 2, context: false });
+    const best = alone![0]!;
+    expect(Math.abs(phraseMatch(query, (await unitTokens(best.text)).map((token) => token.embedding)) - best.score)).toBeLessThan(1e-4);
+  });
+
   it("finds across a stream of passages the same best spans as ranking each passage", async () => {
     const query = "money lenders";
     const perPassage = (await findPhrase(model, query, passages, { top: 1000, mode: "chunks" })).flat().sort((a, b) => b.score - a.score);
@@ -93,6 +113,9 @@ describe("phrase retrieval", () => {
     await expect(findPhrase(model, "bank", passages, { maxWords: 0 })).rejects.toThrow(RangeError);
     await expect(findPhrase(model, "bank", passages, { mode: "clauses" as never })).rejects.toThrow(/mode/);
     await expect(findPhrase(model, "bank", passages, { topK: 3 } as never)).rejects.toThrow(/no option "topK"/);
+    await expect(findPhrase(model, "bank", passages, { minWords: 5 })).rejects.toThrow(/minWords must be between 1 and 4/);
+    await expect(findPhrase(model, "bank", passages, { scoring: "words" as never })).rejects.toThrow(/scoring/);
+    await expect(findPhrase(model, "bank", passages, { scoring: "tokens", spanPooling: "max" })).rejects.toThrow(/spanPooling applies to scoring "vector"/);
     await expect(findPhrase(model, { text: "the river bank", phrase: "shore" }, passages)).rejects.toThrow(/occurs 0 time/);
     await expect(findPhrase(model, "bank", [42 as never])).rejects.toThrow(/passages\[0\] must be a string/);
     expect(await findPhrase(model, "bank", ["", "— !!! —"])).toEqual([[], []]);
@@ -119,6 +142,15 @@ describe("ctxembed phrase-search and eval phrases", () => {
       expected.map((match) => ({ line: match.passage < 2 ? match.passage + 1 : match.passage + 2, start: match.start, end: match.end, text: match.text })),
     );
     expect(run.stderr).toMatch(/phrase-search: 5 passages in/);
+    const byTokens = ctxembed(["phrase-search", "--model", await minilmPath("f32"), "--query", "riverside", "--input", corpus, "--top", "3", "--json", "--scoring", "tokens", "--min-words", "2"]);
+    expect(byTokens.status, byTokens.stderr).toBe(0);
+    const tokenRows = byTokens.stdout.trim().split("\n").map((line) => JSON.parse(line) as { text: string; score: number });
+    const tokenExpected = await searchPhrases(model, "riverside", passages, { top: 3, scoring: "tokens", minWords: 2 });
+    expect(tokenRows.map(({ text }) => text)).toEqual(tokenExpected.map((match) => match.text));
+    tokenRows.forEach((row, i) => expect(row.score).toBeCloseTo(tokenExpected[i]!.score, 5));
+    const crossed = ctxembed(["phrase-search", "--model", await minilmPath("f32"), "--query", "riverside", "--input", corpus, "--min-words", "5"]);
+    expect(crossed.status).not.toBe(0);
+    expect(crossed.stderr).toMatch(/--min-words \(5\) must be at most --max-words \(4\)/);
   });
 
   it("scores PiC's files as the library does, in context and alone", async () => {

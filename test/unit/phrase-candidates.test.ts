@@ -14,6 +14,11 @@ describe("candidate spans", () => {
     expect(candidateSpans("one two three four five six seven eight nine", { maxWords, mode: "ngrams" })).toHaveLength([1, 2, 3, 4].reduce((sum, n) => sum + words - n + 1, 0));
   });
 
+  it("leaves out spans shorter than minWords", () => {
+    expect(texts("the plane took off", { minWords: 2, maxWords: 3, mode: "ngrams" })).toEqual(["the plane", "the plane took", "plane took", "plane took off", "took off"]);
+    expect(texts("She took off the coat", { minWords: 2 })).toEqual(["took off", "took off the coat", "off the coat"]);
+  });
+
   it("never crosses punctuation, and keeps inner apostrophes and hyphens inside a word", () => {
     expect(texts("Yes, well-known — isn't it?", { maxWords: 3, mode: "ngrams" })).toEqual(["Yes", "well-known", "isn't", "isn't it", "it"]);
   });
@@ -33,6 +38,7 @@ describe("candidate spans", () => {
   it("rejects bad settings with the option's name", () => {
     expect(() => candidateSpans("a b", { maxWords: 0 })).toThrow(/maxWords/);
     expect(() => candidateSpans("a b", { mode: "clauses" as never })).toThrow(/mode/);
+    expect(() => candidateSpans("a b", { minWords: 3, maxWords: 2 })).toThrow(/minWords must be between 1 and 2/);
   });
 });
 

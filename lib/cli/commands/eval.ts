@@ -3,12 +3,12 @@ import { loadDictionary } from "../../senses/dictionary-file.js";
 import { evaluateWic, wicMethods, wordNetReadingsOf, type WicMethod } from "../../tasks/wic-methods.js";
 import { WordNet, defaultWordNetDirectory } from "../../wordnet/database.js";
 import type { LayerSpec } from "../../layers.js";
-import { candidateModes, type CandidateMode } from "../../phrases/candidates.js";
 import { evaluatePhraseRetrieval, evaluatePhraseSimilarity, phraseTasks, type PhraseTask } from "../../tasks/pic.js";
 import { readPhraseRetrieval, readPhraseSimilarity } from "../../tasks/pic-files.js";
 import { note, ProgressLine } from "../terminal.js";
 import { modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
-import { layersOption, positiveInteger } from "./source-options.js";
+import { addPhraseOptions, phraseSettingsOf, type PhraseCommandOptions } from "./phrase-options.js";
+import { layersOption } from "./source-options.js";
 
 interface WicCommandOptions extends ModelCommandOptions {
   data: string;
@@ -52,38 +52,38 @@ function wicCommand(): Command {
     });
 }
 
-interface PhrasesCommandOptions extends ModelCommandOptions {
+interface PhrasesCommandOptions extends ModelCommandOptions, PhraseCommandOptions {
   task: PhraseTask;
   data: string;
   train?: string;
-  maxWords: number;
-  candidates: CandidateMode;
   alone: boolean;
   phraseGiven: boolean;
   layers?: LayerSpec;
 }
 
 function phrasesCommand(): Command {
-  return new Command("phrases")
+  const command = new Command("phrases")
     .description("PiC phrase tasks (similarity, retrieval, sense disambiguation) on PiC's files: metrics in context and alone (JSON)")
     .addOption(modelOption())
     .addOption(new Option("--task <name>", "ps: phrase similarity; pr: phrase retrieval; psd: phrase sense disambiguation").choices(phraseTasks).makeOptionMandatory())
     .requiredOption("--data <file>", "the split to score: PS JSON lines (phrase1, phrase2, sentence1, sentence2, label); PR/PSD SQuAD-style (context, query, answers)")
-    .option("--train <file>", "ps: the training pairs the threshold is fitted on")
-    .option("--max-words <n>", "pr, psd: longest candidate span, in words", positiveInteger, 4)
-    .addOption(new Option("--candidates <mode>", "pr, psd: candidate spans").choices(candidateModes).default("chunks"))
+    .option("--train <file>", "ps: the training pairs the threshold is fitted on");
+  return addPhraseOptions(command, "pr, psd: ")
     .option("--phrase-given", "psd: only the occurrences of the answer's phrase compete (which occurrence has the queried sense?)", false)
     .option("--no-alone", "skip the phrase-alone baseline")
     .addOption(layersOption())
     .addOption(threadsOption())
-    .addHelpText("after", "\nExamples:\n  $ ctxembed eval phrases --task ps --train PS/train.jsonl --data PS/dev.jsonl\n  $ ctxembed eval phrases --task pr --data PR-pass/dev.json --candidates chunks")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ ctxembed eval phrases --task ps --train PS/train.jsonl --data PS/dev.jsonl\n  $ ctxembed eval phrases --task pr --data PR-pass/dev.json --min-words 2 --scoring tokens",
+    )
     .action(async (options: PhrasesCommandOptions, command: Command) => {
       if (options.task === "ps" && !options.train) command.error("error: --task ps needs --train (the threshold is fitted on it)", { exitCode: 2 });
       if (options.phraseGiven && options.task !== "psd") command.error("error: --phrase-given is for --task psd", { exitCode: 2 });
       const model = await openModel(options);
       try {
         const readings = options.alone ? [true, false] : [true];
-        const shared = { maxWords: options.maxWords, mode: options.candidates, ...(options.layers === undefined ? {} : { layers: options.layers }) };
+        const shared = { ...phraseSettingsOf(options), ...(options.layers === undefined ? {} : { layers: options.layers }) };
         const results: Record<string, unknown> = {};
         const progress = new ProgressLine();
         const pairs = options.task === "ps" ? { train: await readPhraseSimilarity(options.train!), test: await readPhraseSimilarity(options.data) } : undefined;

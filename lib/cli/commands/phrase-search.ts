@@ -1,23 +1,19 @@
 import { Command, Option } from "commander";
 import type { LayerSpec } from "../../layers.js";
-import { candidateModes, type CandidateMode } from "../../phrases/candidates.js";
 import { searchPhrases, type PhraseMatch } from "../../phrases/search.js";
-import { spanPoolingModes, type SpanPooling } from "../../tokens/spans.js";
 import { inputFormatOf, openInput, type InputOptions, type InputRecord } from "../inputs.js";
 import { watchInterrupts } from "../interrupt.js";
 import { ProgressLine, note } from "../terminal.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
+import { addPhraseOptions, phraseSettingsOf, type PhraseCommandOptions } from "./phrase-options.js";
 import { addInputOptions, layersOption, positiveInteger } from "./source-options.js";
 
-interface PhraseSearchCommandOptions extends ModelCommandOptions, InputOptions {
+interface PhraseSearchCommandOptions extends ModelCommandOptions, InputOptions, PhraseCommandOptions {
   query: string;
   queryContext?: string;
   top: number;
-  maxWords: number;
-  candidates: CandidateMode;
   alone: boolean;
   layers?: LayerSpec;
-  spanPooling: SpanPooling;
   json: boolean;
 }
 
@@ -27,16 +23,14 @@ function located(match: PhraseMatch, record: Pick<InputRecord, "index" | "id">, 
 }
 
 export function phraseSearchCommand(): Command {
-  return addInputOptions(new Command("phrase-search"))
+  const command = addInputOptions(new Command("phrase-search"))
     .description("find the spans of a corpus closest in meaning to a query phrase, each read in its context")
     .addOption(modelOption())
     .requiredOption("-q, --query <phrase>", "what to look for: a phrase, or a short definition")
     .option("--query-context <sentence>", "read the query inside this sentence (it must contain the query)")
-    .option("-k, --top <n>", "matches to print", positiveInteger, 10)
-    .option("--max-words <n>", "longest candidate span, in words", positiveInteger, 4)
-    .addOption(new Option("--candidates <mode>", "ngrams: every word n-gram within punctuation; chunks: only phrase-like n-grams").choices(candidateModes).default("chunks"))
+    .option("-k, --top <n>", "matches to print", positiveInteger, 10);
+  return addPhraseOptions(command)
     .option("--alone", "score each candidate embedded alone (the context-free baseline) instead of in its passage", false)
-    .addOption(new Option("--span-pooling <mode>", "how a span pools its tokens").choices(spanPoolingModes).default("mean"))
     .addOption(layersOption())
     .option("--json", "print JSON lines instead of a table", false)
     .addOption(threadsOption())
@@ -45,13 +39,15 @@ export function phraseSearchCommand(): Command {
       "after",
       `
 Every passage (a line, a JSON lines field, a CSV/TSV column) is read once; all its word n-grams
-up to --max-words are scored by the cosine of their in-context vector with the query's vector.
+from --min-words to --max-words are scored against the query, by the cosine of their in-context
+vector with the query's vector, or with --scoring tokens by matching their tokens' vectors.
 Output: the best --top spans, best first: score, where (line or row, 1-based), the character
 range [start, end) in that passage, and the span's text.
 
 Examples:
   $ ctxembed phrase-search --query "left the ground" --input news.txt
   $ ctxembed phrase-search --query "financial institution" --input corpus.jsonl --field body --top 20 --json
+  $ ctxembed phrase-search --query "the first flight of an aircraft" --input news.txt --min-words 2 --scoring tokens
   $ ctxembed phrase-search --query "bank" --query-context "She paid the cheque into the bank." --input notes.txt`,
     )
     .action(async (options: PhraseSearchCommandOptions) => {
@@ -70,11 +66,9 @@ Examples:
       try {
         const query = options.queryContext === undefined ? options.query : { text: options.queryContext, phrase: options.query };
         const matches = await searchPhrases(model, query, passages(), {
+          ...phraseSettingsOf(options),
           top: options.top,
-          maxWords: options.maxWords,
-          mode: options.candidates,
           context: !options.alone,
-          spanPooling: options.spanPooling,
           ...(options.layers === undefined ? {} : { layers: options.layers }),
           onProgress: (read) => progress.update(() => `phrase-search: ${read} passages, ${(read / Math.max(1e-3, (Date.now() - started) / 1000)).toFixed(1)}/s`),
         });
