@@ -1,4 +1,4 @@
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import type { LayerSpec } from "../../layers.js";
 import { searchPhrases, type PhraseMatch } from "../../phrases/search.js";
 import { inputFormatOf, openInput, type InputOptions, type InputRecord } from "../inputs.js";
