@@ -90,13 +90,13 @@ async function retrievalTop1(model: EmbeddingModel, items: readonly PhraseRetrie
     for (const [reading, read] of Object.entries(readings)) {
       const flat = await spanTokens(model, chunk.flatMap((item, i) => candidates[i]!.map((span) => read(item.context, span.start, span.end))), layers);
       let next = 0;
-      const spanVectors = candidates.map((spans) => spans.map(() => flat[next++]!));
+      const spanReadings = candidates.map((spans) => spans.map(() => flat[next++]!));
       for (const [scorer, score] of Object.entries(scorers)) {
         for (const [set, keep] of Object.entries(candidateSets)) {
           const key = [reading, scorer, set].join("|");
           const results = ranked.get(key) ?? [];
           chunk.forEach((item, i) => {
-            const scored = candidates[i]!.map((span, k) => ({ ...span, score: score(queries[i]!, spanVectors[i]![k]!) }));
+            const scored = candidates[i]!.map((span, k) => ({ ...span, score: score(queries[i]!, spanReadings[i]![k]!) }));
             results.push({ answers: item.answers, ranked: keep(scored).sort((a, b) => b.score - a.score).slice(0, 5) });
           });
           ranked.set(key, results);
@@ -134,7 +134,7 @@ async function similarityAccuracy(model: EmbeddingModel, train: readonly PhraseS
 
 const set = buildPhraseSet(await WordNet.open());
 const prItems = options.limit === undefined ? set.pr.dev : set.pr.dev.slice(0, options.limit);
-const layers = options.layer === undefined ? undefined : options.layer;
+const layers = options.layer;
 for (const name of options.models.split(",")) {
   const model = await loadModel(name, { onProgress: (message) => console.error(message) });
   const ps = await similarityAccuracy(model, set.ps.train, set.ps.dev, layers);
