@@ -1,7 +1,9 @@
 // The HTTP server (fastify) around one loaded model: strict JSON bodies, optional API key,
 // dynamic batching, metrics, both API families, and errors in the shape each family expects.
 // Returned unstarted, so that tests can `inject` requests or listen on port 0.
-import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
 import type { EmbeddingModel } from "../models/embedding-model.js";
 import { bearerCheck } from "./auth.js";
 import { EmbeddingService } from "./embedding-service.js";
@@ -29,12 +31,59 @@ function asApiError(error: unknown): ApiError {
   return new ApiError(kind ?? "backend", error instanceof Error ? error.message : String(error));
 }
 
+/**
+ * Node's own refusals (headers too large: 431, unparsable HTTP: 400, request timeouts: 408) in the
+ * documented error body. They come before there is a request, hence before any route's family:
+ * they use text-embeddings-inference's shape, the default one.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === "ECONNRESET" || socket.destroyed || !socket.writable) return;
+  const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+  const message = status === 431 ? "the request headers are too large" : status === 408 ? "the request took too long to arrive" : `the request is not valid HTTP (${error.code ?? error.message})`;
+  const body = JSON.stringify(errorBody(new ApiError(status === 431 ? "too_large" : "malformed", message), "tei"));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Closing must not wait for clients that never finish a request: a bare connection, headers or a
+ * body cut short. Requests count as in flight once their body has been read (preValidation);
+ * when closing starts, every connection without one is ended at once, and the others end after
+ * their answer (Connection: close), so that close() waits only for the work it can finish.
+ */
+function closeUnansweredConnections(app: FastifyInstance): void {
+  const answering = new Map<Socket, number>();
+  const counted = new WeakSet<FastifyRequest>();
+  const connections = new Set<Socket>();
+  app.server.on("connection", (socket: Socket) => {
+    connections.add(socket);
+    socket.once("close", () => {
+      connections.delete(socket);
+      answering.delete(socket);
+    });
+  });
+  app.addHook("preValidation", async (request) => {
+    counted.add(request);
+    answering.set(request.raw.socket, (answering.get(request.raw.socket) ?? 0) + 1);
+  });
+  app.addHook("onResponse", async (request) => {
+    if (!counted.has(request)) return;
+    const socket = request.raw.socket;
+    answering.set(socket, (answering.get(socket) ?? 1) - 1);
+  });
+  app.addHook("preClose", async () => {
+    for (const socket of connections) if (!answering.get(socket)) socket.destroy();
+  });
+}
+
 /** Builds the server for `model`; closing it drains in-flight requests (the model stays open: dispose it after). */
 export function buildServer(model: EmbeddingModel, serverOptions: ServerOptions = {}, hooks: ServerHooks = {}): FastifyInstance {
   const options = resolveServerOptions(serverOptions);
-  const app = Fastify({ bodyLimit: options.bodyLimit, return503OnClosing: true });
+  const app = Fastify({ bodyLimit: options.bodyLimit, return503OnClosing: true, clientErrorHandler: answerClientError });
+  closeUnansweredConnections(app);
   const metrics = new ServerMetrics();
-  const service = new EmbeddingService(model, { maxBatchTokens: options.maxBatchTokens, maxRequests: options.maxConcurrentRequests, merge: options.batching }, metrics);
+  const service = new EmbeddingService(model, { maxBatchTokens: options.maxBatchTokens, maxRequests: options.maxConcurrentRequests, merge: options.batching }, metrics, options.maxResponseBytes);
   metrics.watchQueue(
     () => service.batcher.waiting,
     () => service.batcher.inFlight,

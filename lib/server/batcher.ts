@@ -67,19 +67,33 @@ export class Batcher<Options, Result> {
    * in order. Options are compared by their JSON form: pass plain data.
    */
   submit(texts: string[], tokenCounts: number[], options: Options): Promise<Result[]> {
-    if (this.closing) return Promise.reject(new ApiError("unavailable", "the server is shutting down"));
+    const tokens = tokenCounts.reduce((sum, count) => sum + count, 0);
+    return this.admit(
+      () =>
+        new Promise<Result[]>((resolve, reject) => {
+          this.queue.push({ texts, tokens, options, key: JSON.stringify(options), enqueued: performance.now(), resolve, reject });
+          void this.pump();
+        }),
+    );
+  }
+
+  /**
+   * Runs `work` as an admitted request: it counts against the request limit (refused with 429
+   * when full, 503 when closing) and closing waits for it, but it takes no place in a batch.
+   * For work beside the model calls, such as tokenizing.
+   */
+  async admit<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closing) throw new ApiError("unavailable", "the server is shutting down");
     if (this.admitted >= this.options.maxRequests) {
-      return Promise.reject(new ApiError("overloaded", `the server is at its limit of ${this.options.maxRequests} concurrent requests; retry later`));
+      throw new ApiError("overloaded", `the server is at its limit of ${this.options.maxRequests} concurrent requests; retry later`);
     }
     this.admitted++;
-    const tokens = tokenCounts.reduce((sum, count) => sum + count, 0);
-    return new Promise<Result[]>((resolve, reject) => {
-      this.queue.push({ texts, tokens, options, key: JSON.stringify(options), enqueued: performance.now(), resolve, reject });
-      void this.pump();
-    }).finally(() => {
+    try {
+      return await work();
+    } finally {
       this.admitted--;
       if (this.admitted === 0) this.idleWaiters.splice(0).forEach((wake) => wake());
-    });
+    }
   }
 
   /** Refuses new requests and resolves once every admitted request has been answered. */

@@ -6,6 +6,7 @@ import type { Embedding, EmbeddingModel } from "../models/embedding-model.js";
 import { buildQuery, findPreset } from "../prompts/templates.js";
 import type { TokenSpan } from "../tokens/offsets.js";
 import { Batcher, type BatcherOptions } from "./batcher.js";
+import { maxJsonBytesPerFloat, responseTooLarge } from "./bounded-json.js";
 import { ApiError, validated } from "./errors.js";
 import type { ServerMetrics } from "./metrics.js";
 
@@ -38,6 +39,8 @@ export class EmbeddingService {
     readonly model: EmbeddingModel,
     batching: BatcherOptions,
     metrics: ServerMetrics,
+    /** largest answer with per-token vectors, in bytes */
+    private readonly maxResponseBytes: number,
   ) {
     this.batcher = new Batcher((texts, options) => embedOrReject(model, texts, options), batching, (report) => metrics.recordBatch(report));
   }
@@ -51,6 +54,11 @@ export class EmbeddingService {
         throw new ApiError("validation", `input ${index} has ${counts[index]} tokens, more than the model's limit of ${limit}; send truncate: true to cut it`);
       }
     }
+    const kept = counts.map((count) => Math.min(count, limit));
+    // Refused before the model runs: the vectors of every token, at the most bytes each can take.
+    if (request.tokens && kept.reduce((sum, count) => sum + count, 0) * (this.model.info.dimensions * maxJsonBytesPerFloat + 3) > this.maxResponseBytes) {
+      throw responseTooLarge("the per-token vectors of these inputs", this.maxResponseBytes);
+    }
     const options: EmbedOptions = {
       normalize: request.normalize,
       truncate: request.truncate,
@@ -58,11 +66,7 @@ export class EmbeddingService {
       ...(request.tokens ? { tokens: true } : {}),
       ...(request.promptName === undefined ? {} : { prompt: { template: request.promptName } }),
     };
-    return this.batcher.submit(
-      request.texts,
-      counts.map((count) => Math.min(count, limit)),
-      options,
-    );
+    return this.batcher.submit(request.texts, kept, options);
   }
 
   /** Tokens of `text` as the model sees them, inside the prompt preset when one is named: `text` is then the prompted text. */

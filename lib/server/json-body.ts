@@ -44,7 +44,10 @@ export function useStrictJsonBodies(app: FastifyInstance): void {
       return;
     }
     parseJson(request, text, (error, value) => {
-      if (error) done(new ApiError("malformed", `the request body is not valid JSON: ${error.message}`), undefined);
+      // Valid JSON that secure-json-parse refuses: a key no route reads, named as such (422), not "not JSON".
+      if (error?.message.includes("forbidden prototype property")) {
+        done(new ApiError("validation", "the request body holds a __proto__ (or constructor.prototype) key, which this server refuses: it could poison objects"), undefined);
+      } else if (error) done(new ApiError("malformed", `the request body is not valid JSON: ${error.message}`), undefined);
       else done(null, value);
     });
   });

@@ -19,11 +19,15 @@ export interface ServerOptions {
   apiKey?: string;
   /** the model name reported by /info and OpenAI responses; default: the model's own name */
   modelName?: string;
+  /** largest /embed_all or /tokenize response in bytes; a request that would get more is answered 413; default 16 MiB */
+  maxResponseBytes?: number;
+  /** report the model file's path in /info; default false (it tells clients about the host's files) */
+  exposeModelPath?: boolean;
 }
 
 export type ResolvedServerOptions = Required<Omit<ServerOptions, "apiKey" | "modelName">> & Pick<ServerOptions, "apiKey" | "modelName">;
 
-const optionKeys = ["maxBatchTokens", "maxConcurrentRequests", "maxClientBatch", "batching", "bodyLimit", "autoTruncate", "apiKey", "modelName"] as const;
+const optionKeys = ["maxBatchTokens", "maxConcurrentRequests", "maxClientBatch", "batching", "bodyLimit", "autoTruncate", "apiKey", "modelName", "maxResponseBytes", "exposeModelPath"] as const;
 
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const given = requireOptions(options, "server options");
@@ -44,6 +48,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     batching: flag("batching", true),
     bodyLimit: integer("bodyLimit", 2_000_000),
     autoTruncate: flag("autoTruncate", false),
+    maxResponseBytes: integer("maxResponseBytes", 16 << 20),
+    exposeModelPath: flag("exposeModelPath", false),
     ...(apiKey === undefined ? {} : { apiKey }),
     ...(modelName === undefined ? {} : { modelName }),
   };

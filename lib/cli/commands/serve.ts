@@ -1,6 +1,8 @@
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
+import type { FastifyInstance } from "fastify";
 import { note } from "../terminal.js";
 import { modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
+import { positiveInteger } from "./source-options.js";
 
 interface ServeCommandOptions extends ModelCommandOptions {
   host: string;
@@ -12,31 +14,89 @@ interface ServeCommandOptions extends ModelCommandOptions {
   batching: boolean;
   autoTruncate?: boolean;
   apiKey?: string;
+  drainTimeout: number;
+  maxResponseBytes: number;
+  showModelPath?: boolean;
 }
 
-const integer = (value: string) => Number.parseInt(value, 10);
+const portNumber = (value: string): number => {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError("expected a port number from 0 to 65535");
+  return port;
+};
+
+const positiveSeconds = (value: string): number => {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError("expected a positive number of seconds");
+  return seconds;
+};
+
+const signalNumbers = { SIGTERM: 15, SIGINT: 2 } as const;
+
+/** Resolves with the first stop signal; a second one ends the process at once (128 + its number). */
+function stopSignal(): Promise<keyof typeof signalNumbers> {
+  return new Promise((resolve) => {
+    const names = Object.keys(signalNumbers) as (keyof typeof signalNumbers)[];
+    let received = false;
+    for (const name of names) {
+      process.on(name, () => {
+        if (received) process.exit(128 + signalNumbers[name]);
+        received = true;
+        resolve(name);
+      });
+    }
+  });
+}
+
+/**
+ * Stops accepting, ends connections that hold no request in flight, and waits up to `seconds`
+ * for the rest; resolves to false when the deadline came first (the connections still open are
+ * then closed unanswered).
+ */
+async function drain(app: FastifyInstance, seconds: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<"deadline">((resolve) => (timer = setTimeout(() => resolve("deadline"), seconds * 1000)));
+  const outcome = await Promise.race([app.close().then(() => "drained" as const), deadline]);
+  clearTimeout(timer);
+  if (outcome === "drained") return true;
+  app.server.closeAllConnections();
+  return false;
+}
 
 export function serveCommand(): Command {
   return new Command("serve")
     .description("serve embeddings over HTTP: OpenAI-compatible /v1/embeddings and text-embeddings-inference-compatible /embed, /embed_all, /tokenize")
     .addOption(modelOption())
     .option("--host <address>", "address to listen on (loopback unless told otherwise)", "127.0.0.1")
-    .addOption(new Option("-p, --port <port>", "TCP port; 0 picks a free one").argParser(integer).default(8080))
-    .addOption(new Option("--max-batch-tokens <n>", "token budget of one merged model call").argParser(integer).default(16_384))
-    .addOption(new Option("--max-queue <n>", "concurrent requests admitted (waiting or running); more are answered 429").argParser(integer).default(512))
-    .addOption(new Option("--max-client-batch <n>", "most inputs in one request; more are answered 422").argParser(integer).default(32))
-    .addOption(new Option("--body-limit <bytes>", "largest request body; larger is answered 413").argParser(integer).default(2_000_000))
-    .addOption(new Option("--api-key <key>", "require Authorization: Bearer <key> on every route but /health").env("CTXEMBED_API_KEY"))
+    .addOption(new Option("-p, --port <port>", "TCP port; 0 picks a free one").argParser(portNumber).default(8080))
+    .addOption(new Option("--max-batch-tokens <n>", "token budget of one merged model call").argParser(positiveInteger).default(16_384))
+    .addOption(
+      new Option("--max-queue <n>", "concurrent requests admitted (waiting or running, /tokenize included); more are answered 429").argParser(positiveInteger).default(512),
+    )
+    .addOption(new Option("--max-client-batch <n>", "most inputs in one request; more are answered 422").argParser(positiveInteger).default(32))
+    .addOption(new Option("--body-limit <bytes>", "largest request body; larger is answered 413").argParser(positiveInteger).default(2_000_000))
+    .addOption(
+      new Option("--max-response-bytes <bytes>", "largest /embed_all or /tokenize answer; a request that would get more is answered 413").argParser(positiveInteger).default(16 << 20),
+    )
+    .addOption(
+      new Option("--api-key <key>", "require Authorization: Bearer <key> on every route but /health; prefer CTXEMBED_API_KEY: a flag is visible in ps").env("CTXEMBED_API_KEY"),
+    )
     .option("--auto-truncate", "cut over-long inputs when a request does not say; without it they are answered 422")
     .option("--no-batching", "give every request its own model call (to measure what batching brings)")
+    .addOption(new Option("--drain-timeout <seconds>", "on SIGTERM/SIGINT, how long requests in flight may take to finish").argParser(positiveSeconds).default(10))
+    .option("--show-model-path", "report the model file's path in /info (hidden by default: it tells any client about the host's file system)")
     .addOption(threadsOption())
     .addHelpText(
       "after",
       `
 Routes: POST /v1/embeddings (OpenAI), POST /embed, /embed_all, /tokenize (text-embeddings-inference),
 GET /health, /info, /metrics (Prometheus). Concurrent requests with the same options are merged
-into shared model calls. The bound address is printed on standard error; SIGTERM or SIGINT stops
-accepting connections, answers the requests in flight, and exits 0.
+into shared model calls. The bound address is printed on standard error.
+
+Shutdown: SIGTERM or SIGINT stops accepting connections, closes at once every connection with no
+request in flight (idle, or headers or body still arriving), answers the requests in flight within
+--drain-timeout seconds and exits 0; requests still running at the deadline are cut off (exit 1).
+A second signal exits at once. Docs: docs/server.md.
 
 Examples:
   $ ctxembed serve --model all-minilm-l6-v2
@@ -44,7 +104,10 @@ Examples:
   $ CTXEMBED_API_KEY=secret ctxembed serve --host 0.0.0.0 --port 8080
   $ curl -s localhost:8080/embed -H 'content-type: application/json' -d '{"inputs": ["a sentence"]}'`,
     )
-    .action(async (options: ServeCommandOptions) => {
+    .action(async (options: ServeCommandOptions, command: Command) => {
+      if (command.getOptionValueSource("apiKey") === "cli") {
+        note("warning: --api-key is visible to every user of this machine (ps, /proc); set CTXEMBED_API_KEY instead");
+      }
       // Loaded here, not at the top: every other command would otherwise pay for loading fastify.
       const { buildServer } = await import("../../server/app.js");
       const model = await openModel(options);
@@ -57,21 +120,20 @@ Examples:
           bodyLimit: options.bodyLimit,
           batching: options.batching,
           autoTruncate: options.autoTruncate === true,
+          maxResponseBytes: options.maxResponseBytes,
+          exposeModelPath: options.showModelPath === true,
           ...(options.apiKey ? { apiKey: options.apiKey } : {}),
         },
         { onUnexpectedError: (error) => note(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`) },
       );
+      const stopped = stopSignal();
       const address = await app.listen({ host: options.host, port: options.port });
       note(`serving ${model.info.name} on ${address}`);
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          note(`${signal}: draining requests in flight`);
-          resolve();
-        };
-        process.once("SIGTERM", () => stop("SIGTERM"));
-        process.once("SIGINT", () => stop("SIGINT"));
-      });
-      await app.close();
+      note(`${await stopped}: draining requests in flight (at most ${options.drainTimeout} s)`);
+      if (!(await drain(app, options.drainTimeout))) {
+        note(`stopped: the drain deadline of ${options.drainTimeout} s cut off requests still in flight`);
+        process.exit(1);
+      }
       await model.dispose();
       note("stopped");
     });

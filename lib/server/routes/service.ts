@@ -11,7 +11,7 @@ export function serviceRoutes(app: FastifyInstance, { service, options, modelNam
     const info = service.model.info;
     return {
       model_id: modelName,
-      model_path: info.path,
+      ...(options.exposeModelPath ? { model_path: info.path } : {}),
       model_type: { embedding: { pooling: info.defaultPooling } },
       architecture: info.architecture,
       dimensions: info.dimensions,

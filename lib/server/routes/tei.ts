@@ -1,6 +1,7 @@
 // text-embeddings-inference-compatible routes: /embed, /embed_all and /tokenize.
 import type { FastifyInstance } from "fastify";
 import { float32ToJson } from "../../output/json.js";
+import { BoundedJson } from "../bounded-json.js";
 import { ApiError } from "../errors.js";
 import { inputTexts, optionalBoolean, optionalDimensions, optionalString, requestBody } from "../fields.js";
 import type { RouteContext } from "./context.js";
@@ -38,26 +39,36 @@ export function teiRoutes(app: FastifyInstance, { service, options }: RouteConte
     const body = requestBody(request.body, common);
     const texts = inputTexts(body.inputs, "inputs", options.maxClientBatch);
     const results = await service.embed({ texts, ...truncationFields(body, options.autoTruncate), normalize: false, tokens: true });
-    const perInput = results.map((result) => `[${result.tokens!.map((token) => float32ToJson(token.embedding)).join(",")}]`);
-    return reply.type("application/json").send(`[${perInput.join(",")}]`);
+    const answer = new BoundedJson(options.maxResponseBytes, "the /embed_all answer");
+    for (const [i, result] of results.entries()) {
+      await answer.append(i === 0 ? "[[" : "],[");
+      for (const [k, token] of result.tokens!.entries()) await answer.append(`${k === 0 ? "" : ","}${float32ToJson(token.embedding)}`);
+    }
+    await answer.append("]]");
+    return reply.type("application/json").send(answer.text());
   });
 
   // start/stop are UTF-16 indices into the input (into the prompted text with prompt_name), stop
-  // exclusive; a token's text is what it covers there, a special token's its own piece.
-  app.post("/tokenize", async (request) => {
+  // exclusive; a token's text is what it covers there, a special token's its own piece. Admitted
+  // like an embedding request (it counts against --max-queue), and bounded like /embed_all.
+  app.post("/tokenize", async (request, reply) => {
     const body = requestBody(request.body, ["inputs", "add_special_tokens", "prompt_name"]);
     const texts = inputTexts(body.inputs, "inputs", options.maxClientBatch);
     const addSpecial = optionalBoolean(body.add_special_tokens, "add_special_tokens", true);
     const promptName = optionalString(body.prompt_name, "prompt_name");
-    return texts.map((input) => {
-      const { text, tokens } = service.tokenize(input, { addSpecial, promptName });
-      return tokens.map((token) => ({
-        id: token.id,
-        text: token.special ? token.text : text.slice(token.start, token.end),
-        special: token.special,
-        start: token.start,
-        stop: token.end,
-      }));
+    const answer = await service.batcher.admit(async () => {
+      const json = new BoundedJson(options.maxResponseBytes, "the /tokenize answer");
+      for (const [i, input] of texts.entries()) {
+        const { text, tokens } = service.tokenize(input, { addSpecial, promptName });
+        await json.append(i === 0 ? "[[" : "],[");
+        for (const [k, token] of tokens.entries()) {
+          const piece = JSON.stringify(token.special ? token.text : text.slice(token.start, token.end));
+          await json.append(`${k === 0 ? "" : ","}{"id":${token.id},"text":${piece},"special":${token.special},"start":${token.start},"stop":${token.end}}`);
+        }
+      }
+      await json.append("]]");
+      return json.text();
     });
+    return reply.type("application/json").send(answer);
   });
 }
