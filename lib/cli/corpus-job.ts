@@ -10,6 +10,7 @@ import type { Embedding, EmbeddingModel } from "../models/embedding-model.js";
 import type { EmbedOptions } from "../models/embed-options.js";
 import type { InputReader, InputRecord } from "./inputs.js";
 import { watchInterrupts } from "./interrupt.js";
+import { checkResumable, writeRunRecord, type RunIdentity } from "./run-record.js";
 import type { VectorSink } from "./sinks.js";
 import { ExitError, formatDuration, note, ProgressLine } from "./terminal.js";
 
@@ -34,13 +35,21 @@ interface Totals {
   truncated: number;
 }
 
-export async function runCorpusJob(model: EmbeddingModel, reader: InputReader, options: EmbedOptions, sink: VectorSink, job: JobOptions): Promise<void> {
+/**
+ * Embeds what `reader` gives into `sink`. An output file gets a run record of `identity`
+ * (lib/cli/run-record.ts): written as incomplete before the first result, as complete only after
+ * the last, and checked before --resume continues the file.
+ */
+export async function runCorpusJob(model: EmbeddingModel, reader: InputReader, options: EmbedOptions, sink: VectorSink, job: JobOptions, identity: RunIdentity): Promise<void> {
+  if (job.resume && sink.output) await checkResumable(sink.output, identity);
   const done = job.resume ? await sink.resume() : 0;
+  const record = (complete: boolean): Promise<void> => (sink.output ? writeRunRecord(sink.output, identity, complete, done + totals.items) : Promise.resolve());
   const interrupts = watchInterrupts();
   const progress = new ProgressLine();
   const started = performance.now();
   const totals: Totals = { items: 0, tokens: 0, truncated: 0 };
   let firstRead: number | undefined;
+  await record(false);
 
   const writeChunk = async ({ records, results }: Chunk): Promise<void> => {
     const embedded = await results;
@@ -68,14 +77,17 @@ export async function runCorpusJob(model: EmbeddingModel, reader: InputReader, o
     }
     if (previous) await writeChunk(previous);
   } catch (error) {
-    // Whatever was written stays usable: headers and sidecars are finished for a later --resume.
-    await sink.close().catch(() => undefined);
+    // Whatever was written stays usable by a later --resume; headers, sidecars and the record say it is partial.
+    await sink.close(false).catch(() => undefined);
+    await record(false).catch(() => undefined);
     throw error;
   } finally {
     interrupts.dispose();
     progress.clear();
   }
-  await sink.close();
+  const complete = interrupts.exitCode() === undefined;
+  await sink.close(complete);
+  await record(complete);
   const seconds = (performance.now() - started) / 1000;
   const earlier = done > 0 ? `, after the ${done} already in ${sink.output}` : "";
   note(`embedded ${totals.items} inputs (${totals.tokens} tokens, ${totals.truncated} truncated) in ${seconds.toFixed(1)} s with ${model.info.name}${earlier}`);
@@ -117,7 +129,12 @@ async function embedChunk(model: EmbeddingModel, records: InputRecord[], options
   } catch (error) {
     // The library names an input by its place in the call ("inputs[3] has 300 tokens…"); a
     // person knows it by its place in the file.
-    if (error instanceof Error) error.message = error.message.replace(/^inputs\[(\d+)\]/, (found, k: string) => records[Number(k)]?.where ?? found);
+    // The library's advice names its options; here they are flags.
+    if (error instanceof Error) {
+      error.message = error.message
+        .replace(/^inputs\[(\d+)\]/, (found, k: string) => records[Number(k)]?.where ?? found)
+        .replace("pass truncate: true to cut it, or window: true to split it", "leave out --no-truncate to cut it, or pass --window SIZE to split it");
+    }
     throw error;
   }
 }

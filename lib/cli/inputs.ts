@@ -1,15 +1,19 @@
 // Where a corpus comes from: plain text (one item per line), JSON lines (a field of each object),
 // CSV or TSV (a column), from a file or standard input, read as a stream so that a file of any
 // length is never in memory whole. Each record keeps its position for output and for messages.
+import { constants as bufferConstants } from "node:buffer";
 import { createReadStream, type ReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { extname } from "node:path";
 import { addAbortSignal, type Readable } from "node:stream";
-import { createInterface } from "node:readline";
 import { parse } from "csv-parse";
 
 export const inputFormats = ["text", "jsonl", "csv", "tsv"] as const;
 export type InputFormat = (typeof inputFormats)[number];
+
+/** Invalid UTF-8 in a text or JSON lines input: refused with its line number (as the server answers 400), or read as U+FFFD. */
+export const invalidUtf8Policies = ["refuse", "replace"] as const;
+export type InvalidUtf8Policy = (typeof invalidUtf8Policies)[number];
 
 export interface InputRecord {
   /** 0-based position: the line for text and JSON lines, the data row for CSV and TSV */
@@ -35,7 +39,10 @@ export interface InputOptions {
   idColumn?: string;
   /** CSV/TSV: whether the first row names the columns */
   header: boolean;
+  /** leave out empty and whitespace-only texts instead of failing on them */
   skipEmpty: boolean;
+  /** default "refuse" */
+  invalidUtf8?: InvalidUtf8Policy;
 }
 
 export interface InputReader {
@@ -99,20 +106,62 @@ function commandLineTexts(texts: string[]): InputReader {
 
 type RecordParser = (stream: Readable, name: string, options: InputOptions) => AsyncGenerator<InputRecord>;
 
-/** Empty texts fail, naming where they are, unless --skip-empty leaves them out. */
+/** Empty and whitespace-only texts fail, naming where they are, unless --skip-empty leaves them out. */
 function keep(text: string, where: string, options: InputOptions): boolean {
-  if (text.length > 0) return true;
+  if (text.trim().length > 0) return true;
   if (options.skipEmpty) return false;
-  throw new RangeError(`${where} is empty; pass --skip-empty to leave empty texts out`);
+  throw new RangeError(`${where} is ${text.length === 0 ? "empty" : "only whitespace"}; pass --skip-empty to leave such texts out`);
 }
 
-async function* numberedLines(stream: Readable): AsyncGenerator<[number, string]> {
+/**
+ * The most bytes one line may have. A longer one could not become a JavaScript string (V8's
+ * limit, which a UTF-8 line of this many bytes never passes), so it is refused with its line
+ * number instead of crashing in the decoder. CTXEMBED_MAX_LINE_BYTES lowers it, for tests.
+ */
+function maxLineBytes(): number {
+  const lowered = Number(process.env.CTXEMBED_MAX_LINE_BYTES);
+  return Number.isSafeInteger(lowered) && lowered > 0 ? Math.min(lowered, bufferConstants.MAX_STRING_LENGTH) : bufferConstants.MAX_STRING_LENGTH;
+}
+
+/** Lines split at \n (a \r before it is dropped), decoded as UTF-8 by `policy`, each at most maxLineBytes(). */
+async function* numberedLines(stream: Readable, name: string, policy: InvalidUtf8Policy = "refuse"): AsyncGenerator<[number, string]> {
+  const limit = maxLineBytes();
+  const decoder = new TextDecoder("utf-8", { fatal: policy === "refuse", ignoreBOM: true });
   let index = 0;
-  for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) yield [index++, line];
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const tooLong = (): Error => new RangeError(`line ${index + 1} of ${name} is longer than ${limit} bytes, the most one input line may have`);
+  const decode = (parts: Buffer[]): string => {
+    let bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    if (bytes.at(-1) === 13) bytes = bytes.subarray(0, -1);
+    try {
+      return decoder.decode(bytes);
+    } catch {
+      throw new TypeError(`line ${index + 1} of ${name} is not valid UTF-8; fix the file, or pass --invalid-utf8 replace to read such bytes as U+FFFD`);
+    }
+  };
+  for await (const block of stream as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (let at = block.indexOf(10); at >= 0; at = block.indexOf(10, start)) {
+      if (pendingBytes + at - start > limit) throw tooLong();
+      pending.push(block.subarray(start, at));
+      yield [index, decode(pending)];
+      index++;
+      pending = [];
+      pendingBytes = 0;
+      start = at + 1;
+    }
+    if (start < block.length) {
+      pendingBytes += block.length - start;
+      if (pendingBytes > limit) throw tooLong();
+      pending.push(block.subarray(start));
+    }
+  }
+  if (pendingBytes > 0) yield [index, decode(pending)];
 }
 
 const textRecords: RecordParser = async function* (stream, name, options) {
-  for await (const [index, text] of numberedLines(stream)) {
+  for await (const [index, text] of numberedLines(stream, name, options.invalidUtf8)) {
     const where = `line ${index + 1} of ${name}`;
     if (keep(text, where, options)) yield { index, text, where };
   }
@@ -120,7 +169,7 @@ const textRecords: RecordParser = async function* (stream, name, options) {
 
 const jsonRecords: RecordParser = async function* (stream, name, options) {
   const idField = options.idField ?? "id";
-  for await (const [index, line] of numberedLines(stream)) {
+  for await (const [index, line] of numberedLines(stream, name, options.invalidUtf8)) {
     const where = `line ${index + 1} of ${name}`;
     if (!keep(line.trim(), where, options)) continue;
     let record: unknown;

@@ -21,7 +21,8 @@ export interface VectorSink {
   resume(): Promise<number>;
   /** results of one chunk, in input order, with their records */
   write(results: Embedding[], records: InputRecord[]): Promise<void>;
-  close(): Promise<void>;
+  /** `complete`: every input has been written; otherwise headers and sidecars say the output is partial */
+  close(complete: boolean): Promise<void>;
 }
 
 export type RenderRecord = (result: Embedding) => string;
@@ -32,18 +33,36 @@ async function write(out: Writable, text: string): Promise<void> {
 
 /**
  * Cuts a JSON lines file after its last newline (a line a crash left unfinished) and returns the
- * number of complete lines; 0 when there is no file.
+ * number of complete lines; 0 when there is no file. Every complete line must be a result this
+ * CLI wrote (a JSON object with an "index"): a file with anything else is refused, not counted.
  */
 async function completeLines(path: string): Promise<number> {
   let lines = 0;
   let end = 0;
   let offset = 0;
+  let pending: Buffer[] = [];
+  const check = (line: Buffer): void => {
+    let record: unknown;
+    try {
+      record = JSON.parse(line.toString("utf8"));
+    } catch {
+      record = undefined;
+    }
+    if (typeof record !== "object" || record === null || !Number.isInteger((record as { index?: unknown }).index)) {
+      throw new Error(`cannot resume ${path}: line ${lines + 1} is not a result ctxembed wrote (a JSON object with an "index"); the file is damaged or is not this command's output`);
+    }
+  };
   try {
     for await (const block of createReadStream(path) as AsyncIterable<Buffer>) {
+      let start = 0;
       for (let at = block.indexOf(10); at >= 0; at = block.indexOf(10, at + 1)) {
+        check(Buffer.concat([...pending, block.subarray(start, at)]));
+        pending = [];
+        start = at + 1;
         lines++;
         end = offset + at + 1;
       }
+      if (start < block.length) pending.push(block.subarray(start));
       offset += block.length;
     }
   } catch (error) {
@@ -63,7 +82,7 @@ export function jsonLinesSink(output: string | undefined, render: RenderRecord):
     if (!out) {
       out = output ? createWriteStream(output, { flags: append ? "a" : "w" }) : process.stdout;
       // A full disk, a missing folder or a closed pipe (`| head`) fails the job instead of crashing it.
-      out.on("error", (error) => (failure ??= error));
+      out.on("error", (error) => (failure ??= output ? new Error(`cannot write ${output}: ${error.message}`) : error));
     }
     if (failure) throw failure;
     return out;
@@ -98,7 +117,7 @@ export function embeddingField(result: Embedding): string {
 
 interface RowWriter {
   append(row: Row): Promise<void>;
-  close(): Promise<{ rows: number }>;
+  close(complete: boolean): Promise<{ rows: number }>;
 }
 
 /** How one kind of row file is created, measured and continued. */
@@ -167,9 +186,9 @@ export function rowFileSink(output: string, precision: Precision, format: RowFil
         }
       }
     },
-    async close() {
-      await vectors?.close();
-      await scales?.close();
+    async close(complete) {
+      await vectors?.close(complete);
+      await scales?.close(complete);
     },
   };
 }

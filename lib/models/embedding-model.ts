@@ -235,8 +235,12 @@ export class EmbeddingModel {
 
   private prepare(input: NormalizedInput, index: number, settings: EmbedSettings): PreparedInput {
     const tokenized = this.requireNative().tokenize(input.text, true, false);
-    if (tokenized.length === 0) throw new RangeError(`inputs[${index}] produced no tokens for ${this.info.name}: there is nothing to embed`);
     const frame = specialFrame(tokenized, this.info.specialTokens);
+    // Whitespace, NUL, U+FFFD or lone combining marks tokenize to nothing: refused as "" is, instead
+    // of returning the vector of the bare special tokens as if it were this text's.
+    if (tokenized.length - frame.leading - frame.trailing <= 0) {
+      throw new RangeError(`inputs[${index}] has no tokens for ${this.info.name} besides its special ones (the tokenizer drops all of its characters): there is nothing to embed`);
+    }
     const eos = this.info.specialTokens.eos;
     const closeWithEos = settings.prompt?.preset.appendEos === true && eos >= 0 && tokenized[tokenized.length - 1] !== eos;
     const all = closeWithEos ? Int32Array.from([...tokenized, eos]) : tokenized;

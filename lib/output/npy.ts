@@ -1,8 +1,8 @@
 // Streams same-width vectors into a NumPy .npy file (format version 1.0) without holding them in
 // memory. The row count is known only at the end, so the header is first written with 0 rows,
 // padded to the length the largest possible count would need, and rewritten in place on close.
-// A file left unclosed (the process died) thus still loads, as an empty array, and `resume`
-// continues it from the rows its size shows.
+// A file left unclosed (the process died) or closed as incomplete thus still loads, as an empty
+// array, and `resume` continues it from the rows its size shows.
 import { open } from "node:fs/promises";
 import { RowAppender, requireRowLayout, rowTypes, wholeRows, type Row, type RowDtype, type RowLayout, type StoredRows } from "./rows.js";
 
@@ -57,12 +57,16 @@ export class NpyWriter {
     return this.rows.append(row);
   }
 
-  /** Finishes the data and writes the final row count into the header. */
-  async close(): Promise<{ rows: number }> {
+  /**
+   * Finishes the data and writes the final row count into the header. A file closed as not
+   * `complete` (its run failed or was interrupted) keeps a header of 0 rows, so that no reader
+   * takes it for the whole array; its rows stay after the header for `resume` to continue.
+   */
+  async close(complete = true): Promise<{ rows: number }> {
     const rows = await this.rows.end();
     const file = await open(this.path, "r+");
     try {
-      const header = encodeHeader(this.rows.layout, rows);
+      const header = encodeHeader(this.rows.layout, complete ? rows : 0);
       await file.write(header, 0, header.length, 0);
     } finally {
       await file.close();

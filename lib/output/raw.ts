@@ -2,7 +2,8 @@
 // reads: {"shape": [rows, width], "dtype": "<f4", "complete": true, ...metadata}. `dtype` is
 // NumPy's name, so `np.fromfile(f, dtype=m["dtype"]).reshape(m["shape"])` loads it. The
 // sidecar is written when the file is opened (complete: false, 0 rows) and rewritten with the
-// true count on close; a file a crash left behind is measured by its size when resumed.
+// true count on close, "complete" staying false when the run failed or was interrupted; a file a
+// crash left behind is measured by its size when resumed.
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { isDeepStrictEqual } from "node:util";
 import { RowAppender, requireRowLayout, rowTypes, wholeRows, type Row, type RowDtype, type RowLayout, type StoredRows } from "./rows.js";
@@ -81,10 +82,10 @@ export class RawWriter {
     return this.rows.append(row);
   }
 
-  /** Finishes the data and records the final row count in the sidecar. */
-  async close(): Promise<{ rows: number }> {
+  /** Finishes the data and records the row count in the sidecar, with `complete` false when its run did not finish. */
+  async close(complete = true): Promise<{ rows: number }> {
     const rows = await this.rows.end();
-    await writeSidecar(this.path, this.rows.layout, rows, true, this.metadata);
+    await writeSidecar(this.path, this.rows.layout, rows, complete, this.metadata);
     return { rows };
   }
 }

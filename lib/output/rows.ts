@@ -61,14 +61,14 @@ export class RowAppender {
   ) {
     // Kept for the next append or close to report, rather than crashing the process.
     stream.on("error", (error) => {
-      this.failure ??= error;
+      this.failure ??= new Error(`cannot write ${path}: ${error.message}`);
     });
   }
 
   /** Creates (or truncates) `path` and writes `prefix` (a header) before the rows. */
   static async create(path: string, layout: RowLayout, prefix?: Uint8Array): Promise<RowAppender> {
     const appender = new RowAppender(path, layout, createWriteStream(path), 0);
-    await once(appender.stream, "ready");
+    await appender.opened();
     if (prefix) appender.stream.write(prefix);
     return appender;
   }
@@ -77,8 +77,14 @@ export class RowAppender {
   static async resume(path: string, layout: RowLayout, dataOffset: number, rows: number): Promise<RowAppender> {
     await truncate(path, dataOffset + rows * rowBytes(layout));
     const appender = new RowAppender(path, layout, createWriteStream(path, { flags: "a" }), rows);
-    await once(appender.stream, "ready");
+    await appender.opened();
     return appender;
+  }
+
+  /** Waits for the file to open; a failure (no such folder, no permission) names the file. */
+  private async opened(): Promise<void> {
+    await Promise.race([once(this.stream, "ready"), once(this.stream, "error")]);
+    if (this.failure) throw this.failure;
   }
 
   get rows(): number {
@@ -105,7 +111,8 @@ export class RowAppender {
     if (this.closed) throw new Error(`${this.path} is already closed`);
     this.closed = true;
     this.stream.end();
-    await finished(this.stream);
+    await finished(this.stream).catch(() => undefined);
+    if (this.failure) throw this.failure;
     return this.count;
   }
 }

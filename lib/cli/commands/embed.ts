@@ -4,9 +4,10 @@ import { precisions, type Precision } from "../../output/quantize.js";
 import type { EmbedOptions } from "../../models/embed-options.js";
 import { runCorpusJob } from "../corpus-job.js";
 import { openInput } from "../inputs.js";
+import { runIdentity } from "../run-record.js";
 import { embeddingField, jsonLinesSink, npyFormat, rawFormat, rowFileSink } from "../sinks.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
-import { addSourceOptions, checkSourceOptions, layersOption, windowOption, type SourceOptions } from "./source-options.js";
+import { addSourceOptions, checkSourceOptions, layersOption, positiveInteger, windowOption, type SourceOptions } from "./source-options.js";
 
 interface EmbedCommandOptions extends ModelCommandOptions, SourceOptions {
   format: "jsonl" | "npy" | "raw";
@@ -25,7 +26,7 @@ export function embedCommand(): Command {
     .addOption(modelOption())
     .addOption(new Option("-f, --format <format>", "output format (npy and raw need --output)").choices(["jsonl", "npy", "raw"]).default("jsonl"))
     .addOption(new Option("--precision <precision>", "stored precision; int8 keeps a scale per vector").choices(precisions).default("float32"))
-    .addOption(new Option("--dimensions <n>", "keep the first N dimensions (Matryoshka), re-normalised").argParser((v) => Number.parseInt(v, 10)))
+    .addOption(new Option("--dimensions <n>", "keep the first N dimensions (Matryoshka), re-normalised").argParser(positiveInteger))
     .addOption(new Option("--pooling <mode>", "pooling; model = the model's own").choices(["model", ...poolingModes]).default("model"))
     .addOption(layersOption())
     .addOption(windowOption())
@@ -76,7 +77,8 @@ Examples:
           options.format === "jsonl"
             ? jsonLinesSink(options.output, embeddingField)
             : rowFileSink(options.output!, precision, options.format === "npy" ? npyFormat : rawFormat({ model: model.info.name, options: embedOptions }));
-        await runCorpusJob(model, reader, embedOptions, sink, options);
+        const identity = await runIdentity({ command: "embed", format: options.format, input: options, embed: embedOptions }, model);
+        await runCorpusJob(model, reader, embedOptions, sink, options, identity);
       } finally {
         await model.dispose();
       }

@@ -1,6 +1,7 @@
 import { Option } from "commander";
 import { loadModel, type EmbeddingModel } from "../../models/embedding-model.js";
 import { note } from "../terminal.js";
+import { nonNegativeInteger, positiveInteger } from "./source-options.js";
 
 export const defaultModel = "all-minilm-l6-v2";
 
@@ -15,11 +16,11 @@ export function modelOption(): Option {
 }
 
 export function threadsOption(): Option {
-  return new Option("-t, --threads <n>", "CPU threads (default: all cores)").argParser((value) => Number.parseInt(value, 10));
+  return new Option("-t, --threads <n>", "CPU threads (default: all cores)").argParser(positiveInteger);
 }
 
 export function gpuLayersOption(): Option {
-  return new Option("--gpu-layers <n>", "layers to offload to the GPU (needs a CUDA build: CTXEMBED_CUDA=1)").argParser((value) => Number.parseInt(value, 10));
+  return new Option("--gpu-layers <n>", "layers to offload to the GPU (needs a CUDA build: CTXEMBED_CUDA=1)").argParser(nonNegativeInteger);
 }
 
 /** Resolves --model (pulling a catalogue model on first use, with progress on stderr) and loads it. */

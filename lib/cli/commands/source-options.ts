@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { parseLayerOption, parseWindowOption } from "../layer-option.js";
 import type { JobOptions } from "../corpus-job.js";
-import { inputFormats, type InputOptions } from "../inputs.js";
+import { inputFormats, invalidUtf8Policies, type InputOptions } from "../inputs.js";
 
 /** What every corpus command reads from its command line: where texts come from, where results go. */
 export interface SourceOptions extends InputOptions, JobOptions {
@@ -10,8 +10,12 @@ export interface SourceOptions extends InputOptions, JobOptions {
 
 export function positiveInteger(value: string): number {
   const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError("expected a positive integer");
+  if (value.trim() === "" || !Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
   return parsed;
+}
+
+export function nonNegativeInteger(value: string): number {
+  return value.trim() === "0" ? 0 : positiveInteger(value);
 }
 
 /** Where texts come from: a file or standard input in one of the input formats, or the command line. */
@@ -25,7 +29,12 @@ export function addInputOptions(command: Command): Command {
     .option("--id-column <name|n>", 'CSV/TSV: the column carried to the output as "id" (default: id, when the header has one)')
     .option("--no-header", "CSV/TSV: the first row is data, not column names")
     .option("--text <text...>", "use these texts instead of reading a file")
-    .option("--skip-empty", "leave empty texts out instead of failing on them", false);
+    .option("--skip-empty", "leave empty and whitespace-only texts out instead of failing on them", false)
+    .addOption(
+      new Option("--invalid-utf8 <policy>", "text and JSON lines: refuse a line that is not valid UTF-8 (naming it), or replace its bad bytes with U+FFFD")
+        .choices(invalidUtf8Policies)
+        .default("refuse"),
+    );
 }
 
 /** Options every corpus command shares: the input and its format, the output, resuming. */

@@ -4,6 +4,7 @@ import type { EmbedOptions } from "../../models/embed-options.js";
 import type { TokenVector } from "../../models/embedding-model.js";
 import { runCorpusJob } from "../corpus-job.js";
 import { openInput } from "../inputs.js";
+import { runIdentity } from "../run-record.js";
 import { jsonLinesSink } from "../sinks.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
 import { addSourceOptions, checkSourceOptions, layersOption, windowOption, type SourceOptions } from "./source-options.js";
@@ -47,7 +48,9 @@ Examples:
       try {
         const { normalize, layers, window } = options;
         const sink = jsonLinesSink(options.output, (result) => `"tokens":[${result.tokens!.map(tokenJson).join(",")}]`);
-        await runCorpusJob(model, reader, { normalize, layers, window, tokens: true }, sink, options);
+        const embedOptions = { normalize, layers, window, tokens: true };
+        const identity = await runIdentity({ command: "tokens", format: "jsonl", input: options, embed: embedOptions }, model);
+        await runCorpusJob(model, reader, embedOptions, sink, options, identity);
       } finally {
         await model.dispose();
       }
