@@ -179,6 +179,13 @@ export class EmbeddingModel {
     return this.align(text, this.requireNative().tokenize(text, addSpecial, false));
   }
 
+  /** How many tokens `text` has, without the character ranges `tokenize` works out. */
+  countTokens(text: string, options: { addSpecial?: boolean } = {}): number {
+    requireText(text, "text");
+    const addSpecial = options.addSpecial === undefined ? true : requireBoolean(options.addSpecial, "addSpecial");
+    return this.requireNative().tokenize(text, addSpecial, false).length;
+  }
+
   /**
    * Embeds texts, or texts with spans: `{text, spans: [{find: "bank"}]}`. One options object
    * composes pooling, normalisation, layers, token vectors, span vectors and windows.

@@ -22,6 +22,14 @@ export interface EmbedRequest {
   tokens?: boolean;
 }
 
+interface TokenizeOptions {
+  addSpecial: boolean;
+  /** a prompt preset the text is put in, as a query */
+  promptName?: string | undefined;
+}
+
+const prompt = (text: string, promptName: string | undefined): string => (promptName === undefined ? text : buildQuery(findPreset(promptName), { query: text }));
+
 /** The library's errors about an input (TypeError, RangeError) are the client's: 422. */
 async function embedOrReject(model: EmbeddingModel, texts: string[], options: EmbedOptions): Promise<Embedding[]> {
   try {
@@ -47,7 +55,7 @@ export class EmbeddingService {
 
   async embed(request: EmbedRequest): Promise<Embedding[]> {
     const limit = this.model.maxSequenceTokens;
-    const counts = request.texts.map((text) => this.tokenize(text, { addSpecial: true, promptName: request.promptName }).tokens.length);
+    const counts = request.texts.map((text) => this.countTokens(text, { addSpecial: true, promptName: request.promptName }));
     if (!request.truncate) {
       const index = counts.findIndex((count) => count > limit);
       if (index >= 0) {
@@ -70,10 +78,15 @@ export class EmbeddingService {
   }
 
   /** Tokens of `text` as the model sees them, inside the prompt preset when one is named: `text` is then the prompted text. */
-  tokenize(text: string, options: { addSpecial: boolean; promptName?: string | undefined }): { text: string; tokens: TokenSpan[] } {
+  tokenize(text: string, options: TokenizeOptions): { text: string; tokens: TokenSpan[] } {
     return validated(() => {
-      const prompted = options.promptName === undefined ? text : buildQuery(findPreset(options.promptName), { query: text });
+      const prompted = prompt(text, options.promptName);
       return { text: prompted, tokens: this.model.tokenize(prompted, { addSpecial: options.addSpecial }) };
     });
+  }
+
+  /** The number of tokens `tokenize` would give. */
+  countTokens(text: string, options: TokenizeOptions): number {
+    return validated(() => this.model.countTokens(prompt(text, options.promptName), { addSpecial: options.addSpecial }));
   }
 }

@@ -31,6 +31,15 @@ export function decodeUtf8(bytes: Buffer): string {
   }
 }
 
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function useStrictJsonBodies(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser("error", "error");
   // JSON only: fastify's text/plain parser would hand a route a string, a 422 instead of the 415 it is.
@@ -44,8 +53,8 @@ export function useStrictJsonBodies(app: FastifyInstance): void {
       return;
     }
     parseJson(request, text, (error, value) => {
-      // Valid JSON that secure-json-parse refuses: a key no route reads, named as such (422), not "not JSON".
-      if (error?.message.includes("forbidden prototype property")) {
+      // Valid JSON that secure-json-parse refused: a key no route reads, named as such (422), not "not JSON".
+      if (error && isJson(text)) {
         done(new ApiError("validation", "the request body holds a __proto__ (or constructor.prototype) key, which this server refuses: it could poison objects"), undefined);
       } else if (error) done(new ApiError("malformed", `the request body is not valid JSON: ${error.message}`), undefined);
       else done(null, value);

@@ -177,7 +177,8 @@ describe("ctxembed embed over files", () => {
 
   it("refuses --resume without an output file, and a resume whose output holds more results than the input has", () => {
     expect(ctxembed(["embed", "--model", modelFile, "--resume"], "x\n")).toMatchObject({ status: 2, stderr: expect.stringMatching(/--resume continues an --output file/) });
-    const output = file("longer.jsonl", '{"index":0}\n{"index":1}\n');
+    const output = file("longer.jsonl", "");
+    expect(ctxembed(["embed", "--model", modelFile, "-o", output], "first line\nsecond line\n").status).toBe(0);
     const run = ctxembed(["embed", "--model", modelFile, "-o", output, "--resume"], "only one line\n");
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/longer\.jsonl holds 2 results but standard input has only 1 inputs/);

@@ -1,7 +1,7 @@
 // text-embeddings-inference-compatible routes: /embed, /embed_all and /tokenize.
 import type { FastifyInstance } from "fastify";
 import { float32ToJson } from "../../output/json.js";
-import { BoundedJson } from "../bounded-json.js";
+import { BoundedJson, responseTooLarge } from "../bounded-json.js";
 import { ApiError } from "../errors.js";
 import { inputTexts, optionalBoolean, optionalDimensions, optionalString, requestBody } from "../fields.js";
 import type { RouteContext } from "./context.js";
@@ -18,6 +18,8 @@ function truncationFields(body: Record<string, unknown>, autoTruncate: boolean):
   }
   return { truncate: optionalBoolean(body.truncate, "truncate", autoTruncate), promptName: optionalString(body.prompt_name, "prompt_name") };
 }
+
+const shortestTokenEntry = '{"id":0,"text":"","special":true,"start":0,"stop":0}';
 
 export function teiRoutes(app: FastifyInstance, { service, options }: RouteContext): void {
   const common = ["inputs", "truncate", "truncation_direction", "prompt_name"];
@@ -58,6 +60,9 @@ export function teiRoutes(app: FastifyInstance, { service, options }: RouteConte
     const promptName = optionalString(body.prompt_name, "prompt_name");
     const answer = await service.batcher.admit(async () => {
       const json = new BoundedJson(options.maxResponseBytes, "the /tokenize answer");
+      // The shortest entry a token can have; an answer past the limit even so is refused before its tokens are laid out.
+      const tokenCount = texts.reduce((sum, input) => sum + service.countTokens(input, { addSpecial, promptName }), 0);
+      if (tokenCount * shortestTokenEntry.length > options.maxResponseBytes) throw responseTooLarge("the /tokenize answer", options.maxResponseBytes);
       for (const [i, input] of texts.entries()) {
         const { text, tokens } = service.tokenize(input, { addSpecial, promptName });
         await json.append(i === 0 ? "[[" : "],[");
