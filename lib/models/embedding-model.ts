@@ -135,6 +135,9 @@ export class EmbeddingModel {
   readonly batchTokens: number;
   private native: NativeModel | undefined;
   private readonly contexts = new Map<string, Promise<ContextSlot>>();
+  /** embed calls under way, which dispose() lets finish */
+  private readonly running = new Set<Promise<unknown>>();
+  private disposal: Promise<void> | undefined;
 
   private constructor(native: NativeModel, info: ModelInfo, threads: number, maxSequenceTokens: number, batchTokens: number) {
     this.native = native;
@@ -168,12 +171,14 @@ export class EmbeddingModel {
     return new EmbeddingModel(native, info, threads, maxSequenceTokens, batchTokens);
   }
 
+  /** true from the moment dispose() is called */
   get disposed(): boolean {
-    return this.native === undefined;
+    return this.disposal !== undefined;
   }
 
   /** The tokens of `text` as the model sees them: ids, pieces and character ranges in `text`. */
   tokenize(text: string, options: { addSpecial?: boolean } = {}): TokenSpan[] {
+    this.refuseWhenDisposed();
     requireText(text, "text");
     const addSpecial = options.addSpecial === undefined ? true : requireBoolean(options.addSpecial, "addSpecial");
     return this.align(text, this.requireNative().tokenize(text, addSpecial, false));
@@ -181,6 +186,7 @@ export class EmbeddingModel {
 
   /** How many tokens `text` has, without the character ranges `tokenize` works out. */
   countTokens(text: string, options: { addSpecial?: boolean } = {}): number {
+    this.refuseWhenDisposed();
     requireText(text, "text");
     const addSpecial = options.addSpecial === undefined ? true : requireBoolean(options.addSpecial, "addSpecial");
     return this.requireNative().tokenize(text, addSpecial, false).length;
@@ -193,6 +199,17 @@ export class EmbeddingModel {
   embed(input: EmbedInput, options?: EmbedOptions): Promise<Embedding>;
   embed(inputs: EmbedInput[], options?: EmbedOptions): Promise<Embedding[]>;
   async embed(input: EmbedInput | EmbedInput[], options: EmbedOptions = {}): Promise<Embedding | Embedding[]> {
+    this.refuseWhenDisposed();
+    const work = this.embedEither(input, options);
+    this.running.add(work);
+    try {
+      return await work;
+    } finally {
+      this.running.delete(work);
+    }
+  }
+
+  private async embedEither(input: EmbedInput | EmbedInput[], options: EmbedOptions): Promise<Embedding | Embedding[]> {
     const settings = embedSettings(options, this.info, this.maxSequenceTokens);
     if (!Array.isArray(input)) {
       const [single] = await this.embedMany([normalizeInput(input, "input")], settings);
@@ -209,8 +226,17 @@ export class EmbeddingModel {
     return new DemonstrationSelector(pool, async (texts) => (await this.embed(texts)).map((result) => result.embedding));
   }
 
-  /** Frees the weights and contexts. Work already running finishes; later calls throw. */
-  async dispose(): Promise<void> {
+  /**
+   * Frees the weights and contexts once the embed calls already under way have finished (all their
+   * batches); calls made after dispose() throw. Calling it again returns the same promise.
+   */
+  dispose(): Promise<void> {
+    this.disposal ??= this.release();
+    return this.disposal;
+  }
+
+  private async release(): Promise<void> {
+    await Promise.allSettled(this.running);
     const native = this.native;
     if (!native) return;
     this.native = undefined;
@@ -401,6 +427,10 @@ export class EmbeddingModel {
       this.contexts.set(key, slot);
     }
     return slot;
+  }
+
+  private refuseWhenDisposed(): void {
+    if (this.disposal) throw new Error(`the model ${this.info.name} has been disposed`);
   }
 
   private requireNative(): NativeModel {
