@@ -75,4 +75,19 @@ describe("serve on SIGTERM", () => {
     expect(server.stderr()).toMatch(/drain deadline of 0.2 s cut off requests still in flight/);
     expect(slowAnswer).toBeInstanceOf(Error);
   });
+
+  it("warns that --api-key is visible to other users, and takes the key from CTXEMBED_API_KEY silently", { timeout: 60_000 }, async () => {
+    const flagged = await serve(10, "--api-key", "s3cret");
+    flagged.server.child.kill("SIGTERM");
+    await flagged.server.exited;
+    expect(flagged.server.stderr()).toMatch(/warning: --api-key is visible .*; set CTXEMBED_API_KEY instead/);
+
+    const server = startCli(["serve", "--model", modelFile, "--port", "0", "--threads", "1"], { CTXEMBED_API_KEY: "s3cret" });
+    const [, port] = await server.waitForStderr(/serving .* on http:\/\/127\.0\.0\.1:(\d+)/);
+    expect((await fetch(`http://127.0.0.1:${port}/info`)).status).toBe(401);
+    expect((await fetch(`http://127.0.0.1:${port}/info`, { headers: { authorization: "Bearer s3cret" } })).status).toBe(200);
+    server.child.kill("SIGTERM");
+    await server.exited;
+    expect(server.stderr()).not.toMatch(/warning/);
+  });
 });
