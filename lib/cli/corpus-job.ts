@@ -34,7 +34,8 @@ interface Totals {
   truncated: number;
 }
 
-export async function runCorpusJob(model: EmbeddingModel, reader: InputReader, options: EmbedOptions, sink: VectorSink, job: JobOptions): Promise<void> {
+/** `settings` is what the summary line adds about how the vectors were made (the prompt, say). */
+export async function runCorpusJob(model: EmbeddingModel, reader: InputReader, options: EmbedOptions, sink: VectorSink, job: JobOptions, settings?: string): Promise<void> {
   const done = job.resume ? await sink.resume() : 0;
   const interrupts = watchInterrupts();
   const progress = new ProgressLine();
@@ -78,7 +79,7 @@ export async function runCorpusJob(model: EmbeddingModel, reader: InputReader, o
   await sink.close();
   const seconds = (performance.now() - started) / 1000;
   const earlier = done > 0 ? `, after the ${done} already in ${sink.output}` : "";
-  note(`embedded ${totals.items} inputs (${totals.tokens} tokens, ${totals.truncated} truncated) in ${seconds.toFixed(1)} s with ${model.info.name}${earlier}`);
+  note(`embedded ${totals.items} inputs (${totals.tokens} tokens, ${totals.truncated} truncated) in ${seconds.toFixed(1)} s with ${model.info.name}${settings ? `, ${settings}` : ""}${earlier}`);
   const exitCode = interrupts.exitCode();
   if (exitCode !== undefined) {
     const where = sink.output ? `${done + totals.items} results are in ${sink.output}; run the same command with --resume to continue` : "the output is incomplete";

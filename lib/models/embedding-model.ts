@@ -55,6 +55,8 @@ export interface Embedding {
   truncated: boolean;
   /** how many windows a long input was split into (1 when it fitted) */
   windows: number;
+  /** with `prompt`: the text the model embedded, the input in its prompt (token ranges index into it) */
+  promptedText?: string;
   /** with `tokens: true`: every token with its character range and vector */
   tokens?: TokenVector[];
   /** one per requested span, in request order */
@@ -229,7 +231,7 @@ export class EmbeddingModel {
     return prepared.map((input) => {
       const own = outputs.slice(next, (next += input.sequences.length));
       const result = tokenLevel ? this.assembleTokenLevel(input, own, width, settings) : this.assemblePooled(input, own[0]!.pooled!, settings);
-      return storageForm(result, settings);
+      return storageForm(settings.prompt ? { ...result, promptedText: input.text } : result, settings);
     });
   }
 

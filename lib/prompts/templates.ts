@@ -104,6 +104,12 @@ function placeholdersOf(template: string): Set<string> {
   return placeholderNames(parseTemplate(template));
 }
 
+/** Which optional slots a preset's query template has: an instruction to fill, demonstrations to take. */
+export function querySlots(preset: PromptPreset): { task: boolean; examples: boolean } {
+  const slots = placeholdersOf(preset.query);
+  return { task: slots.has("task"), examples: slots.has("examples") };
+}
+
 /**
  * Fills every {placeholder} of `template` from `values`. A placeholder without a value and a
  * value without a placeholder are both errors: either way, the prompt is not the one intended.

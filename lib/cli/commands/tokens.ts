@@ -1,14 +1,15 @@
 import { Command } from "commander";
 import { float32ToJson } from "../../output/json.js";
 import type { EmbedOptions } from "../../models/embed-options.js";
-import type { TokenVector } from "../../models/embedding-model.js";
+import type { Embedding, TokenVector } from "../../models/embedding-model.js";
 import { runCorpusJob } from "../corpus-job.js";
 import { openInput } from "../inputs.js";
 import { jsonLinesSink } from "../sinks.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
+import { addPromptOptions, describePrompt, promptOptionsFor, readPromptChoice, type PromptCommandOptions } from "./prompt-options.js";
 import { addSourceOptions, checkSourceOptions, layersOption, windowOption, type SourceOptions } from "./source-options.js";
 
-interface TokensCommandOptions extends ModelCommandOptions, SourceOptions {
+interface TokensCommandOptions extends ModelCommandOptions, SourceOptions, PromptCommandOptions {
   normalize: boolean;
   layers?: EmbedOptions["layers"];
   window?: EmbedOptions["window"];
@@ -20,7 +21,7 @@ function tokenJson(token: TokenVector): string {
 }
 
 export function tokensCommand(): Command {
-  return addSourceOptions(new Command("tokens"))
+  return addPromptOptions(addSourceOptions(new Command("tokens")))
     .description("every token's vector with its id, text and character range (JSON lines, one per input)")
     .addOption(modelOption())
     .addOption(layersOption())
@@ -32,22 +33,28 @@ export function tokensCommand(): Command {
       "after",
       `
 Output: {"index": i, "tokens": [{"id", "text", "start", "end", "special", "embedding"}]} per input;
-start/end are JavaScript string (UTF-16) indices into the input line, end exclusive.
+start/end are JavaScript string (UTF-16) indices into the input line, end exclusive. With
+--prompt (docs/prompting.md) every token of the prompt is returned, and the record carries the
+prompted text as "prompted": start/end index into it.
 
 Examples:
   $ ctxembed tokens --text "The bank raised its rates."
   $ ctxembed tokens --input corpus.txt --layers last4:mean --no-normalize > tokens.jsonl
   $ ctxembed tokens --input book.txt --window 256:64
-  $ ctxembed tokens --input docs.jsonl --field body -o tokens.jsonl --resume`,
+  $ ctxembed tokens --input docs.jsonl --field body -o tokens.jsonl --resume
+  $ ctxembed tokens --model gemma-3-270m --prompt prompteol --examples demo.jsonl --text "The bank raised its rates."`,
     )
     .action(async (options: TokensCommandOptions, command: Command) => {
       checkSourceOptions(options, command);
+      const prompt = await readPromptChoice(options, command);
       const reader = await openInput(options);
       const model = await openModel(options);
       try {
         const { normalize, layers, window } = options;
-        const sink = jsonLinesSink(options.output, (result) => `"tokens":[${result.tokens!.map(tokenJson).join(",")}]`);
-        await runCorpusJob(model, reader, { normalize, layers, window, tokens: true }, sink, options);
+        const prompted = (result: Embedding) => (result.promptedText === undefined ? "" : `"prompted":${JSON.stringify(result.promptedText)},`);
+        const sink = jsonLinesSink(options.output, (result) => `${prompted(result)}"tokens":[${result.tokens!.map(tokenJson).join(",")}]`);
+        const embedOptions: EmbedOptions = { normalize, layers, window, tokens: true, ...(prompt ? { prompt: promptOptionsFor(prompt, model) } : {}) };
+        await runCorpusJob(model, reader, embedOptions, sink, options, prompt && describePrompt(prompt));
       } finally {
         await model.dispose();
       }
