@@ -4,11 +4,14 @@ import type { DemonstrationSelector } from "../prompts/demonstrations.js";
 import { buildDocument, buildQuery, customPreset, findPreset, type CustomPresetSpec, type Demonstration, type PromptPreset } from "../prompts/templates.js";
 import { describe, requireInteger, requireKnownKeys, requireOneOf, requireOptions } from "../validate.js";
 
+export const promptRoles = ["query", "document"] as const;
+export type PromptRole = (typeof promptRoles)[number];
+
 export interface PromptOptions {
   /** a preset name (qwen3-embedding, e5-mistral, gte-qwen2, bge-en-icl, prompteol) or a custom template */
   template: string | CustomPresetSpec;
   /** queries get the instruction and demonstrations; documents get the document template (default "query") */
-  role?: "query" | "document";
+  role?: PromptRole;
   /** the instruction, for templates with a {task} slot */
   task?: string;
   /** fixed demonstrations, or the k most similar to each input from a selector's pool */
@@ -17,7 +20,7 @@ export interface PromptOptions {
 
 export interface PromptPlan {
   preset: PromptPreset;
-  role: "query" | "document";
+  role: PromptRole;
   task: string | undefined;
   examples: Demonstration[] | { selector: DemonstrationSelector; k: number };
 }
@@ -31,7 +34,7 @@ export function planPrompt(value: unknown): PromptPlan | undefined {
     typeof template === "string" ? findPreset(template) : template && typeof template === "object" ? customPreset(template as CustomPresetSpec) : undefined;
   if (!preset) throw new TypeError(`prompt.template must be a preset name or a custom template, got ${describe(template)}`);
   if (task !== undefined && typeof task !== "string") throw new TypeError(`prompt.task must be a string, got ${describe(task)}`);
-  const role = given.role === undefined ? "query" : requireOneOf(given.role, "prompt.role", ["query", "document"] as const);
+  const role = given.role === undefined ? "query" : requireOneOf(given.role, "prompt.role", promptRoles);
   if (!Array.isArray(examples)) {
     const { selector, k } = requireOptions(examples, "prompt.examples") as { selector?: DemonstrationSelector; k?: unknown };
     if (!selector || typeof selector.selectMany !== "function") throw new TypeError("prompt.examples.selector must be a DemonstrationSelector");

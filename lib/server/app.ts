@@ -34,7 +34,8 @@ export function buildServer(model: EmbeddingModel, serverOptions: ServerOptions 
   const options = resolveServerOptions(serverOptions);
   const app = Fastify({ bodyLimit: options.bodyLimit, return503OnClosing: true });
   const metrics = new ServerMetrics();
-  const service = new EmbeddingService(model, { maxBatchTokens: options.maxBatchTokens, maxRequests: options.maxConcurrentRequests, merge: options.batching }, metrics);
+  const batching = { maxBatchTokens: options.maxBatchTokens, maxRequests: options.maxConcurrentRequests, merge: options.batching };
+  const service = new EmbeddingService(model, batching, metrics, options.prompt);
   metrics.watchQueue(
     () => service.batcher.waiting,
     () => service.batcher.inFlight,

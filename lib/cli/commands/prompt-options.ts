@@ -6,12 +6,9 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
 import type { EmbeddingModel } from "../../models/embedding-model.js";
-import type { PromptOptions } from "../../models/prompting.js";
+import { promptRoles, type PromptOptions, type PromptRole } from "../../models/prompting.js";
 import { customPreset, findPreset, querySlots, type CustomPresetSpec, type Demonstration, type PromptPreset } from "../../prompts/templates.js";
 import { positiveInteger } from "./source-options.js";
-
-export const promptRoles = ["query", "document"] as const;
-export type PromptRole = (typeof promptRoles)[number];
 
 export interface PromptCommandOptions {
   prompt?: string;

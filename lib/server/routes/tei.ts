@@ -2,24 +2,24 @@
 import type { FastifyInstance } from "fastify";
 import { float32ToJson } from "../../output/json.js";
 import { ApiError } from "../errors.js";
-import { inputTexts, optionalBoolean, optionalDimensions, optionalString, requestBody } from "../fields.js";
+import { inputTexts, optionalBoolean, optionalDimensions, optionalString, promptFieldNames, promptFields, requestBody } from "../fields.js";
 import type { RouteContext } from "./context.js";
 
 /**
- * truncate, truncation_direction and prompt_name as TEI reads them. Only "Right" truncation
- * exists: the library keeps an input's first tokens, and cutting on the left cannot be done by
- * cutting the text without changing how its new first word is tokenized.
+ * truncate and truncation_direction as TEI reads them. Only "Right" truncation exists: the
+ * library keeps an input's first tokens, and cutting on the left cannot be done by cutting the
+ * text without changing how its new first word is tokenized.
  */
-function truncationFields(body: Record<string, unknown>, autoTruncate: boolean): { truncate: boolean; promptName: string | undefined } {
+function truncationFields(body: Record<string, unknown>, autoTruncate: boolean): { truncate: boolean } {
   const direction = optionalString(body.truncation_direction, "truncation_direction");
   if (direction !== undefined && direction !== "Right" && direction !== "right") {
     throw new ApiError("validation", `truncation_direction ${JSON.stringify(direction)} is not supported: this server truncates on the right only`);
   }
-  return { truncate: optionalBoolean(body.truncate, "truncate", autoTruncate), promptName: optionalString(body.prompt_name, "prompt_name") };
+  return { truncate: optionalBoolean(body.truncate, "truncate", autoTruncate) };
 }
 
 export function teiRoutes(app: FastifyInstance, { service, options }: RouteContext): void {
-  const common = ["inputs", "truncate", "truncation_direction", "prompt_name"];
+  const common = ["inputs", "truncate", "truncation_direction", ...promptFieldNames];
 
   app.post("/embed", async (request, reply) => {
     const body = requestBody(request.body, [...common, "normalize", "dimensions"]);
@@ -27,6 +27,7 @@ export function teiRoutes(app: FastifyInstance, { service, options }: RouteConte
     const results = await service.embed({
       texts,
       ...truncationFields(body, options.autoTruncate),
+      ...promptFields(body),
       normalize: optionalBoolean(body.normalize, "normalize", true),
       dimensions: optionalDimensions(body.dimensions, service.model.info.dimensions),
     });
@@ -37,27 +38,27 @@ export function teiRoutes(app: FastifyInstance, { service, options }: RouteConte
   app.post("/embed_all", async (request, reply) => {
     const body = requestBody(request.body, common);
     const texts = inputTexts(body.inputs, "inputs", options.maxClientBatch);
-    const results = await service.embed({ texts, ...truncationFields(body, options.autoTruncate), normalize: false, tokens: true });
+    const results = await service.embed({ texts, ...truncationFields(body, options.autoTruncate), ...promptFields(body), normalize: false, tokens: true });
     const perInput = results.map((result) => `[${result.tokens!.map((token) => float32ToJson(token.embedding)).join(",")}]`);
     return reply.type("application/json").send(`[${perInput.join(",")}]`);
   });
 
-  // start/stop are UTF-16 indices into the input (into the prompted text with prompt_name), stop
+  // start/stop are UTF-16 indices into the input (into the prompted text when a prompt applies), stop
   // exclusive; a token's text is what it covers there, a special token's its own piece.
   app.post("/tokenize", async (request) => {
-    const body = requestBody(request.body, ["inputs", "add_special_tokens", "prompt_name"]);
+    const body = requestBody(request.body, ["inputs", "add_special_tokens", ...promptFieldNames]);
     const texts = inputTexts(body.inputs, "inputs", options.maxClientBatch);
     const addSpecial = optionalBoolean(body.add_special_tokens, "add_special_tokens", true);
-    const promptName = optionalString(body.prompt_name, "prompt_name");
-    return texts.map((input) => {
-      const { text, tokens } = service.tokenize(input, { addSpecial, promptName });
-      return tokens.map((token) => ({
+    const prompt = promptFields(body);
+    const tokenized = await Promise.all(texts.map((input) => service.tokenize(input, { addSpecial, ...prompt })));
+    return tokenized.map(({ text, tokens }) =>
+      tokens.map((token) => ({
         id: token.id,
         text: token.special ? token.text : text.slice(token.start, token.end),
         special: token.special,
         start: token.start,
         stop: token.end,
-      }));
-    });
+      })),
+    );
   });
 }
