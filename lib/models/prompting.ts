@@ -1,7 +1,7 @@
 // Prompted embedding: each input is placed in a template (an instruction, demonstrations), and
 // the preset decides the pooling and whether the end-of-text token closes the input.
 import type { DemonstrationSelector } from "../prompts/demonstrations.js";
-import { buildDocument, buildQuery, customPreset, findPreset, type CustomPresetSpec, type Demonstration, type PromptPreset } from "../prompts/templates.js";
+import { buildDocumentAt, buildQueryAt, customPreset, findPreset, type CustomPresetSpec, type Demonstration, type PromptedText, type PromptPreset } from "../prompts/templates.js";
 import { describe, requireInteger, requireKnownKeys, requireOneOf, requireOptions } from "../validate.js";
 
 export const promptRoles = ["query", "document"] as const;
@@ -45,7 +45,12 @@ export function planPrompt(value: unknown): PromptPlan | undefined {
 
 /** The prompted text of every input, demonstrations retrieved per input when asked for. */
 export async function applyPrompt(texts: string[], plan: PromptPlan): Promise<string[]> {
-  if (plan.role === "document") return texts.map((text) => buildDocument(plan.preset, text));
+  return (await applyPromptAt(texts, plan)).map((prompted) => prompted.text);
+}
+
+/** applyPrompt, with where each input begins in its prompt. */
+export async function applyPromptAt(texts: string[], plan: PromptPlan): Promise<PromptedText[]> {
+  if (plan.role === "document") return texts.map((text) => buildDocumentAt(plan.preset, text));
   const examples = Array.isArray(plan.examples) ? texts.map(() => plan.examples as Demonstration[]) : await plan.examples.selector.selectMany(texts, plan.examples.k);
-  return texts.map((query, i) => buildQuery(plan.preset, { query, examples: examples[i]!, ...(plan.task === undefined ? {} : { task: plan.task }) }));
+  return texts.map((query, i) => buildQueryAt(plan.preset, { query, examples: examples[i]!, ...(plan.task === undefined ? {} : { task: plan.task }) }));
 }

@@ -64,6 +64,17 @@ describe("ctxembed embed --prompt on gemma-3-270m", () => {
     vectorsOf(run.stdout).forEach((vector, i) => expect(cosineSimilarity(vector, expected[i]!.embedding), sentences[i]).toBeGreaterThanOrEqual(parity));
     expect(run.stderr).toContain(`prompt prompteol (query, 3 retrieved per input from the 24 in ${pool})`);
   });
+
+  it("span --prompt finds the phrase in the text and equals the library's span vector in the same prompt", async () => {
+    const text = "She sat on the river bank.";
+    const run = ctxembed(["span", "--model", "gemma-3-270m", "--text", text, "--find", "bank", "--prompt", "prompteol", "--examples", demo]);
+    expect(run.status, run.stderr).toBe(0);
+    const output = JSON.parse(run.stdout) as { prompted: string; spans: { start: number; end: number; embedding: number[] }[] };
+    const [expected] = await gemma.embed([{ text, spans: [{ find: "bank" }] }], { prompt: { template: "prompteol", examples: promptEolDemonstrations.slice(0, 1) } });
+    expect(output.prompted).toBe(expected!.promptedText);
+    expect(output.spans[0]).toMatchObject({ start: 21, end: 25 });
+    expect(cosineSimilarity(Float32Array.from(output.spans[0]!.embedding), expected!.spans![0]!.embedding)).toBeGreaterThanOrEqual(parity);
+  });
 });
 
 describe("prompt options recorded and used on all-MiniLM-L6-v2", () => {
