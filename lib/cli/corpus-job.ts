@@ -38,9 +38,18 @@ interface Totals {
 /**
  * Embeds what `reader` gives into `sink`. An output file gets a run record of `identity`
  * (lib/cli/run-record.ts): written as incomplete before the first result, as complete only after
- * the last, and checked before --resume continues the file.
+ * the last, and checked before --resume continues the file. `settings` is what the summary line
+ * adds about how the vectors were made (the prompt, say).
  */
-export async function runCorpusJob(model: EmbeddingModel, reader: InputReader, options: EmbedOptions, sink: VectorSink, job: JobOptions, identity: RunIdentity): Promise<void> {
+export async function runCorpusJob(
+  model: EmbeddingModel,
+  reader: InputReader,
+  options: EmbedOptions,
+  sink: VectorSink,
+  job: JobOptions,
+  identity: RunIdentity,
+  settings?: string,
+): Promise<void> {
   if (job.resume && sink.output) await checkResumable(sink.output, identity);
   const done = job.resume ? await sink.resume() : 0;
   const record = (complete: boolean): Promise<void> => (sink.output ? writeRunRecord(sink.output, identity, complete, done + totals.items) : Promise.resolve());
@@ -90,7 +99,7 @@ export async function runCorpusJob(model: EmbeddingModel, reader: InputReader, o
   await record(complete);
   const seconds = (performance.now() - started) / 1000;
   const earlier = done > 0 ? `, after the ${done} already in ${sink.output}` : "";
-  note(`embedded ${totals.items} inputs (${totals.tokens} tokens, ${totals.truncated} truncated) in ${seconds.toFixed(1)} s with ${model.info.name}${earlier}`);
+  note(`embedded ${totals.items} inputs (${totals.tokens} tokens, ${totals.truncated} truncated) in ${seconds.toFixed(1)} s with ${model.info.name}${settings ? `, ${settings}` : ""}${earlier}`);
   const exitCode = interrupts.exitCode();
   if (exitCode !== undefined) {
     const where = sink.output ? `${done + totals.items} results are in ${sink.output}; run the same command with --resume to continue` : "the output is incomplete";

@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import type { EmbedOptions } from "../models/embed-options.js";
 import type { EmbeddingModel } from "../models/embedding-model.js";
+import type { PromptRecord } from "./commands/prompt-options.js";
 import { inputFormatOf, type InputOptions } from "./inputs.js";
 
 const recordVersion = "ctxembed run record 1";
@@ -40,7 +41,8 @@ export interface RunDescription {
   command: string;
   format: string;
   input: InputOptions;
-  embed: EmbedOptions;
+  /** the vector options, with the prompt as the command line gave it */
+  embed: Omit<EmbedOptions, "prompt"> & { prompt?: PromptRecord };
 }
 
 async function headDigest(path: string, bytes: number): Promise<string> {

@@ -10,13 +10,13 @@ import { l2Normalize, poolRows, type PoolingMode } from "../pooling.js";
 import { SerialQueue } from "../serial-queue.js";
 import { alignTokens, type TokenSpan } from "../tokens/offsets.js";
 import { specialFrame } from "../tokens/special-frame.js";
-import { resolveSpan, rowPoolingOf, type ResolvedSpan } from "../tokens/spans.js";
+import { characterRange, resolveSpan, rowPoolingOf, type ResolvedSpan } from "../tokens/spans.js";
 import { truncateTokens } from "../tokens/truncate.js";
 import { planWindows, type WindowPlan } from "../tokens/windows.js";
 import { requireBoolean, requireInteger, requireKnownKeys, requireOptions, requireText } from "../validate.js";
 import { embedSettings, normalizeInput, type EmbedInput, type EmbedOptions, type EmbedSettings, type NormalizedInput } from "./embed-options.js";
 import { modelInfo, type ModelInfo } from "./model-info.js";
-import { applyPrompt, type PromptPlan } from "./prompting.js";
+import { applyPromptAt, type PromptPlan } from "./prompting.js";
 import { resolveModel, type ProgressCallback } from "./pull.js";
 
 export interface LoadOptions {
@@ -55,6 +55,8 @@ export interface Embedding {
   truncated: boolean;
   /** how many windows a long input was split into (1 when it fitted) */
   windows: number;
+  /** with `prompt`: the text the model embedded, the input in its prompt (token ranges index into it; span ranges into the input) */
+  promptedText?: string;
   /** with `tokens: true`: every token with its character range and vector */
   tokens?: TokenVector[];
   /** one per requested span, in request order */
@@ -106,10 +108,31 @@ const separateStreamCells = 16_384;
 // Below this a shared prefix saves less than the extra decode call costs.
 const minimumSharedPrefix = 8;
 
-async function promptedInputs(inputs: NormalizedInput[], plan: PromptPlan): Promise<NormalizedInput[]> {
-  if (inputs.some((input) => input.spans.length > 0)) throw new TypeError("spans cannot be combined with prompt: their offsets would point into the prompt");
-  const prompted = await applyPrompt(inputs.map((input) => input.text), plan);
-  return prompted.map((text) => ({ text, spans: [] }));
+/**
+ * The inputs in their prompts, each span resolved in its own input and moved to where the input
+ * sits in the prompt (a phrase is found in the input, never in a demonstration).
+ */
+async function promptedInputs(inputs: NormalizedInput[], plan: PromptPlan): Promise<{ inputs: NormalizedInput[]; inputStarts: number[] }> {
+  const prompted = await applyPromptAt(
+    inputs.map((input) => input.text),
+    plan,
+  );
+  return {
+    inputs: prompted.map(({ text, inputStart }, i) => ({
+      text,
+      spans: inputs[i]!.spans.map((request, k) => {
+        const [start, end] = characterRange(inputs[i]!.text, request, `inputs[${i}].spans[${k}]`);
+        return { start: start + inputStart, end: end + inputStart };
+      }),
+    })),
+    inputStarts: prompted.map((text) => text.inputStart),
+  };
+}
+
+/** A prompted input's result: spans' characters back in the input's own indices, and the prompted text beside them. */
+function inInputCoordinates(result: Embedding, promptedText: string, inputStart: number): Embedding {
+  const spans = result.spans?.map((span) => ({ ...span, start: span.start - inputStart, end: span.end - inputStart }));
+  return { ...result, promptedText, ...(spans ? { spans } : {}) };
 }
 
 /** Applies Matryoshka truncation and the storage precision to the sentence vector. */
@@ -247,7 +270,7 @@ export class EmbeddingModel {
   }
 
   private async embedMany(given: NormalizedInput[], settings: EmbedSettings): Promise<Embedding[]> {
-    const inputs = settings.prompt ? await promptedInputs(given, settings.prompt) : given;
+    const { inputs, inputStarts } = settings.prompt ? await promptedInputs(given, settings.prompt) : { inputs: given, inputStarts: undefined };
     const tokenLevel =
       settings.layers !== undefined ||
       settings.tokens ||
@@ -259,10 +282,10 @@ export class EmbeddingModel {
     const outputs = await this.run(prepared.flatMap((input) => input.sequences), settings, mode);
     const width = settings.layers ? combinedWidth(settings.layers, this.info.hiddenSize) : this.info.dimensions;
     let next = 0;
-    return prepared.map((input) => {
+    return prepared.map((input, i) => {
       const own = outputs.slice(next, (next += input.sequences.length));
       const result = tokenLevel ? this.assembleTokenLevel(input, own, width, settings) : this.assemblePooled(input, own[0]!.pooled!, settings);
-      return storageForm(result, settings);
+      return storageForm(inputStarts ? inInputCoordinates(result, input.text, inputStarts[i]!) : result, settings);
     });
   }
 

@@ -1,14 +1,17 @@
 // Prompted embedding: each input is placed in a template (an instruction, demonstrations), and
 // the preset decides the pooling and whether the end-of-text token closes the input.
 import type { DemonstrationSelector } from "../prompts/demonstrations.js";
-import { buildDocument, buildQuery, customPreset, findPreset, type CustomPresetSpec, type Demonstration, type PromptPreset } from "../prompts/templates.js";
+import { buildDocumentAt, buildQueryAt, customPreset, findPreset, type CustomPresetSpec, type Demonstration, type PromptedText, type PromptPreset } from "../prompts/templates.js";
 import { describe, requireInteger, requireKnownKeys, requireOneOf, requireOptions } from "../validate.js";
+
+export const promptRoles = ["query", "document"] as const;
+export type PromptRole = (typeof promptRoles)[number];
 
 export interface PromptOptions {
   /** a preset name (qwen3-embedding, e5-mistral, gte-qwen2, bge-en-icl, prompteol) or a custom template */
   template: string | CustomPresetSpec;
   /** queries get the instruction and demonstrations; documents get the document template (default "query") */
-  role?: "query" | "document";
+  role?: PromptRole;
   /** the instruction, for templates with a {task} slot */
   task?: string;
   /** fixed demonstrations, or the k most similar to each input from a selector's pool */
@@ -17,7 +20,7 @@ export interface PromptOptions {
 
 export interface PromptPlan {
   preset: PromptPreset;
-  role: "query" | "document";
+  role: PromptRole;
   task: string | undefined;
   examples: Demonstration[] | { selector: DemonstrationSelector; k: number };
 }
@@ -31,7 +34,7 @@ export function planPrompt(value: unknown): PromptPlan | undefined {
     typeof template === "string" ? findPreset(template) : template && typeof template === "object" ? customPreset(template as CustomPresetSpec) : undefined;
   if (!preset) throw new TypeError(`prompt.template must be a preset name or a custom template, got ${describe(template)}`);
   if (task !== undefined && typeof task !== "string") throw new TypeError(`prompt.task must be a string, got ${describe(task)}`);
-  const role = given.role === undefined ? "query" : requireOneOf(given.role, "prompt.role", ["query", "document"] as const);
+  const role = given.role === undefined ? "query" : requireOneOf(given.role, "prompt.role", promptRoles);
   if (!Array.isArray(examples)) {
     const { selector, k } = requireOptions(examples, "prompt.examples") as { selector?: DemonstrationSelector; k?: unknown };
     if (!selector || typeof selector.selectMany !== "function") throw new TypeError("prompt.examples.selector must be a DemonstrationSelector");
@@ -42,7 +45,12 @@ export function planPrompt(value: unknown): PromptPlan | undefined {
 
 /** The prompted text of every input, demonstrations retrieved per input when asked for. */
 export async function applyPrompt(texts: string[], plan: PromptPlan): Promise<string[]> {
-  if (plan.role === "document") return texts.map((text) => buildDocument(plan.preset, text));
+  return (await applyPromptAt(texts, plan)).map((prompted) => prompted.text);
+}
+
+/** applyPrompt, with where each input begins in its prompt. */
+export async function applyPromptAt(texts: string[], plan: PromptPlan): Promise<PromptedText[]> {
+  if (plan.role === "document") return texts.map((text) => buildDocumentAt(plan.preset, text));
   const examples = Array.isArray(plan.examples) ? texts.map(() => plan.examples as Demonstration[]) : await plan.examples.selector.selectMany(texts, plan.examples.k);
-  return texts.map((query, i) => buildQuery(plan.preset, { query, examples: examples[i]!, ...(plan.task === undefined ? {} : { task: plan.task }) }));
+  return texts.map((query, i) => buildQueryAt(plan.preset, { query, examples: examples[i]!, ...(plan.task === undefined ? {} : { task: plan.task }) }));
 }

@@ -104,26 +104,42 @@ function placeholdersOf(template: string): Set<string> {
   return placeholderNames(parseTemplate(template));
 }
 
+/** Which optional slots a preset's query template has: an instruction to fill, demonstrations to take. */
+export function querySlots(preset: PromptPreset): { task: boolean; examples: boolean } {
+  const slots = placeholdersOf(preset.query);
+  return { task: slots.has("task"), examples: slots.has("examples") };
+}
+
 /**
  * Fills every {placeholder} of `template` from `values`. A placeholder without a value and a
  * value without a placeholder are both errors: either way, the prompt is not the one intended.
  */
 export function fillTemplate(template: string, values: Readonly<Record<string, string>>): string {
+  return fillTemplateAt(template, values, undefined).text;
+}
+
+/** fillTemplate, and where the value of the first `slot` placeholder begins in the result (-1 when there is none). */
+function fillTemplateAt(template: string, values: Readonly<Record<string, string>>, slot: string | undefined): { text: string; slotStart: number } {
   const parts = parseTemplate(template);
   const used = placeholderNames(parts);
   for (const [key, value] of Object.entries(values)) {
     if (!used.has(key)) throw new TypeError(`template ${JSON.stringify(template)} has no placeholder {${key}} for the value given for it`);
     if (typeof value !== "string") throw new TypeError(`the value of {${key}} must be a string, got ${describe(value)}`);
   }
-  return parts
-    .map((part) => {
-      if ("literal" in part) return part.literal;
-      if (!Object.hasOwn(values, part.placeholder)) {
-        throw new TypeError(`template ${JSON.stringify(template)} needs a value for its placeholder {${part.placeholder}}`);
-      }
-      return values[part.placeholder]!;
-    })
-    .join("");
+  let text = "";
+  let slotStart = -1;
+  for (const part of parts) {
+    if ("literal" in part) {
+      text += part.literal;
+      continue;
+    }
+    if (!Object.hasOwn(values, part.placeholder)) {
+      throw new TypeError(`template ${JSON.stringify(template)} needs a value for its placeholder {${part.placeholder}}`);
+    }
+    if (part.placeholder === slot && slotStart < 0) slotStart = text.length;
+    text += values[part.placeholder]!;
+  }
+  return { text, slotStart };
 }
 
 function requirePlaceholders(template: string, what: string, allowed: readonly string[], required: readonly string[]): Set<string> {
@@ -279,8 +295,19 @@ function fillExamples(preset: PromptPreset, exampleTemplate: string, examples: r
   return filled.join(preset.exampleSeparator ?? "") + (preset.examplesSuffix ?? "");
 }
 
+/** A text in its prompt, and where the text itself begins in it. */
+export interface PromptedText {
+  text: string;
+  inputStart: number;
+}
+
 /** The query prompt: the preset's query template filled with the task, the query and the demonstrations. */
 export function buildQuery(preset: PromptPreset, input: QueryInput): string {
+  return buildQueryAt(preset, input).text;
+}
+
+/** buildQuery, with where the query begins in the prompt. */
+export function buildQueryAt(preset: PromptPreset, input: QueryInput): PromptedText {
   const given = requireOptions(input, "query input");
   requireKnownKeys(given, "query input", ["task", "query", "examples"]);
   const values: Record<string, string> = { query: requireText(given.query, "query") };
@@ -293,11 +320,19 @@ export function buildQuery(preset: PromptPreset, input: QueryInput): string {
   } else if (examples.length > 0) {
     throw new TypeError(`preset ${JSON.stringify(preset.name)} takes no demonstrations`);
   }
-  return fillTemplate(preset.query, values);
+  const { text, slotStart } = fillTemplateAt(preset.query, values, "query");
+  return { text, inputStart: slotStart };
 }
 
 /** The document prompt: the preset's document template around `text`, or `text` itself when it has none. */
 export function buildDocument(preset: PromptPreset, text: string): string {
+  return buildDocumentAt(preset, text).text;
+}
+
+/** buildDocument, with where the text begins in the prompt. */
+export function buildDocumentAt(preset: PromptPreset, text: string): PromptedText {
   requireText(text, "document text");
-  return preset.document === undefined ? text : fillTemplate(preset.document, { text });
+  if (preset.document === undefined) return { text, inputStart: 0 };
+  const filled = fillTemplateAt(preset.document, { text }, "text");
+  return { text: filled.text, inputStart: filled.slotStart };
 }

@@ -83,7 +83,8 @@ export function buildServer(model: EmbeddingModel, serverOptions: ServerOptions 
   const app = Fastify({ bodyLimit: options.bodyLimit, return503OnClosing: true, clientErrorHandler: answerClientError });
   closeUnansweredConnections(app);
   const metrics = new ServerMetrics();
-  const service = new EmbeddingService(model, { maxBatchTokens: options.maxBatchTokens, maxRequests: options.maxConcurrentRequests, merge: options.batching }, metrics, options.maxResponseBytes);
+  const batching = { maxBatchTokens: options.maxBatchTokens, maxRequests: options.maxConcurrentRequests, merge: options.batching };
+  const service = new EmbeddingService(model, batching, metrics, options.maxResponseBytes, options.prompt);
   metrics.watchQueue(
     () => service.batcher.waiting,
     () => service.batcher.inFlight,

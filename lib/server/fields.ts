@@ -1,6 +1,8 @@
 // Request fields shared by the API families, checked with the library's validators so that a
 // wrong field gets the same precise message over HTTP as in code, as a 422.
-import { describe, requireBoolean, requireInteger, requireKnownKeys, requireOptions, requireText } from "../validate.js";
+import { promptRoles } from "../models/prompting.js";
+import { describe, requireBoolean, requireInteger, requireKnownKeys, requireOneOf, requireOptions, requireText } from "../validate.js";
+import type { PromptRequest } from "./embedding-service.js";
 import { ApiError, validated } from "./errors.js";
 
 /** The JSON body as an object with only the fields the route reads. */
@@ -42,4 +44,13 @@ export function optionalString(value: unknown, field: string): string | undefine
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string") throw new ApiError("validation", `${field} must be a string, got ${describe(value)}`);
   return value;
+}
+
+/** The prompt fields every embedding route takes: `prompt_name` (a preset) and `role` (query or document). */
+export const promptFieldNames = ["prompt_name", "role"] as const;
+
+export function promptFields(body: Record<string, unknown>): PromptRequest {
+  const promptName = optionalString(body.prompt_name, "prompt_name");
+  const role = body.role === undefined || body.role === null ? undefined : validated(() => requireOneOf(body.role, "role", promptRoles));
+  return { promptName, role };
 }

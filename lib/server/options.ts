@@ -1,5 +1,6 @@
 // The server's settings, their defaults (those of text-embeddings-inference where it has one),
 // and their checks.
+import { planPrompt, type PromptOptions } from "../models/prompting.js";
 import { requireBoolean, requireInteger, requireKnownKeys, requireOptions } from "../validate.js";
 
 export interface ServerOptions {
@@ -23,11 +24,17 @@ export interface ServerOptions {
   maxResponseBytes?: number;
   /** report the model file's path in /info; default false (it tells clients about the host's files) */
   exposeModelPath?: boolean;
+  /**
+   * the prompt of requests that name none (TEI's default prompt), with its instruction and
+   * demonstrations; a request's prompt_name picks another preset, its role the query or document form
+   */
+  prompt?: PromptOptions;
 }
 
-export type ResolvedServerOptions = Required<Omit<ServerOptions, "apiKey" | "modelName">> & Pick<ServerOptions, "apiKey" | "modelName">;
+type OptionalSettings = "apiKey" | "modelName" | "prompt";
+export type ResolvedServerOptions = Required<Omit<ServerOptions, OptionalSettings>> & Pick<ServerOptions, OptionalSettings>;
 
-const optionKeys = ["maxBatchTokens", "maxConcurrentRequests", "maxClientBatch", "batching", "bodyLimit", "autoTruncate", "apiKey", "modelName", "maxResponseBytes", "exposeModelPath"] as const;
+const optionKeys = ["maxBatchTokens", "maxConcurrentRequests", "maxClientBatch", "batching", "bodyLimit", "autoTruncate", "apiKey", "modelName", "maxResponseBytes", "exposeModelPath", "prompt"] as const;
 
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const given = requireOptions(options, "server options");
@@ -41,6 +48,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   };
   const apiKey = text("apiKey");
   const modelName = text("modelName");
+  // Checked now, so that a wrong default prompt stops the server from starting rather than failing every request.
+  planPrompt(given.prompt);
   return {
     maxBatchTokens: integer("maxBatchTokens", 16_384),
     maxConcurrentRequests: integer("maxConcurrentRequests", 512),
@@ -52,5 +61,6 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     exposeModelPath: flag("exposeModelPath", false),
     ...(apiKey === undefined ? {} : { apiKey }),
     ...(modelName === undefined ? {} : { modelName }),
+    ...(given.prompt === undefined ? {} : { prompt: given.prompt as PromptOptions }),
   };
 }

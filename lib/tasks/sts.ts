@@ -35,11 +35,25 @@ export async function readStsBenchmark(path: string): Promise<StsPair[]> {
   });
 }
 
+/** Every sentence of the pairs once, in order of first appearance: what has to be embedded. */
+export function stsSentences(pairs: readonly StsPair[]): string[] {
+  return [...new Set(pairs.flatMap((pair) => [pair.sentence1, pair.sentence2]))];
+}
+
 export async function evaluateSts(model: EmbeddingModel, pairs: readonly StsPair[], options: EmbedOptions = {}): Promise<StsResult> {
-  const distinct = [...new Set(pairs.flatMap((pair) => [pair.sentence1, pair.sentence2]))];
+  const distinct = stsSentences(pairs);
   const embeddings = await model.embed(distinct, options);
-  const vectorOf = new Map(distinct.map((sentence, index) => [sentence, embeddings[index]!.embedding]));
-  const predicted = pairs.map((pair) => cosineSimilarity(vectorOf.get(pair.sentence1)!, vectorOf.get(pair.sentence2)!));
+  return scoreSts(pairs, new Map(distinct.map((sentence, index) => [sentence, embeddings[index]!.embedding])));
+}
+
+/** Spearman and Pearson of the cosines of each pair's vectors (every sentence of the pairs in `vectorOf`) against the gold scores. */
+export function scoreSts(pairs: readonly StsPair[], vectorOf: ReadonlyMap<string, Float32Array>): StsResult {
+  const vector = (sentence: string) => {
+    const found = vectorOf.get(sentence);
+    if (!found) throw new RangeError(`no vector for the sentence ${JSON.stringify(sentence)}`);
+    return found;
+  };
+  const predicted = pairs.map((pair) => cosineSimilarity(vector(pair.sentence1), vector(pair.sentence2)));
   const gold = pairs.map((pair) => pair.score);
   return {
     pairs: pairs.length,

@@ -28,7 +28,8 @@ export function rowPoolingOf(pooling: SpanPooling): PoolingMode {
   return pooling === "first" ? "cls" : pooling;
 }
 
-function characterRange(text: string, request: SpanRequest, what: string): [number, number] {
+/** The characters [start, end) of `text` a request asks for. */
+export function characterRange(text: string, request: SpanRequest, what: string): [number, number] {
   if ("find" in request) {
     if (typeof request.find !== "string" || request.find.length === 0) throw new TypeError(`${what}.find must be a non-empty string`);
     const occurrence = request.occurrence ?? 0;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel, type EmbeddingModel } from "../../lib/models/embedding-model.js";
 import { cosineSimilarity } from "../../lib/pooling.js";
 import { promptEolDemonstrations } from "../../lib/prompts/prompteol-demonstrations.js";
-import { buildQuery, findPreset } from "../../lib/prompts/templates.js";
+import { buildQuery, buildQueryAt, findPreset } from "../../lib/prompts/templates.js";
 import { sentenceFixture } from "./models.js";
 
 let gemma: EmbeddingModel;
@@ -75,7 +75,15 @@ describe("presets and outputs", () => {
     await expect(gemma.embed("x", { dimensions: 641 })).rejects.toThrow(/dimensions must be between 1 and 640/);
   });
 
-  it("refuses spans inside a prompt, whose offsets would point into the template", async () => {
-    await expect(gemma.embed({ text: "a bank", spans: [{ find: "bank" }] }, { prompt: { template: "prompteol" } })).rejects.toThrow(/spans cannot be combined with prompt/);
+  it("finds spans in the input, not in the demonstrations before it, and returns the prompted text's span vectors", async () => {
+    const examples = [{ query: "The bank raised its rates.", response: "Finance" }];
+    const text = "She sat on the river bank.";
+    const [result] = await gemma.embed([{ text, spans: [{ find: "bank" }] }], { prompt: { template: "prompteol", examples } });
+    const prompted = buildQueryAt(promptEol, { query: text, examples });
+    expect(result!.promptedText).toBe(prompted.text);
+    expect(result!.spans![0]).toMatchObject({ start: 21, end: 25, text: "bank" });
+    const [plain] = await gemma.embed([{ text: prompted.text, spans: [{ start: prompted.inputStart + 21, end: prompted.inputStart + 25 }] }]);
+    expect(result!.spans![0]!.tokenStart).toBe(plain!.spans![0]!.tokenStart);
+    expect(cosineSimilarity(result!.spans![0]!.embedding, plain!.spans![0]!.embedding)).toBeGreaterThanOrEqual(batchInvariance);
   });
 });

@@ -7,13 +7,14 @@ import { openInput } from "../inputs.js";
 import { runIdentity } from "../run-record.js";
 import { embeddingField, jsonLinesSink, npyFormat, rawFormat, rowFileSink } from "../sinks.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
+import { addPromptOptions, describePrompt, promptOptionsFor, promptRecord, readPromptChoice, type PromptCommandOptions } from "./prompt-options.js";
 import { addSourceOptions, checkSourceOptions, layersOption, positiveInteger, windowOption, type SourceOptions } from "./source-options.js";
 
-interface EmbedCommandOptions extends ModelCommandOptions, SourceOptions {
+interface EmbedCommandOptions extends ModelCommandOptions, SourceOptions, PromptCommandOptions {
   format: "jsonl" | "npy" | "raw";
   precision: Precision;
   dimensions?: number;
-  pooling: NonNullable<EmbedOptions["pooling"]>;
+  pooling?: NonNullable<EmbedOptions["pooling"]>;
   normalize: boolean;
   truncate: boolean;
   layers?: EmbedOptions["layers"];
@@ -21,13 +22,13 @@ interface EmbedCommandOptions extends ModelCommandOptions, SourceOptions {
 }
 
 export function embedCommand(): Command {
-  return addSourceOptions(new Command("embed"))
+  return addPromptOptions(addSourceOptions(new Command("embed")))
     .description("embed each text of a corpus (text lines, JSON lines, CSV, TSV, or standard input): JSON lines, .npy or raw rows out")
     .addOption(modelOption())
     .addOption(new Option("-f, --format <format>", "output format (npy and raw need --output)").choices(["jsonl", "npy", "raw"]).default("jsonl"))
     .addOption(new Option("--precision <precision>", "stored precision; int8 keeps a scale per vector").choices(precisions).default("float32"))
     .addOption(new Option("--dimensions <n>", "keep the first N dimensions (Matryoshka), re-normalised").argParser(positiveInteger))
-    .addOption(new Option("--pooling <mode>", "pooling; model = the model's own").choices(["model", ...poolingModes]).default("model"))
+    .addOption(new Option("--pooling <mode>", "pooling; model = the model's own (default: the --prompt preset's, else the model's)").choices(["model", ...poolingModes]))
     .addOption(layersOption())
     .addOption(windowOption())
     .option("--no-normalize", "keep raw vectors instead of scaling them to unit length")
@@ -56,6 +57,12 @@ line, 130 interrupted by Ctrl-C after writing the results in hand: run the same 
 partial .npy keeps a 0-row header, a partial raw sidecar says "complete": false, and --resume
 refuses an output another run made, naming what differs. Docs: docs/cli.md.
 
+Prompts (docs/prompting.md): --prompt puts every input in a preset's or your own template; the
+preset's pooling applies unless --pooling is given. --examples holds demonstrations as JSON lines
+{"query": "...", "response": "..."}: all of them go before every input, or with
+--retrieve-examples K the K nearest to each input. The summary line (and a raw sidecar) records
+the prompt options.
+
 Examples:
   $ ctxembed embed --input sentences.txt > vectors.jsonl
   $ cat notes.txt | ctxembed embed --model all-minilm-l6-v2 --skip-empty
@@ -66,22 +73,29 @@ Examples:
   $ ctxembed embed --input corpus.txt --format raw -o corpus.f32     # + corpus.f32.json
   $ ctxembed embed --input corpus.txt --format raw -o corpus.f32 --resume   # after Ctrl-C
   $ ctxembed embed --model ./my-model.gguf --input docs.txt --pooling cls --no-normalize -o out.jsonl
-  $ ctxembed embed --input long-documents.txt --window 256:128`,
+  $ ctxembed embed --input long-documents.txt --window 256:128
+  $ ctxembed embed --model gemma-3-270m --prompt prompteol --examples demo.jsonl --input sentences.txt
+  $ ctxembed embed --model gemma-3-270m --prompt prompteol --examples pool.jsonl --retrieve-examples 3 --input sentences.txt
+  $ ctxembed embed --model ./qwen3-embedding.gguf --prompt qwen3-embedding --task "Given a web search query, retrieve relevant passages" --input queries.txt
+  $ ctxembed embed --model ./qwen3-embedding.gguf --prompt qwen3-embedding --role document --input passages.txt`,
     )
     .action(async (options: EmbedCommandOptions, command: Command) => {
       checkSourceOptions(options, command);
       if (options.format !== "jsonl" && !options.output) command.error(`error: --format ${options.format} needs --output FILE`, { exitCode: 2 });
+      const prompt = await readPromptChoice(options, command);
       const reader = await openInput(options);
       const model = await openModel(options);
       try {
         const { pooling, normalize, truncate, layers, window, precision, dimensions } = options;
-        const embedOptions: EmbedOptions = { pooling, normalize, truncate, layers, window, dimensions, precision };
+        const plain: Omit<EmbedOptions, "prompt"> = { ...(pooling === undefined ? {} : { pooling }), normalize, truncate, layers, window, dimensions, precision };
+        const embedOptions: EmbedOptions = prompt ? { ...plain, prompt: promptOptionsFor(prompt, model) } : plain;
+        const recorded = prompt ? { ...plain, prompt: promptRecord(prompt) } : { ...plain, pooling: pooling ?? "model" };
         const sink =
           options.format === "jsonl"
             ? jsonLinesSink(options.output, embeddingField)
-            : rowFileSink(options.output!, precision, options.format === "npy" ? npyFormat : rawFormat({ model: model.info.name, options: embedOptions }));
-        const identity = await runIdentity({ command: "embed", format: options.format, input: options, embed: embedOptions }, model);
-        await runCorpusJob(model, reader, embedOptions, sink, options, identity);
+            : rowFileSink(options.output!, precision, options.format === "npy" ? npyFormat : rawFormat({ model: model.info.name, options: recorded }));
+        const identity = await runIdentity({ command: "embed", format: options.format, input: options, embed: recorded }, model);
+        await runCorpusJob(model, reader, embedOptions, sink, options, identity, prompt && describePrompt(prompt));
       } finally {
         await model.dispose();
       }

@@ -2,9 +2,10 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import type { FastifyInstance } from "fastify";
 import { note } from "../terminal.js";
 import { modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
+import { addPromptOptions, describePrompt, promptOptionsFor, readPromptChoice, type PromptCommandOptions } from "./prompt-options.js";
 import { positiveInteger } from "./source-options.js";
 
-interface ServeCommandOptions extends ModelCommandOptions {
+interface ServeCommandOptions extends ModelCommandOptions, PromptCommandOptions {
   host: string;
   port: number;
   maxBatchTokens: number;
@@ -64,7 +65,7 @@ async function drain(app: FastifyInstance, seconds: number): Promise<boolean> {
 }
 
 export function serveCommand(): Command {
-  return new Command("serve")
+  return addPromptOptions(new Command("serve"), "each request's inputs (unless the request names a prompt_name)")
     .description("serve embeddings over HTTP: OpenAI-compatible /v1/embeddings and text-embeddings-inference-compatible /embed, /embed_all, /tokenize")
     .addOption(modelOption())
     .option("--host <address>", "address to listen on (loopback unless told otherwise)", "127.0.0.1")
@@ -93,6 +94,11 @@ Routes: POST /v1/embeddings (OpenAI), POST /embed, /embed_all, /tokenize (text-e
 GET /health, /info, /metrics (Prometheus). Concurrent requests with the same options are merged
 into shared model calls. The bound address is printed on standard error.
 
+Prompts (docs/prompting.md): --prompt, --task and --examples set the prompt of requests that name
+none; a request's "prompt_name" picks another preset (the server's --task and --examples go with
+the server's own preset only) and "role": "query" | "document" the form, on /embed, /embed_all,
+/tokenize and /v1/embeddings (an extra body field there).
+
 Shutdown: SIGTERM or SIGINT stops accepting connections, closes at once every connection with no
 request in flight (idle, or headers or body still arriving), answers the requests in flight within
 --drain-timeout seconds and exits 0; requests still running at the deadline are cut off (exit 1).
@@ -102,12 +108,15 @@ Examples:
   $ ctxembed serve --model all-minilm-l6-v2
   $ ctxembed serve --model ./my-model.gguf --port 9000 --max-batch-tokens 8192
   $ CTXEMBED_API_KEY=secret ctxembed serve --host 0.0.0.0 --port 8080
-  $ curl -s localhost:8080/embed -H 'content-type: application/json' -d '{"inputs": ["a sentence"]}'`,
+  $ curl -s localhost:8080/embed -H 'content-type: application/json' -d '{"inputs": ["a sentence"]}'
+  $ ctxembed serve --model gemma-3-270m --prompt prompteol --examples demo.jsonl
+  $ curl -s localhost:8080/embed -H 'content-type: application/json' -d '{"inputs": ["a passage"], "role": "document"}'`,
     )
     .action(async (options: ServeCommandOptions, command: Command) => {
       if (command.getOptionValueSource("apiKey") === "cli") {
         note("warning: --api-key is visible to every user of this machine (ps, /proc); set CTXEMBED_API_KEY instead");
       }
+      const prompt = await readPromptChoice(options, command);
       // Loaded here, not at the top: every other command would otherwise pay for loading fastify.
       const { buildServer } = await import("../../server/app.js");
       const model = await openModel(options);
@@ -123,12 +132,13 @@ Examples:
           maxResponseBytes: options.maxResponseBytes,
           exposeModelPath: options.showModelPath === true,
           ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+          ...(prompt ? { prompt: promptOptionsFor(prompt, model) } : {}),
         },
         { onUnexpectedError: (error) => note(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`) },
       );
       const stopped = stopSignal();
       const address = await app.listen({ host: options.host, port: options.port });
-      note(`serving ${model.info.name} on ${address}`);
+      note(`serving ${model.info.name} on ${address}${prompt ? `, ${describePrompt(prompt)} by default` : ""}`);
       note(`${await stopped}: draining requests in flight (at most ${options.drainTimeout} s)`);
       if (!(await drain(app, options.drainTimeout))) {
         note(`stopped: the drain deadline of ${options.drainTimeout} s cut off requests still in flight`);

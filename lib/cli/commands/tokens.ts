@@ -1,15 +1,16 @@
 import { Command } from "commander";
 import { float32ToJson } from "../../output/json.js";
 import type { EmbedOptions } from "../../models/embed-options.js";
-import type { TokenVector } from "../../models/embedding-model.js";
+import type { Embedding, TokenVector } from "../../models/embedding-model.js";
 import { runCorpusJob } from "../corpus-job.js";
 import { openInput } from "../inputs.js";
 import { runIdentity } from "../run-record.js";
 import { jsonLinesSink } from "../sinks.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
+import { addPromptOptions, describePrompt, promptOptionsFor, promptRecord, readPromptChoice, type PromptCommandOptions } from "./prompt-options.js";
 import { addSourceOptions, checkSourceOptions, layersOption, windowOption, type SourceOptions } from "./source-options.js";
 
-interface TokensCommandOptions extends ModelCommandOptions, SourceOptions {
+interface TokensCommandOptions extends ModelCommandOptions, SourceOptions, PromptCommandOptions {
   normalize: boolean;
   layers?: EmbedOptions["layers"];
   window?: EmbedOptions["window"];
@@ -21,7 +22,7 @@ function tokenJson(token: TokenVector): string {
 }
 
 export function tokensCommand(): Command {
-  return addSourceOptions(new Command("tokens"))
+  return addPromptOptions(addSourceOptions(new Command("tokens")))
     .description("every token's vector with its id, text and character range (JSON lines, one per input)")
     .addOption(modelOption())
     .addOption(layersOption())
@@ -33,24 +34,31 @@ export function tokensCommand(): Command {
       "after",
       `
 Output: {"index": i, "tokens": [{"id", "text", "start", "end", "special", "embedding"}]} per input;
-start/end are JavaScript string (UTF-16) indices into the input line, end exclusive.
+start/end are JavaScript string (UTF-16) indices into the input line, end exclusive. With
+--prompt (docs/prompting.md) every token of the prompt is returned, and the record carries the
+prompted text as "prompted": start/end index into it.
 
 Examples:
   $ ctxembed tokens --text "The bank raised its rates."
   $ ctxembed tokens --input corpus.txt --layers last4:mean --no-normalize > tokens.jsonl
   $ ctxembed tokens --input book.txt --window 256:64
-  $ ctxembed tokens --input docs.jsonl --field body -o tokens.jsonl --resume`,
+  $ ctxembed tokens --input docs.jsonl --field body -o tokens.jsonl --resume
+  $ ctxembed tokens --model gemma-3-270m --prompt prompteol --examples demo.jsonl --text "The bank raised its rates."`,
     )
     .action(async (options: TokensCommandOptions, command: Command) => {
       checkSourceOptions(options, command);
+      const prompt = await readPromptChoice(options, command);
       const reader = await openInput(options);
       const model = await openModel(options);
       try {
         const { normalize, layers, window } = options;
-        const sink = jsonLinesSink(options.output, (result) => `"tokens":[${result.tokens!.map(tokenJson).join(",")}]`);
-        const embedOptions = { normalize, layers, window, tokens: true };
-        const identity = await runIdentity({ command: "tokens", format: "jsonl", input: options, embed: embedOptions }, model);
-        await runCorpusJob(model, reader, embedOptions, sink, options, identity);
+        const prompted = (result: Embedding) => (result.promptedText === undefined ? "" : `"prompted":${JSON.stringify(result.promptedText)},`);
+        const sink = jsonLinesSink(options.output, (result) => `${prompted(result)}"tokens":[${result.tokens!.map(tokenJson).join(",")}]`);
+        const plain = { normalize, layers, window, tokens: true };
+        const embedOptions: EmbedOptions = prompt ? { ...plain, prompt: promptOptionsFor(prompt, model) } : plain;
+        const recorded = prompt ? { ...plain, prompt: promptRecord(prompt) } : plain;
+        const identity = await runIdentity({ command: "tokens", format: "jsonl", input: options, embed: recorded }, model);
+        await runCorpusJob(model, reader, embedOptions, sink, options, identity, prompt && describePrompt(prompt));
       } finally {
         await model.dispose();
       }

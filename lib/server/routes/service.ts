@@ -21,6 +21,7 @@ export function serviceRoutes(app: FastifyInstance, { service, options, modelNam
       max_client_batch_size: options.maxClientBatch,
       batching: options.batching,
       auto_truncate: options.autoTruncate,
+      ...(service.promptName === undefined ? {} : { default_prompt_name: service.promptName }),
     };
   });
 
