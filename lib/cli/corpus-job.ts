@@ -7,7 +7,7 @@
 // chunk N is embedded (on the native thread), chunk N+1 is read and queued and chunk N-1 is
 // written, and a slow output holds the reading back.
 import type { Embedding, EmbeddingModel } from "../models/embedding-model.js";
-import type { EmbedOptions } from "../models/embed-options.js";
+import type { EmbedInput, EmbedOptions } from "../models/embed-options.js";
 import type { InputReader, InputRecord } from "./inputs.js";
 import { watchInterrupts } from "./interrupt.js";
 import type { VectorSink } from "./sinks.js";
@@ -18,6 +18,8 @@ export interface JobOptions {
   chunk: number;
   /** continue the output a previous run left */
   resume: boolean;
+  /** what the model reads for a record (default: its text), e.g. the text with spans to read in it */
+  inputOf?: (record: InputRecord) => EmbedInput;
 }
 
 /** Inputs of many characters (documents) close a chunk early, so that a chunk stays small in memory. */
@@ -60,7 +62,7 @@ export async function runCorpusJob(model: EmbeddingModel, reader: InputReader, o
     for await (const chunk of chunks(records, job.chunk)) {
       if (interrupts.signal.aborted) break;
       firstRead ??= reader.position()?.read;
-      const current = { records: chunk, results: embedChunk(model, chunk, options) };
+      const current = { records: chunk, results: embedChunk(model, chunk, options, job.inputOf) };
       // Rejections surface when the chunk's turn to be written comes; until then they are expected.
       current.results.catch(() => undefined);
       if (previous) await writeChunk(previous);
@@ -108,12 +110,9 @@ async function* chunks(records: AsyncIterable<InputRecord>, size: number): Async
   if (chunk.length > 0) yield chunk;
 }
 
-async function embedChunk(model: EmbeddingModel, records: InputRecord[], options: EmbedOptions): Promise<Embedding[]> {
+async function embedChunk(model: EmbeddingModel, records: InputRecord[], options: EmbedOptions, inputOf: (record: InputRecord) => EmbedInput = (record) => record.text): Promise<Embedding[]> {
   try {
-    return await model.embed(
-      records.map((record) => record.text),
-      options,
-    );
+    return await model.embed(records.map(inputOf), options);
   } catch (error) {
     // The library names an input by its place in the call ("inputs[3] has 300 tokens…"); a
     // person knows it by its place in the file.
