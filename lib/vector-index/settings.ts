@@ -30,6 +30,11 @@ export interface IndexSettings {
   phrases?: Required<CandidateOptions> & PhraseVectorOptions;
 }
 
+/** The most hits one search returns. */
+export const maxK = 1000;
+/** Rows from which a table gets an ANN index; below it, exact search is fast enough (docs/index.md). */
+export const defaultAnnThreshold = 100_000;
+
 /** The schema metadata key that holds the settings as JSON. */
 export const settingsKey = "ctxembed.index";
 

@@ -5,7 +5,7 @@ import { mkdir, stat } from "node:fs/promises";
 import * as lancedb from "@lancedb/lancedb";
 import { Bool, DataType, Field, FixedSizeList, Float32, Float64, Schema, Utf8 } from "apache-arrow";
 import { describe, requireInteger, requireText } from "../validate.js";
-import { requireSameSettings, settingsKey, type IndexSettings } from "./settings.js";
+import { defaultAnnThreshold, maxK, requireSameSettings, settingsKey, type IndexSettings } from "./settings.js";
 import { takeWriterLock } from "./writer-lock.js";
 
 /** One row: an id, its vector, and any other columns (text, metadata fields, a span's place). */
@@ -42,9 +42,6 @@ export interface OpenIndexOptions {
   settings?: IndexSettings;
 }
 
-export const maxK = 1000;
-export const defaultAnnThreshold = 100_000;
-
 /** A missing, unreadable or foreign index directory or table. */
 export class IndexOpenError extends Error {
   override name = "IndexOpenError";
@@ -62,6 +59,10 @@ function lanceMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const clause = message.replace(/^.*?lance error: /s, "").split(/, \/\S+\.rs:\d+/)[0]!;
   return clause.trim();
+}
+
+function sqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
 }
 
 function columnTypeOf(value: unknown): DataType {
@@ -167,11 +168,19 @@ export class VectorIndex {
     return new Set(rows.map((row) => String(row[column])));
   }
 
-  /** Upserts rows by id: a row whose id is stored replaces it. Within one call the last row of an id wins. */
-  async add(rows: readonly IndexRow[]): Promise<void> {
+  /**
+   * Upserts rows by id: a row whose id is stored replaces it. Within one call the last row of an
+   * id wins. With `replacing`, the stored rows whose `column` has one of `values` and whose id is
+   * not among `rows` are deleted in the same commit (the spans a re-read passage no longer has).
+   */
+  async add(rows: readonly IndexRow[], replacing?: { column: string; values: readonly string[] }): Promise<void> {
     if (!this.releaseLock) throw new Error(`${this.directory} was opened for searching; open it with settings to add rows`);
     if (!Array.isArray(rows)) throw new TypeError(`rows must be an array, got ${describe(rows)}`);
-    if (rows.length === 0) return;
+    const stale = replacing && replacing.values.length > 0 ? `${replacing.column} IN (${replacing.values.map(sqlString).join(", ")})` : undefined;
+    if (rows.length === 0) {
+      if (stale !== undefined && this.table) await this.table.delete(stale);
+      return;
+    }
     const byId = new Map<string, IndexRow>();
     rows.forEach((row, i) => {
       if (row === null || typeof row !== "object" || typeof row.id !== "string" || row.id.length === 0) throw new TypeError(`rows[${i}] needs a non-empty string id`);
@@ -195,7 +204,8 @@ export class VectorIndex {
     }
     const extra = unique.flatMap((row) => Object.keys(row)).find((column) => !reservedColumns.has(column) && !schema.fields.some((field) => field.name === column));
     if (extra !== undefined) throw new TypeError(`the table "${this.tableName}" has no column "${extra}"; its columns are fixed when it is made`);
-    await this.table.mergeInsert("id").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
+    const merge = this.table.mergeInsert("id").whenMatchedUpdateAll().whenNotMatchedInsertAll();
+    await (stale === undefined ? merge : merge.whenNotMatchedBySourceDelete({ where: stale })).execute(data);
   }
 
   /** The columns a new table gets: id, vector, then every other column the first rows have, typed by their first value. */
@@ -236,7 +246,7 @@ export class VectorIndex {
     const k = options.k === undefined ? 10 : requireInteger(options.k, "k", 1, maxK);
     if (vector?.length !== this.settings.dimensions) throw new RangeError(`the query vector has ${vector?.length} values; the index holds ${this.settings.dimensions}`);
     if (!this.table) return [];
-    const columns = this.schema!.fields.map((field) => field.name).filter((name) => name !== "vector");
+    const columns = [...this.schema!.fields.map((field) => field.name).filter((name) => name !== "vector"), "_distance"];
     let query = this.table.vectorSearch(Array.from(vector)).distanceType("cosine").limit(k).select(columns);
     if (options.filter !== undefined) query = query.where(requireText(options.filter, "filter"));
     if (options.exact) query = query.bypassVectorIndex();
