@@ -3,6 +3,7 @@
 // Returned unstarted, so that tests can `inject` requests or listen on port 0.
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { EmbeddingModel } from "../models/embedding-model.js";
+import type { VectorIndex } from "../vector-index/vector-index.js";
 import { bearerCheck } from "./auth.js";
 import { EmbeddingService } from "./embedding-service.js";
 import { ApiError, errorBody, errorFamily, type ErrorKind } from "./errors.js";
@@ -11,6 +12,7 @@ import { ServerMetrics } from "./metrics.js";
 import { resolveServerOptions, type ServerOptions } from "./options.js";
 import type { RouteContext } from "./routes/context.js";
 import { openAiRoutes } from "./routes/openai.js";
+import { searchRoutes } from "./routes/search.js";
 import { serviceRoutes } from "./routes/service.js";
 import { teiRoutes } from "./routes/tei.js";
 
@@ -29,8 +31,11 @@ function asApiError(error: unknown): ApiError {
   return new ApiError(kind ?? "backend", error instanceof Error ? error.message : String(error));
 }
 
-/** Builds the server for `model`; closing it drains in-flight requests (the model stays open: dispose it after). */
-export function buildServer(model: EmbeddingModel, serverOptions: ServerOptions = {}, hooks: ServerHooks = {}): FastifyInstance {
+/**
+ * Builds the server for `model`; closing it drains in-flight requests (the model stays open:
+ * dispose it after). With `indexes` (tables built with this model) it also answers POST /search.
+ */
+export function buildServer(model: EmbeddingModel, serverOptions: ServerOptions = {}, hooks: ServerHooks = {}, indexes: readonly VectorIndex[] = []): FastifyInstance {
   const options = resolveServerOptions(serverOptions);
   const app = Fastify({ bodyLimit: options.bodyLimit, return503OnClosing: true });
   const metrics = new ServerMetrics();
@@ -76,5 +81,6 @@ export function buildServer(model: EmbeddingModel, serverOptions: ServerOptions 
   openAiRoutes(app, context);
   teiRoutes(app, context);
   serviceRoutes(app, context, metrics);
+  if (indexes.length > 0) searchRoutes(app, model, indexes);
   return app;
 }

@@ -274,3 +274,17 @@ export class VectorIndex {
 export function openIndex(directory: string, options: OpenIndexOptions = {}): Promise<VectorIndex> {
   return VectorIndex.open(directory, options);
 }
+
+/** Opens every table of an index directory for searching. */
+export async function openIndexTables(directory: string): Promise<VectorIndex[]> {
+  const first = await VectorIndex.open(directory, {}).catch(async (error) => {
+    // The default table may be missing where another one is there: list what there is.
+    if (!(error instanceof IndexOpenError) || !/has no table/.test(error.message) || /holds no tables/.test(error.message)) throw error;
+    return undefined;
+  });
+  const db = await lancedb.connect(directory);
+  const names = (await db.tableNames()).filter((name) => name !== first?.tableName);
+  db.close();
+  const others = await Promise.all(names.map((table) => VectorIndex.open(directory, { table })));
+  return first ? [first, ...others] : others;
+}

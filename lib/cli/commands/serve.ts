@@ -12,6 +12,7 @@ interface ServeCommandOptions extends ModelCommandOptions {
   batching: boolean;
   autoTruncate?: boolean;
   apiKey?: string;
+  index?: string;
 }
 
 const integer = (value: string) => Number.parseInt(value, 10);
@@ -29,12 +30,14 @@ export function serveCommand(): Command {
     .addOption(new Option("--api-key <key>", "require Authorization: Bearer <key> on every route but /health").env("CTXEMBED_API_KEY"))
     .option("--auto-truncate", "cut over-long inputs when a request does not say; without it they are answered 422")
     .option("--no-batching", "give every request its own model call (to measure what batching brings)")
+    .option("--index <dir>", "also answer POST /search over this index (built by `ctxembed index build`) with its own model")
     .addOption(threadsOption())
     .addHelpText(
       "after",
       `
 Routes: POST /v1/embeddings (OpenAI), POST /embed, /embed_all, /tokenize (text-embeddings-inference),
-GET /health, /info, /metrics (Prometheus). Concurrent requests with the same options are merged
+GET /health, /info, /metrics (Prometheus); with --index, POST /search {query | query_context + find,
+k, filter, phrases, table, exact}, answered with the hits \`ctxembed search\` prints, as one array. Concurrent requests with the same options are merged
 into shared model calls. The bound address is printed on standard error; SIGTERM or SIGINT stops
 accepting connections, answers the requests in flight, and exits 0.
 
@@ -42,12 +45,19 @@ Examples:
   $ ctxembed serve --model all-minilm-l6-v2
   $ ctxembed serve --model ./my-model.gguf --port 9000 --max-batch-tokens 8192
   $ CTXEMBED_API_KEY=secret ctxembed serve --host 0.0.0.0 --port 8080
-  $ curl -s localhost:8080/embed -H 'content-type: application/json' -d '{"inputs": ["a sentence"]}'`,
+  $ curl -s localhost:8080/embed -H 'content-type: application/json' -d '{"inputs": ["a sentence"]}'
+  $ ctxembed serve --index ./idx
+  $ curl -s localhost:8080/search -H 'content-type: application/json' -d '{"query": "tax cuts", "k": 5}'`,
     )
-    .action(async (options: ServeCommandOptions) => {
+    .action(async (options: ServeCommandOptions, command: Command) => {
       // Loaded here, not at the top: every other command would otherwise pay for loading fastify.
       const { buildServer } = await import("../../server/app.js");
-      const model = await openModel(options);
+      const indexes = options.index === undefined ? [] : await (await import("../../vector-index/vector-index.js")).openIndexTables(options.index);
+      const modelGiven = command.getOptionValueSource("model") !== "default";
+      // Without --model, the index's own model; with one, it must be that model (checked below).
+      const model = await openModel(indexes[0] && !modelGiven ? { ...options, model: indexes[0].settings.model.reference } : options);
+      const { requireIndexModel } = await import("../../vector-index/settings.js");
+      for (const index of indexes) await requireIndexModel(index.settings, model, `${index.directory} (table "${index.tableName}")`);
       const app = buildServer(
         model,
         {
@@ -60,6 +70,7 @@ Examples:
           ...(options.apiKey ? { apiKey: options.apiKey } : {}),
         },
         { onUnexpectedError: (error) => note(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`) },
+        indexes,
       );
       const address = await app.listen({ host: options.host, port: options.port });
       note(`serving ${model.info.name} on ${address}`);
@@ -72,6 +83,7 @@ Examples:
         process.once("SIGINT", () => stop("SIGINT"));
       });
       await app.close();
+      await Promise.all(indexes.map((index) => index.close()));
       await model.dispose();
       note("stopped");
     });
