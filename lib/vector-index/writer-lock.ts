@@ -3,17 +3,9 @@
 // left by a process that no longer runs is taken over.
 import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { isProcessAlive } from "../models/cache.js";
 
 export const lockFileName = ".ctxembed-writer.lock";
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 export class WriterLockError extends Error {
   override name = "WriterLockError";
@@ -31,7 +23,7 @@ export async function takeWriterLock(directory: string): Promise<() => Promise<v
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const holder = Number((await readFile(path, "utf8").catch(() => "")).trim());
-      if (Number.isSafeInteger(holder) && holder > 0 && running(holder) && holder !== process.pid) {
+      if (Number.isSafeInteger(holder) && holder > 0 && isProcessAlive(holder) && holder !== process.pid) {
         throw new WriterLockError(`${directory} is being written by another process (pid ${holder}); LanceDB allows one writer at a time: wait for it to finish`);
       }
       if (holder === process.pid) throw new WriterLockError(`${directory} is already open for writing in this process: close that index first`);
