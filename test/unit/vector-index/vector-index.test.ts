@@ -97,6 +97,25 @@ describe("upserts", () => {
     }
   });
 
+  it("replaces a passage's spans: the ones its new reading lacks go, other passages' stay", async () => {
+    const directory = join(root, "replacing");
+    const [a, b, c] = clusteredVectors({ count: 3, dimensions: 8, seed: 6 });
+    const index = await openIndex(directory, { settings: settingsFor(8) });
+    try {
+      await index.add([
+        { id: "p:0-4", vector: a!, passage: "p" },
+        { id: "p:5-9", vector: b!, passage: "p" },
+        { id: "q:0-4", vector: c!, passage: "q" },
+      ]);
+      await index.add([{ id: "p:0-4", vector: b!, passage: "p" }], { column: "passage", values: ["p"] });
+      expect([...(await index.values())].sort()).toEqual(["p:0-4", "q:0-4"]);
+      await index.add([], { column: "passage", values: ["q"] });
+      expect([...(await index.values())]).toEqual(["p:0-4"]);
+    } finally {
+      await index.close();
+    }
+  });
+
   it("refuses a second writer and vectors made with other settings", async () => {
     const directory = join(root, "writers");
     const writer = await openIndex(directory, { settings: settingsFor(8) });
