@@ -7,7 +7,7 @@
 // chunk N is embedded (on the native thread), chunk N+1 is read and queued and chunk N-1 is
 // written, and a slow output holds the reading back.
 import type { Embedding, EmbeddingModel } from "../models/embedding-model.js";
-import type { EmbedOptions } from "../models/embed-options.js";
+import type { EmbedInput, EmbedOptions } from "../models/embed-options.js";
 import type { InputReader, InputRecord } from "./inputs.js";
 import { watchInterrupts } from "./interrupt.js";
 import { checkResumable, writeRunRecord, type RunIdentity } from "./run-record.js";
@@ -19,6 +19,8 @@ export interface JobOptions {
   chunk: number;
   /** continue the output a previous run left */
   resume: boolean;
+  /** what the model reads for a record (default: its text), e.g. the text with spans to read in it */
+  inputOf?: (record: InputRecord) => EmbedInput;
 }
 
 /** Inputs of many characters (documents) close a chunk early, so that a chunk stays small in memory. */
@@ -38,7 +40,8 @@ interface Totals {
 /**
  * Embeds what `reader` gives into `sink`. An output file gets a run record of `identity`
  * (lib/cli/run-record.ts): written as incomplete before the first result, as complete only after
- * the last, and checked before --resume continues the file. `settings` is what the summary line
+ * the last, and checked before --resume continues the file; a sink without an output file (an
+ * index, which records its own settings) takes none. `settings` is what the summary line
  * adds about how the vectors were made (the prompt, say).
  */
 export async function runCorpusJob(
@@ -47,12 +50,12 @@ export async function runCorpusJob(
   options: EmbedOptions,
   sink: VectorSink,
   job: JobOptions,
-  identity: RunIdentity,
+  identity: RunIdentity | undefined,
   settings?: string,
 ): Promise<void> {
-  if (job.resume && sink.output) await checkResumable(sink.output, identity);
+  if (job.resume && sink.output && identity) await checkResumable(sink.output, identity);
   const done = job.resume ? await sink.resume() : 0;
-  const record = (complete: boolean): Promise<void> => (sink.output ? writeRunRecord(sink.output, identity, complete, done + totals.items) : Promise.resolve());
+  const record = (complete: boolean): Promise<void> => (sink.output && identity ? writeRunRecord(sink.output, identity, complete, done + totals.items) : Promise.resolve());
   const interrupts = watchInterrupts();
   const progress = new ProgressLine();
   const started = performance.now();
@@ -78,7 +81,7 @@ export async function runCorpusJob(
     for await (const chunk of chunks(records, job.chunk)) {
       if (interrupts.signal.aborted) break;
       firstRead ??= reader.position()?.read;
-      const current = { records: chunk, results: embedChunk(model, chunk, options) };
+      const current = { records: chunk, results: embedChunk(model, chunk, options, job.inputOf) };
       // Rejections surface when the chunk's turn to be written comes; until then they are expected.
       current.results.catch(() => undefined);
       if (previous) await writeChunk(previous);
@@ -129,12 +132,9 @@ async function* chunks(records: AsyncIterable<InputRecord>, size: number): Async
   if (chunk.length > 0) yield chunk;
 }
 
-async function embedChunk(model: EmbeddingModel, records: InputRecord[], options: EmbedOptions): Promise<Embedding[]> {
+async function embedChunk(model: EmbeddingModel, records: InputRecord[], options: EmbedOptions, inputOf: (record: InputRecord) => EmbedInput = (record) => record.text): Promise<Embedding[]> {
   try {
-    return await model.embed(
-      records.map((record) => record.text),
-      options,
-    );
+    return await model.embed(records.map(inputOf), options);
   } catch (error) {
     // The library names an input by its place in the call ("inputs[3] has 300 tokens…"); a
     // person knows it by its place in the file.

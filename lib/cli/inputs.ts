@@ -21,6 +21,8 @@ export interface InputRecord {
   text: string;
   /** the record's id (any JSON value), when the input has one */
   id?: unknown;
+  /** the fields named by InputOptions.fields, by name (CSV/TSV: strings) */
+  fields?: Record<string, unknown>;
   /** where the record is, for messages: "line 12 of corpus.jsonl" */
   where: string;
 }
@@ -43,6 +45,8 @@ export interface InputOptions {
   skipEmpty: boolean;
   /** default "refuse" */
   invalidUtf8?: InvalidUtf8Policy;
+  /** JSON lines: fields carried beside the text; CSV/TSV: columns, by header name (missing: null) */
+  fields?: readonly string[];
 }
 
 export interface InputReader {
@@ -185,7 +189,8 @@ const jsonRecords: RecordParser = async function* (stream, name, options) {
     }
     const id = (record as Record<string, unknown>)[idField];
     if (id === undefined && options.idField !== undefined) throw new TypeError(`${where} has no field "${idField}" (--id-field)`);
-    if (keep(text, where, options)) yield { index, text, where, ...(id === undefined ? {} : { id }) };
+    const fields = options.fields && Object.fromEntries(options.fields.map((field) => [field, (record as Record<string, unknown>)[field] ?? null]));
+    if (keep(text, where, options)) yield { index, text, where, ...(id === undefined ? {} : { id }), ...(fields ? { fields } : {}) };
   }
 };
 
@@ -204,6 +209,7 @@ function delimitedRecords(format: "csv" | "tsv"): RecordParser {
     const parser = stream.pipe(parse({ delimiter: format === "tsv" ? "\t" : ",", quote: format === "tsv" ? false : '"', bom: true, skip_empty_lines: true, info: true }));
     let textAt: number | undefined;
     let idAt: number | undefined;
+    let fieldsAt: [string, number][] | undefined;
     let index = 0;
     try {
       for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
@@ -212,12 +218,14 @@ function delimitedRecords(format: "csv" | "tsv"): RecordParser {
           textAt = columnIndex(options.column ?? (header ? "text" : "0"), header, "the text (--column)", name);
           const idColumn = options.idColumn ?? (header?.includes("id") ? "id" : undefined);
           idAt = idColumn === undefined ? undefined : columnIndex(idColumn, header, "the id (--id-column)", name);
+          fieldsAt = options.fields?.map((field) => [field, columnIndex(field, header, `the field ${JSON.stringify(field)}`, name)]);
           if (header) continue;
         }
         const where = `row ${index + 1} (line ${info.lines}) of ${name}`;
         const text = record[textAt];
         if (text === undefined) throw new RangeError(`${where} has ${record.length} columns, no column ${textAt}`);
-        if (keep(text, where, options)) yield { index, text, where, ...(idAt === undefined ? {} : { id: record[idAt] }) };
+        const fields = fieldsAt && Object.fromEntries(fieldsAt.map(([field, at]) => [field, record[at] ?? null]));
+        if (keep(text, where, options)) yield { index, text, where, ...(idAt === undefined ? {} : { id: record[idAt] }), ...(fields ? { fields } : {}) };
         index++;
       }
     } catch (error) {

@@ -3,10 +3,12 @@ import { Command, CommanderError } from "commander";
 import { convertCommand } from "./commands/convert.js";
 import { embedCommand } from "./commands/embed.js";
 import { evalCommand } from "./commands/eval.js";
+import { indexCommand } from "./commands/index-build.js";
 import { infoCommand } from "./commands/info.js";
 import { modelsCommand } from "./commands/models.js";
 import { phraseSearchCommand } from "./commands/phrase-search.js";
 import { sensesCommand } from "./commands/senses.js";
+import { searchCommand } from "./commands/search.js";
 import { serveCommand } from "./commands/serve.js";
 import { spanCommand } from "./commands/span.js";
 import { tokensCommand } from "./commands/tokens.js";
@@ -23,6 +25,8 @@ const program = new Command("ctxembed")
   .addCommand(tokensCommand())
   .addCommand(spanCommand())
   .addCommand(phraseSearchCommand())
+  .addCommand(indexCommand())
+  .addCommand(searchCommand())
   .addCommand(infoCommand())
   .addCommand(modelsCommand())
   .addCommand(convertCommand())

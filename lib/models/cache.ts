@@ -32,7 +32,7 @@ export function partialPathFor(finalPath: string): string {
   return join(dirname(finalPath), `.partial-${unique}-${basename(finalPath)}`);
 }
 
-function isProcessAlive(pid: number): boolean {
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -31,7 +31,8 @@ export type PhraseForm = (typeof phraseForms)[number];
 /** A phrase as unit vectors: one pooled vector, or one per token. */
 export type PhraseReading = Float32Array[];
 
-function embedSettings(options: PhraseVectorOptions, form: PhraseForm) {
+/** The embed options a phrase reading uses: span vectors read with windows over long passages. */
+export function phraseEmbedOptions(options: PhraseVectorOptions, form: PhraseForm) {
   return {
     spanPooling: options.spanPooling ?? "mean",
     window: true,
@@ -53,7 +54,7 @@ export async function readSpansInPassages(model: EmbeddingModel, passages: reado
       ? []
       : await model.embed(
           reading.map(({ text, spans }) => ({ text, spans: spans.map(({ start, end }) => ({ start, end })) })),
-          embedSettings(options, form),
+          phraseEmbedOptions(options, form),
         );
   let next = 0;
   return passages.map((passage) => {
@@ -102,7 +103,7 @@ export async function readPhrases(
   if (inContext.length > 0) {
     const results = await model.embed(
       inContext.map(({ text, span }) => ({ text, spans: [span] })),
-      embedSettings(vectorOptions, form),
+      phraseEmbedOptions(vectorOptions, form),
     );
     inContext.forEach(({ i }, k) => (readings[i] = readingOf(results[k]!, 0, form)));
   }

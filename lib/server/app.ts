@@ -5,6 +5,7 @@ import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
 import type { EmbeddingModel } from "../models/embedding-model.js";
+import type { VectorIndex } from "../vector-index/vector-index.js";
 import { bearerCheck } from "./auth.js";
 import { EmbeddingService } from "./embedding-service.js";
 import { ApiError, errorBody, errorFamily, type ErrorKind } from "./errors.js";
@@ -13,6 +14,7 @@ import { ServerMetrics } from "./metrics.js";
 import { resolveServerOptions, type ServerOptions } from "./options.js";
 import type { RouteContext } from "./routes/context.js";
 import { openAiRoutes } from "./routes/openai.js";
+import { searchRoutes } from "./routes/search.js";
 import { serviceRoutes } from "./routes/service.js";
 import { teiRoutes } from "./routes/tei.js";
 
@@ -77,8 +79,11 @@ function closeUnansweredConnections(app: FastifyInstance): void {
   });
 }
 
-/** Builds the server for `model`; closing it drains in-flight requests (the model stays open: dispose it after). */
-export function buildServer(model: EmbeddingModel, serverOptions: ServerOptions = {}, hooks: ServerHooks = {}): FastifyInstance {
+/**
+ * Builds the server for `model`; closing it drains in-flight requests (the model stays open:
+ * dispose it after). With `indexes` (tables built with this model) it also answers POST /search.
+ */
+export function buildServer(model: EmbeddingModel, serverOptions: ServerOptions = {}, hooks: ServerHooks = {}, indexes: readonly VectorIndex[] = []): FastifyInstance {
   const options = resolveServerOptions(serverOptions);
   const app = Fastify({ bodyLimit: options.bodyLimit, return503OnClosing: true, clientErrorHandler: answerClientError });
   closeUnansweredConnections(app);
@@ -126,5 +131,6 @@ export function buildServer(model: EmbeddingModel, serverOptions: ServerOptions 
   openAiRoutes(app, context);
   teiRoutes(app, context);
   serviceRoutes(app, context, metrics);
+  if (indexes.length > 0) searchRoutes(app, model, indexes);
   return app;
 }

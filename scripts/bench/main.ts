@@ -11,6 +11,7 @@ import { fetchSotuCorpus } from "../fetch-corpus.js";
 import { peerBenchmark } from "./peers.js";
 import { phraseRetrievalThroughput } from "./phrases.js";
 import { senseDictionaryBuild } from "./senses.js";
+import { indexBenchmark } from "./vector-index.js";
 import { serverThroughput } from "./server.js";
 import { sharedPrefixCost } from "./shared-prefix.js";
 import { sentenceThroughput, stsbSentences } from "./sentences.js";
@@ -31,9 +32,12 @@ const options = new Command("bench")
   .option("--prompting", "instead: PromptEOL with 3 demonstrations against none over 500 STS-B inputs on gemma-3-270m (the shared prefix)")
   .option("--server", "instead: the HTTP server at 1, 8, 32 and 64 concurrent clients, dynamic batching off and on, written to docs/bench-server.{md,svg}")
   .option("--phrases", "instead: phrase retrieval over 1,000 State of the Union passages, candidate spans per second, in context and alone")
+  .option("--index", "instead: the LanceDB index: rows/s and query p50/p99 flat and IVF-PQ on random vectors, and indexed phrase search against brute force over State of the Union passages")
+  .option("--index-sizes <list>", "with --index: table sizes in vectors, comma-separated", (v) => v.split(",").map(Number), [100_000, 1_000_000])
+  .option("--index-passages <n>", "with --index: passages indexed for the phrase comparison", (v) => Number.parseInt(v, 10), 1000)
   .option("--server-requests <n>", "with --server: requests per concurrency level", (v) => Number.parseInt(v, 10), 512)
   .parse()
-  .opts<{ threads: number; repeats: number; model?: string; senses?: boolean; sensesWords: number; peers?: boolean; checkpoint?: string; python?: string; texts?: number; prompting?: boolean; server?: boolean; phrases?: boolean; serverRequests: number }>();
+  .opts<{ threads: number; repeats: number; model?: string; senses?: boolean; sensesWords: number; peers?: boolean; checkpoint?: string; python?: string; texts?: number; prompting?: boolean; server?: boolean; phrases?: boolean; index?: boolean; indexSizes: number[]; indexPassages: number; serverRequests: number }>();
 
 const modelPath = options.model ?? (await pullModel("all-minilm-l6-v2", { onProgress: (m) => console.error(m) }));
 if (options.senses) {
@@ -58,6 +62,21 @@ if (options.phrases) {
     repeats: options.repeats,
     passages: 1000,
     alonePassages: 50,
+  });
+  console.log(report);
+  process.exit(0);
+}
+if (options.index) {
+  const report = await indexBenchmark({
+    sizes: options.indexSizes,
+    dimensions: 384,
+    queries: 200,
+    modelPath,
+    corpusPath: await fetchSotuCorpus(),
+    corpusName: "State of the Union addresses",
+    passages: options.indexPassages,
+    threads: options.threads,
+    cli: [process.execPath, "--import", "tsx", join(root, "lib", "cli", "main.ts")],
   });
   console.log(report);
   process.exit(0);

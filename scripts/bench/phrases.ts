@@ -21,17 +21,22 @@ export interface PhraseBenchOptions {
 
 const query = "the strength of the economy";
 
-export async function phraseRetrievalThroughput(options: PhraseBenchOptions): Promise<string> {
-  // Consecutive sentences joined into passages of at least 48 words.
+/** The first `count` passages of a corpus: consecutive sentences joined until at least 48 words. */
+export async function corpusPassages(corpusPath: string, count: number): Promise<string[]> {
   const passages: string[] = [];
   let sentences: string[] = [];
-  for await (const sentence of readCorpus(options.corpusPath, { pieceWords: 64 })) {
+  for await (const sentence of readCorpus(corpusPath, { pieceWords: 64 })) {
     sentences.push(sentence);
     if (sentences.join(" ").split(" ").length < 48) continue;
     passages.push(sentences.join(" "));
     sentences = [];
-    if (passages.length === options.passages) break;
+    if (passages.length === count) break;
   }
+  return passages;
+}
+
+export async function phraseRetrievalThroughput(options: PhraseBenchOptions): Promise<string> {
+  const passages = await corpusPassages(options.corpusPath, options.passages);
   const model = await loadModel(options.modelPath, { threads: options.threads });
   const candidatesOf = (slice: string[]) => slice.reduce((sum, passage) => sum + candidateSpans(passage, { mode: "ngrams" }).length, 0);
   const tokensOf = (slice: string[]) => slice.reduce((sum, passage) => sum + model.tokenize(passage).length, 0);

@@ -32,6 +32,16 @@ describe("input formats", () => {
     await expect(read("b.txt", "one\n\nthree\n")).rejects.toThrow(/line 2 of .*b\.txt is empty; pass --skip-empty/);
   });
 
+  it("carries the named fields of JSON lines and the named columns of CSV, null where a record lacks one", async () => {
+    const jsonl = '{"text":"first","year":2001,"tags":["a"]}\n{"text":"second","source":"blog"}\n';
+    expect(await read("fields.jsonl", jsonl, { fields: ["year", "source", "tags"] })).toEqual([
+      { index: 0, text: "first", fields: { year: 2001, source: null, tags: ["a"] } },
+      { index: 1, text: "second", fields: { year: null, source: "blog", tags: null } },
+    ]);
+    expect(await read("fields.csv", "text,source\nfirst,news\n", { fields: ["source"] })).toEqual([{ index: 0, text: "first", fields: { source: "news" } }]);
+    await expect(read("nofield.csv", "text,source\nfirst,news\n", { fields: ["year"] })).rejects.toThrow(/no column "year" for the field "year"/);
+  });
+
   it("reads JSON lines' --field and carries the id field through", async () => {
     const content = '{"id":"a","body":"first"}\n{"body":"second","id":7}\n{"body":"third"}\n';
     expect(await read("a.jsonl", content, { field: "body" })).toEqual([

@@ -18,6 +18,7 @@ interface ServeCommandOptions extends ModelCommandOptions, PromptCommandOptions 
   drainTimeout: number;
   maxResponseBytes: number;
   showModelPath?: boolean;
+  index?: string;
 }
 
 const portNumber = (value: string): number => {
@@ -86,13 +87,16 @@ export function serveCommand(): Command {
     .option("--no-batching", "give every request its own model call (to measure what batching brings)")
     .addOption(new Option("--drain-timeout <seconds>", "on SIGTERM/SIGINT, how long requests in flight may take to finish").argParser(positiveSeconds).default(10))
     .option("--show-model-path", "report the model file's path in /info (hidden by default: it tells any client about the host's file system)")
+    .option("--index <dir>", "also answer POST /search over this index (built by `ctxembed index build`) with its own model")
     .addOption(threadsOption())
     .addHelpText(
       "after",
       `
 Routes: POST /v1/embeddings (OpenAI), POST /embed, /embed_all, /tokenize (text-embeddings-inference),
-GET /health, /info, /metrics (Prometheus). Concurrent requests with the same options are merged
-into shared model calls. The bound address is printed on standard error.
+GET /health, /info, /metrics (Prometheus); with --index, POST /search {query | query_context + find,
+k, filter, phrases, table, exact}, answered with the hits \`ctxembed search\` prints, as one array.
+Concurrent requests with the same options are merged into shared model calls. The bound address is
+printed on standard error.
 
 Prompts (docs/prompting.md): --prompt, --task and --examples set the prompt of requests that name
 none; a request's "prompt_name" picks another preset (the server's --task and --examples go with
@@ -110,7 +114,9 @@ Examples:
   $ CTXEMBED_API_KEY=secret ctxembed serve --host 0.0.0.0 --port 8080
   $ curl -s localhost:8080/embed -H 'content-type: application/json' -d '{"inputs": ["a sentence"]}'
   $ ctxembed serve --model gemma-3-270m --prompt prompteol --examples demo.jsonl
-  $ curl -s localhost:8080/embed -H 'content-type: application/json' -d '{"inputs": ["a passage"], "role": "document"}'`,
+  $ curl -s localhost:8080/embed -H 'content-type: application/json' -d '{"inputs": ["a passage"], "role": "document"}'
+  $ ctxembed serve --index ./idx
+  $ curl -s localhost:8080/search -H 'content-type: application/json' -d '{"query": "tax cuts", "k": 5}'`,
     )
     .action(async (options: ServeCommandOptions, command: Command) => {
       if (command.getOptionValueSource("apiKey") === "cli") {
@@ -119,7 +125,12 @@ Examples:
       const prompt = await readPromptChoice(options, command);
       // Loaded here, not at the top: every other command would otherwise pay for loading fastify.
       const { buildServer } = await import("../../server/app.js");
-      const model = await openModel(options);
+      const indexes = options.index === undefined ? [] : await (await import("../../vector-index/vector-index.js")).openIndexTables(options.index);
+      const modelGiven = command.getOptionValueSource("model") !== "default";
+      // Without --model, the index's own model; with one, it must be that model (checked below).
+      const model = await openModel(indexes[0] && !modelGiven ? { ...options, model: indexes[0].settings.model.reference } : options);
+      const { requireIndexModel } = await import("../../vector-index/settings.js");
+      for (const index of indexes) await requireIndexModel(index.settings, model, `${index.directory} (table "${index.tableName}")`);
       const app = buildServer(
         model,
         {
@@ -135,12 +146,15 @@ Examples:
           ...(prompt ? { prompt: promptOptionsFor(prompt, model) } : {}),
         },
         { onUnexpectedError: (error) => note(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`) },
+        indexes,
       );
       const stopped = stopSignal();
       const address = await app.listen({ host: options.host, port: options.port });
       note(`serving ${model.info.name} on ${address}${prompt ? `, ${describePrompt(prompt)} by default` : ""}`);
       note(`${await stopped}: draining requests in flight (at most ${options.drainTimeout} s)`);
-      if (!(await drain(app, options.drainTimeout))) {
+      const drained = await drain(app, options.drainTimeout);
+      await Promise.all(indexes.map((index) => index.close()));
+      if (!drained) {
         note(`stopped: the drain deadline of ${options.drainTimeout} s cut off requests still in flight`);
         process.exit(1);
       }

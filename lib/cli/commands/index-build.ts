@@ -1,0 +1,181 @@
+import { Command, Option } from "commander";
+import type { EmbedInput, EmbedOptions } from "../../models/embed-options.js";
+import type { EmbeddingModel } from "../../models/embedding-model.js";
+import { candidateSettings, candidateSpans } from "../../phrases/candidates.js";
+import { phraseEmbedOptions } from "../../phrases/phrase-vectors.js";
+import { poolingModes } from "../../pooling.js";
+import { defaultAnnThreshold, indexModelOf, type IndexSettings } from "../../vector-index/settings.js";
+import type { IndexRow, VectorIndex } from "../../vector-index/vector-index.js";
+import { runCorpusJob } from "../corpus-job.js";
+import { openInput, type InputReader, type InputRecord } from "../inputs.js";
+import type { VectorSink } from "../sinks.js";
+import { note } from "../terminal.js";
+import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
+import { addPhraseOptions, phraseSettingsOf, type PhraseCommandOptions } from "./phrase-options.js";
+import { addInputOptions, layersOption, positiveInteger, windowOption, type SourceOptions } from "./source-options.js";
+
+interface IndexBuildOptions extends ModelCommandOptions, Omit<SourceOptions, "output">, PhraseCommandOptions {
+  index: string;
+  table?: string;
+  phrases: boolean;
+  storeText: boolean;
+  metadata?: string[];
+  annThreshold: number;
+  pooling: NonNullable<EmbedOptions["pooling"]>;
+  normalize: boolean;
+  truncate: boolean;
+  layers?: EmbedOptions["layers"];
+  window?: EmbedOptions["window"];
+  dimensions?: number;
+}
+
+/** Columns every row of a kind has; a --metadata field of the same name would overwrite them. */
+const ownColumns = { sentences: ["id", "vector", "text"], phrases: ["id", "vector", "text", "passage", "start", "end"] };
+
+const commaList = (value: string): string[] => value.split(",").map((field) => field.trim()).filter((field) => field.length > 0);
+
+/** The id a record is stored under: its input id, else its 0-based position (as `embed` numbers it). */
+export function recordId(record: Pick<InputRecord, "id" | "index">): string {
+  return record.id === undefined || record.id === null ? String(record.index) : typeof record.id === "string" ? record.id : JSON.stringify(record.id);
+}
+
+/** A record read without the ids an earlier run already stored. */
+function withoutStored(reader: InputReader, stored: Set<string>): InputReader {
+  return {
+    ...reader,
+    async *records(signal) {
+      for await (const record of reader.records(signal)) if (!stored.has(recordId(record))) yield record;
+    },
+  };
+}
+
+/** What the index stores for each record, and how the model reads it. */
+interface RowPlan {
+  settings: IndexSettings;
+  embedOptions: EmbedOptions;
+  inputOf: (record: InputRecord) => EmbedInput;
+  rowsOf: (record: InputRecord, result: Awaited<ReturnType<EmbeddingModel["embed"]>>[number]) => IndexRow[];
+  /** the column whose values name what a build has stored (resuming skips them) */
+  storedBy: string;
+}
+
+async function rowPlan(model: EmbeddingModel, options: IndexBuildOptions): Promise<RowPlan> {
+  const indexModel = await indexModelOf(model, options.model);
+  const fieldsOf = (record: InputRecord) => record.fields ?? {};
+  if (options.phrases) {
+    const { scoring, ...phraseOptions } = phraseSettingsOf(options);
+    if (scoring !== "vector") throw new RangeError("--scoring tokens compares every token with every token and cannot be indexed: a phrase index stores one vector per span");
+    const candidates = candidateSettings(phraseOptions);
+    const vectorOptions = { ...(options.layers === undefined ? {} : { layers: options.layers }), ...(options.spanPooling === undefined ? {} : { spanPooling: options.spanPooling }) };
+    const embedOptions = phraseEmbedOptions(vectorOptions, "vector");
+    const [probe] = await model.embed([{ text: "width", spans: [{ start: 0, end: 5 }] }], embedOptions);
+    return {
+      settings: { kind: "phrases", model: indexModel, dimensions: probe!.spans![0]!.embedding.length, phrases: { ...candidates, ...vectorOptions } },
+      embedOptions,
+      inputOf: (record) => ({ text: record.text, spans: candidateSpans(record.text, candidates) }),
+      rowsOf: (record, result) => {
+        const passage = recordId(record);
+        return result.spans!.map((span) => ({
+          ...fieldsOf(record),
+          id: `${passage}:${span.start}-${span.end}`,
+          vector: span.embedding,
+          passage,
+          start: span.start,
+          end: span.end,
+          text: record.text.slice(span.start, span.end),
+        }));
+      },
+      storedBy: "passage",
+    };
+  }
+  const { pooling, normalize, truncate, layers, window, dimensions } = options;
+  const embedOptions: EmbedOptions = { pooling, normalize, truncate, ...(layers === undefined ? {} : { layers }), ...(window === undefined ? {} : { window }), ...(dimensions === undefined ? {} : { dimensions }) };
+  const [probe] = await model.embed(["width"], embedOptions);
+  return {
+    settings: { kind: "sentences", model: indexModel, dimensions: probe!.embedding.length, embed: embedOptions },
+    embedOptions,
+    inputOf: (record) => record.text,
+    rowsOf: (record, result) => [{ ...fieldsOf(record), id: recordId(record), vector: result.embedding, ...(options.storeText ? { text: record.text } : {}) }],
+    storedBy: "id",
+  };
+}
+
+function indexSink(index: VectorIndex, plan: RowPlan): VectorSink {
+  return {
+    output: index.directory,
+    resume: async () => 0,
+    async write(results, records) {
+      const rows = records.flatMap((record, i) => plan.rowsOf(record, results[i]!));
+      // A re-read passage replaces all its spans: those its text no longer has go with the same commit.
+      await index.add(rows, plan.storedBy === "passage" ? { column: "passage", values: records.map(recordId) } : undefined);
+    },
+    close: async () => undefined,
+  };
+}
+
+export function indexCommand(): Command {
+  const build = addInputOptions(new Command("build"))
+    .description("embed a corpus into a LanceDB index: one vector per text, or with --phrases one per candidate span read in its passage")
+    .requiredOption("--index <dir>", "the index directory (made when missing)")
+    .option("--table <name>", "the table in the directory (default: sentences, or phrases with --phrases)")
+    .addOption(modelOption())
+    .option("--phrases", "index every candidate span of every passage, read in context (--max-words, --min-words, --candidates)", false)
+    .option("--store-text", "store each text beside its vector (phrase rows always store the span's text)", false)
+    .option("--metadata <fields>", "JSON lines fields or CSV/TSV columns stored beside the vector, comma-separated (for --filter)", commaList)
+    .addOption(new Option("--ann-threshold <rows>", "build an approximate (IVF-PQ) index once the table has this many rows; below it search is exact").argParser(positiveInteger).default(defaultAnnThreshold))
+    .option("--resume", "skip the texts whose ids are already in the table (continue an interrupted build) instead of re-embedding and upserting them", false)
+    .addOption(new Option("--chunk <n>", "inputs read ahead and embedded together (one commit each)").argParser(positiveInteger).default(512))
+    .addOption(new Option("--pooling <mode>", "sentences: pooling; model = the model's own").choices(["model", ...poolingModes]).default("model"))
+    .addOption(new Option("--dimensions <n>", "sentences: keep the first N dimensions (Matryoshka), re-normalised").argParser(positiveInteger))
+    .addOption(layersOption())
+    .addOption(windowOption())
+    .option("--no-normalize", "sentences: keep raw vectors (search still ranks by cosine)")
+    .option("--no-truncate", "sentences: fail on inputs longer than the model's limit instead of cutting them");
+  addPhraseOptions(build, "with --phrases: ")
+    .addOption(threadsOption())
+    .addOption(gpuLayersOption())
+    .addHelpText(
+      "after",
+      `
+Rows are upserted by id (the input's id, else the 0-based line or data row): building twice
+leaves one row per id, and a re-read passage replaces all its spans. One process writes an
+index at a time (a lock file in the directory). The table records the model (name and sha256)
+and every option that changes the vectors; adding with other options is refused, and so is
+searching with another model. Ctrl-C stops after the chunk in hand (exit 130): run the same
+command with --resume to skip what is stored. Progress shows on standard error.
+
+Examples:
+  $ ctxembed index build --input docs.jsonl --field body --id-field doc_id --index ./idx --store-text
+  $ ctxembed index build --input news.csv --column text --metadata source,year --index ./idx
+  $ ctxembed index build --input passages.jsonl --index ./idx --phrases --max-words 4 --min-words 2
+  $ ctxembed index build --input docs.jsonl --index ./idx --resume        # after Ctrl-C`,
+    )
+    .action(async (options: IndexBuildOptions, command: Command) => {
+      const kind = options.phrases ? "phrases" : "sentences";
+      const clash = options.metadata?.find((field) => ownColumns[kind].includes(field));
+      if (clash !== undefined) command.error(`error: --metadata ${clash}: "${clash}" is a column every ${kind} row has already; rename the field`, { exitCode: 2 });
+      if (options.text && options.resume) command.error("error: --resume works on an --input file, not on --text", { exitCode: 2 });
+      const reader = await openInput({ ...options, ...(options.phrases ? { skipEmpty: true } : {}), ...(options.metadata ? { fields: options.metadata } : {}) });
+      const model = await openModel(options);
+      try {
+        const plan = await rowPlan(model, options);
+        // Loaded here, not at the top: every other command would otherwise pay for loading LanceDB.
+        const { openIndex } = await import("../../vector-index/vector-index.js");
+        const index = await openIndex(options.index, { settings: plan.settings, ...(options.table === undefined ? {} : { table: options.table }) });
+        try {
+          const stored = options.resume ? await index.values(plan.storedBy) : new Set<string>();
+          if (stored.size > 0) note(`resuming: ${stored.size} ${plan.storedBy === "id" ? "texts" : "passages"} already in ${options.index} are skipped`);
+          await runCorpusJob(model, withoutStored(reader, stored), plan.embedOptions, indexSink(index, plan), { chunk: options.chunk, resume: false, inputOf: plan.inputOf }, undefined);
+          const ann = await index.updateAnnIndex(options.annThreshold);
+          const rows = await index.count();
+          const state = ann === "built" ? "ANN index built" : ann === "updated" ? "ANN index updated" : `exact search (an ANN index comes at ${options.annThreshold} rows)`;
+          note(`${options.index} (table "${index.tableName}"): ${rows} rows, ${state}`);
+        } finally {
+          await index.close();
+        }
+      } finally {
+        await model.dispose();
+      }
+    });
+  return new Command("index").description("build a vector index (LanceDB) for `ctxembed search` and `serve --index`").addCommand(build.exitOverride());
+}

@@ -1,0 +1,87 @@
+import { Command, Option } from "commander";
+import type { EmbeddingModel } from "../../models/embedding-model.js";
+import type { IndexQuery } from "../../vector-index/query.js";
+import { maxK } from "../../vector-index/settings.js";
+import type { VectorIndex } from "../../vector-index/vector-index.js";
+import { gpuLayersOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
+import { positiveInteger } from "./source-options.js";
+
+interface SearchCommandOptions extends Partial<ModelCommandOptions> {
+  index: string;
+  table?: string;
+  phrases: boolean;
+  query?: string;
+  queryContext?: string;
+  find?: string;
+  k: number;
+  filter?: string;
+  exact: boolean;
+}
+
+/**
+ * The model an index is searched with: its own (by the reference it was built with) unless
+ * --model names one, which must then be the same file (checked by checksum when embedding).
+ */
+export function openIndexModel(index: VectorIndex, options: Partial<ModelCommandOptions>): Promise<EmbeddingModel> {
+  return openModel({ ...options, model: options.model ?? index.settings.model.reference });
+}
+
+/** The query the options describe: --query, or --find inside --query-context. */
+export function queryOf(options: Pick<SearchCommandOptions, "query" | "queryContext" | "find">, fail: (message: string) => never): IndexQuery {
+  if (options.queryContext !== undefined || options.find !== undefined) {
+    if (options.queryContext === undefined || options.find === undefined) fail("error: --query-context and --find go together: the phrase to find, and the sentence it is read in");
+    if (options.query !== undefined) fail("error: give --query, or --query-context with --find, not both");
+    return { text: options.queryContext, phrase: options.find };
+  }
+  if (options.query === undefined) fail("error: give --query, or --query-context with --find");
+  return options.query;
+}
+
+export function searchCommand(): Command {
+  return new Command("search")
+    .description("search an index built by `ctxembed index build`: the rows closest to a query, as JSON lines")
+    .requiredOption("--index <dir>", "the index directory")
+    .option("--table <name>", "the table (default: sentences, or phrases with --phrases)")
+    .option("--phrases", "search the phrase table", false)
+    .option("-q, --query <text>", "what to look for")
+    .option("--query-context <sentence>", "phrase tables: read the query phrase (--find) inside this sentence")
+    .option("--find <phrase>", "with --query-context: the phrase of the sentence to look for")
+    .addOption(new Option("-k, --k <n>", `hits to print (at most ${maxK})`).argParser(positiveInteger).default(10))
+    .option("--filter <sql>", "only rows where this SQL predicate over the stored columns holds: \"source = 'news' AND year > 2000\"")
+    .option("--exact", "compare with every row (flat search) even when the table has an ANN index", false)
+    .addOption(new Option("-m, --model <name|file>", "the model to embed the query with (default: the index's own; another model is refused)"))
+    .addOption(threadsOption())
+    .addOption(gpuLayersOption())
+    .addHelpText(
+      "after",
+      `
+The query is embedded with the index's own model and options (recorded in the table). Output:
+one JSON object per hit, best first: id, score (cosine similarity), and the stored columns
+(text with --store-text, metadata fields; phrase hits: passage, start, end, text, where
+[start, end) is the span's character range in its passage).
+
+Examples:
+  $ ctxembed search --index ./idx --query "rising interest rates" --k 5
+  $ ctxembed search --index ./idx --query "tax cuts" --filter "year > 2000"
+  $ ctxembed search --index ./idx --phrases --query "left the ground"
+  $ ctxembed search --index ./idx --phrases --query-context "She paid the cheque into the bank." --find bank`,
+    )
+    .action(async (options: SearchCommandOptions, command: Command) => {
+      const query = queryOf(options, (message) => command.error(message, { exitCode: 2 }));
+      // Loaded here, not at the top: every other command would otherwise pay for loading LanceDB.
+      const { openIndex } = await import("../../vector-index/vector-index.js");
+      const { searchIndex } = await import("../../vector-index/query.js");
+      const index = await openIndex(options.index, { table: options.table ?? (options.phrases ? "phrases" : "sentences") });
+      try {
+        const model = await openIndexModel(index, options);
+        try {
+          const hits = await searchIndex(model, index, query, { k: options.k, exact: options.exact, ...(options.filter === undefined ? {} : { filter: options.filter }) });
+          process.stdout.write(hits.map((hit) => `${JSON.stringify(hit)}\n`).join(""));
+        } finally {
+          await model.dispose();
+        }
+      } finally {
+        await index.close();
+      }
+    });
+}

@@ -1,0 +1,152 @@
+// `ctxembed index build`, `search` and `serve --index` on real LanceDB tables with MiniLM,
+// against brute force: the library's own vectors ranked by cosine, and phrase-search's
+// (searchPhrases) exhaustive scoring of the same candidates.
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadModel, type EmbeddingModel } from "../../../lib/models/embedding-model.js";
+import { searchPhrases } from "../../../lib/phrases/search.js";
+import { dot } from "../../../lib/senses/vectors.js";
+import { buildServer } from "../../../lib/server/app.js";
+import { openIndex, openIndexTables } from "../../../lib/vector-index/vector-index.js";
+import { minilmPath, repositoryRoot, sentenceFixture } from "../models.js";
+import { tinyModelPath } from "../tiny-model.js";
+
+const cliEntry = join(repositoryRoot, "lib", "cli", "main.ts");
+
+function ctxembed(args: string[]) {
+  const result = spawnSync(process.execPath, ["--import", "tsx", cliEntry, ...args], { encoding: "utf8", cwd: repositoryRoot });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const jsonLines = (text: string) => text.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+
+// 60 STS-B dev sentences (test/fixtures), two sources alternating for the filter.
+const sentences = [...new Set(sentenceFixture().sentences)].slice(0, 60);
+const records = sentences.map((text, i) => ({ id: `s${i}`, text, source: i % 2 === 0 ? "even" : "odd" }));
+
+let root: string;
+let corpus: string;
+let modelFile: string;
+let model: EmbeddingModel;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "ctxembed-index-cli-"));
+  corpus = join(root, "corpus.jsonl");
+  await writeFile(corpus, records.map((record) => JSON.stringify(record)).join("\n") + "\n");
+  modelFile = await minilmPath("f32");
+  model = await loadModel(modelFile, { threads: 2 });
+});
+afterAll(async () => {
+  await model.dispose();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("sentence index", () => {
+  let directory: string;
+  beforeAll(() => {
+    directory = join(root, "sentences");
+    const build = ctxembed(["index", "build", "--input", corpus, "--index", directory, "--model", modelFile, "--store-text", "--metadata", "source", "--threads", "2"]);
+    expect(build.status, build.stderr).toBe(0);
+    expect(build.stderr).toMatch(/60 rows, exact search/);
+  });
+
+  it("ranks as brute-force cosine over the library's vectors does, and filters", async () => {
+    const vectors = (await model.embed(sentences)).map((result) => result.embedding);
+    const query = "A man is playing a musical instrument.";
+    const [queryVector] = (await model.embed([query])).map((result) => result.embedding);
+    const expected = vectors.map((vector, i) => ({ id: `s${i}`, score: dot(vector, queryVector!) })).sort((a, b) => b.score - a.score);
+
+    const run = ctxembed(["search", "--index", directory, "--query", query, "--k", "10"]);
+    expect(run.status, run.stderr).toBe(0);
+    const hits = jsonLines(run.stdout);
+    expect(hits.map((hit) => hit.id)).toEqual(expected.slice(0, 10).map((hit) => hit.id));
+    hits.forEach((hit, i) => {
+      expect(hit.score as number).toBeCloseTo(expected[i]!.score, 4);
+      expect(hit.text).toBe(sentences[Number((hit.id as string).slice(1))]);
+    });
+
+    const filtered = jsonLines(ctxembed(["search", "--index", directory, "--query", query, "--k", "5", "--filter", "source = 'odd'"]).stdout);
+    expect(filtered.map((hit) => hit.id)).toEqual(expected.filter((hit) => Number(hit.id.slice(1)) % 2 === 1).slice(0, 5).map((hit) => hit.id));
+  });
+
+  it("leaves one row per id when built again, and skips stored ids with --resume", async () => {
+    const again = ctxembed(["index", "build", "--input", corpus, "--index", directory, "--model", modelFile, "--store-text", "--metadata", "source"]);
+    expect(again.status, again.stderr).toBe(0);
+    const resumed = ctxembed(["index", "build", "--input", corpus, "--index", directory, "--model", modelFile, "--store-text", "--metadata", "source", "--resume"]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/60 texts already in .* are skipped/);
+    expect(resumed.stderr).toMatch(/embedded 0 inputs/);
+    const index = await openIndex(directory);
+    try {
+      expect(await index.count()).toBe(60);
+      expect((await index.values()).size).toBe(60);
+    } finally {
+      await index.close();
+    }
+  });
+
+  it("refuses another model, and other vector options", async () => {
+    const other = await tinyModelPath();
+    const search = ctxembed(["search", "--index", directory, "--query", "a dog", "--model", other]);
+    expect(search.status).toBe(1);
+    expect(search.stderr).toMatch(/was built with the model all-MiniLM-L6-v2 .* its vectors are not comparable/);
+    const build = ctxembed(["index", "build", "--input", corpus, "--index", directory, "--model", modelFile, "--pooling", "cls"]);
+    expect(build.status).toBe(1);
+    expect(build.stderr).toMatch(/built with other settings/);
+  });
+
+  it("names a missing index and a filter on a column it does not have", () => {
+    const missing = ctxembed(["search", "--index", join(root, "nowhere"), "--query", "a dog"]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/there is no index at/);
+    const filter = ctxembed(["search", "--index", directory, "--query", "a dog", "--filter", "colour = 'red'"]);
+    expect(filter.status).toBe(1);
+    expect(filter.stderr).toMatch(/the filter "colour = 'red'" cannot be applied: .*colour/);
+  });
+
+  it("answers POST /search as the command line does, and malformed bodies with 4xx", async () => {
+    const indexes = await openIndexTables(directory);
+    const app = buildServer(model, {}, {}, indexes);
+    try {
+      const query = "Two dogs are running through the grass.";
+      const cli = jsonLines(ctxembed(["search", "--index", directory, "--query", query, "--k", "7", "--filter", "source = 'even'"]).stdout);
+      const served = await app.inject({ method: "POST", url: "/search", payload: { query, k: 7, filter: "source = 'even'" } });
+      expect(served.statusCode).toBe(200);
+      const hits = served.json() as Record<string, unknown>[];
+      expect(hits.map((hit) => hit.id)).toEqual(cli.map((hit) => hit.id));
+      hits.forEach((hit, i) => expect(hit.score as number).toBeCloseTo(cli[i]!.score as number, 5));
+
+      const post = (payload: string | object) => app.inject({ method: "POST", url: "/search", headers: { "content-type": "application/json" }, payload });
+      expect((await post("{not json")).statusCode).toBe(400);
+      for (const body of [{}, { query: 3 }, { query: "x", k: 0 }, { query: "x", k: 5000 }, { query: "x", filter: "colour = 1" }, { query: "x", table: "phrases" }, { query: "x", extra: 1 }]) {
+        const response = await post(body);
+        expect(response.statusCode, JSON.stringify(body)).toBe(422);
+        expect(response.json()).toMatchObject({ error_type: "validation" });
+      }
+    } finally {
+      await app.close();
+      await Promise.all(indexes.map((index) => index.close()));
+    }
+  });
+});
+
+describe("phrase index", () => {
+  it("has the top hit brute-force phrase search finds, with its range", async () => {
+    const directory = join(root, "phrases");
+    const build = ctxembed(["index", "build", "--input", corpus, "--index", directory, "--model", modelFile, "--phrases", "--max-words", "3", "--threads", "2"]);
+    expect(build.status, build.stderr).toBe(0);
+    for (const query of ["playing a guitar", "a small child", "cutting vegetables"]) {
+      const [best] = await searchPhrases(model, query, sentences, { maxWords: 3, top: 1 });
+      const run = ctxembed(["search", "--index", directory, "--phrases", "--query", query, "--k", "1"]);
+      expect(run.status, run.stderr).toBe(0);
+      const [hit] = jsonLines(run.stdout);
+      expect({ passage: hit!.passage, start: hit!.start, end: hit!.end, text: hit!.text }).toEqual({ passage: `s${best!.passage}`, start: best!.start, end: best!.end, text: best!.text });
+      expect(hit!.score as number).toBeCloseTo(best!.score, 4);
+    }
+    const inContext = ctxembed(["search", "--index", directory, "--phrases", "--query-context", "The man played the guitar loudly.", "--find", "guitar", "--k", "1"]);
+    expect(inContext.status, inContext.stderr).toBe(0);
+    expect(jsonLines(inContext.stdout)[0]!.text).toMatch(/guitar/i);
+  });
+});
