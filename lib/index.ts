@@ -28,6 +28,8 @@ export {
 export type { PromptOptions } from "./models/prompting.js";
 export { DemonstrationSelector } from "./prompts/demonstrations.js";
 export { promptEolDemonstrations } from "./prompts/prompteol-demonstrations.js";
+export { buildWordPrompt, findWordPromptPreset, wordPromptPresets, type WordPromptPreset } from "./prompts/word-prompts.js";
+export { embedWordSenses, wordSensePrompts, type WordOccurrence, type WordSenseOptions } from "./models/word-senses.js";
 export { buildDocument, buildQuery, customPreset, findPreset, promptPresets, type Demonstration, type PromptPreset } from "./prompts/templates.js";
 export {
   dequantizeInt8,
@@ -45,7 +47,7 @@ export { buildSenseDictionary, SenseDictionary, type BuildOptions, type Clusteri
 export { decodeDictionary, encodeDictionary, loadDictionary, saveDictionary } from "./senses/dictionary-file.js";
 export { readCorpus, wordsOf } from "./senses/corpus.js";
 export { WordNet, type Synset, type WordNetPos } from "./wordnet/database.js";
-export { WordNetSenses, type SenseReading, type SenseVector } from "./wordnet/sense-inventory.js";
+export { WordNetSenses, type SenseCombination, type SenseReading, type SenseVector } from "./wordnet/sense-inventory.js";
 export { modelSentenceEmbedder, modelSpanEmbedder, type SpanEmbedder } from "./wordnet/span-embedder.js";
 export { evaluateWic, wicMethods, type WicMethod, type WicMethodResult } from "./tasks/wic-methods.js";
 export { candidateModes, candidateSpans, phraseOccurrences, type CandidateMode, type CandidateOptions, type CandidateSpan } from "./phrases/candidates.js";
