@@ -90,24 +90,31 @@ export class WordNetSenses {
   /** Unit vectors of occurrences (a word's range in a text), read as this inventory reads its senses. */
   async occurrenceVectors(occurrences: readonly SpanRequestInText[]): Promise<Float32Array[]> {
     const requests = this.reading === "sentence" ? occurrences.map((occurrence) => wholeText(occurrence.text)) : occurrences;
-    return (await this.embed(requests)).map((vector) => unitLength(vector));
+    await this.embedMissing(requests);
+    return requests.map((request) => Float32Array.from(this.memo.get(memoKey(request))!));
+  }
+
+  /** Embeds, in one model call, the requests whose unit vectors are not yet kept (shared by every inventory derived from this one). */
+  private async embedMissing(requests: readonly SpanRequestInText[]): Promise<void> {
+    const pending = new Map<string, SpanRequestInText>();
+    for (const request of requests) {
+      const key = memoKey(request);
+      if (!this.memo.has(key)) pending.set(key, request);
+    }
+    const missing = [...pending.values()];
+    const vectors = await this.embed(missing);
+    missing.forEach((request, i) => this.memo.set(memoKey(request), unitLength(vectors[i]!)));
   }
 
   /** Embeds, in as few model calls as possible, everything the senses of these lemmas need. */
   async prepare(entries: readonly { lemma: string; pos: WordNetPos }[]): Promise<void> {
-    const pending = new Map<string, SpanRequestInText>();
-    for (const { lemma, pos } of entries) {
-      for (const synset of this.wordnet.synsets(lemma, pos)) {
+    const requests = entries.flatMap(({ lemma, pos }) =>
+      this.wordnet.synsets(lemma, pos).flatMap((synset) => {
         const { gloss, examples } = this.requestsFor(lemma, synset);
-        for (const request of [gloss, ...examples]) {
-          const key = memoKey(request);
-          if (!this.memo.has(key)) pending.set(key, request);
-        }
-      }
-    }
-    const requests = [...pending.values()];
-    const vectors = await this.embed(requests);
-    requests.forEach((request, i) => this.memo.set(memoKey(request), unitLength(vectors[i]!)));
+        return [gloss, ...examples];
+      }),
+    );
+    await this.embedMissing(requests);
   }
 
   /** Every synset of `lemma` with its definition, usable examples and sense vector, in WordNet's sense order. */

@@ -180,4 +180,6 @@ if (options.write) {
   };
   await writeFile(join(root, "lib", "tasks", "wic-selection.json"), `${JSON.stringify(selection, null, 2)}\n`);
   await rewriteReadmeSection("wic-selection", text, join(root, "docs", "wic.md"));
+  const finals = [...rows, ...gemmaRows].filter((row) => row.dev !== undefined).map(format);
+  await rewriteReadmeSection("wic-methods", `${table(finals)}\n\nEvery configuration tried, by part of speech and seen or unseen lemma: [docs/wic.md](docs/wic.md).`);
 }
