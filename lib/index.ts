@@ -28,6 +28,8 @@ export {
 export type { PromptOptions } from "./models/prompting.js";
 export { DemonstrationSelector } from "./prompts/demonstrations.js";
 export { promptEolDemonstrations } from "./prompts/prompteol-demonstrations.js";
+export { buildWordPrompt, findWordPromptPreset, wordPromptPresets, type WordPromptPreset } from "./prompts/word-prompts.js";
+export { embedWordSenses, wordSensePrompts, type WordOccurrence, type WordSenseOptions } from "./models/word-senses.js";
 export { buildDocument, buildQuery, customPreset, findPreset, promptPresets, type Demonstration, type PromptPreset } from "./prompts/templates.js";
 export {
   dequantizeInt8,
@@ -45,9 +47,11 @@ export { buildSenseDictionary, SenseDictionary, type BuildOptions, type Clusteri
 export { decodeDictionary, encodeDictionary, loadDictionary, saveDictionary } from "./senses/dictionary-file.js";
 export { readCorpus, wordsOf } from "./senses/corpus.js";
 export { WordNet, type Synset, type WordNetPos } from "./wordnet/database.js";
-export { WordNetSenses, type SenseReading, type SenseVector } from "./wordnet/sense-inventory.js";
+export { WordNetSenses, type SenseCombination, type SenseReading, type SenseVector } from "./wordnet/sense-inventory.js";
 export { modelSentenceEmbedder, modelSpanEmbedder, type SpanEmbedder } from "./wordnet/span-embedder.js";
-export { evaluateWic, wicMethods, type WicMethod, type WicMethodResult } from "./tasks/wic-methods.js";
+export { evaluateWic, fitWicMethod, wicMethods, type WicConfiguration, type WicMethod, type WicMethodResult } from "./tasks/wic-methods.js";
+export { crossValidate, lemmaFolds, type CrossValidation } from "./tasks/wic-cv.js";
+export { wicSelection, type WicSelection } from "./tasks/wic-selection.js";
 export { candidateModes, candidateSpans, phraseOccurrences, type CandidateMode, type CandidateOptions, type CandidateSpan } from "./phrases/candidates.js";
 export { phraseForms, phraseVectors, readPhrases, type PhraseForm, type PhraseInput, type PhraseReading, type PhraseVectorOptions } from "./phrases/phrase-vectors.js";
 export { findPhrase, rankSpans, searchPhrases, type CorpusSearchOptions, type PhraseMatch, type PhraseSearchOptions } from "./phrases/search.js";

@@ -2,6 +2,7 @@
 // vectors at every layer, the WordNet synsets the two occurrences are disambiguated to (reading
 // words, and reading whole sentences), and the corpus-dictionary senses they are assigned to.
 import type { EmbeddingModel } from "../models/embedding-model.js";
+import { embedWordSenses } from "../models/word-senses.js";
 import type { SenseDictionary } from "../senses/dictionary.js";
 import { dot, unitLength } from "../senses/vectors.js";
 import type { WordNetPos } from "../wordnet/database.js";
@@ -53,27 +54,45 @@ export function senseOverlap(cosines1: readonly number[], cosines2: readonly num
 export interface PairFeatures {
   /** the target lemma, lower case */
   word: string;
-  /** cosine of the two word vectors at layer 0 (embeddings) to L */
+  /** cosine of the two word vectors at layer 0 (embeddings) to L; empty when the "layers" group was not computed */
   layerCosines: number[];
   verb: boolean;
   /** undefined when WordNet has no synset for the lemma */
   wordnet?: SenseAgreement;
+  /** the same, each synset's vector the mean of its definition's and examples' (mean of cosines) */
+  wordnetMean?: SenseAgreement;
   /** the same, with senses and occurrences read as whole sentences */
   wordnetSentence?: SenseAgreement;
   /** undefined when the dictionary lacks the word */
   dictionary?: SenseAgreement;
+  /** cosine of the two occurrences' prompted sense vectors (embedWordSenses) */
+  prompted?: number;
 }
+
+/** The WordNet features, each read by its own inventory. */
+export const wordNetFeatures = ["wordnet", "wordnetMean", "wordnetSentence"] as const;
+export type WordNetFeature = (typeof wordNetFeatures)[number];
+
+/**
+ * What can be computed for a split, each group in its own model pass (and cached on its own):
+ * the per-layer cosines, each WordNet inventory's agreement, the corpus dictionary's, and the
+ * prompted sense vectors' cosine.
+ */
+export const wicFeatureGroups = ["layers", ...wordNetFeatures, "dictionary", "prompted"] as const;
+export type WicFeatureGroup = (typeof wicFeatureGroups)[number];
 
 /** Layers the WordNet sense vectors and the occurrences they are compared with are read from (LMMS used the last four). */
 export function wordNetLayers(layerCount: number): number[] {
   return [layerCount - 3, layerCount - 2, layerCount - 1, layerCount];
 }
 
-export async function layerCosineFeatures(model: EmbeddingModel, pairs: readonly WicPair[]): Promise<{ cosines: number[][]; vectors: [Float32Array, Float32Array][][] }> {
-  const layers = Array.from({ length: model.info.layerCount + 1 }, (_, i) => i);
+export async function layerCosineFeatures(model: EmbeddingModel, pairs: readonly WicPair[]): Promise<number[][]> {
+  // A decoder's llama.cpp graph has no layer 0 output to capture: its layers start at 1.
+  const first = model.info.causal ? 1 : 0;
+  const layers = Array.from({ length: model.info.layerCount + 1 - first }, (_, i) => first + i);
   const vectors = await wicWordVectors(model, pairs, layers);
   const perLayer = layers.map((_, slot) => pairCosines(vectors, [slot]));
-  return { cosines: pairs.map((_, p) => perLayer.map((layer) => layer[p]!)), vectors };
+  return pairs.map((_, p) => perLayer.map((layer) => layer[p]!));
 }
 
 /** Both occurrences (unit vectors) against one word's sense vectors: the nearest sense of each, and how the two compare. */
@@ -102,22 +121,24 @@ export function leaveOutInventories(senses: WordNetSenses, pairs: readonly WicPa
   return { superset: withoutSplit, of: () => withoutSplit };
 }
 
-/** Disambiguates both occurrences of every pair to WordNet synsets (unit vectors of the occurrences, read as `senses` reads). */
-export async function wordNetAgreement(
-  senses: WordNetSenses,
-  pairs: readonly WicPair[],
-  occurrenceVectors: [Float32Array, Float32Array][],
-  leaveOut: InventoryLeaveOut,
-): Promise<(SenseAgreement | undefined)[]> {
+/** Disambiguates both occurrences of every pair to WordNet synsets (the occurrences read as `senses` reads). */
+export async function wordNetAgreement(senses: WordNetSenses, pairs: readonly WicPair[], leaveOut: InventoryLeaveOut): Promise<(SenseAgreement | undefined)[]> {
+  const occurrences = await senses.occurrenceVectors(pairs.flatMap(wicOccurrences));
   const inventories = leaveOutInventories(senses, pairs, leaveOut);
   await inventories.superset.prepare(pairs.map((pair) => ({ lemma: pair.word, pos: wicPos(pair.partOfSpeech) })));
   const result: (SenseAgreement | undefined)[] = [];
   for (const [p, pair] of pairs.entries()) {
     const inventory = inventories.of(pair);
     const vectors = (await inventory.senses(pair.word, wicPos(pair.partOfSpeech))).map((sense) => sense.vector);
-    result.push(vectors.length === 0 ? undefined : agreement(vectors, occurrenceVectors[p]!));
+    result.push(vectors.length === 0 ? undefined : agreement(vectors, [occurrences[2 * p]!, occurrences[2 * p + 1]!]));
   }
   return result;
+}
+
+/** Cosine of the two occurrences' prompted sense vectors, per pair. */
+export async function promptedCosines(model: EmbeddingModel, pairs: readonly WicPair[], preset: string): Promise<number[]> {
+  const vectors = await embedWordSenses(model, pairs.flatMap(wicOccurrences), { preset });
+  return pairs.map((_, p) => dot(vectors[2 * p]!, vectors[2 * p + 1]!));
 }
 
 /** Assigns both occurrences to dictionary senses, reading their vectors the way the dictionary was built. */
@@ -136,14 +157,4 @@ export async function dictionaryAgreement(model: EmbeddingModel, dictionary: Sen
     const unit = (vector: Float32Array) => unitLength(Float32Array.from(vector));
     return agreement(dictionary.lookup(word1)!.senses.map((sense) => sense.centroid), [unit(vectors[2 * p]!), unit(vectors[2 * p + 1]!)]);
   });
-}
-
-/** The mean of chosen layer slots of each occurrence, unit length: one vector per occurrence. */
-export function occurrenceVectors(vectors: [Float32Array, Float32Array][][], slots: number[]): [Float32Array, Float32Array][] {
-  const mean = (pair: [Float32Array, Float32Array][], pick: 0 | 1) => {
-    const sum = new Float32Array(pair[0]![pick].length);
-    for (const slot of slots) pair[slot]![pick].forEach((value, d) => (sum[d]! += value));
-    return unitLength(sum);
-  };
-  return vectors.map((pair) => [mean(pair, 0), mean(pair, 1)]);
 }

@@ -1,38 +1,87 @@
-// WiC methods, each fitted on the train split and scored on another: a cosine threshold on a
-// layer mix, same sense in the corpus dictionary, same WordNet synset (reading words, or whole
-// sentences), and logistic regression over all of these features. Nothing is fitted on the split
-// being scored.
+// WiC methods, each fitted on one split's features and scored on another's: a cosine threshold
+// on a layer mix, same sense in the corpus dictionary, same WordNet synset (reading words, with
+// either combination of definition and examples, or whole sentences), a threshold on the cosine
+// of prompted sense vectors, and logistic regression over chosen features. Nothing is fitted on
+// the split being scored.
 import type { EmbeddingModel } from "../models/embedding-model.js";
 import type { SenseDictionary } from "../senses/dictionary.js";
 import type { WordNet } from "../wordnet/database.js";
-import { WordNetSenses, type SenseReading } from "../wordnet/sense-inventory.js";
+import { WordNetSenses } from "../wordnet/sense-inventory.js";
 import { modelSentenceEmbedder, modelSpanEmbedder } from "../wordnet/span-embedder.js";
 import { fitLogistic, predictProbability } from "./logistic-regression.js";
 import { accuracyAt, fitThreshold, readWic, type WicPair } from "./wic.js";
-import { dictionaryAgreement, layerCosineFeatures, occurrenceVectors, wicOccurrences, wordNetAgreement, wordNetLayers, type InventoryLeaveOut, type PairFeatures } from "./wic-features.js";
+import { cachedFeatures } from "./wic-feature-cache.js";
+import {
+  dictionaryAgreement,
+  layerCosineFeatures,
+  promptedCosines,
+  wordNetAgreement,
+  wordNetFeatures,
+  wordNetLayers,
+  type InventoryLeaveOut,
+  type PairFeatures,
+  type SenseAgreement,
+  type WicFeatureGroup,
+  type WordNetFeature,
+} from "./wic-features.js";
 
-export const wicMethods = ["cosine", "dictionary", "wordnet", "wordnet-sentence", "logistic"] as const;
+export const wicMethods = ["cosine", "dictionary", "wordnet", "wordnet-mean", "wordnet-sentence", "prompted", "logistic"] as const;
 export type WicMethod = (typeof wicMethods)[number];
 
-/** The WordNet reading each method needs; logistic regression uses both. */
-export function wordNetReadingsOf(method: WicMethod): SenseReading[] {
-  if (method === "logistic") return ["word", "sentence"];
-  if (method === "wordnet") return ["word"];
-  return method === "wordnet-sentence" ? ["sentence"] : [];
+type Inventory = WordNetFeature | "dictionary";
+/** What logistic regression can read besides the layer cosines and the part of speech. */
+export const logisticFeatureNames = [...wordNetFeatures, "dictionary", "prompted"] as const;
+export type LogisticFeature = (typeof logisticFeatureNames)[number];
+
+/** A method with every setting that is not fitted from the data. */
+export interface WicConfiguration {
+  method: WicMethod;
+  /** logistic: the L2 penalty on standardised weights (default 1) */
+  l2?: number;
+  /** logistic: the features read besides layer cosines and part of speech (default: the three WordNet inventories) */
+  features?: LogisticFeature[];
+  /** prompted, and logistic reading "prompted": the word-prompt preset (default "word-meaning") */
+  promptPreset?: string;
 }
 
-type Inventory = "wordnet" | "wordnetSentence" | "dictionary";
-const inventoryNames: readonly Inventory[] = ["wordnet", "wordnetSentence", "dictionary"];
+export const defaultLogisticFeatures: readonly LogisticFeature[] = ["wordnet", "wordnetMean", "wordnetSentence"];
+export const defaultPromptPreset = "word-meaning";
 
 /** The methods that predict "same sense" from one inventory: which one, and what it takes. */
 const sameSenseMethods = {
   dictionary: { inventory: "dictionary", needs: "a sense dictionary (--dict)" },
   wordnet: { inventory: "wordnet", needs: "WordNet" },
+  "wordnet-mean": { inventory: "wordnetMean", needs: "WordNet" },
   "wordnet-sentence": { inventory: "wordnetSentence", needs: "WordNet" },
 } as const satisfies Partial<Record<WicMethod, { inventory: Inventory; needs: string }>>;
 
+/** The feature groups a configuration reads. */
+export function featureGroupsOf(configuration: WicConfiguration): WicFeatureGroup[] {
+  switch (configuration.method) {
+    case "cosine":
+      return ["layers"];
+    case "prompted":
+      return ["prompted"];
+    case "logistic":
+      return ["layers", ...(configuration.features ?? defaultLogisticFeatures)];
+    default:
+      return ["layers", sameSenseMethods[configuration.method].inventory];
+  }
+}
+
+/** A short name of a configuration, for tables and messages. */
+export function describeConfiguration(configuration: WicConfiguration): string {
+  const settings = [
+    configuration.l2 === undefined ? "" : `l2 ${configuration.l2}`,
+    configuration.features ? configuration.features.join("+") : "",
+    configuration.promptPreset ?? "",
+  ].filter((part) => part.length > 0);
+  return settings.length === 0 ? configuration.method : `${configuration.method} (${settings.join("; ")})`;
+}
+
 export interface WicMethodResult {
   method: WicMethod;
+  configuration: WicConfiguration;
   /** accuracy on the scored split, percent */
   accuracy: number;
   trainAccuracy: number;
@@ -61,35 +110,61 @@ function cosineThreshold(train: WicSplit) {
   return { ...best, predict: (features: PairFeatures[]) => rangeScores(features, best.from, best.to).map((score) => score >= best.threshold) };
 }
 
-function accuracy(predictions: boolean[], labels: boolean[]): number {
+export function accuracy(predictions: readonly boolean[], labels: readonly boolean[]): number {
   return (100 * predictions.filter((p, i) => p === labels[i]).length) / Math.max(1, labels.length);
 }
 
+/** A method fitted on one split: its predictions for any other, and what it fitted. */
+export interface FittedWicMethod {
+  predict(features: PairFeatures[]): boolean[];
+  trainAccuracy: number;
+  parameters: Record<string, unknown>;
+}
+
 /** Same sense under an inventory; pairs it cannot judge fall back to the cosine threshold. */
-function sameSense(pick: (f: PairFeatures) => PairFeatures["wordnet"], train: WicSplit, scored: WicSplit) {
+function sameSense(pick: (f: PairFeatures) => SenseAgreement | undefined, train: WicSplit): FittedWicMethod {
   const fallback = cosineThreshold(train);
-  const predict = (split: WicSplit) => {
-    const cosine = fallback.predict(split.features);
-    return split.features.map((f, i) => pick(f)?.same ?? cosine[i]!);
+  const predict = (features: PairFeatures[]) => {
+    const cosine = fallback.predict(features);
+    return features.map((f, i) => pick(f)?.same ?? cosine[i]!);
   };
-  const covered = (split: WicSplit) => (100 * split.features.filter((f) => pick(f) !== undefined).length) / split.features.length;
   return {
-    accuracy: accuracy(predict(scored), scored.labels),
-    trainAccuracy: accuracy(predict(train), train.labels),
-    parameters: { coveredPercent: Number(covered(scored).toFixed(1)), fallback: `cosine, layers ${fallback.from}-${fallback.to} >= ${fallback.threshold.toFixed(4)}` },
+    predict,
+    trainAccuracy: accuracy(predict(train.features), train.labels),
+    parameters: { fallback: `cosine, layers ${fallback.from}-${fallback.to} >= ${fallback.threshold.toFixed(4)}` },
   };
 }
 
+function promptedCosineOf(f: PairFeatures): number {
+  if (f.prompted === undefined) throw new Error("the prompted method needs the prompted sense vectors' cosines");
+  return f.prompted;
+}
+
+function promptedThreshold(train: WicSplit): FittedWicMethod {
+  const fitted = fitThreshold(train.features.map(promptedCosineOf), train.labels);
+  return {
+    predict: (features) => features.map((f) => promptedCosineOf(f) >= fitted.threshold),
+    trainAccuracy: fitted.accuracy,
+    parameters: { threshold: Number(fitted.threshold.toFixed(4)), score: "cosine of the prompted sense vectors" },
+  };
+}
+
+const agreementColumns = ["same", "sense cosine", "overlap", "log sense count", "covers"];
+
 /**
- * The row of one pair: every layer's cosine, and each inventory's verdict, how polysemous the
- * word is there (log of its sense count: the more senses, the less a same/different verdict
- * or a cosine says), and the coverage flag.
+ * The row of one pair: every layer's cosine, the part of speech, each inventory's verdict, how
+ * polysemous the word is there (log of its sense count: the more senses, the less a same/different
+ * verdict or a cosine says) and the coverage flag, and the prompted vectors' cosine.
  */
-function featureRow(f: PairFeatures, inventories: Inventory[]): number[] {
+function featureRow(f: PairFeatures, features: readonly LogisticFeature[]): number[] {
   return [
     ...f.layerCosines,
     f.verb ? 1 : 0,
-    ...inventories.flatMap((name) => [f[name]?.same ? 1 : 0, f[name]?.cosine ?? 0, f[name]?.overlap ?? 0, Math.log(f[name]?.senseCount ?? 1), f[name] ? 1 : 0]),
+    ...features.flatMap((name) => {
+      if (name === "prompted") return [promptedCosineOf(f)];
+      const verdict = f[name];
+      return [verdict?.same ? 1 : 0, verdict?.cosine ?? 0, verdict?.overlap ?? 0, Math.log(verdict?.senseCount ?? 1), verdict ? 1 : 0];
+    }),
   ];
 }
 
@@ -105,115 +180,153 @@ export function lemmaWeights(words: readonly string[]): number[] {
   return words.map((word) => words.length / counts.size / counts.get(word)!);
 }
 
-function logistic(train: WicSplit, scored: WicSplit) {
-  const inventories = inventoryNames.filter((name) => train.features.some((f) => f[name]));
+function logistic(train: WicSplit, configuration: WicConfiguration): FittedWicMethod {
+  const features = configuration.features ?? defaultLogisticFeatures;
+  const l2 = configuration.l2 ?? 1;
   const names = [
     ...train.features[0]!.layerCosines.map((_, l) => `cosine layer ${l}`),
     "verb",
-    ...inventories.flatMap((n) => [`${n} same`, `${n} sense cosine`, `${n} overlap`, `${n} log sense count`, `${n} covers`]),
+    ...features.flatMap((n) => (n === "prompted" ? ["prompted cosine"] : agreementColumns.map((column) => `${n} ${column}`))),
   ];
   const rowWeights = lemmaWeights(train.features.map((f) => f.word));
-  const model = fitLogistic(train.features.map((f) => featureRow(f, inventories)), train.labels, { l2: 1, rowWeights });
-  const probabilities = (split: WicSplit) => split.features.map((f) => predictProbability(model, featureRow(f, inventories)));
-  const trainProbabilities = probabilities(train);
+  const model = fitLogistic(train.features.map((f) => featureRow(f, features)), train.labels, { l2, rowWeights });
+  const probabilities = (split: PairFeatures[]) => split.map((f) => predictProbability(model, featureRow(f, features)));
+  const trainProbabilities = probabilities(train.features);
   const fitted = fitThreshold(trainProbabilities, train.labels, rowWeights);
   return {
-    accuracy: accuracyAt(probabilities(scored), scored.labels, fitted.threshold),
+    predict: (split) => probabilities(split).map((probability) => probability >= fitted.threshold),
     trainAccuracy: accuracyAt(trainProbabilities, train.labels, fitted.threshold),
     parameters: {
-      features: names,
       weights: Object.fromEntries(names.map((name, j) => [name, Number(model.weights[j]!.toFixed(4))])),
       intercept: Number(model.intercept.toFixed(4)),
       probabilityThreshold: Number(fitted.threshold.toFixed(4)),
-      l2: 1,
+      l2,
       rowWeights: "every lemma counts the same",
     },
   };
 }
 
-export function runWicMethod(method: WicMethod, train: WicSplit, scored: WicSplit): WicMethodResult {
+export function fitWicMethod(configuration: WicConfiguration, train: WicSplit): FittedWicMethod {
+  const { method } = configuration;
   switch (method) {
     case "cosine": {
       const fitted = cosineThreshold(train);
       return {
-        method,
-        accuracy: accuracy(fitted.predict(scored.features), scored.labels),
+        predict: fitted.predict,
         trainAccuracy: fitted.accuracy,
         parameters: { layers: `${fitted.from}-${fitted.to}`, score: "mean of the layers' cosines", threshold: Number(fitted.threshold.toFixed(4)) },
       };
     }
-    case "dictionary":
-    case "wordnet":
-    case "wordnet-sentence": {
+    case "prompted":
+      return promptedThreshold(train);
+    case "logistic":
+      return logistic(train, configuration);
+    default: {
       const { inventory, needs } = sameSenseMethods[method];
       if (!train.features.some((f) => f[inventory])) throw new Error(`the ${method} method needs ${needs}`);
-      return { method, ...sameSense((f) => f[inventory], train, scored) };
+      return sameSense((f) => f[inventory], train);
     }
-    case "logistic":
-      return { method, ...logistic(train, scored) };
   }
 }
 
-export interface WicEvaluationSources {
-  /** WordNet for the synset features (each split's own sentences are removed from its inventory) */
-  wordnet?: WordNet;
+/** Fits on `train`, scores `scored`. */
+export function runWicMethod(configuration: WicConfiguration, train: WicSplit, scored: WicSplit): WicMethodResult {
+  const fitted = fitWicMethod(configuration, train);
+  const inventory = configuration.method in sameSenseMethods ? sameSenseMethods[configuration.method as keyof typeof sameSenseMethods].inventory : undefined;
+  const covered = inventory ? { coveredPercent: Number(((100 * scored.features.filter((f) => f[inventory]).length) / scored.features.length).toFixed(1)) } : {};
+  return {
+    method: configuration.method,
+    configuration,
+    accuracy: accuracy(fitted.predict(scored.features), scored.labels),
+    trainAccuracy: fitted.trainAccuracy,
+    parameters: { ...covered, ...fitted.parameters },
+  };
+}
+
+/**
+ * The WordNet inventories the WiC features read. By word: sense vectors from the last four
+ * layers, as the occurrences, the definition and examples joined as a unit sum ("wordnet") or as
+ * the mean of cosines ("wordnetMean", sharing the vectors). By sentence: the model's own
+ * sentence vectors, mean of cosines.
+ */
+export function wicWordNetInventories(model: EmbeddingModel, wordnet: WordNet): Record<WordNetFeature, WordNetSenses> {
+  const byWord = WordNetSenses.create(wordnet, modelSpanEmbedder(model, { layers: { layers: wordNetLayers(model.info.layerCount), combine: "mean" } }), "word");
+  return {
+    wordnet: byWord,
+    wordnetMean: byWord.combined("mean-of-cosines"),
+    wordnetSentence: WordNetSenses.create(wordnet, modelSentenceEmbedder(model), "sentence"),
+  };
+}
+
+export interface WicFeatureSources {
+  inventories?: Record<WordNetFeature, WordNetSenses>;
   dictionary?: SenseDictionary;
+  /** the word-prompt preset of the "prompted" group (default "word-meaning") */
+  promptPreset?: string;
+  /** keep computed groups in the ctxembed cache and read them from there (the dictionary group is never kept) */
+  cache?: boolean;
   onProgress?: (message: string) => void;
 }
 
 /**
- * The WordNet inventory the WiC features read. By word: sense vectors from the last four layers,
- * as the occurrences. By sentence: the model's own sentence vectors.
- */
-export function wicWordNetSenses(model: EmbeddingModel, wordnet: WordNet, reading: SenseReading): WordNetSenses {
-  const embed = reading === "word" ? modelSpanEmbedder(model, { layers: { layers: wordNetLayers(model.info.layerCount), combine: "mean" } }) : modelSentenceEmbedder(model);
-  return WordNetSenses.create(wordnet, embed, reading);
-}
-
-export type WicInventories = Partial<Record<SenseReading, WordNetSenses>>;
-
-/**
- * Every feature of every pair of one split. The WordNet inventory first drops the sentences
- * `leaveOut` names: WiC was built from WordNet's examples. A split being scored must use "split".
+ * The chosen feature groups of every pair of one split. The WordNet inventory first drops the
+ * sentences `leaveOut` names: WiC was built from WordNet's examples. A split being scored must use "split".
  */
 export async function wicSplitFeatures(
   model: EmbeddingModel,
   pairs: readonly WicPair[],
-  sources: { inventories?: WicInventories; dictionary?: SenseDictionary },
+  groups: readonly WicFeatureGroup[],
+  sources: WicFeatureSources,
   leaveOut: InventoryLeaveOut,
 ): Promise<WicSplit> {
   if (pairs.some((pair) => pair.same === undefined)) throw new Error("WiC pairs without gold labels cannot be fitted or scored");
-  const { cosines, vectors } = await layerCosineFeatures(model, pairs);
-  const { inventories = {}, dictionary } = sources;
-  const byWord = inventories.word ? await wordNetAgreement(inventories.word, pairs, occurrenceVectors(vectors, wordNetLayers(model.info.layerCount)), leaveOut) : [];
-  const sentenceVectors = inventories.sentence ? await inventories.sentence.occurrenceVectors(pairs.flatMap(wicOccurrences)) : [];
-  const bySentence = inventories.sentence
-    ? await wordNetAgreement(inventories.sentence, pairs, pairs.map((_, p) => [sentenceVectors[2 * p]!, sentenceVectors[2 * p + 1]!]), leaveOut)
-    : [];
-  const senses = dictionary ? await dictionaryAgreement(model, dictionary, pairs) : [];
-  const features = pairs.map((pair, p) => ({
-    word: pair.word.toLowerCase(),
-    layerCosines: cosines[p]!,
-    verb: pair.partOfSpeech === "V",
-    ...(byWord[p] ? { wordnet: byWord[p] } : {}),
-    ...(bySentence[p] ? { wordnetSentence: bySentence[p] } : {}),
-    ...(senses[p] ? { dictionary: senses[p] } : {}),
-  }));
+  const progress = sources.onProgress ?? (() => {});
+  const preset = sources.promptPreset ?? defaultPromptPreset;
+  const compute = async (group: WicFeatureGroup): Promise<Partial<PairFeatures>[]> => {
+    progress(`${group}: ${pairs.length} pairs`);
+    if (group === "layers") return (await layerCosineFeatures(model, pairs)).map((layerCosines) => ({ layerCosines }));
+    if (group === "prompted") return (await promptedCosines(model, pairs, preset)).map((prompted) => ({ prompted }));
+    if (group === "dictionary") {
+      if (!sources.dictionary) throw new Error("the dictionary features need a sense dictionary (--dict)");
+      return (await dictionaryAgreement(model, sources.dictionary, pairs)).map((verdict) => (verdict ? { dictionary: verdict } : {}));
+    }
+    if (!sources.inventories) throw new Error(`the ${group} features need WordNet`);
+    return (await wordNetAgreement(sources.inventories[group], pairs, leaveOut)).map((verdict) => (verdict ? { [group]: verdict } : {}));
+  };
+  const cacheName = (group: WicFeatureGroup) => (group === "prompted" ? `prompted-${preset}` : group === "layers" ? group : `${group}-${leaveOut}`);
+  const features: PairFeatures[] = pairs.map((pair) => ({ word: pair.word.toLowerCase(), verb: pair.partOfSpeech === "V", layerCosines: [] }));
+  for (const group of new Set(groups)) {
+    const values = sources.cache && group !== "dictionary" ? await cachedFeatures(model.info.path, cacheName(group), pairs, () => compute(group)) : await compute(group);
+    values.forEach((value, p) => Object.assign(features[p]!, value));
+  }
   return { features, labels: pairs.map((pair) => pair.same!) };
 }
 
-/** Reads train and `split`, computes the features once, and runs each method (fitted on train, scored on `split`). */
-export async function evaluateWic(model: EmbeddingModel, directory: string, split: string, methods: readonly WicMethod[], sources: WicEvaluationSources = {}): Promise<WicMethodResult[]> {
+/** A method name is its configuration with every setting at its default. */
+export function configurationOf(method: WicMethod | WicConfiguration): WicConfiguration {
+  return typeof method === "string" ? { method } : method;
+}
+
+/** Reads train and `split`, computes the features the configurations need once, and runs each (fitted on train, scored on `split`). */
+export async function evaluateWic(
+  model: EmbeddingModel,
+  directory: string,
+  split: string,
+  methods: readonly (WicMethod | WicConfiguration)[],
+  sources: Omit<WicFeatureSources, "inventories"> & { wordnet?: WordNet } = {},
+): Promise<WicMethodResult[]> {
+  const configurations = methods.map(configurationOf);
+  const presets = new Set(configurations.flatMap((c) => (featureGroupsOf(c).includes("prompted") ? [c.promptPreset ?? defaultPromptPreset] : [])));
+  if (presets.size > 1) throw new Error(`one evaluation reads one word-prompt preset, got ${[...presets].join(", ")}`);
+  const groups = [...new Set(configurations.flatMap(featureGroupsOf))];
   const progress = sources.onProgress ?? (() => {});
+  const { wordnet, ...rest } = sources;
+  const featureSources: WicFeatureSources = { ...rest, ...(wordnet ? { inventories: wicWordNetInventories(model, wordnet) } : {}), ...(presets.size ? { promptPreset: [...presets][0]! } : {}) };
   const trainPairs = await readWic(directory, "train");
   const scoredPairs = await readWic(directory, split);
-  const { wordnet } = sources;
-  const readings = wordnet ? [...new Set(methods.flatMap(wordNetReadingsOf))] : [];
-  const inventories: WicInventories = Object.fromEntries(readings.map((reading) => [reading, wicWordNetSenses(model, wordnet!, reading)]));
-  const featureSources = { inventories, ...(sources.dictionary ? { dictionary: sources.dictionary } : {}) };
   progress(`train: ${trainPairs.length} pairs`);
-  const train = await wicSplitFeatures(model, trainPairs, featureSources, "pair");
+  const train = await wicSplitFeatures(model, trainPairs, groups, featureSources, "pair");
   progress(`${split}: ${scoredPairs.length} pairs`);
-  const scored = await wicSplitFeatures(model, scoredPairs, featureSources, "split");
-  return methods.map((method) => runWicMethod(method, train, scored));
+  const scored = await wicSplitFeatures(model, scoredPairs, groups, featureSources, "split");
+  return configurations.map((configuration) => runWicMethod(configuration, train, scored));
 }

@@ -1,6 +1,9 @@
 import { Command, Option } from "commander";
 import { loadDictionary } from "../../senses/dictionary-file.js";
-import { evaluateWic, wicMethods, wordNetReadingsOf, type WicMethod } from "../../tasks/wic-methods.js";
+import { wordPromptPresetNames } from "../../prompts/word-prompts.js";
+import { wordNetFeatures } from "../../tasks/wic-features.js";
+import { defaultLogisticFeatures, describeConfiguration, evaluateWic, featureGroupsOf, wicMethods, type WicConfiguration, type WicMethod } from "../../tasks/wic-methods.js";
+import { wicSelection } from "../../tasks/wic-selection.js";
 import { WordNet, defaultWordNetDirectory } from "../../wordnet/database.js";
 import type { LayerSpec } from "../../layers.js";
 import { evaluatePhraseRetrieval, evaluatePhraseSimilarity, phraseTasks, type PhraseTask } from "../../tasks/pic.js";
@@ -13,14 +16,37 @@ import { layersOption } from "./source-options.js";
 interface WicCommandOptions extends ModelCommandOptions {
   data: string;
   split: string;
-  method: WicMethod;
+  method?: WicMethod;
+  l2?: number;
+  promptPreset?: string;
   dict?: string;
   wordnet: string;
+  cache: boolean;
 }
 
-/** Which sense inventories a method reads: logistic regression uses every one it is given. */
-function needs(method: WicMethod, options: WicCommandOptions): { wordnet: boolean; dictionary: boolean } {
-  return { wordnet: wordNetReadingsOf(method).length > 0, dictionary: method === "dictionary" || (method === "logistic" && options.dict !== undefined) };
+/** The configuration to run: the named method with its settings, or the committed selection. */
+function wicConfiguration(options: WicCommandOptions): { configuration: WicConfiguration; chosenBy: string } {
+  if (options.method === undefined) {
+    if (options.l2 !== undefined || options.promptPreset !== undefined) throw new Error("--l2 and --prompt-preset set a method's settings: give --method too");
+    const selection = wicSelection();
+    const cv = selection.crossValidation;
+    return {
+      configuration: selection.configuration,
+      chosenBy: `the default, chosen by ${selection.folds}-fold lemma-grouped cross-validation on train with ${selection.model} (CV ${cv.mean.toFixed(1)} ± ${cv.sd.toFixed(1)})`,
+    };
+  }
+  if (options.l2 !== undefined && options.method !== "logistic") throw new Error("--l2 is for --method logistic");
+  if (options.l2 !== undefined && !(options.l2 >= 0)) throw new Error(`--l2 must be a number >= 0, got ${options.l2}`);
+  const features = [...defaultLogisticFeatures, ...(options.dict ? (["dictionary"] as const) : [])];
+  return {
+    configuration: {
+      method: options.method,
+      ...(options.l2 === undefined ? {} : { l2: options.l2 }),
+      ...(options.method === "logistic" ? { features } : {}),
+      ...(options.promptPreset === undefined ? {} : { promptPreset: options.promptPreset }),
+    },
+    chosenBy: "--method",
+  };
 }
 
 function wicCommand(): Command {
@@ -29,23 +55,37 @@ function wicCommand(): Command {
     .addOption(modelOption())
     .requiredOption("--data <dir>", "folder with WiC's train.data.txt, train.gold.txt and the split's files")
     .addOption(new Option("--split <name>", "the split to score").choices(["dev", "test"]).default("dev"))
-    .addOption(new Option("--method <name>", "cosine: threshold on a layer mix; dictionary: same corpus sense; wordnet: same synset (word vectors); wordnet-sentence: same synset (whole sentences against definitions and examples); logistic: all features").choices(wicMethods).default("cosine"))
+    .addOption(
+      new Option(
+        "--method <name>",
+        "cosine: threshold on a layer mix; dictionary: same corpus sense; wordnet: same synset (word vectors); wordnet-mean: the same, definition and examples averaged as cosines; wordnet-sentence: same synset (whole sentences against definitions and examples); prompted: threshold on the cosine of prompted sense vectors (decoders); logistic: regression over the features (default: the method lib/tasks/wic-selection.json names)",
+      ).choices(wicMethods),
+    )
+    .option("--l2 <n>", "logistic: L2 penalty (default 1)", Number)
+    .addOption(new Option("--prompt-preset <name>", "prompted: the word prompt (default word-meaning)").choices(wordPromptPresetNames))
     .option("--dict <file>", "a sense dictionary from `senses build` (dictionary method; logistic uses it when given)")
     .option("--wordnet <dir>", "WordNet 3.0 database files", defaultWordNetDirectory)
+    .option("--no-cache", "compute every feature again instead of reading the ctxembed cache (wic-features/)")
     .addOption(threadsOption())
-    .addHelpText("after", "\nExamples:\n  $ ctxembed eval wic --data ../shared/data/wic --split dev --method wordnet-sentence\n  $ ctxembed eval wic --data wic --method logistic --dict senses.ctxsense")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ ctxembed eval wic --data ../shared/data/wic --split dev\n  $ ctxembed eval wic --data wic --method logistic --l2 10 --dict senses.ctxsense\n  $ ctxembed eval wic --data wic --model gemma-3-270m --method prompted --prompt-preset word-meaning-eol",
+    )
     .action(async (options: WicCommandOptions) => {
-      const use = needs(options.method, options);
-      if (use.dictionary && !options.dict) throw new Error("--method dictionary needs --dict");
+      const { configuration, chosenBy } = wicConfiguration(options);
+      const groups = featureGroupsOf(configuration);
+      if (groups.includes("dictionary") && !options.dict) throw new Error(`--method ${configuration.method} needs --dict`);
+      note(`wic: ${describeConfiguration(configuration)}: ${chosenBy}`);
       const sources = {
-        ...(use.wordnet ? { wordnet: await WordNet.open(options.wordnet) } : {}),
-        ...(use.dictionary ? { dictionary: await loadDictionary(options.dict!) } : {}),
+        ...(groups.some((group) => (wordNetFeatures as readonly string[]).includes(group)) ? { wordnet: await WordNet.open(options.wordnet) } : {}),
+        ...(options.dict ? { dictionary: await loadDictionary(options.dict) } : {}),
+        cache: options.cache,
         onProgress: note,
       };
       const model = await openModel(options);
       try {
-        const [result] = await evaluateWic(model, options.data, options.split, [options.method], sources);
-        process.stdout.write(`${JSON.stringify({ task: "wic", model: model.info.name, split: options.split, ...result }, null, 2)}\n`);
+        const [result] = await evaluateWic(model, options.data, options.split, [configuration], sources);
+        process.stdout.write(`${JSON.stringify({ task: "wic", model: model.info.name, split: options.split, chosenBy, ...result }, null, 2)}\n`);
       } finally {
         await model.dispose();
       }
