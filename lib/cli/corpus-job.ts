@@ -42,9 +42,7 @@ export async function runCorpusJob(model: EmbeddingModel, reader: InputReader, o
   const totals: Totals = { items: 0, tokens: 0, truncated: 0 };
   let firstRead: number | undefined;
 
-  const writeChunk = async ({ records, results }: Chunk): Promise<void> => {
-    const embedded = await results;
-    await sink.write(embedded, records);
+  const written = (embedded: Embedding[]): void => {
     totals.items += embedded.length;
     for (const result of embedded) {
       totals.tokens += result.tokenCount;
@@ -54,19 +52,12 @@ export async function runCorpusJob(model: EmbeddingModel, reader: InputReader, o
   };
 
   try {
-    let previous: Chunk | undefined;
     const tooFew = (seen: number) => `${sink.output} holds ${done} results but ${reader.name} has only ${seen} inputs: it is not this input's output`;
     const records = skipDone(reader.records(interrupts.signal), done, tooFew, interrupts.signal);
-    for await (const chunk of chunks(records, job.chunk)) {
-      if (interrupts.signal.aborted) break;
+    const onChunkRead = (): void => {
       firstRead ??= reader.position()?.read;
-      const current = { records: chunk, results: embedChunk(model, chunk, options) };
-      // Rejections surface when the chunk's turn to be written comes; until then they are expected.
-      current.results.catch(() => undefined);
-      if (previous) await writeChunk(previous);
-      previous = current;
-    }
-    if (previous) await writeChunk(previous);
+    };
+    await embedRecords(model, records, options, sink, { chunk: job.chunk, signal: interrupts.signal, onChunkRead, onWritten: written });
   } catch (error) {
     // Whatever was written stays usable: headers and sidecars are finished for a later --resume.
     await sink.close().catch(() => undefined);
@@ -84,6 +75,37 @@ export async function runCorpusJob(model: EmbeddingModel, reader: InputReader, o
     const where = sink.output ? `${done + totals.items} results are in ${sink.output}; run the same command with --resume to continue` : "the output is incomplete";
     throw new ExitError(`stopped before the end of ${reader.name}: ${where}`, exitCode);
   }
+}
+
+export interface EmbedRecordsOptions {
+  chunk: number;
+  /** stops reading once aborted; the chunks in hand are still written */
+  signal?: AbortSignal;
+  onChunkRead?: () => void;
+  onWritten?: (results: Embedding[]) => void;
+}
+
+/**
+ * Embeds `records` into `sink` a chunk at a time, in input order: while one chunk is embedded
+ * the next is read, and the one before is written. The sink is left open.
+ */
+export async function embedRecords(model: EmbeddingModel, records: AsyncIterable<InputRecord>, options: EmbedOptions, sink: VectorSink, run: EmbedRecordsOptions): Promise<void> {
+  const writeChunk = async ({ records, results }: Chunk): Promise<void> => {
+    const embedded = await results;
+    await sink.write(embedded, records);
+    run.onWritten?.(embedded);
+  };
+  let previous: Chunk | undefined;
+  for await (const chunk of chunks(records, run.chunk)) {
+    if (run.signal?.aborted) break;
+    run.onChunkRead?.();
+    const current = { records: chunk, results: embedChunk(model, chunk, options) };
+    // Rejections surface when the chunk's turn to be written comes; until then they are expected.
+    current.results.catch(() => undefined);
+    if (previous) await writeChunk(previous);
+    previous = current;
+  }
+  if (previous) await writeChunk(previous);
 }
 
 /** Leaves out the inputs a resumed output already holds, checking that the input has that many. */

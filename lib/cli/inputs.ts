@@ -36,6 +36,15 @@ export interface InputOptions {
   /** CSV/TSV: whether the first row names the columns */
   header: boolean;
   skipEmpty: boolean;
+  /** only this part of a text or JSON lines file (a shard of a distributed job) */
+  range?: LineRange;
+}
+
+/** Bytes [start, end) of a line-based file, which begin at 0-based line `firstLine`. */
+export interface LineRange {
+  start: number;
+  end: number;
+  firstLine: number;
 }
 
 export interface InputReader {
@@ -57,22 +66,26 @@ export async function openInput(options: InputOptions): Promise<InputReader> {
   if (options.text) return commandLineTexts(options.text);
   const fromStdin = options.input === "-";
   const name = fromStdin ? "standard input" : options.input;
+  const { range } = options;
+  const format = inputFormatOf(options);
+  if (range && (fromStdin || (format !== "text" && format !== "jsonl"))) throw new Error(`only a text or JSON lines file can be read in byte ranges, not ${fromStdin ? name : `${format} input`}`);
   // A regular file's size gives the ETA; a pipe or FIFO has none.
   const total = fromStdin
     ? undefined
     : await stat(options.input).then(
-        (stats) => (stats.isFile() ? stats.size : undefined),
+        (stats) => (stats.isFile() ? (range ? range.end - range.start : stats.size) : undefined),
         (error: NodeJS.ErrnoException) => {
           throw new Error(`cannot read ${name}: ${error.code === "ENOENT" ? "there is no such file" : error.message}`);
         },
       );
   let stream: ReadStream | typeof process.stdin | undefined;
-  const format = inputFormatOf(options);
   const parseRecords = format === "text" ? textRecords : format === "jsonl" ? jsonRecords : delimitedRecords(format);
   return {
     name,
     async *records(signal) {
-      stream = fromStdin ? process.stdin : createReadStream(options.input);
+      // createReadStream's end is inclusive, so an empty range cannot be opened: it has no records.
+      if (range && range.end <= range.start) return;
+      stream = fromStdin ? process.stdin : createReadStream(options.input, range ? { start: range.start, end: range.end - 1 } : {});
       addAbortSignal(signal, stream);
       try {
         yield* parseRecords(stream, name, options);
@@ -106,13 +119,13 @@ function keep(text: string, where: string, options: InputOptions): boolean {
   throw new RangeError(`${where} is empty; pass --skip-empty to leave empty texts out`);
 }
 
-async function* numberedLines(stream: Readable): AsyncGenerator<[number, string]> {
-  let index = 0;
+async function* numberedLines(stream: Readable, options: InputOptions): AsyncGenerator<[number, string]> {
+  let index = options.range?.firstLine ?? 0;
   for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) yield [index++, line];
 }
 
 const textRecords: RecordParser = async function* (stream, name, options) {
-  for await (const [index, text] of numberedLines(stream)) {
+  for await (const [index, text] of numberedLines(stream, options)) {
     const where = `line ${index + 1} of ${name}`;
     if (keep(text, where, options)) yield { index, text, where };
   }
@@ -120,7 +133,7 @@ const textRecords: RecordParser = async function* (stream, name, options) {
 
 const jsonRecords: RecordParser = async function* (stream, name, options) {
   const idField = options.idField ?? "id";
-  for await (const [index, line] of numberedLines(stream)) {
+  for await (const [index, line] of numberedLines(stream, options)) {
     const where = `line ${index + 1} of ${name}`;
     if (!keep(line.trim(), where, options)) continue;
     let record: unknown;

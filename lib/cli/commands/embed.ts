@@ -4,12 +4,13 @@ import { precisions, type Precision } from "../../output/quantize.js";
 import type { EmbedOptions } from "../../models/embed-options.js";
 import { runCorpusJob } from "../corpus-job.js";
 import { openInput } from "../inputs.js";
-import { embeddingField, jsonLinesSink, npyFormat, rawFormat, rowFileSink } from "../sinks.js";
+import { embeddingSink, outputFormats, type OutputFormat } from "../sinks.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
-import { addSourceOptions, checkSourceOptions, layersOption, windowOption, type SourceOptions } from "./source-options.js";
+import { queueOption, submitFromCommandLine, type QueueSubmitOptions } from "./queue-options.js";
+import { addSourceOptions, checkSourceOptions, layersOption, positiveInteger, windowOption, type SourceOptions } from "./source-options.js";
 
-interface EmbedCommandOptions extends ModelCommandOptions, SourceOptions {
-  format: "jsonl" | "npy" | "raw";
+interface EmbedCommandOptions extends ModelCommandOptions, SourceOptions, QueueSubmitOptions {
+  format: OutputFormat;
   precision: Precision;
   dimensions?: number;
   pooling: NonNullable<EmbedOptions["pooling"]>;
@@ -23,7 +24,7 @@ export function embedCommand(): Command {
   return addSourceOptions(new Command("embed"))
     .description("embed each text of a corpus (text lines, JSON lines, CSV, TSV, or standard input): JSON lines, .npy or raw rows out")
     .addOption(modelOption())
-    .addOption(new Option("-f, --format <format>", "output format (npy and raw need --output)").choices(["jsonl", "npy", "raw"]).default("jsonl"))
+    .addOption(new Option("-f, --format <format>", "output format (npy and raw need --output)").choices(outputFormats).default("jsonl"))
     .addOption(new Option("--precision <precision>", "stored precision; int8 keeps a scale per vector").choices(precisions).default("float32"))
     .addOption(new Option("--dimensions <n>", "keep the first N dimensions (Matryoshka), re-normalised").argParser((v) => Number.parseInt(v, 10)))
     .addOption(new Option("--pooling <mode>", "pooling; model = the model's own").choices(["model", ...poolingModes]).default("model"))
@@ -33,6 +34,10 @@ export function embedCommand(): Command {
     .option("--no-truncate", "fail on inputs longer than the model's limit instead of cutting them")
     .addOption(threadsOption())
     .addOption(gpuLayersOption())
+    .addOption(queueOption())
+    .addOption(new Option("--shard-size <n>", "with --queue: texts per shard job").argParser(positiveInteger).default(1000))
+    .addOption(new Option("--attempts <n>", "with --queue: tries per shard before it is marked failed").argParser(positiveInteger).default(3))
+    .option("--detach", "with --queue: print the job id and return instead of waiting (see ctxembed jobs)", false)
     .addHelpText(
       "after",
       `
@@ -62,20 +67,24 @@ Examples:
   $ ctxembed embed --input corpus.txt --format raw -o corpus.f32     # + corpus.f32.json
   $ ctxembed embed --input corpus.txt --format raw -o corpus.f32 --resume   # after Ctrl-C
   $ ctxembed embed --model ./my-model.gguf --input docs.txt --pooling cls --no-normalize -o out.jsonl
-  $ ctxembed embed --input long-documents.txt --window 256:128`,
+  $ ctxembed embed --input long-documents.txt --window 256:128
+  $ ctxembed embed --input corpus.txt --output parts/ --queue redis://queue-host:6379   # on workers: ctxembed worker
+
+With --queue the input is cut into shards of --shard-size lines and embedded by any number of
+\`ctxembed worker\` processes; --output is a folder that receives part-00000.jsonl... and, last,
+manifest.json; \`ctxembed merge\` joins the parts. Running the same command again resumes the job.
+See docs/distributed.md.`,
     )
     .action(async (options: EmbedCommandOptions, command: Command) => {
       checkSourceOptions(options, command);
+      const { pooling, normalize, truncate, layers, window, precision, dimensions } = options;
+      const embedOptions: EmbedOptions = { pooling, normalize, truncate, layers, window, dimensions, precision };
+      if (options.queue) return submitFromCommandLine(options, embedOptions, command);
       if (options.format !== "jsonl" && !options.output) command.error(`error: --format ${options.format} needs --output FILE`, { exitCode: 2 });
       const reader = await openInput(options);
       const model = await openModel(options);
       try {
-        const { pooling, normalize, truncate, layers, window, precision, dimensions } = options;
-        const embedOptions: EmbedOptions = { pooling, normalize, truncate, layers, window, dimensions, precision };
-        const sink =
-          options.format === "jsonl"
-            ? jsonLinesSink(options.output, embeddingField)
-            : rowFileSink(options.output!, precision, options.format === "npy" ? npyFormat : rawFormat({ model: model.info.name, options: embedOptions }));
+        const sink = embeddingSink(options.format, options.output, precision, { model: model.info.name, options: embedOptions });
         await runCorpusJob(model, reader, embedOptions, sink, options);
       } finally {
         await model.dispose();
