@@ -87,6 +87,7 @@ export async function submitEmbedJob(connection: RedisOptions, given: SubmitSpec
         })),
       );
       added += missing.length;
+      if (spec.shardCount > batchSize) note(`job ${id}: ${first + batch.length} of ${spec.shardCount} shards queued`);
     }
     const gate = await Job.fromId(queue, gateJobId(id));
     if (gate && (await gate.getState()) === "delayed") await gate.promote();
