@@ -1,17 +1,8 @@
 import { Command, Option } from "commander";
-import { runWorker } from "../../jobs/worker.js";
+import { runWorker, type WorkerOptions } from "../../jobs/worker.js";
 import { gpuLayersOption, threadsOption } from "./model-options.js";
 import { queueOption } from "./queue-options.js";
 import { positiveInteger } from "./source-options.js";
-
-interface WorkerCommandOptions {
-  queue: string;
-  concurrency: number;
-  threads?: number;
-  gpuLayers?: number;
-  lockDuration: number;
-  stalledInterval: number;
-}
 
 export function workerCommand(): Command {
   return new Command("worker")
@@ -38,7 +29,7 @@ Examples:
   $ ctxembed worker --queue redis://queue-host:6379/2 --concurrency 2 --threads 4
   $ ctxembed worker --queue redis://127.0.0.1:6379 --lock-duration 5000 --stalled-interval 2000`,
     )
-    .action(async (options: WorkerCommandOptions) => {
+    .action(async (options: WorkerOptions) => {
       await runWorker(options);
     });
 }
