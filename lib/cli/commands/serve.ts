@@ -34,8 +34,8 @@ export function serveCommand(): Command {
       "after",
       `
 Routes: POST /v1/embeddings (OpenAI), POST /embed, /embed_all, /tokenize (text-embeddings-inference),
-GET /health, /ready (503 while at --max-queue), /info, /metrics (Prometheus). Concurrent requests with the same options are merged
-into shared model calls. The bound address is printed on standard error; SIGTERM or SIGINT stops
+GET /health, /ready (503 while at --max-queue), /info, /metrics (Prometheus). Concurrent requests
+with the same options are merged into shared model calls. The bound address is printed on standard error; SIGTERM or SIGINT stops
 accepting connections, answers the requests in flight, and exits 0.
 
 Examples:
