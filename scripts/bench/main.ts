@@ -8,6 +8,7 @@ import { cacheDirectory } from "../../lib/models/cache.js";
 import { checkpointPath, pullModel } from "../../lib/models/pull.js";
 import { buildNative } from "../build-native.mjs";
 import { fetchSotuCorpus } from "../fetch-corpus.js";
+import { distributedThroughput } from "./distributed.js";
 import { peerBenchmark } from "./peers.js";
 import { phraseRetrievalThroughput } from "./phrases.js";
 import { senseDictionaryBuild } from "./senses.js";
@@ -31,9 +32,11 @@ const options = new Command("bench")
   .option("--prompting", "instead: PromptEOL with 3 demonstrations against none over 500 STS-B inputs on gemma-3-270m (the shared prefix)")
   .option("--server", "instead: the HTTP server at 1, 8, 32 and 64 concurrent clients, dynamic batching off and on, written to docs/bench-server.{md,svg}")
   .option("--phrases", "instead: phrase retrieval over 1,000 State of the Union passages, candidate spans per second, in context and alone")
+  .option("--distributed", "instead: BullMQ workers against the local CLI (1 worker x 2 threads, 2 x 1), shard sizes 100/1,000/10,000, SIGKILL-to-takeover time")
+  .option("--distributed-lines <n>", "with --distributed: lines in the file (STS-B dev sentences repeated)", (v) => Number.parseInt(v, 10), 20_000)
   .option("--server-requests <n>", "with --server: requests per concurrency level", (v) => Number.parseInt(v, 10), 512)
   .parse()
-  .opts<{ threads: number; repeats: number; model?: string; senses?: boolean; sensesWords: number; peers?: boolean; checkpoint?: string; python?: string; texts?: number; prompting?: boolean; server?: boolean; phrases?: boolean; serverRequests: number }>();
+  .opts<{ threads: number; repeats: number; model?: string; senses?: boolean; sensesWords: number; peers?: boolean; checkpoint?: string; python?: string; texts?: number; prompting?: boolean; server?: boolean; phrases?: boolean; serverRequests: number; distributed?: boolean; distributedLines: number }>();
 
 const modelPath = options.model ?? (await pullModel("all-minilm-l6-v2", { onProgress: (m) => console.error(m) }));
 if (options.senses) {
@@ -66,6 +69,18 @@ const stsbPath = join(root, "..", "shared", "data", "stsb", "sts-dev.csv");
 if (options.prompting) {
   const inputs = (await stsbSentences(stsbPath)).slice(0, 500);
   console.log(await sharedPrefixCost(await pullModel("gemma-3-270m"), inputs, options.threads, options.repeats));
+  process.exit(0);
+}
+if (options.distributed) {
+  const report = await distributedThroughput({
+    modelPath,
+    texts: await stsbSentences(stsbPath),
+    textsName: "STS-B dev sentences",
+    lines: options.distributedLines,
+    lockDuration: 3000,
+    stalledInterval: 1000,
+  });
+  console.log(report);
   process.exit(0);
 }
 if (options.server) {
