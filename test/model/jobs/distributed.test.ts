@@ -130,7 +130,7 @@ describe("distributed embedding jobs", () => {
       const submitted = submit(input, output, "--shard-size", "500");
       await victim.line(/committed part-/);
       // The victim has taken its next shard at once; kill it inside that one.
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      await new Promise((resolve) => setTimeout(resolve, 50));
       victim.child.kill("SIGKILL");
       const result = await submitted.exited;
       expect(result.code, result.stderr).toBe(0);
