@@ -63,9 +63,7 @@ export async function runCorpusJob(
   let firstRead: number | undefined;
   await record(false);
 
-  const writeChunk = async ({ records, results }: Chunk): Promise<void> => {
-    const embedded = await results;
-    await sink.write(embedded, records);
+  const written = (embedded: Embedding[]): void => {
     totals.items += embedded.length;
     for (const result of embedded) {
       totals.tokens += result.tokenCount;
@@ -75,19 +73,13 @@ export async function runCorpusJob(
   };
 
   try {
-    let previous: Chunk | undefined;
     const tooFew = (seen: number) => `${sink.output} holds ${done} results but ${reader.name} has only ${seen} inputs: it is not this input's output`;
     const records = skipDone(reader.records(interrupts.signal), done, tooFew, interrupts.signal);
-    for await (const chunk of chunks(records, job.chunk)) {
-      if (interrupts.signal.aborted) break;
+    const onChunkRead = (): void => {
       firstRead ??= reader.position()?.read;
-      const current = { records: chunk, results: embedChunk(model, chunk, options, job.inputOf) };
-      // Rejections surface when the chunk's turn to be written comes; until then they are expected.
-      current.results.catch(() => undefined);
-      if (previous) await writeChunk(previous);
-      previous = current;
-    }
-    if (previous) await writeChunk(previous);
+    };
+    const run = { chunk: job.chunk, signal: interrupts.signal, onChunkRead, onWritten: written, ...(job.inputOf ? { inputOf: job.inputOf } : {}) };
+    await embedRecords(model, records, options, sink, run);
   } catch (error) {
     // Whatever was written stays usable by a later --resume; headers, sidecars and the record say it is partial.
     await sink.close(false).catch(() => undefined);
@@ -108,6 +100,39 @@ export async function runCorpusJob(
     const where = sink.output ? `${done + totals.items} results are in ${sink.output}; run the same command with --resume to continue` : "the output is incomplete";
     throw new ExitError(`stopped before the end of ${reader.name}: ${where}`, exitCode);
   }
+}
+
+export interface EmbedRecordsOptions {
+  chunk: number;
+  /** stops reading once aborted; the chunks in hand are still written */
+  signal?: AbortSignal;
+  onChunkRead?: () => void;
+  onWritten?: (results: Embedding[]) => void;
+  /** what the model reads for a record (default: its text) */
+  inputOf?: (record: InputRecord) => EmbedInput;
+}
+
+/**
+ * Embeds `records` into `sink` a chunk at a time, in input order: while one chunk is embedded
+ * the next is read, and the one before is written. The sink is left open.
+ */
+export async function embedRecords(model: EmbeddingModel, records: AsyncIterable<InputRecord>, options: EmbedOptions, sink: VectorSink, run: EmbedRecordsOptions): Promise<void> {
+  const writeChunk = async ({ records, results }: Chunk): Promise<void> => {
+    const embedded = await results;
+    await sink.write(embedded, records);
+    run.onWritten?.(embedded);
+  };
+  let previous: Chunk | undefined;
+  for await (const chunk of chunks(records, run.chunk)) {
+    if (run.signal?.aborted) break;
+    run.onChunkRead?.();
+    const current = { records: chunk, results: embedChunk(model, chunk, options, run.inputOf) };
+    // Rejections surface when the chunk's turn to be written comes; until then they are expected.
+    current.results.catch(() => undefined);
+    if (previous) await writeChunk(previous);
+    previous = current;
+  }
+  if (previous) await writeChunk(previous);
 }
 
 /** Leaves out the inputs a resumed output already holds, checking that the input has that many. */

@@ -47,6 +47,15 @@ export interface InputOptions {
   invalidUtf8?: InvalidUtf8Policy;
   /** JSON lines: fields carried beside the text; CSV/TSV: columns, by header name (missing: null) */
   fields?: readonly string[];
+  /** only this part of a text or JSON lines file (a shard of a distributed job) */
+  range?: LineRange;
+}
+
+/** Bytes [start, end) of a line-based file, which begin at 0-based line `firstLine`. */
+export interface LineRange {
+  start: number;
+  end: number;
+  firstLine: number;
 }
 
 export interface InputReader {
@@ -68,22 +77,26 @@ export async function openInput(options: InputOptions): Promise<InputReader> {
   if (options.text) return commandLineTexts(options.text);
   const fromStdin = options.input === "-";
   const name = fromStdin ? "standard input" : options.input;
+  const { range } = options;
+  const format = inputFormatOf(options);
+  if (range && (fromStdin || (format !== "text" && format !== "jsonl"))) throw new Error(`only a text or JSON lines file can be read in byte ranges, not ${fromStdin ? name : `${format} input`}`);
   // A regular file's size gives the ETA; a pipe or FIFO has none.
   const total = fromStdin
     ? undefined
     : await stat(options.input).then(
-        (stats) => (stats.isFile() ? stats.size : undefined),
+        (stats) => (stats.isFile() ? (range ? range.end - range.start : stats.size) : undefined),
         (error: NodeJS.ErrnoException) => {
           throw new Error(`cannot read ${name}: ${error.code === "ENOENT" ? "there is no such file" : error.message}`);
         },
       );
   let stream: ReadStream | typeof process.stdin | undefined;
-  const format = inputFormatOf(options);
   const parseRecords = format === "text" ? textRecords : format === "jsonl" ? jsonRecords : delimitedRecords(format);
   return {
     name,
     async *records(signal) {
-      stream = fromStdin ? process.stdin : createReadStream(options.input);
+      // createReadStream's end is inclusive, so an empty range cannot be opened: it has no records.
+      if (range && range.end <= range.start) return;
+      stream = fromStdin ? process.stdin : createReadStream(options.input, range ? { start: range.start, end: range.end - 1 } : {});
       addAbortSignal(signal, stream);
       try {
         yield* parseRecords(stream, name, options);
@@ -128,10 +141,10 @@ function maxLineBytes(): number {
 }
 
 /** Lines split at \n (a \r before it is dropped), decoded as UTF-8 by `policy`, each at most maxLineBytes(). */
-async function* numberedLines(stream: Readable, name: string, policy: InvalidUtf8Policy = "refuse"): AsyncGenerator<[number, string]> {
+async function* numberedLines(stream: Readable, name: string, options: InputOptions): AsyncGenerator<[number, string]> {
   const limit = maxLineBytes();
-  const decoder = new TextDecoder("utf-8", { fatal: policy === "refuse", ignoreBOM: true });
-  let index = 0;
+  const decoder = new TextDecoder("utf-8", { fatal: (options.invalidUtf8 ?? "refuse") === "refuse", ignoreBOM: true });
+  let index = options.range?.firstLine ?? 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   const tooLong = (): Error => new RangeError(`line ${index + 1} of ${name} is longer than ${limit} bytes, the most one input line may have`);
@@ -165,7 +178,7 @@ async function* numberedLines(stream: Readable, name: string, policy: InvalidUtf
 }
 
 const textRecords: RecordParser = async function* (stream, name, options) {
-  for await (const [index, text] of numberedLines(stream, name, options.invalidUtf8)) {
+  for await (const [index, text] of numberedLines(stream, name, options)) {
     const where = `line ${index + 1} of ${name}`;
     if (keep(text, where, options)) yield { index, text, where };
   }
@@ -173,7 +186,7 @@ const textRecords: RecordParser = async function* (stream, name, options) {
 
 const jsonRecords: RecordParser = async function* (stream, name, options) {
   const idField = options.idField ?? "id";
-  for await (const [index, line] of numberedLines(stream, name, options.invalidUtf8)) {
+  for await (const [index, line] of numberedLines(stream, name, options)) {
     const where = `line ${index + 1} of ${name}`;
     if (!keep(line.trim(), where, options)) continue;
     let record: unknown;

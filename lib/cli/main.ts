@@ -5,6 +5,8 @@ import { embedCommand } from "./commands/embed.js";
 import { evalCommand } from "./commands/eval.js";
 import { indexCommand } from "./commands/index-build.js";
 import { infoCommand } from "./commands/info.js";
+import { jobsCommand } from "./commands/jobs.js";
+import { mergeCommand } from "./commands/merge.js";
 import { modelsCommand } from "./commands/models.js";
 import { phraseSearchCommand } from "./commands/phrase-search.js";
 import { sensesCommand } from "./commands/senses.js";
@@ -12,6 +14,7 @@ import { searchCommand } from "./commands/search.js";
 import { serveCommand } from "./commands/serve.js";
 import { spanCommand } from "./commands/span.js";
 import { tokensCommand } from "./commands/tokens.js";
+import { workerCommand } from "./commands/worker.js";
 import { reportFailure } from "./terminal.js";
 
 /** Exit codes: 0 success, 1 the work failed (message on stderr), 2 the command line was wrong. */
@@ -33,9 +36,15 @@ const program = new Command("ctxembed")
   .addCommand(serveCommand())
   .addCommand(sensesCommand())
   .addCommand(evalCommand())
+  .addCommand(workerCommand())
+  .addCommand(jobsCommand())
+  .addCommand(mergeCommand())
   .addHelpText("after", "\nExamples:\n  $ ctxembed embed --input sentences.txt > vectors.jsonl\n  $ ctxembed models pull all-minilm-l6-v2\n  $ ctxembed info --model all-minilm-l6-v2");
 
-for (const command of program.commands) command.exitOverride();
+for (const command of program.commands) {
+  command.exitOverride();
+  for (const subcommand of command.commands) subcommand.exitOverride();
+}
 
 // A reader that stops early (`ctxembed ... | head`) closes the pipe: that ends the output, it is not a failure.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {

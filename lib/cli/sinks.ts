@@ -192,3 +192,13 @@ export function rowFileSink(output: string, precision: Precision, format: RowFil
     },
   };
 }
+
+export const outputFormats = ["jsonl", "npy", "raw"] as const;
+export type OutputFormat = (typeof outputFormats)[number];
+
+/** The sink `embed --format` names; `metadata` goes into a raw file's sidecar. */
+export function embeddingSink(format: OutputFormat, output: string | undefined, precision: Precision, metadata: RawMetadata): VectorSink {
+  if (format === "jsonl") return jsonLinesSink(output, embeddingField);
+  if (!output) throw new Error(`--format ${format} needs an output file`);
+  return rowFileSink(output, precision, format === "npy" ? npyFormat : rawFormat(metadata));
+}

@@ -99,9 +99,9 @@ export function buildServer(model: EmbeddingModel, serverOptions: ServerOptions 
   useStrictJsonBodies(app);
   if (options.apiKey !== undefined) {
     const check = bearerCheck(options.apiKey);
-    // /health stays open: load balancers and orchestrators probe it without credentials.
+    // /health and /ready stay open: load balancers and orchestrators probe them without credentials.
     app.addHook("onRequest", async (request) => {
-      if (request.routeOptions.url !== "/health") check(request.headers.authorization);
+      if (request.routeOptions.url !== "/health" && request.routeOptions.url !== "/ready") check(request.headers.authorization);
     });
   }
   app.addHook("onResponse", async (request, reply) => {

@@ -8,6 +8,7 @@ import { cacheDirectory } from "../../lib/models/cache.js";
 import { checkpointPath, pullModel } from "../../lib/models/pull.js";
 import { buildNative } from "../build-native.mjs";
 import { fetchSotuCorpus } from "../fetch-corpus.js";
+import { distributedThroughput } from "./distributed.js";
 import { peerBenchmark } from "./peers.js";
 import { phraseRetrievalThroughput } from "./phrases.js";
 import { senseDictionaryBuild } from "./senses.js";
@@ -35,9 +36,30 @@ const options = new Command("bench")
   .option("--index", "instead: the LanceDB index: rows/s and query p50/p99 flat and IVF-PQ on random vectors, and indexed phrase search against brute force over State of the Union passages")
   .option("--index-sizes <list>", "with --index: table sizes in vectors, comma-separated", (v) => v.split(",").map(Number), [100_000, 1_000_000])
   .option("--index-passages <n>", "with --index: passages indexed for the phrase comparison", (v) => Number.parseInt(v, 10), 1000)
+  .option("--distributed", "instead: BullMQ workers against the local CLI (1 worker x 2 threads, 2 x 1), shard sizes 100/1,000/10,000, SIGKILL-to-takeover time")
+  .option("--distributed-lines <n>", "with --distributed: lines in the file (STS-B dev sentences repeated)", (v) => Number.parseInt(v, 10), 20_000)
   .option("--server-requests <n>", "with --server: requests per concurrency level", (v) => Number.parseInt(v, 10), 512)
   .parse()
-  .opts<{ threads: number; repeats: number; model?: string; senses?: boolean; sensesWords: number; peers?: boolean; checkpoint?: string; python?: string; texts?: number; prompting?: boolean; server?: boolean; phrases?: boolean; index?: boolean; indexSizes: number[]; indexPassages: number; serverRequests: number }>();
+  .opts<{
+    threads: number;
+    repeats: number;
+    model?: string;
+    senses?: boolean;
+    sensesWords: number;
+    peers?: boolean;
+    checkpoint?: string;
+    python?: string;
+    texts?: number;
+    prompting?: boolean;
+    server?: boolean;
+    phrases?: boolean;
+    index?: boolean;
+    indexSizes: number[];
+    indexPassages: number;
+    serverRequests: number;
+    distributed?: boolean;
+    distributedLines: number;
+  }>();
 
 const modelPath = options.model ?? (await pullModel("all-minilm-l6-v2", { onProgress: (m) => console.error(m) }));
 if (options.senses) {
@@ -85,6 +107,18 @@ const stsbPath = join(root, "..", "shared", "data", "stsb", "sts-dev.csv");
 if (options.prompting) {
   const inputs = (await stsbSentences(stsbPath)).slice(0, 500);
   console.log(await sharedPrefixCost(await pullModel("gemma-3-270m"), inputs, options.threads, options.repeats));
+  process.exit(0);
+}
+if (options.distributed) {
+  const report = await distributedThroughput({
+    modelPath,
+    texts: await stsbSentences(stsbPath),
+    textsName: "STS-B dev sentences",
+    lines: options.distributedLines,
+    lockDuration: 3000,
+    stalledInterval: 1000,
+  });
+  console.log(report);
   process.exit(0);
 }
 if (options.server) {

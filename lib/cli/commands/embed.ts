@@ -5,13 +5,14 @@ import type { EmbedOptions } from "../../models/embed-options.js";
 import { runCorpusJob } from "../corpus-job.js";
 import { openInput } from "../inputs.js";
 import { runIdentity } from "../run-record.js";
-import { embeddingField, jsonLinesSink, npyFormat, rawFormat, rowFileSink } from "../sinks.js";
+import { embeddingSink, outputFormats, type OutputFormat } from "../sinks.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
 import { addPromptOptions, describePrompt, promptOptionsFor, promptRecord, readPromptChoice, type PromptCommandOptions } from "./prompt-options.js";
+import { queueOption, submitFromCommandLine, type QueueSubmitOptions } from "./queue-options.js";
 import { addSourceOptions, checkSourceOptions, layersOption, positiveInteger, windowOption, type SourceOptions } from "./source-options.js";
 
-interface EmbedCommandOptions extends ModelCommandOptions, SourceOptions, PromptCommandOptions {
-  format: "jsonl" | "npy" | "raw";
+interface EmbedCommandOptions extends ModelCommandOptions, SourceOptions, PromptCommandOptions, QueueSubmitOptions {
+  format: OutputFormat;
   precision: Precision;
   dimensions?: number;
   pooling?: NonNullable<EmbedOptions["pooling"]>;
@@ -25,7 +26,7 @@ export function embedCommand(): Command {
   return addPromptOptions(addSourceOptions(new Command("embed")))
     .description("embed each text of a corpus (text lines, JSON lines, CSV, TSV, or standard input): JSON lines, .npy or raw rows out")
     .addOption(modelOption())
-    .addOption(new Option("-f, --format <format>", "output format (npy and raw need --output)").choices(["jsonl", "npy", "raw"]).default("jsonl"))
+    .addOption(new Option("-f, --format <format>", "output format (npy and raw need --output)").choices(outputFormats).default("jsonl"))
     .addOption(new Option("--precision <precision>", "stored precision; int8 keeps a scale per vector").choices(precisions).default("float32"))
     .addOption(new Option("--dimensions <n>", "keep the first N dimensions (Matryoshka), re-normalised").argParser(positiveInteger))
     .addOption(new Option("--pooling <mode>", "pooling; model = the model's own (default: the --prompt preset's, else the model's)").choices(["model", ...poolingModes]))
@@ -35,6 +36,10 @@ export function embedCommand(): Command {
     .option("--no-truncate", "fail on inputs longer than the model's limit instead of cutting them")
     .addOption(threadsOption())
     .addOption(gpuLayersOption())
+    .addOption(queueOption())
+    .addOption(new Option("--shard-size <n>", "with --queue: texts per shard job").argParser(positiveInteger).default(1000))
+    .addOption(new Option("--attempts <n>", "with --queue: tries per shard before it is marked failed").argParser(positiveInteger).default(3))
+    .option("--detach", "with --queue: print the job id and return instead of waiting (see ctxembed jobs)", false)
     .addHelpText(
       "after",
       `
@@ -77,23 +82,31 @@ Examples:
   $ ctxembed embed --model gemma-3-270m --prompt prompteol --examples demo.jsonl --input sentences.txt
   $ ctxembed embed --model gemma-3-270m --prompt prompteol --examples pool.jsonl --retrieve-examples 3 --input sentences.txt
   $ ctxembed embed --model ./qwen3-embedding.gguf --prompt qwen3-embedding --task "Given a web search query, retrieve relevant passages" --input queries.txt
-  $ ctxembed embed --model ./qwen3-embedding.gguf --prompt qwen3-embedding --role document --input passages.txt`,
+  $ ctxembed embed --model ./qwen3-embedding.gguf --prompt qwen3-embedding --role document --input passages.txt
+  $ ctxembed embed --input corpus.txt --output parts/ --queue redis://queue-host:6379   # on workers: ctxembed worker
+
+With --queue the input is cut into shards of --shard-size lines and embedded by any number of
+\`ctxembed worker\` processes; --output is a folder that receives part-00000.jsonl... and, last,
+manifest.json; \`ctxembed merge\` joins the parts. Running the same command again resumes the job.
+See docs/distributed.md.`,
     )
     .action(async (options: EmbedCommandOptions, command: Command) => {
       checkSourceOptions(options, command);
-      if (options.format !== "jsonl" && !options.output) command.error(`error: --format ${options.format} needs --output FILE`, { exitCode: 2 });
       const prompt = await readPromptChoice(options, command);
+      const { pooling, normalize, truncate, layers, window, precision, dimensions } = options;
+      const plain: Omit<EmbedOptions, "prompt"> = { ...(pooling === undefined ? {} : { pooling }), normalize, truncate, layers, window, dimensions, precision };
+      if (options.queue) {
+        // Workers get the options as JSON: fixed demonstrations travel, a retrieval pool (embedded by a model) does not.
+        if (prompt?.retrieve !== undefined) command.error("error: --retrieve-examples does not work with --queue: give fixed --examples", { exitCode: 2 });
+        return submitFromCommandLine(options, prompt ? { ...plain, prompt: promptOptionsFor(prompt) } : plain, command);
+      }
+      if (options.format !== "jsonl" && !options.output) command.error(`error: --format ${options.format} needs --output FILE`, { exitCode: 2 });
       const reader = await openInput(options);
       const model = await openModel(options);
       try {
-        const { pooling, normalize, truncate, layers, window, precision, dimensions } = options;
-        const plain: Omit<EmbedOptions, "prompt"> = { ...(pooling === undefined ? {} : { pooling }), normalize, truncate, layers, window, dimensions, precision };
         const embedOptions: EmbedOptions = prompt ? { ...plain, prompt: promptOptionsFor(prompt, model) } : plain;
         const recorded = prompt ? { ...plain, prompt: promptRecord(prompt) } : { ...plain, pooling: pooling ?? "model" };
-        const sink =
-          options.format === "jsonl"
-            ? jsonLinesSink(options.output, embeddingField)
-            : rowFileSink(options.output!, precision, options.format === "npy" ? npyFormat : rawFormat({ model: model.info.name, options: recorded }));
+        const sink = embeddingSink(options.format, options.output, precision, { model: model.info.name, options: recorded });
         const identity = await runIdentity({ command: "embed", format: options.format, input: options, embed: recorded }, model);
         await runCorpusJob(model, reader, embedOptions, sink, options, identity, prompt && describePrompt(prompt));
       } finally {

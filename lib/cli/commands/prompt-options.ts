@@ -134,10 +134,11 @@ export async function readPromptChoice(options: PromptCommandOptions, command: C
   };
 }
 
-/** The library's prompt options for `model`; a retrieval pool is embedded once, on its first use. */
-export function promptOptionsFor(choice: PromptChoice, model: EmbeddingModel): PromptOptions {
+/** The library's prompt options; `model` embeds the pool of --retrieve-examples (once, on its first use), and is needed only then. */
+export function promptOptionsFor(choice: PromptChoice, model?: EmbeddingModel): PromptOptions {
   const { template, role, task, demonstrations, retrieve } = choice;
-  const examples = demonstrations === undefined ? undefined : retrieve === undefined ? demonstrations.items : { selector: model.demonstrationSelector(demonstrations.items), k: retrieve };
+  if (retrieve !== undefined && model === undefined) throw new Error("retrieved demonstrations need the model that embeds their pool");
+  const examples = demonstrations === undefined ? undefined : retrieve === undefined ? demonstrations.items : { selector: model!.demonstrationSelector(demonstrations.items), k: retrieve };
   return { template, role, ...(task === undefined ? {} : { task }), ...(examples === undefined ? {} : { examples }) };
 }
 

@@ -93,7 +93,7 @@ export function serveCommand(): Command {
       "after",
       `
 Routes: POST /v1/embeddings (OpenAI), POST /embed, /embed_all, /tokenize (text-embeddings-inference),
-GET /health, /info, /metrics (Prometheus); with --index, POST /search {query | query_context + find,
+GET /health, /ready (503 while at --max-queue), /info, /metrics (Prometheus); with --index, POST /search {query | query_context + find,
 k, filter, phrases, table, exact}, answered with the hits \`ctxembed search\` prints, as one array.
 Concurrent requests with the same options are merged into shared model calls. The bound address is
 printed on standard error.

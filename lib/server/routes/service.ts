@@ -7,6 +7,18 @@ export function serviceRoutes(app: FastifyInstance, { service, options, modelNam
   // While the server shuts down fastify answers 503 for it, which is what a load balancer needs to see.
   app.get("/health", async () => ({ status: "ok" }));
 
+  // Readiness, for a load balancer in front of replicas: 503 while this one cannot take a request
+  // (its model gone, or as many requests admitted as it allows), so that new ones go elsewhere.
+  app.get("/ready", async (_request, reply) => {
+    const reason = service.model.disposed
+      ? "the model is not loaded"
+      : service.batcher.inFlight >= options.maxConcurrentRequests
+        ? `${service.batcher.inFlight} requests in flight, the most this server admits`
+        : undefined;
+    if (reason) return reply.status(503).send({ status: "not_ready", reason });
+    return { status: "ready", model: modelName, in_flight: service.batcher.inFlight, max_concurrent_requests: options.maxConcurrentRequests };
+  });
+
   app.get("/info", async () => {
     const info = service.model.info;
     return {

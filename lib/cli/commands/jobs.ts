@@ -1,0 +1,60 @@
+import { Command } from "commander";
+import { Queue } from "bullmq";
+import { requireRedis } from "../../jobs/redis.js";
+import { queueName } from "../../jobs/spec.js";
+import { cancelJob, describeFailure, jobStatus, waitForJob } from "../../jobs/status.js";
+import { note } from "../terminal.js";
+import { queueOption } from "./queue-options.js";
+
+interface JobsCommandOptions {
+  queue: string;
+}
+
+/** Runs `work` with the job queue open, closing it after. */
+async function withQueue<T>(url: string, work: (queue: Queue) => Promise<T>): Promise<T> {
+  const queue = new Queue(queueName, { connection: await requireRedis(url) });
+  try {
+    return await work(queue);
+  } finally {
+    await queue.close();
+  }
+}
+
+export function jobsCommand(): Command {
+  const jobs = new Command("jobs").description("follow or cancel distributed embedding jobs (ctxembed embed --queue … --detach)").addHelpText(
+    "after",
+    `
+Examples:
+  $ ctxembed jobs status embed-3f0c… --queue redis://queue-host:6379
+  $ ctxembed jobs wait embed-3f0c… --queue redis://queue-host:6379
+  $ ctxembed jobs cancel embed-3f0c… --queue redis://queue-host:6379`,
+  );
+  jobs
+    .command("status")
+    .description("print the job's state as JSON: shards done, pending and failed (with line ranges and errors), the manifest once written")
+    .argument("<id>", "the job id that embed --detach printed")
+    .addOption(queueOption().makeOptionMandatory())
+    .action(async (id: string, options: JobsCommandOptions) => {
+      const status = await withQueue(options.queue, (queue) => jobStatus(queue, id));
+      process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      for (const failure of status.failed) note(`failed: ${describeFailure(failure)}`);
+    });
+  jobs
+    .command("wait")
+    .description("wait for the job to finish, with progress on stderr; exit 1 naming the shards that failed")
+    .argument("<id>", "the job id")
+    .addOption(queueOption().makeOptionMandatory())
+    .action(async (id: string, options: JobsCommandOptions) => {
+      await waitForJob(await requireRedis(options.queue), id);
+    });
+  jobs
+    .command("cancel")
+    .description("remove the job and its shards that are not running; committed parts stay in the output folder")
+    .argument("<id>", "the job id")
+    .addOption(queueOption().makeOptionMandatory())
+    .action(async (id: string, options: JobsCommandOptions) => {
+      await withQueue(options.queue, (queue) => cancelJob(queue, id));
+      note(`job ${id} cancelled`);
+    });
+  return jobs;
+}

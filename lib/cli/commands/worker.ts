@@ -1,0 +1,35 @@
+import { Command, Option } from "commander";
+import { runWorker, type WorkerOptions } from "../../jobs/worker.js";
+import { gpuLayersOption, threadsOption } from "./model-options.js";
+import { queueOption } from "./queue-options.js";
+import { positiveInteger } from "./source-options.js";
+
+export function workerCommand(): Command {
+  return new Command("worker")
+    .description("embed the shards of distributed jobs (ctxembed embed --queue) from a BullMQ queue on Redis, until stopped")
+    .addOption(queueOption().makeOptionMandatory())
+    .addOption(new Option("--concurrency <n>", "shards embedded at once (they share the model and its threads)").argParser(positiveInteger).default(1))
+    .addOption(threadsOption())
+    .addOption(gpuLayersOption())
+    .addOption(new Option("--lock-duration <ms>", "lock on a shard in hand, renewed while it runs; a killed worker's shard is taken over after it lapses").argParser(positiveInteger).default(30_000))
+    .addOption(new Option("--stalled-interval <ms>", "how often to look for shards whose worker died").argParser(positiveInteger).default(30_000))
+    .addHelpText(
+      "after",
+      `
+A worker loads the model each job names (pulled on first use, then kept), reads the shard's byte
+range from the job's input path and writes its part into the job's output folder: both paths must
+be the same on every machine (a shared filesystem: NFS, CephFS, a cloud file share).
+
+SIGTERM or SIGINT: the shards in hand are finished and committed, then the worker exits 0 (a second
+signal exits at once; its shard is taken over by another worker once its lock lapses). Exit 1 when
+Redis cannot be reached at start. See docs/distributed.md.
+
+Examples:
+  $ ctxembed worker --queue redis://queue-host:6379
+  $ ctxembed worker --queue redis://queue-host:6379/2 --concurrency 2 --threads 4
+  $ ctxembed worker --queue redis://127.0.0.1:6379 --lock-duration 5000 --stalled-interval 2000`,
+    )
+    .action(async (options: WorkerOptions) => {
+      await runWorker(options);
+    });
+}

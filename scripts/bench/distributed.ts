@@ -1,0 +1,130 @@
+// npm run bench -- --distributed: what the queue costs and what a second worker brings, on one
+// file and in one run: the local CLI, one worker with 2 threads, two workers with 1 thread each
+// (shards of 1,000), one worker at shard sizes 100 / 1,000 / 10,000, and the time from SIGKILL of
+// a worker in a shard to BullMQ moving that shard back (a stalled event) for another worker.
+// Everything runs the built CLI (dist/) against a redis-server started here on a free port.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Queue, QueueEvents } from "bullmq";
+import { queueName } from "../../lib/jobs/spec.js";
+import { buildCli, ctxembed, startRedis, type CliRun } from "../../test/model/jobs/cluster.js";
+
+export interface DistributedBenchOptions {
+  modelPath: string;
+  texts: string[];
+  textsName: string;
+  /** lines in the benchmark file (the texts repeated) */
+  lines: number;
+  /** lock duration and stalled interval of the takeover measurement, ms */
+  lockDuration: number;
+  stalledInterval: number;
+}
+
+interface Row {
+  setup: string;
+  seconds: number;
+}
+
+export async function distributedThroughput(options: DistributedBenchOptions): Promise<string> {
+  buildCli();
+  const redis = await startRedis();
+  const connection = { host: "127.0.0.1", port: redis.port };
+  const queue = new Queue(queueName, { connection });
+  const work = await mkdtemp(join(tmpdir(), "ctxembed-bench-distributed-"));
+  const input = join(work, "input.txt");
+  await writeFile(input, `${Array.from({ length: options.lines }, (_, i) => options.texts[i % options.texts.length]).join("\n")}\n`);
+  const warmUpInput = join(work, "warm-up.txt");
+  await writeFile(warmUpInput, `${options.texts.slice(0, 10).join("\n")}\n`);
+  const workers: CliRun[] = [];
+  const startWorkers = async (count: number, threads: number, extra: string[] = []): Promise<CliRun[]> => {
+    const started = Array.from({ length: count }, () => ctxembed(["worker", "--queue", redis.url, "--threads", String(threads), ...extra]));
+    workers.push(...started);
+    await Promise.all(started.map((run) => run.line(/waiting for jobs/)));
+    return started;
+  };
+  const stopWorkers = async (): Promise<void> => {
+    for (const run of workers.splice(0)) {
+      run.child.kill("SIGTERM");
+      await run.exited;
+    }
+    await queue.obliterate({ force: true });
+  };
+  let runs = 0;
+  const timed = async (args: string[]): Promise<number> => {
+    const started = performance.now();
+    const result = await ctxembed(args).exited;
+    if (result.code !== 0) throw new Error(`ctxembed ${args.join(" ")} failed:\n${result.stderr}`);
+    return (performance.now() - started) / 1000;
+  };
+  // Each submit gets a new output folder, hence a new job (ids depend on it).
+  const submit = (shardSize: number, file = input): Promise<number> =>
+    timed(["embed", "--model", options.modelPath, "--input", file, "--output", join(work, `parts-${runs++}`), "--queue", redis.url, "--shard-size", String(shardSize)]);
+  // Workers load the model when their first job arrives: a tiny job for each keeps that out of the timings.
+  const warmUp = (): Promise<number> => submit(1, warmUpInput);
+
+  const rows: Row[] = [];
+  let takeover: number;
+  try {
+    rows.push({ setup: "local CLI, 2 threads", seconds: await timed(["embed", "--model", options.modelPath, "--input", input, "--output", join(work, "local.jsonl"), "--threads", "2"]) });
+    await startWorkers(1, 2);
+    await warmUp();
+    for (const shardSize of [1000, 100, 10_000]) {
+      rows.push({ setup: `1 worker x 2 threads, shards of ${shardSize.toLocaleString("en-US")}`, seconds: await submit(shardSize) });
+    }
+    await stopWorkers();
+    await startWorkers(2, 1);
+    await warmUp();
+    rows.push({ setup: "2 workers x 1 thread, shards of 1,000", seconds: await submit(1000) });
+    await stopWorkers();
+    takeover = await takeoverSeconds(options, redis.url, connection, input, join(work, "takeover"), startWorkers);
+    await stopWorkers();
+  } finally {
+    for (const run of workers) run.child.kill("SIGKILL");
+    await queue.close();
+    await redis.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+  const local = rows[0]!.seconds;
+  const table = rows.map(({ setup, seconds }) => `| ${setup} | ${seconds.toFixed(2)} | ${Math.round(options.lines / seconds).toLocaleString("en-US")} | ${(seconds / local).toFixed(2)} |`);
+  return [
+    `Distributed embedding, ${options.lines.toLocaleString("en-US")} lines (${options.textsName}, repeated), whole commands including model load:`,
+    "",
+    "| setup | seconds | texts/s | time vs local |",
+    "|---|---|---|---|",
+    ...table,
+    "",
+    `SIGKILL of a worker inside a shard to the shard's takeover (stalled event), lock ${options.lockDuration} ms, stalled interval ${options.stalledInterval} ms: ${takeover.toFixed(2)} s`,
+  ].join("\n");
+}
+
+/** Kills one of two workers inside a shard and times how long until BullMQ reports the shard stalled. */
+async function takeoverSeconds(
+  options: DistributedBenchOptions,
+  url: string,
+  connection: { host: string; port: number },
+  input: string,
+  output: string,
+  startWorkers: (count: number, threads: number, extra: string[]) => Promise<CliRun[]>,
+): Promise<number> {
+  const events = new QueueEvents(queueName, { connection });
+  await events.waitUntilReady();
+  try {
+    const [victim] = await startWorkers(2, 1, ["--lock-duration", String(options.lockDuration), "--stalled-interval", String(options.stalledInterval)]);
+    const submitted = ctxembed(["embed", "--model", options.modelPath, "--input", input, "--output", output, "--queue", url, "--shard-size", "1000"]);
+    await victim!.line(/committed part-/);
+    const limit = options.lockDuration + 3 * options.stalledInterval + 10_000;
+    const stalled = new Promise<number>((resolve, reject) => {
+      events.once("stalled", () => resolve(performance.now()));
+      setTimeout(() => reject(new Error(`no stalled event within ${limit} ms: the killed worker held no shard`)), limit).unref();
+    });
+    const killed = performance.now();
+    victim!.child.kill("SIGKILL");
+    const seconds = ((await stalled) - killed) / 1000;
+    const result = await submitted.exited;
+    if (result.code !== 0) throw new Error(`the takeover run failed:\n${result.stderr}`);
+    return seconds;
+  } finally {
+    await events.close();
+  }
+}
