@@ -6,8 +6,8 @@
 // would tokenize every input twice. The chunk is the unit of pipelining and of memory: while
 // chunk N is embedded (on the native thread), chunk N+1 is read and queued and chunk N-1 is
 // written, and a slow output holds the reading back.
-import type { Embedding, EmbeddingModel } from "../models/embedding-model.js";
-import type { EmbedInput, EmbedOptions } from "../models/embed-options.js";
+import type { Embedding, EmbeddingModel } from "../embedding/embedding-model.js";
+import type { EmbedInput, EmbedOptions } from "../embedding/embed-options.js";
 import type { InputReader, InputRecord } from "./inputs.js";
 import { watchInterrupts } from "./interrupt.js";
 import { checkResumable, writeRunRecord, type RunIdentity } from "./run-record.js";

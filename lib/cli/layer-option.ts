@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "commander";
-import type { LayerSpec } from "../layers.js";
+import type { LayerSpec } from "../embedding/layers.js";
 
 const integer = /^-?\d+$/;
 

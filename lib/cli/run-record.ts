@@ -7,9 +7,9 @@ import { createHash } from "node:crypto";
 import { open, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import type { EmbedOptions } from "../models/embed-options.js";
-import type { EmbeddingModel } from "../models/embedding-model.js";
-import type { PromptRecord } from "./commands/prompt-options.js";
+import type { EmbedOptions } from "../embedding/embed-options.js";
+import type { EmbeddingModel } from "../embedding/embedding-model.js";
+import type { PromptRole } from "../prompts/prompting.js";
 import { inputFormatOf, type InputOptions } from "./inputs.js";
 
 const recordVersion = "ctxembed run record 1";
@@ -35,6 +35,16 @@ export interface RunRecord {
   complete: boolean;
   /** results written when the record was last updated (a killed run may have written more) */
   results: number;
+}
+
+/** The prompt options as the command line gave them (a demonstrations file by its checksum). */
+export interface PromptRecord {
+  prompt: string;
+  role: PromptRole;
+  task?: string;
+  /** the demonstrations file, its record count and the SHA-256 of its bytes */
+  examples?: { file: string; count: number; sha256: string };
+  retrieveExamples?: number;
 }
 
 export interface RunDescription {

@@ -7,7 +7,7 @@ import { once } from "node:events";
 import { truncate } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
-import type { Embedding } from "../models/embedding-model.js";
+import type { Embedding } from "../embedding/embedding-model.js";
 import { NpyWriter } from "../output/npy.js";
 import { quantizedToJson, type Precision, type QuantizedVector } from "../output/quantize.js";
 import { RawWriter, type RawMetadata } from "../output/raw.js";

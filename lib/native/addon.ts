@@ -3,7 +3,7 @@
 import { createRequire } from "node:module";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { missingPortableInstructions } from "../../scripts/addon-probe.mjs";
+import { missingPortableInstructions } from "../../native/cpu-baseline.mjs";
 
 /** llama.cpp's enum llama_pooling_type */
 export const NativePooling = { Unspecified: -1, None: 0, Mean: 1, Cls: 2, Last: 3 } as const;
@@ -119,7 +119,7 @@ let loaded: NativeAddon | undefined;
 
 /**
  * The addon as node-gyp-build finds it: a source build in build/Release first, else the
- * prebuilt binary in prebuilds/<platform>-<arch> (scripts/install.mjs chose between them).
+ * prebuilt binary in prebuilds/<platform>-<arch> (scripts/build/install.mjs chose between them).
  */
 export function nativeAddon(): NativeAddon {
   if (loaded) return loaded;

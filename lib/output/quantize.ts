@@ -1,8 +1,8 @@
 // The smaller forms people store embeddings in: Matryoshka truncation to fewer dimensions, and
 // lower precisions (float16, int8 with a per-vector scale, one sign bit per dimension), with the
 // inverses and similarities needed to search or evaluate them.
-import { float16ToFloat32, float32ToFloat16 } from "../convert/float16.js";
-import { l2Normalize } from "../pooling.js";
+import { float16ToFloat32, float32ToFloat16 } from "../vectors/float16.js";
+import { l2Normalize } from "../vectors/similarity.js";
 import { float32ToJson } from "./json.js";
 
 export const precisions = ["float32", "float16", "int8", "binary"] as const;

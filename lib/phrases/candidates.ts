@@ -3,7 +3,7 @@
 // ("chunks": no determiner, pronoun, conjunction or auxiliary at either edge). Chunks are a
 // tagger-free approximation of noun and verb phrases; prepositions stay allowed at the edges
 // because phrasal verbs end in particles ("take off") and many adverbials start with one ("at least").
-import { requireInteger, requireOneOf } from "../validate.js";
+import { requireInteger, requireOneOf } from "../util/validate.js";
 
 export const candidateModes = ["ngrams", "chunks"] as const;
 export type CandidateMode = (typeof candidateModes)[number];

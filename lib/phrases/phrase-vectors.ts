@@ -1,10 +1,10 @@
 // A phrase's vector read inside its text, or the phrase alone (PiC's context-free baseline).
 // Both are the same pooling of the phrase's own tokens, so the only difference between them is
 // the context the model saw. For token matching a phrase is read as its tokens' vectors instead.
-import type { LayerSpec } from "../layers.js";
-import type { Embedding, EmbeddingModel } from "../models/embedding-model.js";
+import type { LayerSpec } from "../embedding/layers.js";
+import type { Embedding, EmbeddingModel } from "../embedding/embedding-model.js";
 import type { SpanPooling, SpanRequest } from "../tokens/spans.js";
-import { describe, requireText } from "../validate.js";
+import { describe, requireText } from "../util/validate.js";
 
 export interface PhraseVectorOptions {
   /** hidden states to read (default: the model's output) */

@@ -2,8 +2,8 @@
 // vectors or their tokens'. In context (the default) every candidate of a passage comes from the
 // one forward pass over that passage; `context: false` embeds each candidate alone, the baseline
 // PiC compares against.
-import type { EmbeddingModel } from "../models/embedding-model.js";
-import { describe, requireBoolean, requireInteger, requireKnownKeys, requireOptions, requireText } from "../validate.js";
+import type { EmbeddingModel } from "../embedding/embedding-model.js";
+import { describe, requireBoolean, requireInteger, requireKnownKeys, requireOptions, requireText } from "../util/validate.js";
 import { candidateSettings, candidateSpans, phraseOccurrences, type CandidateOptions, type CandidateSpan } from "./candidates.js";
 import { readPhrases, readPhrasesAlone, readSpansInPassages, type PhraseForm, type PhraseInput, type PhraseReading, type PhraseVectorOptions } from "./phrase-vectors.js";
 import { phraseMatch, scoringForm, type PhraseScoringOptions } from "./similarity.js";

@@ -1,8 +1,8 @@
 // Phrase similarity (PiC's PS): how close two phrases are, each read inside its own sentence
 // (or alone, with `context: false`), as the cosine of their vectors or by matching their tokens.
-import type { EmbeddingModel } from "../models/embedding-model.js";
-import { dot } from "../senses/vectors.js";
-import { describe, requireOneOf } from "../validate.js";
+import type { EmbeddingModel } from "../embedding/embedding-model.js";
+import { dot } from "../vectors/similarity.js";
+import { describe, requireOneOf } from "../util/validate.js";
 import { phraseForms, readPhrases, type PhraseForm, type PhraseInput, type PhraseReading, type PhraseVectorOptions } from "./phrase-vectors.js";
 
 export interface PhraseScoringOptions extends PhraseVectorOptions {

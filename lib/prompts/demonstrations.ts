@@ -1,7 +1,7 @@
 // Retrieval of in-context demonstrations: for each query, the demonstrations of a pool whose
 // queries are nearest to it, so that a prompt's examples resemble the text being embedded.
-import { cosineSimilarity } from "../pooling.js";
-import { describe, requireInteger, requireText } from "../validate.js";
+import { cosineSimilarity } from "../vectors/similarity.js";
+import { describe, requireInteger, requireText } from "../util/validate.js";
 import type { Demonstration } from "./templates.js";
 
 /** Embeds texts, one vector per text in the same order (unit vectors, though cosine does not rely on it). */

@@ -1,7 +1,7 @@
 // PromptEOL demonstrations for the STS experiment, the fixed pool and the retrieval pool alike.
 //
 // Written by us for ctxembed, not taken from any data set: sentences from STS-B or WiC would leak
-// evaluation data into the prompts (test/unit/prompts.test.ts checks that none occurs in STS-B
+// evaluation data into the prompts (test/model/prompts/prompteol-leakage.test.ts checks that none occurs in STS-B
 // train/dev or WiC). That also rules out the paper's own demonstration, `A jockey riding a
 // horse.` → `Equestrian`, which is a sentence of STS-B train.
 //

@@ -7,7 +7,7 @@
 //   document  {text}
 //   example   {query} and {response}, optionally {task}: one demonstration
 // Literal braces are written {{ and }}.
-import { describe, requireBoolean, requireKnownKeys, requireOneOf, requireOptions, requireText } from "../validate.js";
+import { describe, requireBoolean, requireKnownKeys, requireOneOf, requireOptions, requireText } from "../util/validate.js";
 
 /** One in-context example. For PromptEOL: `query` is the sentence, `response` its one word. */
 export interface Demonstration {

@@ -2,7 +2,7 @@
 // token (the opening quote of the answer) stands for that occurrence's sense. The word-level
 // counterpart of PromptEOL (Jiang et al. 2023), kept as data like the sentence presets.
 import { fillTemplate } from "./templates.js";
-import { requireText } from "../validate.js";
+import { requireText } from "../util/validate.js";
 
 export interface WordPromptPreset {
   readonly name: string;

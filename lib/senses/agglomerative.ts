@@ -2,7 +2,7 @@
 // clusters until none is closer than `threshold`, so the number of senses follows from the data.
 import type { Clustering } from "./kmeans.js";
 import { compact } from "./kmeans.js";
-import { distanceMatrix, unitMean } from "./vectors.js";
+import { distanceMatrix, unitMean } from "../vectors/similarity.js";
 
 export function agglomerative(points: readonly Float32Array[], threshold: number): Clustering {
   if (points.length === 0) throw new RangeError("agglomerative clustering needs at least one point");

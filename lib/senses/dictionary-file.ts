@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { endianness } from "node:os";
 import { readFile, writeFile } from "node:fs/promises";
-import { describe } from "../validate.js";
+import { describe } from "../util/validate.js";
 import { SenseDictionary, type DictionarySettings, type WordSenses } from "./dictionary.js";
 
 const magic = Buffer.from("CTXSENSE", "ascii");

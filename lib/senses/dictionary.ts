@@ -1,16 +1,16 @@
 // A sense dictionary from a corpus (after Multi-Sense Embeddings, 2025): the in-context vectors
 // of each word, sampled in bounded memory, clustered into senses; a new occurrence takes the
 // sense whose centroid has the largest dot product with its vector.
-import type { EmbeddingModel } from "../models/embedding-model.js";
-import type { LayerSpec } from "../layers.js";
+import type { EmbeddingModel } from "../embedding/embedding-model.js";
+import type { LayerSpec } from "../embedding/layers.js";
 import type { SpanPooling } from "../tokens/spans.js";
-import { seededRandom } from "../random.js";
+import { seededRandom } from "../util/random.js";
 import { agglomerative } from "./agglomerative.js";
 import { wordsOf } from "./corpus.js";
 import { kMeans, type Clustering } from "./kmeans.js";
 import { Reservoir } from "./reservoir.js";
 import { kMeansBySilhouette } from "./silhouette.js";
-import { dot, nearest, unitLength, unitMean } from "./vectors.js";
+import { dot, nearest, l2Normalize, unitMean } from "../vectors/similarity.js";
 
 export type ClusteringMethod =
   | { method: "kmeans"; k: number }
@@ -165,7 +165,7 @@ export async function buildSenseDictionary(model: EmbeddingModel, corpus: () => 
         const word = words[s]!;
         let reservoir = reservoirs.get(word);
         if (!reservoir) reservoirs.set(word, (reservoir = new Reservoir<Sample>(settings.samplesPerWord, random)));
-        reservoir.offer(() => ({ vector: unitLength(Float32Array.from(span.embedding)), context: text }));
+        reservoir.offer(() => ({ vector: l2Normalize(Float32Array.from(span.embedding)), context: text }));
       });
     });
     texts += batch.length;

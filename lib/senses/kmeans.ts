@@ -1,8 +1,8 @@
 // Spherical k-means with k-means++ seeding: points and centroids are unit vectors and a point
 // belongs to the centroid with the largest dot product, the rule a new occurrence is later
 // assigned by.
-import { seededRandom } from "../random.js";
-import { dot, nearest, unitMean } from "./vectors.js";
+import { seededRandom } from "../util/random.js";
+import { dot, nearest, unitMean } from "../vectors/similarity.js";
 
 export interface Clustering {
   /** unit-length centre of each cluster */

@@ -1,7 +1,7 @@
 // Choosing the number of senses per word: the k whose clustering has the best mean silhouette
 // (cosine distance), with one sense kept unless splitting is clearly better.
 import { kMeans, type Clustering, type KMeansOptions } from "./kmeans.js";
-import { distanceMatrix } from "./vectors.js";
+import { distanceMatrix } from "../vectors/similarity.js";
 
 /** Mean silhouette of a clustering, from a precomputed n x n distance matrix (0 for a single cluster). */
 export function meanSilhouette(distances: Float64Array, assignments: readonly number[]): number {

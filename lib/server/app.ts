@@ -4,7 +4,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
-import type { EmbeddingModel } from "../models/embedding-model.js";
+import type { EmbeddingModel } from "../embedding/embedding-model.js";
 import type { VectorIndex } from "../vector-index/vector-index.js";
 import { bearerCheck } from "./auth.js";
 import { EmbeddingService } from "./embedding-service.js";

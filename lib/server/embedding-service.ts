@@ -7,9 +7,9 @@
 // about pooling and the end token left for the model call. Requests whose presets agree on those
 // therefore share a batch, and the library lays out each batch so that the prompts with a
 // common start (an instruction, the same demonstrations) share that prefix's evaluation.
-import type { EmbedOptions } from "../models/embed-options.js";
-import type { Embedding, EmbeddingModel } from "../models/embedding-model.js";
-import { applyPrompt, planPrompt, type PromptOptions, type PromptPlan, type PromptRole } from "../models/prompting.js";
+import type { EmbedOptions } from "../embedding/embed-options.js";
+import type { Embedding, EmbeddingModel } from "../embedding/embedding-model.js";
+import { applyPrompt, planPrompt, type PromptOptions, type PromptPlan, type PromptRole } from "../prompts/prompting.js";
 import { querySlots } from "../prompts/templates.js";
 import type { TokenSpan } from "../tokens/offsets.js";
 import { Batcher, type BatcherOptions } from "./batcher.js";

@@ -1,7 +1,7 @@
 // Request fields shared by the API families, checked with the library's validators so that a
 // wrong field gets the same precise message over HTTP as in code, as a 422.
-import { promptRoles } from "../models/prompting.js";
-import { describe, requireBoolean, requireInteger, requireKnownKeys, requireOneOf, requireOptions, requireText } from "../validate.js";
+import { promptRoles } from "../prompts/prompting.js";
+import { describe, requireBoolean, requireInteger, requireKnownKeys, requireOneOf, requireOptions, requireText } from "../util/validate.js";
 import type { PromptRequest } from "./embedding-service.js";
 import { ApiError, validated } from "./errors.js";
 

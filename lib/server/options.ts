@@ -1,7 +1,7 @@
 // The server's settings, their defaults (those of text-embeddings-inference where it has one),
 // and their checks.
-import { planPrompt, type PromptOptions } from "../models/prompting.js";
-import { requireBoolean, requireInteger, requireKnownKeys, requireOptions } from "../validate.js";
+import { planPrompt, type PromptOptions } from "../prompts/prompting.js";
+import { requireBoolean, requireInteger, requireKnownKeys, requireOptions } from "../util/validate.js";
 
 export interface ServerOptions {
   /** token budget of one merged model call; default 16,384 */

@@ -1,7 +1,7 @@
 // Words and phrases in context: a span of the input, resolved to the tokens that cover it, and
 // pooled from the token vectors of the one forward pass over the whole input.
-import type { PoolingMode } from "../pooling.js";
-import { describe } from "../validate.js";
+import type { PoolingMode } from "../vectors/pooling.js";
+import { describe } from "../util/validate.js";
 import type { TokenSpan } from "./offsets.js";
 
 export type SpanRequest =

@@ -1,8 +1,8 @@
 // A query embedded the way its index's vectors were: the stored embed options for sentences,
 // the stored phrase reading for phrases, and only with the model the index was built with.
-import type { EmbeddingModel } from "../models/embedding-model.js";
+import type { EmbeddingModel } from "../embedding/embedding-model.js";
 import { phraseVectors } from "../phrases/phrase-vectors.js";
-import { requireText } from "../validate.js";
+import { requireText } from "../util/validate.js";
 import { requireIndexModel, type IndexSettings } from "./settings.js";
 import type { IndexHit, IndexSearchOptions, VectorIndex } from "./vector-index.js";
 

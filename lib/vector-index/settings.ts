@@ -1,9 +1,9 @@
 // What an index was built with, kept in its table's schema metadata: the model (by checksum,
 // so that a renamed or re-converted file is caught) and every option that changes the stored
 // vectors. A query must be embedded the same way, or its scores mean nothing.
-import type { EmbedOptions } from "../models/embed-options.js";
-import type { EmbeddingModel } from "../models/embedding-model.js";
-import { sha256File } from "../models/wheel.js";
+import type { EmbedOptions } from "../embedding/embed-options.js";
+import type { EmbeddingModel } from "../embedding/embedding-model.js";
+import { sha256File } from "../hub/wheel.js";
 import type { CandidateOptions } from "../phrases/candidates.js";
 import type { PhraseVectorOptions } from "../phrases/phrase-vectors.js";
 

@@ -4,7 +4,7 @@
 import { mkdir, stat } from "node:fs/promises";
 import * as lancedb from "@lancedb/lancedb";
 import { Bool, DataType, Field, FixedSizeList, Float32, Float64, Schema, Utf8 } from "apache-arrow";
-import { describe, requireInteger, requireText } from "../validate.js";
+import { describe, requireInteger, requireText } from "../util/validate.js";
 import { defaultAnnThreshold, maxK, requireSameSettings, settingsKey, type IndexSettings } from "./settings.js";
 import { takeWriterLock } from "./writer-lock.js";
 

@@ -3,7 +3,7 @@
 // left by a process that no longer runs is taken over.
 import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { isProcessAlive } from "../models/cache.js";
+import { isProcessAlive } from "../hub/cache.js";
 
 export const lockFileName = ".ctxembed-writer.lock";
 

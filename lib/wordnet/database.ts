@@ -4,12 +4,11 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { morphologicalBases } from "./morphology.js";
+import { morphologicalBases, wordNetPartsOfSpeech, type WordNetPos } from "./morphology.js";
 
 export const defaultWordNetDirectory = "/usr/share/wordnet";
 
-export const wordNetPartsOfSpeech = ["noun", "verb", "adj", "adv"] as const;
-export type WordNetPos = (typeof wordNetPartsOfSpeech)[number];
+export { wordNetPartsOfSpeech, type WordNetPos } from "./morphology.js";
 
 export interface Synset {
   /** "offset-letter", e.g. "08420278-n": WordNet 3.0's stable synset key */

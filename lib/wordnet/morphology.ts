@@ -1,6 +1,7 @@
 // WordNet's morphy detachment rules (wn(7WN) "morphy"): suffix substitutions that turn an
 // inflected form into candidate base forms; irregular forms come from the *.exc lists instead.
-import type { WordNetPos } from "./database.js";
+export const wordNetPartsOfSpeech = ["noun", "verb", "adj", "adv"] as const;
+export type WordNetPos = (typeof wordNetPartsOfSpeech)[number];
 
 const detachments: Record<WordNetPos, [string, string][]> = {
   noun: [["s", ""], ["ses", "s"], ["xes", "x"], ["zes", "z"], ["ches", "ch"], ["shes", "sh"], ["men", "man"], ["ies", "y"]],

@@ -5,7 +5,7 @@
 // embedded as whole sentences, and so is the sentence an occurrence stands in. An occurrence is
 // disambiguated to the synset with the nearest vector.
 import { wordsOf } from "../senses/corpus.js";
-import { dot, unitLength, unitMean } from "../senses/vectors.js";
+import { dot, l2Normalize, unitMean } from "../vectors/similarity.js";
 import type { Synset, WordNet, WordNetPos } from "./database.js";
 import type { SpanEmbedder, SpanRequestInText } from "./span-embedder.js";
 
@@ -103,7 +103,7 @@ export class WordNetSenses {
     }
     const missing = [...pending.values()];
     const vectors = await this.embed(missing);
-    missing.forEach((request, i) => this.memo.set(memoKey(request), unitLength(vectors[i]!)));
+    missing.forEach((request, i) => this.memo.set(memoKey(request), l2Normalize(vectors[i]!)));
   }
 
   /** Embeds, in as few model calls as possible, everything the senses of these lemmas need. */
@@ -129,7 +129,7 @@ export class WordNetSenses {
       // Read by sentence, a unit sum sits nearer to every sentence than a lone definition does,
       // and drew occurrences to the synsets that have examples (WiC train, all-MiniLM-L6-v2: 51.3
       // against 65.0 with the mean of cosines).
-      return { synset, examples, vector: this.combination === "mean-of-cosines" ? sum.map((value) => value / 2) : unitLength(sum) };
+      return { synset, examples, vector: this.combination === "mean-of-cosines" ? sum.map((value) => value / 2) : l2Normalize(sum) };
     });
   }
 
@@ -139,7 +139,7 @@ export class WordNetSenses {
    * and to the examples); undefined when WordNet has no such lemma.
    */
   async disambiguate(lemma: string, pos: WordNetPos, vector: Float32Array): Promise<{ sense: SenseVector; cosine: number } | undefined> {
-    const unit = unitLength(Float32Array.from(vector));
+    const unit = l2Normalize(Float32Array.from(vector));
     let best: { sense: SenseVector; cosine: number } | undefined;
     for (const sense of await this.senses(lemma, pos)) {
       const cosine = dot(unit, sense.vector);

@@ -1,7 +1,7 @@
 // The one thing sense inventories need from a model: the vector of a character range inside a
 // text. An interface of its own so that inventories can be tested without weights.
-import type { EmbeddingModel } from "../models/embedding-model.js";
-import type { LayerSpec } from "../layers.js";
+import type { EmbeddingModel } from "../embedding/embedding-model.js";
+import type { LayerSpec } from "../embedding/layers.js";
 import type { SpanPooling } from "../tokens/spans.js";
 
 export interface SpanRequestInText {

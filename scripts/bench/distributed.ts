@@ -7,8 +7,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue, QueueEvents } from "bullmq";
-import { queueName } from "../../lib/jobs/spec.js";
-import { buildCli, ctxembed, startRedis, type CliRun } from "../../test/model/jobs/cluster.js";
+import { queueName } from "../../lib/cli/jobs/spec.js";
+import { buildCli, ctxembed, startRedis, type CliRun } from "../../test/model/cli/jobs/cluster.js";
 
 export interface DistributedBenchOptions {
   modelPath: string;

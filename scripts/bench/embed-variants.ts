@@ -1,6 +1,6 @@
 // In-process timing of model.embed() under several option sets, against the first as baseline.
-import type { EmbeddingModel } from "../../lib/models/embedding-model.js";
-import type { EmbedOptions } from "../../lib/models/embed-options.js";
+import type { EmbeddingModel } from "../../lib/embedding/embedding-model.js";
+import type { EmbedOptions } from "../../lib/embedding/embed-options.js";
 import { best } from "./measure.js";
 
 export interface VariantTiming {

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadModel } from "../../lib/models/embedding-model.js";
+import { loadModel } from "../../lib/embedding/embedding-model.js";
 import { best, table, timeProcess, type Run } from "./measure.js";
 import { barChartSvg } from "./peers-chart.js";
 import { installNodeLlamaCpp, nodeLlamaCppVersion, onnxFiles, pythonWithSentenceTransformers } from "./peers-setup.js";

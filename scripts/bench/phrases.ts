@@ -2,7 +2,7 @@
 // query, reading each passage once (in context; by span vectors, then by token matching), beside
 // the context-free baseline that embeds each candidate alone (measured on a slice of the corpus,
 // then compared per candidate).
-import { loadModel } from "../../lib/models/embedding-model.js";
+import { loadModel } from "../../lib/embedding/embedding-model.js";
 import { candidateSpans } from "../../lib/phrases/candidates.js";
 import { searchPhrases } from "../../lib/phrases/search.js";
 import { readCorpus } from "../../lib/senses/corpus.js";

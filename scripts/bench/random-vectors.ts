@@ -1,7 +1,7 @@
 // Random unit vectors for index tests and benchmarks: points scattered around random cluster
 // centres (a Gaussian mixture), which is how real embeddings sit, unlike uniform vectors,
 // whose nearest neighbours are barely nearer than anything else.
-import { seededRandom } from "../../lib/random.js";
+import { seededRandom } from "../../lib/util/random.js";
 
 function gaussian(random: () => number): number {
   // Box-Muller; 1 - random() keeps the logarithm finite.

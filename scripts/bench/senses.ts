@@ -3,7 +3,7 @@
 // Multi-Sense paper's recipe). Reports wall time per phase and the process's peak memory.
 import { mkdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { loadModel } from "../../lib/models/embedding-model.js";
+import { loadModel } from "../../lib/embedding/embedding-model.js";
 import { readCorpus } from "../../lib/senses/corpus.js";
 import { buildSenseDictionary } from "../../lib/senses/dictionary.js";
 import { saveDictionary } from "../../lib/senses/dictionary-file.js";

@@ -3,8 +3,8 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { loadModel } from "../../lib/models/embedding-model.js";
-import { readStsBenchmark } from "../../lib/tasks/sts.js";
+import { loadModel } from "../../lib/embedding/embedding-model.js";
+import { readStsBenchmark } from "../../lib/eval/sts.js";
 import { best, table, timeProcess, type Run } from "./measure.js";
 
 export interface SentenceBenchOptions {

@@ -6,7 +6,7 @@ import { writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { quantile } from "simple-statistics";
-import { loadModel } from "../../lib/models/embedding-model.js";
+import { loadModel } from "../../lib/embedding/embedding-model.js";
 import { buildServer } from "../../lib/server/app.js";
 import { table } from "./measure.js";
 import { barChartSvg } from "./peers-chart.js";

@@ -1,7 +1,7 @@
 // What in-context demonstrations cost once their shared prefix is evaluated once per batch:
 // PromptEOL with 3 fixed demonstrations against PromptEOL alone, same inputs, same model.
-import { loadModel } from "../../lib/models/embedding-model.js";
-import type { EmbedOptions } from "../../lib/models/embed-options.js";
+import { loadModel } from "../../lib/embedding/embedding-model.js";
+import type { EmbedOptions } from "../../lib/embedding/embed-options.js";
 import { promptEolDemonstrations } from "../../lib/prompts/prompteol-demonstrations.js";
 import { buildQuery, findPreset } from "../../lib/prompts/templates.js";
 import { timeEmbedVariants } from "./embed-variants.js";

@@ -1,7 +1,7 @@
 // What token-level output costs: per-token vectors and four captured layers against pooled-only
 // sentence embedding, same model, same texts, same threads, in one process.
-import { loadModel } from "../../lib/models/embedding-model.js";
-import type { EmbedOptions } from "../../lib/models/embed-options.js";
+import { loadModel } from "../../lib/embedding/embedding-model.js";
+import type { EmbedOptions } from "../../lib/embedding/embed-options.js";
 import { timeEmbedVariants } from "./embed-variants.js";
 import { table } from "./measure.js";
 

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { quantile } from "simple-statistics";
-import { loadModel } from "../../lib/models/embedding-model.js";
+import { loadModel } from "../../lib/embedding/embedding-model.js";
 import { searchPhrases } from "../../lib/phrases/search.js";
 import { searchIndex } from "../../lib/vector-index/query.js";
 import type { IndexSettings } from "../../lib/vector-index/settings.js";

@@ -14,17 +14,16 @@
 //   npx tsx scripts/eval/phrase-readings.ts [--models all-minilm-l6-v2,gemma-3-270m] [--limit N] [--layer L]
 // Dev only: the test split is kept for scripts/eval/phrases.ts.
 import { Command } from "commander";
-import type { LayerSpec } from "../../lib/layers.js";
-import { loadModel, type EmbeddingModel } from "../../lib/models/embedding-model.js";
-import { l2Normalize } from "../../lib/pooling.js";
+import type { LayerSpec } from "../../lib/embedding/layers.js";
+import { loadModel, type EmbeddingModel } from "../../lib/embedding/embedding-model.js";
+import { dot, l2Normalize } from "../../lib/vectors/similarity.js";
 import { candidateSpans, type CandidateSpan } from "../../lib/phrases/candidates.js";
 import { readSpansInPassages, type PhraseReading } from "../../lib/phrases/phrase-vectors.js";
 import { phraseMatch } from "../../lib/phrases/similarity.js";
-import { buildPhraseSet, phraseSetVersion } from "../../lib/phrases/wordnet-phrase-set.js";
-import { dot } from "../../lib/senses/vectors.js";
-import type { PhraseRetrievalItem, PhraseSimilarityPair } from "../../lib/tasks/pic-data.js";
-import { retrievalMetrics } from "../../lib/tasks/pic-metrics.js";
-import { accuracyAt, fitThreshold } from "../../lib/tasks/wic.js";
+import { buildPhraseSet, phraseSetVersion } from "../../lib/eval/wordnet-phrase-set.js";
+import type { PhraseRetrievalItem, PhraseSimilarityPair } from "../../lib/eval/pic-data.js";
+import { retrievalMetrics } from "../../lib/eval/pic-metrics.js";
+import { accuracyAt, fitThreshold } from "../../lib/eval/wic.js";
 import { WordNet } from "../../lib/wordnet/database.js";
 import { table } from "../bench/measure.js";
 

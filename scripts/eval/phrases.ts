@@ -11,14 +11,14 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command, Option } from "commander";
-import { cacheDirectory } from "../../lib/models/cache.js";
-import { loadModel } from "../../lib/models/embedding-model.js";
+import { cacheDirectory } from "../../lib/hub/cache.js";
+import { loadModel } from "../../lib/embedding/embedding-model.js";
 import { candidateModes, phraseOccurrences, type CandidateMode } from "../../lib/phrases/candidates.js";
 import { phraseForms, type PhraseForm } from "../../lib/phrases/phrase-vectors.js";
-import { buildPhraseSet, phraseSetVersion, phraseSplits, type PhraseSplit } from "../../lib/phrases/wordnet-phrase-set.js";
-import { seededRandom } from "../../lib/random.js";
-import { evaluatePhraseRetrieval, evaluatePhraseSimilarity, phraseTasks, type PhraseTask } from "../../lib/tasks/pic.js";
-import { readPhraseRetrieval, readPhraseSimilarity, writePhraseRetrieval, writePhraseSimilarity } from "../../lib/tasks/pic-files.js";
+import { buildPhraseSet, phraseSetVersion, phraseSplits, type PhraseSplit } from "../../lib/eval/wordnet-phrase-set.js";
+import { seededRandom, shuffle } from "../../lib/util/random.js";
+import { evaluatePhraseRetrieval, evaluatePhraseSimilarity, phraseTasks, type PhraseTask } from "../../lib/eval/pic.js";
+import { readPhraseRetrieval, readPhraseSimilarity, writePhraseRetrieval, writePhraseSimilarity } from "../../lib/eval/pic-files.js";
 import { WordNet } from "../../lib/wordnet/database.js";
 import { table } from "../bench/measure.js";
 import { rewriteReadmeSection } from "./readme-section.js";
@@ -80,13 +80,7 @@ async function writeSetFiles(): Promise<string> {
 
 function sample<T>(items: T[], limit: number | undefined): T[] {
   if (limit === undefined || limit >= items.length) return items;
-  const random = seededRandom(7);
-  const shuffled = [...items];
-  for (let i = shuffled.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
-  }
-  return shuffled.slice(0, limit);
+  return shuffle(items, seededRandom(7)).slice(0, limit);
 }
 
 if (!options.readme) {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { promptEolDemonstrations } from "../../lib/prompts/prompteol-demonstrations.js";
-import { readStsBenchmark, scoreSts, stsSentences } from "../../lib/tasks/sts.js";
+import { readStsBenchmark, scoreSts, stsSentences } from "../../lib/eval/sts.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const libraryRow = "gemma-prompteol-fixed1";

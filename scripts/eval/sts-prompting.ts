@@ -6,12 +6,12 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command } from "commander";
-import { loadModel, type EmbeddingModel } from "../../lib/models/embedding-model.js";
-import type { EmbedOptions } from "../../lib/models/embed-options.js";
-import type { PromptOptions } from "../../lib/models/prompting.js";
+import { loadModel, type EmbeddingModel } from "../../lib/embedding/embedding-model.js";
+import type { EmbedOptions } from "../../lib/embedding/embed-options.js";
+import type { PromptOptions } from "../../lib/prompts/prompting.js";
 import { DemonstrationSelector } from "../../lib/prompts/demonstrations.js";
 import { promptEolDemonstrations } from "../../lib/prompts/prompteol-demonstrations.js";
-import { evaluateSts, readStsBenchmark } from "../../lib/tasks/sts.js";
+import { evaluateSts, readStsBenchmark } from "../../lib/eval/sts.js";
 import { table } from "../bench/measure.js";
 import { rewriteReadmeSection } from "./readme-section.js";
 

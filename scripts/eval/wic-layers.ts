@@ -3,8 +3,8 @@
 //   npx tsx scripts/eval/wic-layers.ts [--model all-minilm-l6-v2]
 import { join } from "node:path";
 import { Command } from "commander";
-import { loadModel } from "../../lib/models/embedding-model.js";
-import { accuracyAt, fitThreshold, pairCosines, readWic, wicWordVectors } from "../../lib/tasks/wic.js";
+import { loadModel } from "../../lib/embedding/embedding-model.js";
+import { accuracyAt, fitThreshold, pairCosines, readWic, wicWordVectors } from "../../lib/eval/wic.js";
 import { table } from "../bench/measure.js";
 
 const { model: modelName, data } = new Command("wic-layers")

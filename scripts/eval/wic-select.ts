@@ -1,16 +1,16 @@
 // Chooses the default WiC method by cross-validation on train with folds grouped by lemma (no
 // lemma is fitted and scored in one round), then scores dev once per final configuration.
 //   npx tsx scripts/eval/wic-select.ts [--folds 10] [--gemma-pairs 600] [--write]
-// Prints the table; --write also rewrites lib/tasks/wic-selection.json (what `eval wic` runs
+// Prints the table; --write also rewrites lib/eval/wic-selection.json (what `eval wic` runs
 // without --method) and the table in docs/wic.md. Every feature group of every split is kept in
 // the ctxembed cache (wic-features/<model checksum>/), so a second run only fits.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command } from "commander";
-import { loadModel, type EmbeddingModel } from "../../lib/models/embedding-model.js";
-import { readWic, type WicPair } from "../../lib/tasks/wic.js";
-import { crossValidate, lemmaFolds, subsetOf, type CrossValidation } from "../../lib/tasks/wic-cv.js";
-import type { WicFeatureGroup } from "../../lib/tasks/wic-features.js";
+import { loadModel, type EmbeddingModel } from "../../lib/embedding/embedding-model.js";
+import { readWic, type WicPair } from "../../lib/eval/wic.js";
+import { crossValidate, lemmaFolds, subsetOf, type CrossValidation } from "../../lib/eval/wic-cv.js";
+import type { WicFeatureGroup } from "../../lib/eval/wic-features.js";
 import {
   accuracy,
   describeConfiguration,
@@ -21,7 +21,7 @@ import {
   type WicConfiguration,
   type WicFeatureSources,
   type WicSplit,
-} from "../../lib/tasks/wic-methods.js";
+} from "../../lib/eval/wic-methods.js";
 import { WordNet } from "../../lib/wordnet/database.js";
 import { wordPromptPresetNames } from "../../lib/prompts/word-prompts.js";
 import { table } from "../bench/measure.js";
@@ -35,7 +35,7 @@ const options = new Command("wic-select")
   .option("--seed <n>", "seed of the fold assignment", (value) => Number.parseInt(value, 10), 1)
   .option("--gemma-pairs <n>", "gemma-3-270m: prompted sense vectors against span vectors on about this many train pairs (whole lemmas); 0 skips", (value) => Number.parseInt(value, 10), 0)
   .option("--threads <n>", "CPU threads (default: every core)", (value) => Number.parseInt(value, 10))
-  .option("--write", "rewrite lib/tasks/wic-selection.json and the table in docs/wic.md", false)
+  .option("--write", "rewrite lib/eval/wic-selection.json and the table in docs/wic.md", false)
   .parse()
   .opts<{ model: string; data: string; folds: number; seed: number; gemmaPairs: number; threads?: number; write: boolean }>();
 

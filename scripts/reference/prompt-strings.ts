@@ -1,7 +1,7 @@
 // The prompts whose token ids test/fixtures/prompt-tokens.json records, built by lib/prompts
 // itself, so that neither the Python fixture script nor the model test retypes them.
 // `npx tsx scripts/reference/prompt-strings.ts` prints them as JSON for
-// make_prompt_tokens_fixture.py; test/model/prompt-tokens.test.ts imports promptTokenCases().
+// make_prompt_tokens_fixture.py; test/model/prompts/prompt-tokens.test.ts imports promptTokenCases().
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promptEolDemonstrations } from "../../lib/prompts/prompteol-demonstrations.js";

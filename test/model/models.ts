@@ -3,8 +3,8 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { float16ToFloat32 } from "../../lib/convert/float16.js";
-import { pullModel } from "../../lib/models/pull.js";
+import { float16ToFloat32 } from "../../lib/vectors/float16.js";
+import { pullModel } from "../../lib/hub/pull.js";
 
 export const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const sharedData = join(repositoryRoot, "..", "shared", "data");

@@ -6,10 +6,10 @@ import { createHash } from "node:crypto";
 import { copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { convertCheckpoint } from "../../lib/convert/index.js";
-import { checkpointPath } from "../../lib/models/pull.js";
+import { convertCheckpoint } from "../../lib/hub/convert/index.js";
+import { checkpointPath } from "../../lib/hub/pull.js";
 import { bertTensorShapes, safetensorsFile, type CheckpointTensor } from "../bert-checkpoint.js";
-import { seededRandom } from "../seeded-random.js";
+import { seededRandom } from "../../lib/util/random.js";
 import { minilmPath } from "./models.js";
 
 const HIDDEN = 32;

@@ -3,14 +3,15 @@
 // make it work; the others take the prebuilds out and expect the source build (or its advice).
 // Sentence vectors are checked against sentence-transformers' (the sentence-parity fixture).
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cosineSimilarity } from "../../lib/pooling.js";
-import { hasPrebuild, prebuild } from "../../scripts/prebuild.mjs";
+import { cosineSimilarity } from "../../lib/vectors/similarity.js";
+import { hasPrebuild, prebuild } from "../../scripts/build/prebuild.mjs";
 import { minilmPath, repositoryRoot, sentenceFixture } from "../model/models.js";
 
+const packageJson = JSON.parse(readFileSync(join(repositoryRoot, "package.json"), "utf8")) as { exports: Record<string, unknown> };
 const work = mkdtempSync(join(tmpdir(), "ctxembed-package-"));
 const fixture = sentenceFixture();
 let tarball: string;
@@ -121,6 +122,21 @@ describe("the packed package", () => {
     expect(relative(result.packageDirectory, result.binary).split(sep)[0]).toBe("prebuilds");
     expect(existsSync(join(result.packageDirectory, "build"))).toBe(false);
     expect(cosineSimilarity(result.embedding, fixture.embeddings[0]!)).toBeGreaterThanOrEqual(0.9999);
+
+    // Every entry point loads without the install scripts: with scripts/ moved away, an import
+    // of any file there would fail. The dependency runs from the install scripts to the library.
+    const scripts = join(result.packageDirectory, "scripts");
+    renameSync(scripts, `${scripts}-moved-away`);
+    try {
+      const entries = Object.keys(packageJson.exports).filter((entry) => entry !== "./package.json");
+      const specifiers = entries.map((entry) => (entry === "." ? "ctxembed" : `ctxembed/${entry.slice(2)}`));
+      expect(specifiers).toContain("ctxembed/eval");
+      const script = `for (const specifier of ${JSON.stringify(specifiers)}) await import(specifier);`;
+      const imported = run("node", ["--input-type=module", "-e", script], { cwd: project, env: environment(path) });
+      expect(imported.status, imported.stderr).toBe(0);
+    } finally {
+      renameSync(`${scripts}-moved-away`, scripts);
+    }
   });
 
   it("without prebuilds or build tools, the install fails and says what to install", () => {

@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { convertCheckpoint, type ConvertType } from "../../convert/index.js";
+import { convertCheckpoint, type ConvertType } from "../../hub/convert/index.js";
 import { note } from "../terminal.js";
 
 export function convertCommand(): Command {

@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
-import { poolingModes } from "../../pooling.js";
+import { poolingModes } from "../../vectors/pooling.js";
 import { precisions, type Precision } from "../../output/quantize.js";
-import type { EmbedOptions } from "../../models/embed-options.js";
+import type { EmbedOptions } from "../../embedding/embed-options.js";
 import { runCorpusJob } from "../corpus-job.js";
 import { openInput } from "../inputs.js";
 import { runIdentity } from "../run-record.js";

@@ -1,13 +1,13 @@
 import { Command, Option } from "commander";
 import { loadDictionary } from "../../senses/dictionary-file.js";
 import { wordPromptPresetNames } from "../../prompts/word-prompts.js";
-import { wordNetFeatures } from "../../tasks/wic-features.js";
-import { defaultLogisticFeatures, describeConfiguration, evaluateWic, featureGroupsOf, wicMethods, type WicConfiguration, type WicMethod } from "../../tasks/wic-methods.js";
-import { wicSelection } from "../../tasks/wic-selection.js";
+import { wordNetFeatures } from "../../eval/wic-features.js";
+import { defaultLogisticFeatures, describeConfiguration, evaluateWic, featureGroupsOf, wicMethods, type WicConfiguration, type WicMethod } from "../../eval/wic-methods.js";
+import { wicSelection } from "../../eval/wic-selection.js";
 import { WordNet, defaultWordNetDirectory } from "../../wordnet/database.js";
-import type { LayerSpec } from "../../layers.js";
-import { evaluatePhraseRetrieval, evaluatePhraseSimilarity, phraseTasks, type PhraseTask } from "../../tasks/pic.js";
-import { readPhraseRetrieval, readPhraseSimilarity } from "../../tasks/pic-files.js";
+import type { LayerSpec } from "../../embedding/layers.js";
+import { evaluatePhraseRetrieval, evaluatePhraseSimilarity, phraseTasks, type PhraseTask } from "../../eval/pic.js";
+import { readPhraseRetrieval, readPhraseSimilarity } from "../../eval/pic-files.js";
 import { note, ProgressLine } from "../terminal.js";
 import { modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
 import { addPhraseOptions, phraseSettingsOf, type PhraseCommandOptions } from "./phrase-options.js";
@@ -58,7 +58,7 @@ function wicCommand(): Command {
     .addOption(
       new Option(
         "--method <name>",
-        "cosine: threshold on a layer mix; dictionary: same corpus sense; wordnet: same synset (word vectors); wordnet-mean: the same, definition and examples averaged as cosines; wordnet-sentence: same synset (whole sentences against definitions and examples); prompted: threshold on the cosine of prompted sense vectors (decoders); logistic: regression over the features (default: the method lib/tasks/wic-selection.json names)",
+        "cosine: threshold on a layer mix; dictionary: same corpus sense; wordnet: same synset (word vectors); wordnet-mean: the same, definition and examples averaged as cosines; wordnet-sentence: same synset (whole sentences against definitions and examples); prompted: threshold on the cosine of prompted sense vectors (decoders); logistic: regression over the features (default: the method lib/eval/wic-selection.json names)",
       ).choices(wicMethods),
     )
     .option("--l2 <n>", "logistic: L2 penalty (default 1)", Number)

@@ -1,9 +1,9 @@
 import { Command, Option } from "commander";
-import type { EmbedInput, EmbedOptions } from "../../models/embed-options.js";
-import type { EmbeddingModel } from "../../models/embedding-model.js";
+import type { EmbedInput, EmbedOptions } from "../../embedding/embed-options.js";
+import type { EmbeddingModel } from "../../embedding/embedding-model.js";
 import { candidateSettings, candidateSpans } from "../../phrases/candidates.js";
 import { phraseEmbedOptions } from "../../phrases/phrase-vectors.js";
-import { poolingModes } from "../../pooling.js";
+import { poolingModes } from "../../vectors/pooling.js";
 import { defaultAnnThreshold, indexModelOf, type IndexSettings } from "../../vector-index/settings.js";
 import type { IndexRow, VectorIndex } from "../../vector-index/vector-index.js";
 import { runCorpusJob } from "../corpus-job.js";

@@ -1,8 +1,8 @@
 import { Command } from "commander";
 import { Queue } from "bullmq";
-import { requireRedis } from "../../jobs/redis.js";
-import { queueName } from "../../jobs/spec.js";
-import { cancelJob, describeFailure, jobStatus, waitForJob } from "../../jobs/status.js";
+import { requireRedis } from "../jobs/redis.js";
+import { queueName } from "../jobs/spec.js";
+import { cancelJob, describeFailure, jobStatus, waitForJob } from "../jobs/status.js";
 import { note } from "../terminal.js";
 import { queueOption } from "./queue-options.js";
 

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { mergeParts } from "../../jobs/merge.js";
+import { mergeParts } from "../jobs/merge.js";
 import { note } from "../terminal.js";
 
 export function mergeCommand(): Command {

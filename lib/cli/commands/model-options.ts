@@ -1,5 +1,5 @@
 import { Option } from "commander";
-import { loadModel, type EmbeddingModel } from "../../models/embedding-model.js";
+import { loadModel, type EmbeddingModel } from "../../embedding/embedding-model.js";
 import { note } from "../terminal.js";
 import { nonNegativeInteger, positiveInteger } from "./source-options.js";
 

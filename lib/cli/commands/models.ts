@@ -1,6 +1,6 @@
 import { Command } from "commander";
-import { listCatalog } from "../../models/catalog.js";
-import { modelPath, pullModel } from "../../models/pull.js";
+import { listCatalog } from "../../hub/catalog.js";
+import { modelPath, pullModel } from "../../hub/pull.js";
 import { note } from "../terminal.js";
 
 interface VariantOptions {

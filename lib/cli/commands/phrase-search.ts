@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import type { LayerSpec } from "../../layers.js";
+import type { LayerSpec } from "../../embedding/layers.js";
 import { searchPhrases, type PhraseMatch } from "../../phrases/search.js";
 import { inputFormatOf, openInput, type InputOptions, type InputRecord } from "../inputs.js";
 import { watchInterrupts } from "../interrupt.js";

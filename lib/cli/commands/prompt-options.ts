@@ -1,14 +1,15 @@
 // --prompt, --role, --task, --examples and --retrieve-examples: the library's prompt options
-// (lib/models/prompting.ts) on the command line, for every command that embeds texts. The flags
+// (lib/prompts/prompting.ts) on the command line, for every command that embeds texts. The flags
 // are checked against each other and the preset before a model is loaded, so a wrong
 // combination is a usage error (exit 2) that names the flags, never a silently different prompt.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
-import type { EmbeddingModel } from "../../models/embedding-model.js";
-import { promptRoles, type PromptOptions, type PromptRole } from "../../models/prompting.js";
+import type { EmbeddingModel } from "../../embedding/embedding-model.js";
+import { promptRoles, type PromptOptions, type PromptRole } from "../../prompts/prompting.js";
 import { customPreset, findPreset, querySlots, type CustomPresetSpec, type Demonstration, type PromptPreset } from "../../prompts/templates.js";
 import { positiveInteger } from "./source-options.js";
+import type { PromptRecord } from "../run-record.js";
 
 export interface PromptCommandOptions {
   prompt?: string;
@@ -33,15 +34,6 @@ export interface PromptChoice {
 }
 
 /** The prompt options as plain JSON: for summary lines, sidecars, and a resumed run's identity. */
-export interface PromptRecord {
-  prompt: string;
-  role: PromptRole;
-  task?: string;
-  /** the demonstrations file, its record count and the SHA-256 of its bytes */
-  examples?: { file: string; count: number; sha256: string };
-  retrieveExamples?: number;
-}
-
 /** Adds the prompt flags; `scope` is the help's wording for what they apply to. */
 export function addPromptOptions(command: Command, scope = "each input"): Command {
   return command

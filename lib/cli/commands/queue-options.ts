@@ -1,13 +1,13 @@
 // `embed --queue`: the command line of a distributed job, checked before anything is queued, and
-// handed to lib/jobs.
+// handed to lib/cli/jobs.
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
-import type { EmbedOptions } from "../../models/embed-options.js";
-import { isCatalogName } from "../../models/catalog.js";
-import { requireRedis } from "../../jobs/redis.js";
-import { waitForJob } from "../../jobs/status.js";
-import { submitEmbedJob } from "../../jobs/submit.js";
+import type { EmbedOptions } from "../../embedding/embed-options.js";
+import { isCatalogName } from "../../hub/catalog.js";
+import { requireRedis } from "../jobs/redis.js";
+import { waitForJob } from "../jobs/status.js";
+import { submitEmbedJob } from "../jobs/submit.js";
 import { inputFormatOf, type InputOptions } from "../inputs.js";
 import type { OutputFormat } from "../sinks.js";
 import type { Precision } from "../../output/quantize.js";

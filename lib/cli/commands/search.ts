@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import type { EmbeddingModel } from "../../models/embedding-model.js";
+import type { EmbeddingModel } from "../../embedding/embedding-model.js";
 import type { IndexQuery } from "../../vector-index/query.js";
 import { maxK } from "../../vector-index/settings.js";
 import type { VectorIndex } from "../../vector-index/vector-index.js";

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError, Option } from "commander";
-import type { LayerSpec } from "../../layers.js";
+import type { LayerSpec } from "../../embedding/layers.js";
 import { readCorpus, wordsOf } from "../../senses/corpus.js";
 import { buildSenseDictionary, type ClusteringMethod, type SenseDictionary } from "../../senses/dictionary.js";
 import { loadDictionary, saveDictionary } from "../../senses/dictionary-file.js";

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { float32ToJson } from "../../output/json.js";
-import type { EmbedOptions } from "../../models/embed-options.js";
+import type { EmbedOptions } from "../../embedding/embed-options.js";
 import { spanPoolingModes, type SpanPooling, type SpanRequest } from "../../tokens/spans.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
 import { addPromptOptions, promptOptionsFor, readPromptChoice, type PromptCommandOptions } from "./prompt-options.js";

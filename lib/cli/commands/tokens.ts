@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { float32ToJson } from "../../output/json.js";
-import type { EmbedOptions } from "../../models/embed-options.js";
-import type { Embedding, TokenVector } from "../../models/embedding-model.js";
+import type { EmbedOptions } from "../../embedding/embed-options.js";
+import type { Embedding, TokenVector } from "../../embedding/embedding-model.js";
 import { runCorpusJob } from "../corpus-job.js";
 import { openInput } from "../inputs.js";
 import { runIdentity } from "../run-record.js";

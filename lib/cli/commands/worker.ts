@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { runWorker, type WorkerOptions } from "../../jobs/worker.js";
+import { runWorker, type WorkerOptions } from "../jobs/worker.js";
 import { gpuLayersOption, threadsOption } from "./model-options.js";
 import { queueOption } from "./queue-options.js";
 import { positiveInteger } from "./source-options.js";

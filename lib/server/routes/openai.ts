@@ -1,7 +1,7 @@
 // OpenAI-compatible embeddings: POST /v1/embeddings, usable with the official clients.
 import type { FastifyInstance } from "fastify";
 import { float32ToJson } from "../../output/json.js";
-import { requireOneOf } from "../../validate.js";
+import { requireOneOf } from "../../util/validate.js";
 import { validated } from "../errors.js";
 import { inputTexts, optionalDimensions, optionalString, promptFieldNames, promptFields, requestBody } from "../fields.js";
 import type { RouteContext } from "./context.js";

@@ -1,7 +1,7 @@
 // POST /search: the rows of an index closest to a query, embedded with the server's model,
 // which serve checked is the index's own. Hits are what `ctxembed search` prints, as one array.
 import type { FastifyInstance } from "fastify";
-import type { EmbeddingModel } from "../../models/embedding-model.js";
+import type { EmbeddingModel } from "../../embedding/embedding-model.js";
 import { searchIndex, type IndexQuery } from "../../vector-index/query.js";
 import type { VectorIndex } from "../../vector-index/vector-index.js";
 import { ApiError } from "../errors.js";

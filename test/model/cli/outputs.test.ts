@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cliEntry, startCli } from "../cli-process.js";
+import { cliEntry, startCli } from "./cli-process.js";
 import { repositoryRoot } from "../models.js";
 import { tinyModelPath } from "../tiny-model.js";
 

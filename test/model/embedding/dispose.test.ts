@@ -1,7 +1,7 @@
 // dispose() while an embed call is between batches: the call finishes with every result (before,
 // its next batch ran on a freed context and the call was rejected), and only then are the weights freed.
 import { describe, expect, it } from "vitest";
-import { loadModel } from "../../../lib/models/embedding-model.js";
+import { loadModel } from "../../../lib/embedding/embedding-model.js";
 import { tinyModelPath } from "../tiny-model.js";
 
 describe("dispose during a multi-batch embed", () => {

@@ -5,8 +5,8 @@
 import { connect } from "node:net";
 import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadModel, type EmbeddingModel } from "../../../lib/models/embedding-model.js";
-import { postJson, startServer, type RunningServer } from "../server-helpers.js";
+import { loadModel, type EmbeddingModel } from "../../../lib/embedding/embedding-model.js";
+import { postJson, startServer, type RunningServer } from "./server-helpers.js";
 import { tinyModelPath } from "../tiny-model.js";
 
 const MB = 1 << 20;

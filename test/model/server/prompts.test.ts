@@ -6,14 +6,14 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadModel, type EmbeddingModel } from "../../../lib/models/embedding-model.js";
-import { cosineSimilarity } from "../../../lib/pooling.js";
+import { loadModel, type EmbeddingModel } from "../../../lib/embedding/embedding-model.js";
+import { cosineSimilarity } from "../../../lib/vectors/similarity.js";
 import { promptEolDemonstrations } from "../../../lib/prompts/prompteol-demonstrations.js";
 import { minilmPath, repositoryRoot, sentenceFixture } from "../models.js";
-import { postJson, startServer, type RunningServer } from "../server-helpers.js";
+import { postJson, startServer, type RunningServer } from "./server-helpers.js";
 
 const cliEntry = join(repositoryRoot, "lib", "cli", "main.ts");
-// The bound of test/model/prompting.test.ts: a decoder's vector does not move with its batch mates.
+// The bound of test/model/prompts/prompting.test.ts: a decoder's vector does not move with its batch mates.
 const parity = 0.9999;
 
 const folder = mkdtempSync(join(tmpdir(), "ctxembed-server-prompts-"));

@@ -5,7 +5,7 @@
 import { connect, type Socket } from "node:net";
 import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startCli, type CliProcess } from "../cli-process.js";
+import { startCli, type CliProcess } from "../cli/cli-process.js";
 import { tinyModelPath } from "../tiny-model.js";
 
 let modelFile: string;

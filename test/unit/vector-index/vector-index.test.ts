@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dot } from "../../../lib/senses/vectors.js";
+import { dot } from "../../../lib/vectors/similarity.js";
 import type { IndexSettings } from "../../../lib/vector-index/settings.js";
 import { IndexFilterError, IndexOpenError, openIndex, type IndexRow } from "../../../lib/vector-index/vector-index.js";
 import { clusteredVectors } from "../../../scripts/bench/random-vectors.js";

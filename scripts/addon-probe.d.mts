@@ -1,3 +1,0 @@
-export const packageRoot: string;
-export function probeAddon(file?: string): { file: string; systemInfo: string } | { error: string };
-export function missingPortableInstructions(): string[];

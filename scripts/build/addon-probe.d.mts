@@ -1,0 +1,2 @@
+export const packageRoot: string;
+export function probeAddon(file?: string): { file: string; systemInfo: string } | { error: string };

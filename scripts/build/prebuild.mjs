@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// Release binaries: a portable CPU build of the addon, placed as
+// prebuilds/<platform>-<arch>/ctxembed.napi[.glibc|.musl].node, the layout prebuildify writes
+// and node-gyp-build reads (prebuildify itself cannot drive cmake-js).
+//
+//   node scripts/build/prebuild.mjs
+//
+// It builds in build-prebuild/, apart from the development build in build/ (which may use every
+// instruction of this machine), unless build/ was itself configured as a portable CPU build
+// (CTXEMBED_PORTABLE=1 npm install): then that tree is brought up to date and copied, which saves
+// CI a second compile of llama.cpp.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { addonIn, buildNative, cmakeOptions, defaultBuildDirectory } from "./build-native.mjs";
+import { packageRoot, probeAddon } from "./addon-probe.mjs";
+
+const releaseSwitches = { portable: true, cuda: false };
+export const prebuildDirectory = join(packageRoot, "prebuilds", `${process.platform}-${process.arch}`);
+
+function libcTag() {
+  if (process.platform !== "linux") return [];
+  return [process.report.getReport().header.glibcVersionRuntime ? "glibc" : "musl"];
+}
+
+export const prebuildFile = join(prebuildDirectory, ["ctxembed", "napi", ...libcTag(), "node"].join("."));
+
+/** Whether a build tree was configured with exactly the release switches. */
+function configuredForRelease(buildDirectory) {
+  const cache = join(buildDirectory, "CMakeCache.txt");
+  if (!existsSync(cache)) return false;
+  const entries = new Map(
+    readFileSync(cache, "utf8")
+      .split("\n")
+      .map((line) => /^([A-Z0-9_]+):BOOL=(\w+)$/.exec(line))
+      .filter(Boolean)
+      .map(([, name, value]) => [name, value.toUpperCase() === "ON"]),
+  );
+  return Object.entries(cmakeOptions(releaseSwitches)).every(([name, on]) => entries.get(name) === on);
+}
+
+export async function prebuild() {
+  const out = configuredForRelease(defaultBuildDirectory) ? defaultBuildDirectory : join(packageRoot, "build-prebuild");
+  await buildNative({ force: true, out, ...releaseSwitches });
+  rmSync(prebuildDirectory, { recursive: true, force: true });
+  mkdirSync(prebuildDirectory, { recursive: true });
+  copyFileSync(addonIn(out), prebuildFile);
+  const probe = probeAddon(prebuildFile);
+  if ("error" in probe) throw new Error(`the prebuilt binary ${prebuildFile} does not load: ${probe.error}`);
+  console.error(`ctxembed: ${relative(packageRoot, prebuildFile)} from ${relative(packageRoot, out)}/ (${probe.systemInfo})`);
+  return prebuildFile;
+}
+
+export function hasPrebuild() {
+  return existsSync(prebuildDirectory) && readdirSync(prebuildDirectory).some((name) => name.endsWith(".node"));
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  prebuild().catch((error) => {
+    console.error(`ctxembed: ${error.message}`);
+    process.exit(1);
+  });
+}

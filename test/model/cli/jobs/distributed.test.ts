@@ -1,0 +1,223 @@
+// Distributed embedding jobs against a real redis-server and real worker processes: the output of
+// two workers equals the single-process CLI's; a worker killed mid-shard loses and duplicates
+// nothing; a submitter killed half-way and run again adds no job twice; a shard that fails every
+// attempt is reported with its lines while the others complete. The random-weight tiny model
+// keeps 20,000 lines fast; the mechanics under test do not depend on the weights.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Queue, QueueEvents } from "bullmq";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Manifest } from "../../../../lib/cli/jobs/manifest.js";
+import { queueName } from "../../../../lib/cli/jobs/spec.js";
+import { cosineSimilarity } from "../../../../lib/vectors/similarity.js";
+import { seededRandom } from "../../../../lib/util/random.js";
+import { tinyModelPath } from "../../tiny-model.js";
+import { buildCli, ctxembed, notExactlyOnce, partRecords, startRedis, type CliRun, type RedisServer } from "./cluster.js";
+
+const vocabulary = "river bank money stone light paper green window music garden table cloud winter market horse letter silver train".split(" ");
+
+function corpus(path: string, count: number, wordsPerLine: [number, number], seed: number): void {
+  const random = seededRandom(seed);
+  const [least, most] = wordsPerLine;
+  const line = (): string => Array.from({ length: least + Math.floor(random() * (most - least + 1)) }, () => vocabulary[Math.floor(random() * vocabulary.length)]).join(" ");
+  writeFileSync(path, `${Array.from({ length: count }, line).join("\n")}\n`);
+}
+
+let redis: RedisServer;
+let modelFile: string;
+let directory: string;
+let queue: Queue;
+const running: CliRun[] = [];
+
+/** A worker process; every worker is stopped (SIGKILL) after each test. */
+function worker(...extra: string[]): CliRun {
+  const run = ctxembed(["worker", "--queue", redis.url, "--threads", "1", ...extra]);
+  running.push(run);
+  return run;
+}
+
+function submit(input: string, output: string, ...extra: string[]): CliRun {
+  const run = ctxembed(["embed", "--model", modelFile, "--input", input, "--output", output, "--queue", redis.url, ...extra]);
+  running.push(run);
+  return run;
+}
+
+/** Jobs of every state in the queue, counted by Redis itself. */
+async function jobCount(): Promise<number> {
+  const counts = await queue.getJobCounts();
+  return Object.values(counts).reduce((sum, count) => sum + count, 0);
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+function manifestOf(output: string): Manifest {
+  return JSON.parse(readFileSync(join(output, "manifest.json"), "utf8")) as Manifest;
+}
+
+beforeAll(async () => {
+  buildCli();
+  [redis, modelFile] = await Promise.all([startRedis(), tinyModelPath()]);
+  directory = mkdtempSync(join(tmpdir(), "ctxembed-jobs-"));
+  queue = new Queue(queueName, { connection: { host: "127.0.0.1", port: redis.port } });
+});
+
+afterEach(async () => {
+  for (const run of running.splice(0)) if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL");
+  await queue.obliterate({ force: true });
+});
+
+afterAll(async () => {
+  await queue?.close();
+  await redis?.stop();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+describe("distributed embedding jobs", () => {
+  it("a 20,000-line file through 2 workers equals the single-process embed: each index once, cosine >= 0.99999", { timeout: 300_000 }, async () => {
+    const LINES = 20_000;
+    const input = join(directory, "equality.txt");
+    corpus(input, LINES, [1, 4], 11);
+    const local = join(directory, "local.jsonl");
+    const single = await ctxembed(["embed", "--model", modelFile, "--input", input, "--output", local, "--threads", "1"]).exited;
+    expect(single.code, single.stderr).toBe(0);
+
+    worker();
+    worker();
+    const output = join(directory, "equality-parts");
+    const submitted = await submit(input, output, "--shard-size", "1000").exited;
+    expect(submitted.code, submitted.stderr).toBe(0);
+    expect(submitted.stderr).toMatch(/complete: 20,000 rows in 20 parts/);
+
+    const records = partRecords(output);
+    expect(notExactlyOnce(records.map((record) => record.index), LINES)).toEqual([]);
+    const manifest = manifestOf(output);
+    expect(manifest.complete).toBe(true);
+    expect(manifest.parts.map((part) => part.lines)).toEqual(Array.from({ length: 20 }, (_, k) => [k * 1000, (k + 1) * 1000]));
+
+    const merged = join(directory, "merged.jsonl");
+    const merge = await ctxembed(["merge", output, "--output", merged]).exited;
+    expect(merge.code, merge.stderr).toBe(0);
+    const expected = readFileSync(local, "utf8").trimEnd().split("\n");
+    const found = readFileSync(merged, "utf8").trimEnd().split("\n");
+    expect(found).toHaveLength(LINES);
+    let worst = 1;
+    found.forEach((line, i) => {
+      const a = JSON.parse(line) as { index: number; embedding: number[] };
+      const b = JSON.parse(expected[i]!) as { index: number; embedding: number[] };
+      if (a.index !== i || b.index !== i) throw new Error(`merged line ${i + 1} holds index ${a.index}`);
+      worst = Math.min(worst, cosineSimilarity(a.embedding, b.embedding));
+    });
+    expect(worst).toBeGreaterThanOrEqual(0.99999);
+  });
+
+  it("a worker SIGKILLed in a shard: another takes it over after the lock lapses; every index exactly once; SIGTERM finishes the shard in hand", { timeout: 300_000 }, async () => {
+    const LINES = 6000;
+    const input = join(directory, "kill.txt");
+    // Long lines make each shard take long enough to be killed inside it.
+    corpus(input, LINES, [40, 80], 12);
+    const events = new QueueEvents(queueName, { connection: { host: "127.0.0.1", port: redis.port } });
+    const stalled: string[] = [];
+    events.on("stalled", ({ jobId }) => stalled.push(jobId));
+    await events.waitUntilReady();
+    try {
+      const short = ["--lock-duration", "2000", "--stalled-interval", "1000"];
+      const victim = worker(...short);
+      const survivor = worker(...short);
+      const output = join(directory, "kill-parts");
+      const submitted = submit(input, output, "--shard-size", "500");
+      await victim.line(/committed part-/);
+      // The victim has taken its next shard at once; kill it inside that one.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      victim.child.kill("SIGKILL");
+      const result = await submitted.exited;
+      expect(result.code, result.stderr).toBe(0);
+      expect(stalled.length, `stalled events: ${stalled.join(", ")}\n${survivor.stderr()}`).toBeGreaterThan(0);
+      expect(survivor.stderr()).toMatch(/taking over .*-shard-\d+/);
+      expect(notExactlyOnce(partRecords(output).map((record) => record.index), LINES)).toEqual([]);
+      expect(manifestOf(output).complete).toBe(true);
+
+      // SIGTERM while a shard is in hand: the worker commits it, then exits 0.
+      const commits = (): number => (survivor.stderr().match(/committed part-/g) ?? []).length;
+      const firstJob = commits();
+      submit(input, join(directory, "term-parts"), "--shard-size", "500");
+      await until(() => commits() > firstJob);
+      const before = commits();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      survivor.child.kill("SIGTERM");
+      const stopped = await survivor.exited;
+      expect(stopped.code, stopped.stderr).toBe(0);
+      const afterTerm = stopped.stderr.slice(stopped.stderr.indexOf("SIGTERM: finishing"));
+      expect(afterTerm, stopped.stderr).toMatch(/committed part-\d+\.jsonl[\s\S]*worker stopped/);
+      expect((stopped.stderr.match(/committed part-/g) ?? []).length).toBeGreaterThan(before);
+    } finally {
+      await events.close();
+    }
+  });
+
+  it("a submitter killed half-way and run again adds no job twice; a finished job run again adds none", { timeout: 300_000 }, async () => {
+    const LINES = 4000;
+    const input = join(directory, "resubmit.txt");
+    corpus(input, LINES, [1, 3], 13);
+    const output = join(directory, "resubmit-parts");
+    // Shards of 2 lines: 2,000 shards, added in 4 batches; the submitter dies after the first.
+    const first = submit(input, output, "--shard-size", "2");
+    await first.line(/500 of 2000 shards queued/);
+    first.child.kill("SIGKILL");
+    await first.exited;
+    const afterKill = await jobCount();
+    // parent + gate + the shards added before the kill
+    expect(afterKill).toBeGreaterThanOrEqual(2 + 500);
+    expect(afterKill).toBeLessThan(2 + 2000);
+
+    worker("--concurrency", "4");
+    const again = await submit(input, output, "--shard-size", "2").exited;
+    expect(again.code, again.stderr).toBe(0);
+    const added = Number(/added (\d+)/.exec(again.stderr)?.[1]);
+    expect(added).toBe(2000 - (afterKill - 2));
+    expect(await jobCount()).toBe(2 + 2000);
+    expect(notExactlyOnce(partRecords(output).map((record) => record.index), LINES)).toEqual([]);
+
+    const finished = await submit(input, output, "--shard-size", "2", "--detach").exited;
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(finished.stdout.trim()).toMatch(/^embed-[0-9a-f]{24}$/);
+    expect(await jobCount()).toBe(2 + 2000);
+  });
+
+  it("a shard that fails every attempt is reported with its line range; the others complete; the exit code says so", { timeout: 300_000 }, async () => {
+    const LINES = 1000;
+    const input = join(directory, "poison.txt");
+    corpus(input, LINES, [2, 5], 14);
+    // Line 250 (in shard 2 of 100-line shards) is longer than the model's 512 positions; --no-truncate rejects it.
+    const lines = readFileSync(input, "utf8").split("\n");
+    lines[249] = Array.from({ length: 700 }, () => "river").join(" ");
+    writeFileSync(input, lines.join("\n"));
+    worker();
+    const output = join(directory, "poison-parts");
+    const result = await submit(input, output, "--shard-size", "100", "--no-truncate", "--attempts", "2").exited;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/1 of 10 shards failed every attempt: shard 2 \(lines 201-300\): line 250 of .*poison\.txt/);
+    const manifest = manifestOf(output);
+    expect(manifest.complete).toBe(false);
+    expect(manifest.failed).toEqual([{ index: 2, lines: [200, 300], error: expect.stringMatching(/line 250 .* tokens/) }]);
+    expect(manifest.parts.map((part) => part.index)).toEqual([0, 1, 3, 4, 5, 6, 7, 8, 9]);
+
+    const id = manifest.job;
+    const status = await ctxembed(["jobs", "status", id, "--queue", redis.url]).exited;
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ id, state: "completed", shards: { total: 10, done: 9, failed: 1 }, failed: [{ index: 2, lines: [200, 300] }] });
+    const merge = await ctxembed(["merge", output, "--output", join(directory, "poison.jsonl")]).exited;
+    expect(merge.code).toBe(1);
+    expect(merge.stderr).toMatch(/incomplete: shard 2 \(lines 201-300\)/);
+  });
+
+  it("Redis unreachable: a clear error within a few seconds, exit 1", async () => {
+    const started = performance.now();
+    const result = await ctxembed(["worker", "--queue", "redis://127.0.0.1:1"]).exited;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(--queue\): connect ECONNREFUSED/);
+    expect(performance.now() - started).toBeLessThan(6000);
+  });
+});
