@@ -1,7 +1,7 @@
 // The PiC tasks on the WordNet phrase set (docs/phrase-set.md), in context and alone, for each
 // model: the set is written to the cache in PiC's file formats and read back by the same
 // readers `ctxembed eval phrases` uses. Results accumulate in docs/phrases.json; --readme
-// rewrites the README's table from the stored results of the test split.
+// rewrites docs/accuracy.md's table from the stored results of the test split.
 //   npx tsx scripts/eval/phrases.ts [--models all-minilm-l6-v2,gemma-3-270m] [--split dev|test]
 //     [--limit N] [--max-words 4] [--min-words 2] [--candidates ngrams|chunks] [--scoring tokens|vector]
 //     [--threads N] [--readme]
@@ -21,7 +21,7 @@ import { evaluatePhraseRetrieval, evaluatePhraseSimilarity, phraseTasks, type Ph
 import { readPhraseRetrieval, readPhraseSimilarity, writePhraseRetrieval, writePhraseSimilarity } from "../../lib/eval/pic-files.js";
 import { WordNet } from "../../lib/wordnet/database.js";
 import { table } from "../bench/measure.js";
-import { rewriteReadmeSection } from "./readme-section.js";
+import { rewriteDocSection } from "./doc-section.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const resultsPath = join(root, "docs", "phrases.json");
@@ -36,7 +36,7 @@ const options = new Command("phrases")
   .addOption(new Option("--candidates <mode>", "candidate spans").choices(candidateModes).default("chunks"))
   .addOption(new Option("--scoring <form>", "how PR and PSD score a candidate against the query").choices(phraseForms).default("tokens"))
   .option("--threads <n>", "threads", (v) => Number.parseInt(v, 10))
-  .option("--readme", "only rewrite the README table from docs/phrases.json", false)
+  .option("--readme", "only rewrite the docs/accuracy.md table from docs/phrases.json", false)
   .parse()
   .opts<{
     models: string;
@@ -145,4 +145,4 @@ const rendered = [
   table(rows),
 ].join("\n");
 console.log(rendered);
-if (options.readme) await rewriteReadmeSection("phrases", rendered);
+if (options.readme) await rewriteDocSection("phrases", rendered);

@@ -1,7 +1,7 @@
 // STS-B dev Spearman of every way ctxembed makes sentence vectors: the encoder's own pooling,
 // a decoder's mean and last token, and PromptEOL with fixed or retrieved demonstrations.
 // Results are kept in docs/sts-prompting.json, so rows can be computed in separate runs (the
-// decoder rows take minutes each on two cores); --readme rewrites the README's table from it.
+// decoder rows take minutes each on two cores); --readme rewrites docs/accuracy.md's table from it.
 //   npx tsx scripts/eval/sts-prompting.ts [--rows id,id] [--pairs N] [--readme]
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ import { DemonstrationSelector } from "../../lib/prompts/demonstrations.js";
 import { promptEolDemonstrations } from "../../lib/prompts/prompteol-demonstrations.js";
 import { evaluateSts, readStsBenchmark } from "../../lib/eval/sts.js";
 import { table } from "../bench/measure.js";
-import { rewriteReadmeSection } from "./readme-section.js";
+import { rewriteDocSection } from "./doc-section.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const resultsPath = join(root, "docs", "sts-prompting.json");
@@ -64,7 +64,7 @@ const options = new Command("sts-prompting")
   .option("--rows <ids>", `rows to compute, comma-separated (default: all): ${rows.map((row) => row.id).join(", ")}`)
   .option("--pairs <n>", "score the first N dev pairs only (default: all 1,500)", (v) => Number.parseInt(v, 10))
   .option("--threads <n>", "threads", (v) => Number.parseInt(v, 10))
-  .option("--readme", "rewrite the README table from the stored results", false)
+  .option("--readme", "rewrite the docs/accuracy.md table from the stored results", false)
   .parse()
   .opts<{ rows?: string; pairs?: number; threads?: number; readme: boolean }>();
 
@@ -103,4 +103,4 @@ const rendered = table(
     }),
 );
 console.log(rendered);
-if (options.readme) await rewriteReadmeSection("sts-prompting", rendered);
+if (options.readme) await rewriteDocSection("sts-prompting", rendered);

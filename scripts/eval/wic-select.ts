@@ -25,7 +25,7 @@ import {
 import { WordNet } from "../../lib/wordnet/database.js";
 import { wordPromptPresetNames } from "../../lib/prompts/word-prompts.js";
 import { table } from "../bench/measure.js";
-import { rewriteReadmeSection } from "./readme-section.js";
+import { rewriteDocSection } from "./doc-section.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const options = new Command("wic-select")
@@ -179,7 +179,7 @@ if (options.write) {
     dev: Number(chosen.dev!.toFixed(2)),
   };
   await writeFile(join(root, "lib", "tasks", "wic-selection.json"), `${JSON.stringify(selection, null, 2)}\n`);
-  await rewriteReadmeSection("wic-selection", text, join(root, "docs", "wic.md"));
+  await rewriteDocSection("wic-selection", text, join(root, "docs", "wic.md"));
   const finals = [...rows, ...gemmaRows].filter((row) => row.dev !== undefined).map(format);
-  await rewriteReadmeSection("wic-methods", `${table(finals)}\n\nEvery configuration tried, by part of speech and seen or unseen lemma: [docs/wic.md](docs/wic.md).`);
+  await rewriteDocSection("wic-methods", `${table(finals)}\n\nEvery configuration tried, by part of speech and seen or unseen lemma: [wic.md](wic.md).`);
 }
