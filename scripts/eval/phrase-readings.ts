@@ -1,4 +1,4 @@
-// The dev-split study behind the README's choices for the PiC tasks on the WordNet set: the same
+// The dev-split study behind docs/accuracy.md's choices for the PiC tasks on the WordNet set: the same
 // items scored under four readings of a phrase:
 //   alone     the phrase embedded by itself, PiC's baseline;
 //   in place  its tokens inside the passage, what `eval phrases` reports as "in context";

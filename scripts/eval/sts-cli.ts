@@ -1,6 +1,6 @@
 // STS-B dev Spearman through the command line: `ctxembed embed` with PromptEOL and one fixed
 // demonstration, run as a user runs it, scored and compared with the library's figure for the
-// same row in docs/sts-prompting.json (scripts/eval/sts-prompting.ts, the README's table).
+// same row in docs/sts-prompting.json (scripts/eval/sts-prompting.ts, docs/accuracy.md's table).
 // Exits 1 when the two differ by more than --tolerance.
 //   npx tsx scripts/eval/sts-cli.ts [--pairs 300] [--threads N] [--tolerance 0.3]
 import { spawnSync } from "node:child_process";

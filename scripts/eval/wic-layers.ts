@@ -1,5 +1,5 @@
 // The word-meaning baseline: WiC dev accuracy of cosine-thresholded word vectors per layer
-// choice, threshold fitted on train. Prints the README table.
+// choice, threshold fitted on train. Prints the table in docs/accuracy.md.
 //   npx tsx scripts/eval/wic-layers.ts [--model all-minilm-l6-v2]
 import { join } from "node:path";
 import { Command } from "commander";
