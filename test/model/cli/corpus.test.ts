@@ -106,7 +106,8 @@ describe("ctxembed embed over a 200,000-line file", () => {
     process.stderr.write(
       `[cli-corpus] peak ${(run.peakBytes / MB).toFixed(0)} MB (tsx loader ${(loader / MB).toFixed(0)} MB, allowance ${(allowance / MB).toFixed(0)} MB)\n`,
     );
-    expect(run.peakBytes).toBeGreaterThan(0);
+    // The reading is a real one: the CLI holds at least a bare Node process and the model's weights.
+    expect(run.peakBytes).toBeGreaterThan(bare.peakBytes + statSync(modelFile).size);
     expect(run.peakBytes).toBeLessThan(allowance);
 
     const output = readFileSync(clean, "utf8").split("\n");
