@@ -8,7 +8,7 @@ export interface ChartBar {
 
 const palette = ["#4c78a8", "#f58518", "#54a24b", "#e45756"];
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
@@ -27,7 +27,7 @@ export function barChartSvg(title: string, unit: string, bars: ChartBar[]): stri
 
   const shapes = groups.flatMap((group, g) => {
     const y0 = top + g * groupHeight;
-    const label = `<text x="${labelWidth - 8}" y="${y0 + (series.length * barHeight) / 2 + 4}" text-anchor="end">${escape(group)}</text>`;
+    const label = `<text x="${labelWidth - 8}" y="${y0 + (series.length * barHeight) / 2 + 4}" text-anchor="end">${escapeXml(group)}</text>`;
     const rects = series.flatMap((name, s) => {
       const bar = bars.find((candidate) => candidate.group === group && candidate.series === name);
       if (!bar) return [];
@@ -41,12 +41,12 @@ export function barChartSvg(title: string, unit: string, bars: ChartBar[]): stri
     return [label, ...rects];
   });
   const legend = series.map(
-    (name, s) => `<rect x="${labelWidth + s * 110}" y="${height - 20}" width="10" height="10" fill="${palette[s % palette.length]}"/><text x="${labelWidth + s * 110 + 14}" y="${height - 11}">${escape(name)}</text>`,
+    (name, s) => `<rect x="${labelWidth + s * 110}" y="${height - 20}" width="10" height="10" fill="${palette[s % palette.length]}"/><text x="${labelWidth + s * 110 + 14}" y="${height - 11}">${escapeXml(name)}</text>`,
   );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${escape(title)} (${escape(unit)})</text>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(title)} (${escapeXml(unit)})</text>`,
     ...shapes,
     ...legend,
     "</svg>",
