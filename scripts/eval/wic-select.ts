@@ -178,7 +178,7 @@ if (options.write) {
     crossValidation: { mean: Number(chosen.cv.mean.toFixed(2)), sd: Number(chosen.cv.sd.toFixed(2)), standardError: Number(standardError.toFixed(2)) },
     dev: Number(chosen.dev!.toFixed(2)),
   };
-  await writeFile(join(root, "lib", "tasks", "wic-selection.json"), `${JSON.stringify(selection, null, 2)}\n`);
+  await writeFile(join(root, "lib", "eval", "wic-selection.json"), `${JSON.stringify(selection, null, 2)}\n`);
   await rewriteDocSection("wic-selection", text, join(root, "docs", "wic.md"));
   const finals = [...rows, ...gemmaRows].filter((row) => row.dev !== undefined).map(format);
   await rewriteDocSection("wic-methods", `${table(finals)}\n\nEvery configuration tried, by part of speech and seen or unseen lemma: [wic.md](wic.md).`);

@@ -94,7 +94,7 @@ describe("prompt options recorded and used on all-MiniLM-L6-v2", () => {
     expect(sidecar.options.prompt).toEqual({ prompt: "query: {query}", role: "query" });
     const other = ctxembed(["embed", "--model", modelFile, "--input", inputFile, "--prompt", "passage: {query}", "--format", "raw", "-o", output, "--resume"]);
     expect(other.status).toBe(1);
-    expect(other.stderr).toMatch(/cannot resume .*vectors\.f32: it was written with/);
+    expect(other.stderr).toMatch(/cannot resume .*vectors\.f32: it was made by another run: options\.prompt\.prompt was "query: \{query\}", now "passage: \{query\}"/);
   });
 
   it("tokens --prompt returns the prompted text and every token of it, as the library does", async () => {

@@ -57,7 +57,7 @@ describe("eval wic without --method", () => {
         writeFileSync(join(wic, `${split}.${kind}.txt`), `${lines.join("\n")}\n`);
       }
     }
-    const selection = JSON.parse(readFileSync(join(repositoryRoot, "lib", "tasks", "wic-selection.json"), "utf8"));
+    const selection = JSON.parse(readFileSync(join(repositoryRoot, "lib", "eval", "wic-selection.json"), "utf8"));
     const cli = spawnSync(
       process.execPath,
       ["--import", "tsx", join(repositoryRoot, "lib", "cli", "main.ts"), "eval", "wic", "--data", wic, "--model", await minilmPath(), "--threads", "2", "--no-cache"],
