@@ -18,7 +18,10 @@ const layers = [
 
 const layerRules = layers.flatMap((folders, level) =>
   folders.map((folder) => {
-    const notBelow = layers.slice(level).flat().filter((other) => other !== folder);
+    const notBelow = layers
+      .slice(level)
+      .flat()
+      .filter((other) => other !== folder);
     return {
       name: `layer-${folder}`,
       comment: `lib/${folder} may import only lower layers: ${layers.slice(0, level).flat().join(", ") || "none"}`,
@@ -32,11 +35,18 @@ const layerRules = layers.flatMap((folders, level) =>
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
-    { name: "no-circular", severity: "error", comment: "no import cycles, between files or through folders", from: {}, to: { circular: true } },
+    {
+      name: "no-circular",
+      severity: "error",
+      comment: "no import cycles, between files or through folders",
+      from: {},
+      to: { circular: true },
+    },
     {
       name: "lib-not-scripts",
       severity: "error",
-      comment: "the library never loads build, benchmark or evaluation scripts: the dependency runs from scripts to lib",
+      comment:
+        "the library never loads build, benchmark or evaluation scripts: the dependency runs from scripts to lib",
       from: { path: "^lib/" },
       to: { path: "^scripts/" },
     },
@@ -50,7 +60,8 @@ module.exports = {
     {
       name: "scripts-build-standalone",
       severity: "error",
-      comment: "install and build scripts run before the library is compiled: they import neither lib/ nor the measuring scripts",
+      comment:
+        "install and build scripts run before the library is compiled: they import neither lib/ nor the measuring scripts",
       from: { path: "^scripts/build/" },
       to: { path: "^(lib|scripts/(bench|eval|reference|data))/" },
     },
@@ -62,6 +73,10 @@ module.exports = {
     exclude: { path: "^(node_modules|dist|build|native/llama\\.cpp)/" },
     tsConfig: { fileName: "tsconfig.json" },
     tsPreCompilationDeps: true,
-    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default", "types"], extensions: [".ts", ".mts", ".mjs", ".js", ".d.mts", ".d.ts", ".json"] },
+    enhancedResolveOptions: {
+      exportsFields: ["exports"],
+      conditionNames: ["import", "require", "node", "default", "types"],
+      extensions: [".ts", ".mts", ".mjs", ".js", ".d.mts", ".d.ts", ".json"],
+    },
   },
 };

@@ -9,7 +9,14 @@ export default defineConfig({
       { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
       { test: { name: "model", include: ["test/model/**/*.test.ts"], testTimeout: 300_000, hookTimeout: 900_000 } },
       // npm pack + install into empty projects; a source build of llama.cpp inside one of them.
-      { test: { name: "package", include: ["test/package/**/*.test.ts"], testTimeout: 1_800_000, hookTimeout: 1_800_000 } },
+      {
+        test: {
+          name: "package",
+          include: ["test/package/**/*.test.ts"],
+          testTimeout: 1_800_000,
+          hookTimeout: 1_800_000,
+        },
+      },
     ],
   },
 });

@@ -8,7 +8,9 @@
 
 namespace {
 
-Napi::Value SystemInfo(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), llama_print_system_info()); }
+Napi::Value SystemInfo(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), llama_print_system_info());
+}
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   LlamaLog::Install();

@@ -21,12 +21,23 @@ export const portableX64Instructions = [
   { cpuFlag: "bmi2", ggmlOption: "GGML_BMI2" },
 ];
 
-export const portableX64Excluded = ["GGML_AVX512", "GGML_AVX512_VBMI", "GGML_AVX512_VNNI", "GGML_AVX512_BF16", "GGML_AVX_VNNI", "GGML_AMX_TILE", "GGML_AMX_INT8", "GGML_AMX_BF16"];
+export const portableX64Excluded = [
+  "GGML_AVX512",
+  "GGML_AVX512_VBMI",
+  "GGML_AVX512_VNNI",
+  "GGML_AVX512_BF16",
+  "GGML_AVX_VNNI",
+  "GGML_AMX_TILE",
+  "GGML_AMX_INT8",
+  "GGML_AMX_BF16",
+];
 
 /** Instruction sets a portable x86-64 prebuild assumes that this CPU lacks (Linux only; [] elsewhere). */
 export function missingPortableInstructions() {
   if (process.arch !== "x64" || process.platform !== "linux") return [];
-  const flagsLine = readFileSync("/proc/cpuinfo", "utf8").split("\n").find((line) => line.startsWith("flags"));
+  const flagsLine = readFileSync("/proc/cpuinfo", "utf8")
+    .split("\n")
+    .find((line) => line.startsWith("flags"));
   const flags = new Set((flagsLine ?? "").split(":")[1]?.trim().split(/\s+/));
   return portableX64Instructions.map(({ cpuFlag }) => cpuFlag).filter((flag) => !flags.has(flag));
 }

@@ -13,7 +13,8 @@ uint32_t PositiveOption(Napi::Object options, const char* name, uint32_t max) {
   if (!value.IsNumber()) throw Napi::TypeError::New(options.Env(), std::string("option ") + name + " must be a number");
   const int64_t number = value.As<Napi::Number>().Int64Value();
   if (number < 1 || number > max) {
-    throw Napi::RangeError::New(options.Env(), std::string("option ") + name + " must be in [1, " + std::to_string(max) + "]");
+    throw Napi::RangeError::New(options.Env(),
+                                std::string("option ") + name + " must be in [1, " + std::to_string(max) + "]");
   }
   return static_cast<uint32_t>(number);
 }
@@ -58,7 +59,8 @@ CreateContextWorker::CreateContextWorker(Napi::Env env, ModelHandle model, Napi:
   // attention sums run in the same order and a decoder's vectors do not depend on their batch
   // mates (in a unified cache they move by up to 1e-3 in cosine on CPU).
   params_.kv_unified = !separate.As<Napi::Boolean>().Value();
-  params_.flash_attn_type = options.Get("flashAttention").ToBoolean().Value() ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+  params_.flash_attn_type =
+      options.Get("flashAttention").ToBoolean().Value() ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   params_.no_perf = true;
   params_.cb_eval = &LayerCapture::Callback;
   params_.cb_eval_user_data = &resources_->capture;
@@ -77,4 +79,6 @@ void CreateContextWorker::Execute() {
   resources_->architecture = architecture;
 }
 
-Napi::Value CreateContextWorker::Result(Napi::Env env) { return EmbeddingContext::NewInstance(env, std::move(resources_)); }
+Napi::Value CreateContextWorker::Result(Napi::Env env) {
+  return EmbeddingContext::NewInstance(env, std::move(resources_));
+}

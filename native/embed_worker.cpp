@@ -47,28 +47,35 @@ std::string EmbedWorker::Validate(const ContextResources& resources, const Embed
     }
     total += length;
   }
-  if (total != request.tokens.size()) return "sequenceLengths add up to " + std::to_string(total) + " but " + std::to_string(request.tokens.size()) + " tokens were given";
-  const size_t capacity = resources.causal ? std::min(llama_n_batch(context), llama_n_ctx(context)) : llama_n_ubatch(context);
+  if (total != request.tokens.size())
+    return "sequenceLengths add up to " + std::to_string(total) + " but " + std::to_string(request.tokens.size()) +
+           " tokens were given";
+  const size_t capacity =
+      resources.causal ? std::min(llama_n_batch(context), llama_n_ctx(context)) : llama_n_ubatch(context);
   if (total > capacity) {
-    return "a batch of " + std::to_string(total) + " tokens exceeds this context's capacity of " + std::to_string(capacity) + " tokens";
+    return "a batch of " + std::to_string(total) + " tokens exceeds this context's capacity of " +
+           std::to_string(capacity) + " tokens";
   }
   const int32_t vocabulary_size = llama_vocab_n_tokens(llama_model_get_vocab(model));
   for (const std::vector<llama_token>* ids : {&request.tokens, &request.prefix}) {
     for (size_t i = 0; i < ids->size(); ++i) {
       if ((*ids)[i] < 0 || (*ids)[i] >= vocabulary_size) {
-        return "token id " + std::to_string((*ids)[i]) + " at index " + std::to_string(i) + " is outside the vocabulary";
+        return "token id " + std::to_string((*ids)[i]) + " at index " + std::to_string(i) +
+               " is outside the vocabulary";
       }
     }
   }
   if (!request.prefix.empty()) {
-    if (!resources.causal || llama_get_memory(context) == nullptr) return "a shared prefix needs a causal model with a KV cache";
+    if (!resources.causal || llama_get_memory(context) == nullptr)
+      return "a shared prefix needs a causal model with a KV cache";
     const size_t prefix = request.prefix.size();
     if (prefix > llama_n_batch(context) || prefix + total > llama_n_ctx(context)) {
-      return "a prefix of " + std::to_string(prefix) + " tokens and " + std::to_string(total) + " more tokens exceed this context's " +
-             std::to_string(llama_n_ctx(context)) + " tokens";
+      return "a prefix of " + std::to_string(prefix) + " tokens and " + std::to_string(total) +
+             " more tokens exceed this context's " + std::to_string(llama_n_ctx(context)) + " tokens";
     }
     for (uint32_t length : request.sequence_lengths) {
-      if (prefix + length > resources.position_limit) return "a prefixed sequence exceeds the model's " + std::to_string(resources.position_limit) + " positions";
+      if (prefix + length > resources.position_limit)
+        return "a prefixed sequence exceeds the model's " + std::to_string(resources.position_limit) + " positions";
     }
   }
   for (uint32_t length : request.sequence_lengths) {
@@ -83,7 +90,8 @@ std::string EmbedWorker::Validate(const ContextResources& resources, const Embed
   const int32_t layer_count = llama_model_n_layer(model);
   for (size_t i = 0; i < request.layers.size(); ++i) {
     const int32_t layer = request.layers[i];
-    if (layer < 0 || layer > layer_count) return "layer " + std::to_string(layer) + " is outside [0, " + std::to_string(layer_count) + "]";
+    if (layer < 0 || layer > layer_count)
+      return "layer " + std::to_string(layer) + " is outside [0, " + std::to_string(layer_count) + "]";
     if (std::find(request.layers.begin(), request.layers.begin() + i, layer) != request.layers.begin() + i) {
       return "layer " + std::to_string(layer) + " is requested twice";
     }
@@ -95,7 +103,8 @@ std::string EmbedWorker::Validate(const ContextResources& resources, const Embed
   return "";
 }
 
-EmbedWorker::EmbedWorker(Napi::Env env, EmbeddingContext* owner, std::shared_ptr<ContextResources> resources, EmbedRequest request)
+EmbedWorker::EmbedWorker(Napi::Env env, EmbeddingContext* owner, std::shared_ptr<ContextResources> resources,
+                         EmbedRequest request)
     : PromiseWorker(env),
       owner_(owner),
       owner_reference_(Napi::Persistent(owner->Value())),
@@ -136,7 +145,8 @@ std::string EmbedWorker::Decode() {
   }
   batch.n_tokens = token_count;
 
-  resources_->capture.Begin(request_.layers, static_cast<size_t>(token_count), static_cast<size_t>(llama_model_n_embd(model)));
+  resources_->capture.Begin(request_.layers, static_cast<size_t>(token_count),
+                            static_cast<size_t>(llama_model_n_embd(model)));
   const int32_t status = llama_decode(context, batch);
   if (status != 0) {
     std::string said = LlamaLog::TakeThreadErrors();
@@ -188,10 +198,12 @@ std::string EmbedWorker::DecodePrefix() {
   const int32_t status = llama_decode(context, guard.batch);
   if (status != 0) {
     std::string said = LlamaLog::TakeThreadErrors();
-    return "llama_decode of the shared prefix failed with status " + std::to_string(status) + (said.empty() ? "" : ": " + said);
+    return "llama_decode of the shared prefix failed with status " + std::to_string(status) +
+           (said.empty() ? "" : ": " + said);
   }
   llama_memory_t memory = llama_get_memory(context);
-  for (size_t s = 1; s < request_.sequence_lengths.size(); ++s) llama_memory_seq_cp(memory, 0, static_cast<llama_seq_id>(s), -1, -1);
+  for (size_t s = 1; s < request_.sequence_lengths.size(); ++s)
+    llama_memory_seq_cp(memory, 0, static_cast<llama_seq_id>(s), -1, -1);
   return "";
 }
 

@@ -30,7 +30,8 @@ class EmbedWorker : public PromiseWorker {
   // Everything llama.cpp would assert on (and so kill the process for) is checked here first.
   static std::string Validate(const ContextResources& resources, const EmbedRequest& request);
 
-  EmbedWorker(Napi::Env env, EmbeddingContext* owner, std::shared_ptr<ContextResources> resources, EmbedRequest request);
+  EmbedWorker(Napi::Env env, EmbeddingContext* owner, std::shared_ptr<ContextResources> resources,
+              EmbedRequest request);
 
  protected:
   void Execute() override;

@@ -7,12 +7,13 @@
 #include "embed_worker.h"
 
 void EmbeddingContext::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function constructor = DefineClass(env, "EmbeddingContext", {
-      InstanceMethod<&EmbeddingContext::Embed>("embed"),
-      InstanceMethod<&EmbeddingContext::Dispose>("dispose"),
-      InstanceMethod<&EmbeddingContext::Limits>("limits"),
-      InstanceAccessor<&EmbeddingContext::IsDisposed>("disposed"),
-  });
+  Napi::Function constructor = DefineClass(env, "EmbeddingContext",
+                                           {
+                                               InstanceMethod<&EmbeddingContext::Embed>("embed"),
+                                               InstanceMethod<&EmbeddingContext::Dispose>("dispose"),
+                                               InstanceMethod<&EmbeddingContext::Limits>("limits"),
+                                               InstanceAccessor<&EmbeddingContext::IsDisposed>("disposed"),
+                                           });
   AddonData::Of(env).embedding_context_constructor = Napi::Persistent(constructor);
   exports.Set("EmbeddingContext", constructor);
 }
@@ -25,7 +26,8 @@ Napi::Object EmbeddingContext::NewInstance(Napi::Env env, std::shared_ptr<Contex
 
 EmbeddingContext::EmbeddingContext(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EmbeddingContext>(info) {
   if (info.Length() != 1 || !info[0].IsExternal()) {
-    throw Napi::TypeError::New(info.Env(), "EmbeddingContext cannot be constructed directly: use model.createEmbeddingContext()");
+    throw Napi::TypeError::New(info.Env(),
+                               "EmbeddingContext cannot be constructed directly: use model.createEmbeddingContext()");
   }
   std::unique_ptr<std::shared_ptr<ContextResources>> transfer(
       info[0].As<Napi::External<std::shared_ptr<ContextResources>>>().Data());
@@ -38,10 +40,13 @@ EmbeddingContext::EmbeddingContext(const Napi::CallbackInfo& info) : Napi::Objec
 Napi::Value EmbeddingContext::Embed(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!resources_) throw Napi::Error::New(env, "the embedding context has been disposed");
-  if (busy_) throw Napi::Error::New(env, "the embedding context is already computing: calls on one context must not overlap");
-  if (info.Length() < 3 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array || !info[2].IsObject()) {
-    throw Napi::TypeError::New(env, "embed(tokens: Int32Array, sequenceLengths: Uint32Array, options: object) expected");
+  if (busy_)
+    throw Napi::Error::New(env, "the embedding context is already computing: calls on one context must not overlap");
+  if (info.Length() < 3 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array || !info[2].IsObject()) {
+    throw Napi::TypeError::New(env,
+                               "embed(tokens: Int32Array, sequenceLengths: Uint32Array, options: object) expected");
   }
   Napi::Int32Array tokens = info[0].As<Napi::Int32Array>();
   Napi::Uint32Array lengths = info[1].As<Napi::Uint32Array>();

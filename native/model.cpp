@@ -11,13 +11,20 @@ namespace {
 
 const char* VocabularyTypeName(enum llama_vocab_type type) {
   switch (type) {
-    case LLAMA_VOCAB_TYPE_SPM: return "spm";
-    case LLAMA_VOCAB_TYPE_BPE: return "bpe";
-    case LLAMA_VOCAB_TYPE_WPM: return "wpm";
-    case LLAMA_VOCAB_TYPE_UGM: return "ugm";
-    case LLAMA_VOCAB_TYPE_RWKV: return "rwkv";
-    case LLAMA_VOCAB_TYPE_PLAMO2: return "plamo2";
-    default: return "none";
+    case LLAMA_VOCAB_TYPE_SPM:
+      return "spm";
+    case LLAMA_VOCAB_TYPE_BPE:
+      return "bpe";
+    case LLAMA_VOCAB_TYPE_WPM:
+      return "wpm";
+    case LLAMA_VOCAB_TYPE_UGM:
+      return "ugm";
+    case LLAMA_VOCAB_TYPE_RWKV:
+      return "rwkv";
+    case LLAMA_VOCAB_TYPE_PLAMO2:
+      return "plamo2";
+    default:
+      return "none";
   }
 }
 
@@ -37,15 +44,16 @@ std::string ReadString(Getter getter) {
 }  // namespace
 
 void Model::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function constructor = DefineClass(env, "Model", {
-      InstanceMethod<&Model::Metadata>("metadata"),
-      InstanceMethod<&Model::Tokenize>("tokenize"),
-      InstanceMethod<&Model::TokenPieces>("tokenPieces"),
-      InstanceMethod<&Model::TokenAttributes>("tokenAttributes"),
-      InstanceMethod<&Model::CreateEmbeddingContext>("createEmbeddingContext"),
-      InstanceMethod<&Model::Dispose>("dispose"),
-      InstanceAccessor<&Model::IsDisposed>("disposed"),
-  });
+  Napi::Function constructor = DefineClass(env, "Model",
+                                           {
+                                               InstanceMethod<&Model::Metadata>("metadata"),
+                                               InstanceMethod<&Model::Tokenize>("tokenize"),
+                                               InstanceMethod<&Model::TokenPieces>("tokenPieces"),
+                                               InstanceMethod<&Model::TokenAttributes>("tokenAttributes"),
+                                               InstanceMethod<&Model::CreateEmbeddingContext>("createEmbeddingContext"),
+                                               InstanceMethod<&Model::Dispose>("dispose"),
+                                               InstanceAccessor<&Model::IsDisposed>("disposed"),
+                                           });
   AddonData::Of(env).model_constructor = Napi::Persistent(constructor);
   exports.Set("Model", constructor);
   exports.Set("loadModel", Napi::Function::New<&Model::Load>(env, "loadModel"));
@@ -138,7 +146,8 @@ Napi::Value Model::Tokenize(const Napi::CallbackInfo& info) {
   const bool add_special = info[1].As<Napi::Boolean>().Value();
   const bool parse_special = info[2].As<Napi::Boolean>().Value();
   const llama_vocab* vocab = llama_model_get_vocab(model);
-  if (text.size() > static_cast<size_t>(INT32_MAX) - 16) throw Napi::RangeError::New(env, "text is too long to tokenize");
+  if (text.size() > static_cast<size_t>(INT32_MAX) - 16)
+    throw Napi::RangeError::New(env, "text is too long to tokenize");
 
   std::vector<llama_token> tokens(text.size() + 8);
   int32_t count = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
@@ -164,7 +173,8 @@ Napi::Int32Array Model::RequireTokenIds(const Napi::CallbackInfo& info, const ll
   for (size_t i = 0; i < ids.ElementLength(); ++i) {
     if (ids[i] < 0 || ids[i] >= vocabulary_size) {
       throw Napi::RangeError::New(info.Env(), "token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) +
-                                                  " is outside the vocabulary [0, " + std::to_string(vocabulary_size) + ")");
+                                                  " is outside the vocabulary [0, " + std::to_string(vocabulary_size) +
+                                                  ")");
     }
   }
   return ids;
@@ -182,7 +192,8 @@ Napi::Value Model::TokenPieces(const Napi::CallbackInfo& info) {
   char buffer[256];
   for (size_t i = 0; i < ids.ElementLength(); ++i) {
     int32_t length = llama_token_to_piece(vocab, ids[i], buffer, sizeof(buffer), 0, true);
-    if (length < 0) throw Napi::Error::New(env, "token " + std::to_string(ids[i]) + " has a piece longer than 256 bytes");
+    if (length < 0)
+      throw Napi::Error::New(env, "token " + std::to_string(ids[i]) + " has a piece longer than 256 bytes");
     bytes.insert(bytes.end(), buffer, buffer + length);
     ends[i] = static_cast<uint32_t>(bytes.size());
   }
@@ -200,7 +211,8 @@ Napi::Value Model::TokenAttributes(const Napi::CallbackInfo& info) {
   const llama_vocab* vocab = llama_model_get_vocab(Require(env));
   Napi::Int32Array ids = RequireTokenIds(info, vocab);
   Napi::Uint32Array result = Napi::Uint32Array::New(env, ids.ElementLength());
-  for (size_t i = 0; i < ids.ElementLength(); ++i) result[i] = static_cast<uint32_t>(llama_vocab_get_attr(vocab, ids[i]));
+  for (size_t i = 0; i < ids.ElementLength(); ++i)
+    result[i] = static_cast<uint32_t>(llama_vocab_get_attr(vocab, ids[i]));
   return result;
 }
 
@@ -208,7 +220,8 @@ Napi::Value Model::TokenAttributes(const Napi::CallbackInfo& info) {
 Napi::Value Model::CreateEmbeddingContext(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Require(env);
-  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "createEmbeddingContext(options: object) expected");
+  if (info.Length() < 1 || !info[0].IsObject())
+    throw Napi::TypeError::New(env, "createEmbeddingContext(options: object) expected");
   auto* worker = new CreateContextWorker(env, handle_, info[0].As<Napi::Object>());
   worker->Queue();
   return worker->Promise();

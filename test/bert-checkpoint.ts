@@ -10,7 +10,13 @@ export interface BertSizes {
 }
 
 /** Every tensor of a Hugging Face BertModel of these sizes, with its row-major shape. */
-export function bertTensorShapes({ vocabulary, hidden, layers, feedForward, positions }: BertSizes): [string, number[]][] {
+export function bertTensorShapes({
+  vocabulary,
+  hidden,
+  layers,
+  feedForward,
+  positions,
+}: BertSizes): [string, number[]][] {
   const shapes: [string, number[]][] = [
     ["embeddings.word_embeddings.weight", [vocabulary, hidden]],
     ["embeddings.position_embeddings.weight", [positions, hidden]],
@@ -20,13 +26,21 @@ export function bertTensorShapes({ vocabulary, hidden, layers, feedForward, posi
   ];
   for (let layer = 0; layer < layers; layer++) {
     const prefix = `encoder.layer.${layer}`;
-    for (const module of ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"]) {
+    for (const module of [
+      "attention.self.query",
+      "attention.self.key",
+      "attention.self.value",
+      "attention.output.dense",
+    ]) {
       shapes.push([`${prefix}.${module}.weight`, [hidden, hidden]], [`${prefix}.${module}.bias`, [hidden]]);
     }
     for (const norm of ["attention.output.LayerNorm", "output.LayerNorm"]) {
       shapes.push([`${prefix}.${norm}.weight`, [hidden]], [`${prefix}.${norm}.bias`, [hidden]]);
     }
-    shapes.push([`${prefix}.intermediate.dense.weight`, [feedForward, hidden]], [`${prefix}.intermediate.dense.bias`, [feedForward]]);
+    shapes.push(
+      [`${prefix}.intermediate.dense.weight`, [feedForward, hidden]],
+      [`${prefix}.intermediate.dense.bias`, [feedForward]],
+    );
     shapes.push([`${prefix}.output.dense.weight`, [hidden, feedForward]], [`${prefix}.output.dense.bias`, [hidden]]);
   }
   return shapes;

@@ -55,7 +55,8 @@ export async function runCorpusJob(
 ): Promise<void> {
   if (job.resume && sink.output && identity) await checkResumable(sink.output, identity);
   const done = job.resume ? await sink.resume() : 0;
-  const record = (complete: boolean): Promise<void> => (sink.output && identity ? writeRunRecord(sink.output, identity, complete, done + totals.items) : Promise.resolve());
+  const record = (complete: boolean): Promise<void> =>
+    sink.output && identity ? writeRunRecord(sink.output, identity, complete, done + totals.items) : Promise.resolve();
   const interrupts = watchInterrupts();
   const progress = new ProgressLine();
   const started = performance.now();
@@ -73,12 +74,19 @@ export async function runCorpusJob(
   };
 
   try {
-    const tooFew = (seen: number) => `${sink.output} holds ${done} results but ${reader.name} has only ${seen} inputs: it is not this input's output`;
+    const tooFew = (seen: number) =>
+      `${sink.output} holds ${done} results but ${reader.name} has only ${seen} inputs: it is not this input's output`;
     const records = skipDone(reader.records(interrupts.signal), done, tooFew, interrupts.signal);
     const onChunkRead = (): void => {
       firstRead ??= reader.position()?.read;
     };
-    const run = { chunk: job.chunk, signal: interrupts.signal, onChunkRead, onWritten: written, ...(job.inputOf ? { inputOf: job.inputOf } : {}) };
+    const run = {
+      chunk: job.chunk,
+      signal: interrupts.signal,
+      onChunkRead,
+      onWritten: written,
+      ...(job.inputOf ? { inputOf: job.inputOf } : {}),
+    };
     await embedRecords(model, records, options, sink, run);
   } catch (error) {
     // Whatever was written stays usable by a later --resume; headers, sidecars and the record say it is partial.
@@ -94,10 +102,14 @@ export async function runCorpusJob(
   await record(complete);
   const seconds = (performance.now() - started) / 1000;
   const earlier = done > 0 ? `, after the ${done} already in ${sink.output}` : "";
-  note(`embedded ${totals.items} inputs (${totals.tokens} tokens, ${totals.truncated} truncated) in ${seconds.toFixed(1)} s with ${model.info.name}${settings ? `, ${settings}` : ""}${earlier}`);
+  note(
+    `embedded ${totals.items} inputs (${totals.tokens} tokens, ${totals.truncated} truncated) in ${seconds.toFixed(1)} s with ${model.info.name}${settings ? `, ${settings}` : ""}${earlier}`,
+  );
   const exitCode = interrupts.exitCode();
   if (exitCode !== undefined) {
-    const where = sink.output ? `${done + totals.items} results are in ${sink.output}; run the same command with --resume to continue` : "the output is incomplete";
+    const where = sink.output
+      ? `${done + totals.items} results are in ${sink.output}; run the same command with --resume to continue`
+      : "the output is incomplete";
     throw new ExitError(`stopped before the end of ${reader.name}: ${where}`, exitCode);
   }
 }
@@ -116,7 +128,13 @@ export interface EmbedRecordsOptions {
  * Embeds `records` into `sink` a chunk at a time, in input order: while one chunk is embedded
  * the next is read, and the one before is written. The sink is left open.
  */
-export async function embedRecords(model: EmbeddingModel, records: AsyncIterable<InputRecord>, options: EmbedOptions, sink: VectorSink, run: EmbedRecordsOptions): Promise<void> {
+export async function embedRecords(
+  model: EmbeddingModel,
+  records: AsyncIterable<InputRecord>,
+  options: EmbedOptions,
+  sink: VectorSink,
+  run: EmbedRecordsOptions,
+): Promise<void> {
   const writeChunk = async ({ records, results }: Chunk): Promise<void> => {
     const embedded = await results;
     await sink.write(embedded, records);
@@ -136,7 +154,12 @@ export async function embedRecords(model: EmbeddingModel, records: AsyncIterable
 }
 
 /** Leaves out the inputs a resumed output already holds, checking that the input has that many. */
-async function* skipDone(records: AsyncIterable<InputRecord>, done: number, tooFew: (seen: number) => string, signal: AbortSignal): AsyncGenerator<InputRecord> {
+async function* skipDone(
+  records: AsyncIterable<InputRecord>,
+  done: number,
+  tooFew: (seen: number) => string,
+  signal: AbortSignal,
+): AsyncGenerator<InputRecord> {
   let seen = 0;
   for await (const record of records) if (seen++ >= done) yield record;
   if (seen < done && !signal.aborted) throw new Error(tooFew(seen));
@@ -157,7 +180,12 @@ async function* chunks(records: AsyncIterable<InputRecord>, size: number): Async
   if (chunk.length > 0) yield chunk;
 }
 
-async function embedChunk(model: EmbeddingModel, records: InputRecord[], options: EmbedOptions, inputOf: (record: InputRecord) => EmbedInput = (record) => record.text): Promise<Embedding[]> {
+async function embedChunk(
+  model: EmbeddingModel,
+  records: InputRecord[],
+  options: EmbedOptions,
+  inputOf: (record: InputRecord) => EmbedInput = (record) => record.text,
+): Promise<Embedding[]> {
   try {
     return await model.embed(records.map(inputOf), options);
   } catch (error) {
@@ -167,15 +195,26 @@ async function embedChunk(model: EmbeddingModel, records: InputRecord[], options
     if (error instanceof Error) {
       error.message = error.message
         .replace(/^inputs\[(\d+)\]/, (found, k: string) => records[Number(k)]?.where ?? found)
-        .replace("pass truncate: true to cut it, or window: true to split it", "leave out --no-truncate to cut it, or pass --window SIZE to split it");
+        .replace(
+          "pass truncate: true to cut it, or window: true to split it",
+          "leave out --no-truncate to cut it, or pass --window SIZE to split it",
+        );
     }
     throw error;
   }
 }
 
-function progressText(totals: Totals, started: number, position: { read: number; total: number } | undefined, firstRead: number | undefined): string {
+function progressText(
+  totals: Totals,
+  started: number,
+  position: { read: number; total: number } | undefined,
+  firstRead: number | undefined,
+): string {
   const seconds = (performance.now() - started) / 1000;
-  const parts = [`${totals.items.toLocaleString("en-US")} inputs`, `${Math.round(totals.tokens / seconds).toLocaleString("en-US")} tokens/s`];
+  const parts = [
+    `${totals.items.toLocaleString("en-US")} inputs`,
+    `${Math.round(totals.tokens / seconds).toLocaleString("en-US")} tokens/s`,
+  ];
   if (position && position.total > 0) {
     parts.push(`${Math.floor((100 * position.read) / position.total)}%`);
     const progressed = position.read - (firstRead ?? 0);

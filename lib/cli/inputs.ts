@@ -66,7 +66,13 @@ export interface InputReader {
   position(): { read: number; total: number } | undefined;
 }
 
-const formatsByExtension: Record<string, InputFormat> = { ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv" };
+const formatsByExtension: Record<string, InputFormat> = {
+  ".jsonl": "jsonl",
+  ".ndjson": "jsonl",
+  ".csv": "csv",
+  ".tsv": "tsv",
+  ".tab": "tsv",
+};
 
 /** The format named by --input-format, else the file's extension, else plain text. */
 export function inputFormatOf(options: Pick<InputOptions, "input" | "inputFormat">): InputFormat {
@@ -79,7 +85,10 @@ export async function openInput(options: InputOptions): Promise<InputReader> {
   const name = fromStdin ? "standard input" : options.input;
   const { range } = options;
   const format = inputFormatOf(options);
-  if (range && (fromStdin || (format !== "text" && format !== "jsonl"))) throw new Error(`only a text or JSON lines file can be read in byte ranges, not ${fromStdin ? name : `${format} input`}`);
+  if (range && (fromStdin || (format !== "text" && format !== "jsonl")))
+    throw new Error(
+      `only a text or JSON lines file can be read in byte ranges, not ${fromStdin ? name : `${format} input`}`,
+    );
   // A regular file's size gives the ETA; a pipe or FIFO has none.
   const total = fromStdin
     ? undefined
@@ -96,7 +105,9 @@ export async function openInput(options: InputOptions): Promise<InputReader> {
     async *records(signal) {
       // createReadStream's end is inclusive, so an empty range cannot be opened: it has no records.
       if (range && range.end <= range.start) return;
-      stream = fromStdin ? process.stdin : createReadStream(options.input, range ? { start: range.start, end: range.end - 1 } : {});
+      stream = fromStdin
+        ? process.stdin
+        : createReadStream(options.input, range ? { start: range.start, end: range.end - 1 } : {});
       addAbortSignal(signal, stream);
       try {
         yield* parseRecords(stream, name, options);
@@ -127,7 +138,9 @@ type RecordParser = (stream: Readable, name: string, options: InputOptions) => A
 function keep(text: string, where: string, options: InputOptions): boolean {
   if (text.trim().length > 0) return true;
   if (options.skipEmpty) return false;
-  throw new RangeError(`${where} is ${text.length === 0 ? "empty" : "only whitespace"}; pass --skip-empty to leave such texts out`);
+  throw new RangeError(
+    `${where} is ${text.length === 0 ? "empty" : "only whitespace"}; pass --skip-empty to leave such texts out`,
+  );
 }
 
 /**
@@ -137,7 +150,9 @@ function keep(text: string, where: string, options: InputOptions): boolean {
  */
 function maxLineBytes(): number {
   const lowered = Number(process.env.CTXEMBED_MAX_LINE_BYTES);
-  return Number.isSafeInteger(lowered) && lowered > 0 ? Math.min(lowered, bufferConstants.MAX_STRING_LENGTH) : bufferConstants.MAX_STRING_LENGTH;
+  return Number.isSafeInteger(lowered) && lowered > 0
+    ? Math.min(lowered, bufferConstants.MAX_STRING_LENGTH)
+    : bufferConstants.MAX_STRING_LENGTH;
 }
 
 /** Lines split at \n (a \r before it is dropped), decoded as UTF-8 by `policy`, each at most maxLineBytes(). */
@@ -147,14 +162,17 @@ async function* numberedLines(stream: Readable, name: string, options: InputOpti
   let index = options.range?.firstLine ?? 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  const tooLong = (): Error => new RangeError(`line ${index + 1} of ${name} is longer than ${limit} bytes, the most one input line may have`);
+  const tooLong = (): Error =>
+    new RangeError(`line ${index + 1} of ${name} is longer than ${limit} bytes, the most one input line may have`);
   const decode = (parts: Buffer[]): string => {
     let bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     if (bytes.at(-1) === 13) bytes = bytes.subarray(0, -1);
     try {
       return decoder.decode(bytes);
     } catch {
-      throw new TypeError(`line ${index + 1} of ${name} is not valid UTF-8; fix the file, or pass --invalid-utf8 replace to read such bytes as U+FFFD`);
+      throw new TypeError(
+        `line ${index + 1} of ${name} is not valid UTF-8; fix the file, or pass --invalid-utf8 replace to read such bytes as U+FFFD`,
+      );
     }
   };
   for await (const block of stream as AsyncIterable<Buffer>) {
@@ -195,15 +213,22 @@ const jsonRecords: RecordParser = async function* (stream, name, options) {
     } catch (error) {
       throw new SyntaxError(`${where} is not valid JSON: ${(error as Error).message}`);
     }
-    if (typeof record !== "object" || record === null || Array.isArray(record)) throw new TypeError(`${where} is not a JSON object`);
+    if (typeof record !== "object" || record === null || Array.isArray(record))
+      throw new TypeError(`${where} is not a JSON object`);
     const text = (record as Record<string, unknown>)[options.field];
     if (typeof text !== "string") {
-      throw new TypeError(`${where} has no string field "${options.field}"${text === undefined ? "" : ` (it is ${JSON.stringify(text)})`}; choose the field with --field`);
+      throw new TypeError(
+        `${where} has no string field "${options.field}"${text === undefined ? "" : ` (it is ${JSON.stringify(text)})`}; choose the field with --field`,
+      );
     }
     const id = (record as Record<string, unknown>)[idField];
-    if (id === undefined && options.idField !== undefined) throw new TypeError(`${where} has no field "${idField}" (--id-field)`);
-    const fields = options.fields && Object.fromEntries(options.fields.map((field) => [field, (record as Record<string, unknown>)[field] ?? null]));
-    if (keep(text, where, options)) yield { index, text, where, ...(id === undefined ? {} : { id }), ...(fields ? { fields } : {}) };
+    if (id === undefined && options.idField !== undefined)
+      throw new TypeError(`${where} has no field "${idField}" (--id-field)`);
+    const fields =
+      options.fields &&
+      Object.fromEntries(options.fields.map((field) => [field, (record as Record<string, unknown>)[field] ?? null]));
+    if (keep(text, where, options))
+      yield { index, text, where, ...(id === undefined ? {} : { id }), ...(fields ? { fields } : {}) };
   }
 };
 
@@ -212,14 +237,24 @@ function columnIndex(given: string, header: string[] | undefined, what: string, 
   const named = header?.indexOf(given) ?? -1;
   if (named >= 0) return named;
   if (/^\d+$/.test(given)) return Number(given);
-  const known = header ? `its columns are ${header.map((column) => JSON.stringify(column)).join(", ")}` : "it has no header row (--no-header): give a 0-based number";
+  const known = header
+    ? `its columns are ${header.map((column) => JSON.stringify(column)).join(", ")}`
+    : "it has no header row (--no-header): give a 0-based number";
   throw new RangeError(`${name} has no column ${JSON.stringify(given)} for ${what}; ${known}`);
 }
 
 function delimitedRecords(format: "csv" | "tsv"): RecordParser {
   return async function* (stream, name, options) {
     // TSV has no quoting (IANA text/tab-separated-values): a quote is an ordinary character.
-    const parser = stream.pipe(parse({ delimiter: format === "tsv" ? "\t" : ",", quote: format === "tsv" ? false : '"', bom: true, skip_empty_lines: true, info: true }));
+    const parser = stream.pipe(
+      parse({
+        delimiter: format === "tsv" ? "\t" : ",",
+        quote: format === "tsv" ? false : '"',
+        bom: true,
+        skip_empty_lines: true,
+        info: true,
+      }),
+    );
     let textAt: number | undefined;
     let idAt: number | undefined;
     let fieldsAt: [string, number][] | undefined;
@@ -231,19 +266,30 @@ function delimitedRecords(format: "csv" | "tsv"): RecordParser {
           textAt = columnIndex(options.column ?? (header ? "text" : "0"), header, "the text (--column)", name);
           const idColumn = options.idColumn ?? (header?.includes("id") ? "id" : undefined);
           idAt = idColumn === undefined ? undefined : columnIndex(idColumn, header, "the id (--id-column)", name);
-          fieldsAt = options.fields?.map((field) => [field, columnIndex(field, header, `the field ${JSON.stringify(field)}`, name)]);
+          fieldsAt = options.fields?.map((field) => [
+            field,
+            columnIndex(field, header, `the field ${JSON.stringify(field)}`, name),
+          ]);
           if (header) continue;
         }
         const where = `row ${index + 1} (line ${info.lines}) of ${name}`;
         const text = record[textAt];
         if (text === undefined) throw new RangeError(`${where} has ${record.length} columns, no column ${textAt}`);
         const fields = fieldsAt && Object.fromEntries(fieldsAt.map(([field, at]) => [field, record[at] ?? null]));
-        if (keep(text, where, options)) yield { index, text, where, ...(idAt === undefined ? {} : { id: record[idAt] }), ...(fields ? { fields } : {}) };
+        if (keep(text, where, options))
+          yield {
+            index,
+            text,
+            where,
+            ...(idAt === undefined ? {} : { id: record[idAt] }),
+            ...(fields ? { fields } : {}),
+          };
         index++;
       }
     } catch (error) {
       // csv-parse says "on line N"; the file's name completes the message.
-      if (error instanceof Error && "code" in error && String(error.code).startsWith("CSV_")) throw new Error(`${name}: ${error.message}`);
+      if (error instanceof Error && "code" in error && String(error.code).startsWith("CSV_"))
+        throw new Error(`${name}: ${error.message}`);
       throw error;
     }
   };

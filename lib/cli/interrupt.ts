@@ -21,7 +21,9 @@ export function watchInterrupts(): InterruptWatch {
     const handler = (): void => {
       if (received) process.exit(128 + signals[received]);
       received = signal;
-      note(`${signal === "SIGINT" ? "interrupted" : "terminated"}: finishing the results in hand (${signal === "SIGINT" ? "Ctrl-C" : "SIGTERM"} again stops at once)`);
+      note(
+        `${signal === "SIGINT" ? "interrupted" : "terminated"}: finishing the results in hand (${signal === "SIGINT" ? "Ctrl-C" : "SIGTERM"} again stops at once)`,
+      );
       controller.abort();
     };
     process.on(signal, handler);

@@ -7,7 +7,8 @@ function layerList(text: string): number[] {
   const last = /^last(\d+)$/.exec(text);
   if (last) return Array.from({ length: Number(last[1]) }, (_, i) => i - Number(last[1]));
   const items = text.split(",");
-  if (!items.every((item) => integer.test(item))) throw new InvalidArgumentError(`"${text}" is not a layer list such as -1, 3,4,5 or last4`);
+  if (!items.every((item) => integer.test(item)))
+    throw new InvalidArgumentError(`"${text}" is not a layer list such as -1, 3,4,5 or last4`);
   return items.map(Number);
 }
 

@@ -39,7 +39,10 @@ const program = new Command("ctxembed")
   .addCommand(workerCommand())
   .addCommand(jobsCommand())
   .addCommand(mergeCommand())
-  .addHelpText("after", "\nExamples:\n  $ ctxembed embed --input sentences.txt > vectors.jsonl\n  $ ctxembed models pull all-minilm-l6-v2\n  $ ctxembed info --model all-minilm-l6-v2");
+  .addHelpText(
+    "after",
+    "\nExamples:\n  $ ctxembed embed --input sentences.txt > vectors.jsonl\n  $ ctxembed models pull all-minilm-l6-v2\n  $ ctxembed info --model all-minilm-l6-v2",
+  );
 
 for (const command of program.commands) {
   command.exitOverride();

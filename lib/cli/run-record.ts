@@ -92,7 +92,11 @@ export async function runIdentity(run: RunDescription, model: EmbeddingModel): P
     command: run.command,
     format: run.format,
     input: source,
-    model: { name: model.info.name, bytes: (await stat(modelPath)).size, head: await headDigest(modelPath, modelHeadBytes) },
+    model: {
+      name: model.info.name,
+      bytes: (await stat(modelPath)).size,
+      head: await headDigest(modelPath, modelHeadBytes),
+    },
     // Through JSON: undefined options are left out, as they are in the file.
     options: JSON.parse(JSON.stringify({ ...reading, ...run.embed })) as Record<string, unknown>,
   };
@@ -115,12 +119,18 @@ export async function readRunRecord(output: string): Promise<RunRecord | undefin
   } catch {
     throw new Error(`${path} is not JSON: it is not a run record ctxembed wrote`);
   }
-  if (record.version !== recordVersion || typeof record.identity !== "object") throw new Error(`${path} is not a run record this version of ctxembed reads`);
+  if (record.version !== recordVersion || typeof record.identity !== "object")
+    throw new Error(`${path} is not a run record this version of ctxembed reads`);
   return record as RunRecord;
 }
 
 /** Written beside and renamed over the old one, so that a crash never leaves half a record. */
-export async function writeRunRecord(output: string, identity: RunIdentity, complete: boolean, results: number): Promise<void> {
+export async function writeRunRecord(
+  output: string,
+  identity: RunIdentity,
+  complete: boolean,
+  results: number,
+): Promise<void> {
   const path = recordPath(output);
   const record: RunRecord = { version: recordVersion, identity, complete, results };
   try {
@@ -168,9 +178,13 @@ export async function checkResumable(output: string, identity: RunIdentity): Pro
       () => true,
       () => false,
     );
-    if (exists) throw new Error(`cannot resume ${output}: it has no run record ${recordPath(output)}, so nothing says which input and settings made it; remove it or choose another --output`);
+    if (exists)
+      throw new Error(
+        `cannot resume ${output}: it has no run record ${recordPath(output)}, so nothing says which input and settings made it; remove it or choose another --output`,
+      );
     return;
   }
   const differences = identityDifferences(record.identity, identity);
-  if (differences.length > 0) throw new Error(`cannot resume ${output}: it was made by another run: ${differences.join("; ")}`);
+  if (differences.length > 0)
+    throw new Error(`cannot resume ${output}: it was made by another run: ${differences.join("; ")}`);
 }

@@ -49,7 +49,9 @@ async function completeLines(path: string): Promise<number> {
       record = undefined;
     }
     if (typeof record !== "object" || record === null || !Number.isInteger((record as { index?: unknown }).index)) {
-      throw new Error(`cannot resume ${path}: line ${lines + 1} is not a result ctxembed wrote (a JSON object with an "index"); the file is damaged or is not this command's output`);
+      throw new Error(
+        `cannot resume ${path}: line ${lines + 1} is not a result ctxembed wrote (a JSON object with an "index"); the file is damaged or is not this command's output`,
+      );
     }
   };
   try {
@@ -166,7 +168,10 @@ export function rowFileSink(output: string, precision: Precision, format: RowFil
     async resume() {
       const stored = await format.stored(output);
       if (!stored) return 0;
-      if (stored.dtype !== dtype) throw new Error(`cannot continue ${output}: it holds ${stored.dtype} rows, and --precision ${precision} writes ${dtype}`);
+      if (stored.dtype !== dtype)
+        throw new Error(
+          `cannot continue ${output}: it holds ${stored.dtype} rows, and --precision ${precision} writes ${dtype}`,
+        );
       const storedScales = precision === "int8" ? await format.stored(scalesPath(output)) : undefined;
       // A crash between a row and its scale leaves one more row than scales: both go back to the shorter.
       const rows = precision === "int8" ? Math.min(stored.rows, storedScales?.rows ?? 0) : stored.rows;
@@ -197,7 +202,12 @@ export const outputFormats = ["jsonl", "npy", "raw"] as const;
 export type OutputFormat = (typeof outputFormats)[number];
 
 /** The sink `embed --format` names; `metadata` goes into a raw file's sidecar. */
-export function embeddingSink(format: OutputFormat, output: string | undefined, precision: Precision, metadata: RawMetadata): VectorSink {
+export function embeddingSink(
+  format: OutputFormat,
+  output: string | undefined,
+  precision: Precision,
+  metadata: RawMetadata,
+): VectorSink {
   if (format === "jsonl") return jsonLinesSink(output, embeddingField);
   if (!output) throw new Error(`--format ${format} needs an output file`);
   return rowFileSink(output, precision, format === "npy" ? npyFormat : rawFormat(metadata));

@@ -14,7 +14,9 @@ export function packBatches(lengths: readonly number[], limits: BatchLimits): nu
   let tokens = 0;
   lengths.forEach((length, index) => {
     if (length > limits.batchTokens) {
-      throw new RangeError(`sequence ${index} has ${length} tokens, more than the batch budget of ${limits.batchTokens}`);
+      throw new RangeError(
+        `sequence ${index} has ${length} tokens, more than the batch budget of ${limits.batchTokens}`,
+      );
     }
     if (current.length > 0 && (tokens + length > limits.batchTokens || current.length === limits.maxSequences)) {
       batches.push(current);
@@ -56,7 +58,11 @@ function compareTokens(a: Int32Array, b: Int32Array): number {
  * than the next sequence would still share. Each group is packed within the token budget (prefix
  * included); sequences that share nothing worth the extra decode are packed together, unprefixed.
  */
-export function packPrefixBatches(sequences: readonly Int32Array[], limits: BatchLimits, minimumPrefix: number): PrefixBatch[] {
+export function packPrefixBatches(
+  sequences: readonly Int32Array[],
+  limits: BatchLimits,
+  minimumPrefix: number,
+): PrefixBatch[] {
   const order = sequences.map((_, index) => index).sort((a, b) => compareTokens(sequences[a]!, sequences[b]!) || a - b);
   const groups: { indices: number[]; prefixLength: number }[] = [];
   const unshared: number[] = [];
@@ -72,7 +78,10 @@ export function packPrefixBatches(sequences: readonly Int32Array[], limits: Batc
     // Every sequence keeps at least its last token out of the prefix: that is where its vector is read.
     const shared = first ? Math.min(commonPrefixLength(first, sequence), first.length - 1, sequence.length - 1) : 0;
     const joined = group.length === 1 ? shared : Math.min(prefixLength, shared);
-    const worthJoining = first !== undefined && shared >= minimumPrefix && (group.length === 1 || (prefixLength - joined) * group.length <= joined);
+    const worthJoining =
+      first !== undefined &&
+      shared >= minimumPrefix &&
+      (group.length === 1 || (prefixLength - joined) * group.length <= joined);
     if (worthJoining) {
       group.push(index);
       prefixLength = joined;
@@ -90,6 +99,10 @@ export function packPrefixBatches(sequences: readonly Int32Array[], limits: Batc
     ).map((batch) => ({ indices: batch.map((k) => indices[k]!), prefixLength: length })),
   );
   const rest = unshared.sort((a, b) => a - b);
-  for (const batch of packBatches(rest.map((index) => sequences[index]!.length), limits)) batches.push({ indices: batch.map((k) => rest[k]!), prefixLength: 0 });
+  for (const batch of packBatches(
+    rest.map((index) => sequences[index]!.length),
+    limits,
+  ))
+    batches.push({ indices: batch.map((k) => rest[k]!), prefixLength: 0 });
   return batches;
 }

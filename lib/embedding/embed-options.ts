@@ -3,7 +3,15 @@ import { planLayers, type LayerPlan, type LayerSpec } from "./layers.js";
 import { poolingModes, type PoolingMode } from "../vectors/pooling.js";
 import { spanPoolingModes, type SpanPooling, type SpanRequest } from "../tokens/spans.js";
 import type { WindowOptions } from "../tokens/windows.js";
-import { describe, requireBoolean, requireInteger, requireKnownKeys, requireOneOf, requireOptions, requireText } from "../util/validate.js";
+import {
+  describe,
+  requireBoolean,
+  requireInteger,
+  requireKnownKeys,
+  requireOneOf,
+  requireOptions,
+  requireText,
+} from "../util/validate.js";
 import { precisions, type Precision } from "../output/quantize.js";
 import type { ModelInfo } from "./model-info.js";
 import { planPrompt, type PromptOptions, type PromptPlan } from "../prompts/prompting.js";
@@ -55,18 +63,42 @@ export interface NormalizedInput {
   spans: SpanRequest[];
 }
 
-const embedOptionKeys = ["pooling", "normalize", "truncate", "layers", "tokens", "spanPooling", "window", "prompt", "dimensions", "precision"] as const;
+const embedOptionKeys = [
+  "pooling",
+  "normalize",
+  "truncate",
+  "layers",
+  "tokens",
+  "spanPooling",
+  "window",
+  "prompt",
+  "dimensions",
+  "precision",
+] as const;
 
 export function embedSettings(options: unknown, info: ModelInfo, maxSequenceTokens: number): EmbedSettings {
   const given = requireOptions(options, "embed options");
   requireKnownKeys(given, "embed options", embedOptionKeys);
   const prompt = planPrompt(given.prompt);
-  const requested = given.pooling === undefined ? "model" : requireOneOf(given.pooling, "pooling", ["model", ...poolingModes, "none"]);
+  const requested =
+    given.pooling === undefined ? "model" : requireOneOf(given.pooling, "pooling", ["model", ...poolingModes, "none"]);
   if (requested === "none") {
-    const conflicting = [given.dimensions !== undefined && "dimensions", given.precision !== undefined && "precision", given.tokens === false && "tokens: false"].filter(Boolean);
-    if (conflicting.length > 0) throw new TypeError(`pooling "none" makes no sentence vector, so it cannot be combined with ${conflicting.join(", ")}`);
+    const conflicting = [
+      given.dimensions !== undefined && "dimensions",
+      given.precision !== undefined && "precision",
+      given.tokens === false && "tokens: false",
+    ].filter(Boolean);
+    if (conflicting.length > 0)
+      throw new TypeError(
+        `pooling "none" makes no sentence vector, so it cannot be combined with ${conflicting.join(", ")}`,
+      );
   }
-  const modelPooling = prompt && given.pooling === undefined ? prompt.preset.pooling : info.defaultPooling === "none" ? "mean" : info.defaultPooling;
+  const modelPooling =
+    prompt && given.pooling === undefined
+      ? prompt.preset.pooling
+      : info.defaultPooling === "none"
+        ? "mean"
+        : info.defaultPooling;
   const width = given.layers === undefined ? info.dimensions : Number.MAX_SAFE_INTEGER;
   return {
     pooling: requested === "model" ? modelPooling : requested,
@@ -74,7 +106,8 @@ export function embedSettings(options: unknown, info: ModelInfo, maxSequenceToke
     truncate: given.truncate === undefined ? true : requireBoolean(given.truncate, "truncate"),
     layers: given.layers === undefined ? undefined : planLayers(given.layers, info.layerCount),
     tokens: requested === "none" || (given.tokens === undefined ? false : requireBoolean(given.tokens, "tokens")),
-    spanPooling: given.spanPooling === undefined ? "mean" : requireOneOf(given.spanPooling, "spanPooling", spanPoolingModes),
+    spanPooling:
+      given.spanPooling === undefined ? "mean" : requireOneOf(given.spanPooling, "spanPooling", spanPoolingModes),
     window: windowSettings(given.window, maxSequenceTokens),
     prompt,
     dimensions: given.dimensions === undefined ? undefined : requireInteger(given.dimensions, "dimensions", 1, width),
@@ -86,8 +119,12 @@ function windowSettings(value: unknown, maxSequenceTokens: number): WindowOption
   if (value === undefined || value === false) return undefined;
   const given = value === true ? {} : requireOptions(value, "window");
   requireKnownKeys(given, "window", ["size", "stride"]);
-  const size = given.size === undefined ? maxSequenceTokens : requireInteger(given.size, "window.size", 3, maxSequenceTokens);
-  const stride = given.stride === undefined ? Math.max(1, Math.floor(size / 2)) : requireInteger(given.stride, "window.stride", 1, size);
+  const size =
+    given.size === undefined ? maxSequenceTokens : requireInteger(given.size, "window.size", 3, maxSequenceTokens);
+  const stride =
+    given.stride === undefined
+      ? Math.max(1, Math.floor(size / 2))
+      : requireInteger(given.stride, "window.stride", 1, size);
   return { size, stride };
 }
 

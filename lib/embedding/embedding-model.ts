@@ -15,7 +15,14 @@ import { characterRange, resolveSpan, rowPoolingOf, type ResolvedSpan } from "..
 import { truncateTokens } from "../tokens/truncate.js";
 import { planWindows, type WindowPlan } from "../tokens/windows.js";
 import { requireBoolean, requireInteger, requireKnownKeys, requireOptions, requireText } from "../util/validate.js";
-import { embedSettings, normalizeInput, type EmbedInput, type EmbedOptions, type EmbedSettings, type NormalizedInput } from "./embed-options.js";
+import {
+  embedSettings,
+  normalizeInput,
+  type EmbedInput,
+  type EmbedOptions,
+  type EmbedSettings,
+  type NormalizedInput,
+} from "./embed-options.js";
 import { modelInfo, type ModelInfo } from "./model-info.js";
 import { applyPromptAt, type PromptPlan } from "../prompts/prompting.js";
 import { resolveModel, type ProgressCallback } from "../hub/pull.js";
@@ -113,7 +120,10 @@ const minimumSharedPrefix = 8;
  * The inputs in their prompts, each span resolved in its own input and moved to where the input
  * sits in the prompt (a phrase is found in the input, never in a demonstration).
  */
-async function promptedInputs(inputs: NormalizedInput[], plan: PromptPlan): Promise<{ inputs: NormalizedInput[]; inputStarts: number[] }> {
+async function promptedInputs(
+  inputs: NormalizedInput[],
+  plan: PromptPlan,
+): Promise<{ inputs: NormalizedInput[]; inputStarts: number[] }> {
   const prompted = await applyPromptAt(
     inputs.map((input) => input.text),
     plan,
@@ -138,8 +148,15 @@ function inInputCoordinates(result: Embedding, promptedText: string, inputStart:
 
 /** Applies Matryoshka truncation and the storage precision to the sentence vector. */
 function storageForm(result: Embedding, settings: EmbedSettings): Embedding {
-  const embedding = settings.dimensions === undefined ? result.embedding : truncateDimensions(result.embedding, settings.dimensions, settings.normalize);
-  return { ...result, embedding, ...(settings.precision ? { quantized: quantize(embedding, settings.precision) } : {}) };
+  const embedding =
+    settings.dimensions === undefined
+      ? result.embedding
+      : truncateDimensions(result.embedding, settings.dimensions, settings.normalize);
+  return {
+    ...result,
+    embedding,
+    ...(settings.precision ? { quantized: quantize(embedding, settings.precision) } : {}),
+  };
 }
 
 /** Rows of a windowed input, each token's row taken from the window that gives it most context. */
@@ -163,7 +180,13 @@ export class EmbeddingModel {
   private readonly running = new Set<Promise<unknown>>();
   private disposal: Promise<void> | undefined;
 
-  private constructor(native: NativeModel, info: ModelInfo, threads: number, maxSequenceTokens: number, batchTokens: number) {
+  private constructor(
+    native: NativeModel,
+    info: ModelInfo,
+    threads: number,
+    maxSequenceTokens: number,
+    batchTokens: number,
+  ) {
     this.native = native;
     this.info = info;
     this.threads = threads;
@@ -176,11 +199,13 @@ export class EmbeddingModel {
     const given = requireOptions(options, "load options");
     requireKnownKeys(given, "load options", loadOptionKeys);
     if (typeof path !== "string" || path.length === 0) throw new TypeError("the model must be a GGUF path");
-    const threads = given.threads === undefined ? availableParallelism() : requireInteger(given.threads, "threads", 1, 1024);
+    const threads =
+      given.threads === undefined ? availableParallelism() : requireInteger(given.threads, "threads", 1, 1024);
     const gpuLayers = given.gpuLayers === undefined ? 0 : requireInteger(given.gpuLayers, "gpuLayers", 0, 10_000);
 
     await readGgufHeader(path);
-    const repackWeights = given.repackWeights === undefined ? false : requireBoolean(given.repackWeights, "repackWeights");
+    const repackWeights =
+      given.repackWeights === undefined ? false : requireBoolean(given.repackWeights, "repackWeights");
     const native = await nativeAddon().loadModel(path, { gpuLayers, useMmap: true, repackWeights });
     const info = modelInfo(path, native.metadata());
     const modelLimit = info.causal ? Math.min(info.maxSequenceLength, decoderSequenceCap) : info.maxSequenceLength;
@@ -190,7 +215,11 @@ export class EmbeddingModel {
         : requireInteger(given.maxSequenceTokens, "maxSequenceTokens", 1, info.trainingContextLength);
     const batchTokens = Math.max(
       maxSequenceTokens,
-      given.batchTokens === undefined ? (info.causal ? 512 : 256) : requireInteger(given.batchTokens, "batchTokens", 1, 1 << 20),
+      given.batchTokens === undefined
+        ? info.causal
+          ? 512
+          : 256
+        : requireInteger(given.batchTokens, "batchTokens", 1, 1 << 20),
     );
     return new EmbeddingModel(native, info, threads, maxSequenceTokens, batchTokens);
   }
@@ -239,7 +268,10 @@ export class EmbeddingModel {
       const [single] = await this.embedMany([normalizeInput(input, "input")], settings);
       return single!;
     }
-    return this.embedMany(input.map((item, index) => normalizeInput(item, `inputs[${index}]`)), settings);
+    return this.embedMany(
+      input.map((item, index) => normalizeInput(item, `inputs[${index}]`)),
+      settings,
+    );
   }
 
   /**
@@ -247,7 +279,9 @@ export class EmbeddingModel {
    * model's plain sentence vectors, and picks the demonstrations closest to each input.
    */
   demonstrationSelector(pool: readonly Demonstration[]): DemonstrationSelector {
-    return new DemonstrationSelector(pool, async (texts) => (await this.embed(texts)).map((result) => result.embedding));
+    return new DemonstrationSelector(pool, async (texts) =>
+      (await this.embed(texts)).map((result) => result.embedding),
+    );
   }
 
   /**
@@ -271,21 +305,33 @@ export class EmbeddingModel {
   }
 
   private async embedMany(given: NormalizedInput[], settings: EmbedSettings): Promise<Embedding[]> {
-    const { inputs, inputStarts } = settings.prompt ? await promptedInputs(given, settings.prompt) : { inputs: given, inputStarts: undefined };
+    const { inputs, inputStarts } = settings.prompt
+      ? await promptedInputs(given, settings.prompt)
+      : { inputs: given, inputStarts: undefined };
     const tokenLevel =
       settings.layers !== undefined ||
       settings.tokens ||
       settings.window !== undefined ||
       nativePoolingOf[settings.pooling] === undefined ||
       inputs.some((input) => input.spans.length > 0);
-    const mode: RunMode = tokenLevel ? "token-level" : this.info.causal && settings.pooling === "last" ? "last-token" : "pooled";
+    const mode: RunMode = tokenLevel
+      ? "token-level"
+      : this.info.causal && settings.pooling === "last"
+        ? "last-token"
+        : "pooled";
     const prepared = inputs.map((input, index) => this.prepare(input, index, settings));
-    const outputs = await this.run(prepared.flatMap((input) => input.sequences), settings, mode);
+    const outputs = await this.run(
+      prepared.flatMap((input) => input.sequences),
+      settings,
+      mode,
+    );
     const width = settings.layers ? combinedWidth(settings.layers, this.info.hiddenSize) : this.info.dimensions;
     let next = 0;
     return prepared.map((input, i) => {
       const own = outputs.slice(next, (next += input.sequences.length));
-      const result = tokenLevel ? this.assembleTokenLevel(input, own, width, settings) : this.assemblePooled(input, own[0]!.pooled!, settings);
+      const result = tokenLevel
+        ? this.assembleTokenLevel(input, own, width, settings)
+        : this.assemblePooled(input, own[0]!.pooled!, settings);
       return storageForm(inputStarts ? inInputCoordinates(result, input.text, inputStarts[i]!) : result, settings);
     });
   }
@@ -296,10 +342,13 @@ export class EmbeddingModel {
     // Whitespace, NUL, U+FFFD or lone combining marks tokenize to nothing: refused as "" is, instead
     // of returning the vector of the bare special tokens as if it were this text's.
     if (tokenized.length - frame.leading - frame.trailing <= 0) {
-      throw new RangeError(`inputs[${index}] has no tokens for ${this.info.name} besides its special ones (the tokenizer drops all of its characters): there is nothing to embed`);
+      throw new RangeError(
+        `inputs[${index}] has no tokens for ${this.info.name} besides its special ones (the tokenizer drops all of its characters): there is nothing to embed`,
+      );
     }
     const eos = this.info.specialTokens.eos;
-    const closeWithEos = settings.prompt?.preset.appendEos === true && eos >= 0 && tokenized[tokenized.length - 1] !== eos;
+    const closeWithEos =
+      settings.prompt?.preset.appendEos === true && eos >= 0 && tokenized[tokenized.length - 1] !== eos;
     const all = closeWithEos ? Int32Array.from([...tokenized, eos]) : tokenized;
     if (closeWithEos) frame.trailing += 1;
     let ids = all;
@@ -318,7 +367,9 @@ export class EmbeddingModel {
     }
     const needOffsets = settings.tokens || input.spans.length > 0;
     const tokens = needOffsets ? this.align(input.text, ids) : undefined;
-    const spans = input.spans.map((request, k) => resolveSpan(input.text, request, tokens!, `inputs[${index}].spans[${k}]`));
+    const spans = input.spans.map((request, k) =>
+      resolveSpan(input.text, request, tokens!, `inputs[${index}].spans[${k}]`),
+    );
     return {
       text: input.text,
       ids,
@@ -336,7 +387,10 @@ export class EmbeddingModel {
    * sequences share (an instruction, demonstrations) once per batch instead of once per sequence.
    */
   private async run(sequences: Int32Array[], settings: EmbedSettings, mode: RunMode): Promise<SequenceOutput[]> {
-    const slot = await this.context(mode === "pooled" ? nativePoolingOf[settings.pooling]! : NativePooling.None, settings.layers !== undefined);
+    const slot = await this.context(
+      mode === "pooled" ? nativePoolingOf[settings.pooling]! : NativePooling.None,
+      settings.layers !== undefined,
+    );
     const layers = Int32Array.from(settings.layers?.layers ?? []);
     const outputs: SequenceOutput[] = new Array(sequences.length);
     const dimensions = this.info.dimensions;
@@ -344,7 +398,10 @@ export class EmbeddingModel {
     const batches: PrefixBatch[] =
       mode === "last-token"
         ? packPrefixBatches(sequences, limits, minimumSharedPrefix)
-        : packBatches(sequences.map((sequence) => sequence.length), limits).map((indices) => ({ indices, prefixLength: 0 }));
+        : packBatches(
+            sequences.map((sequence) => sequence.length),
+            limits,
+          ).map((indices) => ({ indices, prefixLength: 0 }));
     for (const { indices: batch, prefixLength } of batches) {
       const prefix = sequences[batch[0]!]!.slice(0, prefixLength);
       const suffixes = batch.map((index) => sequences[index]!.subarray(prefixLength));
@@ -366,9 +423,14 @@ export class EmbeddingModel {
       let first = 0;
       batch.forEach((index, s) => {
         const length = lengths[s]!;
-        if (mode === "pooled") outputs[index] = { pooled: result.pooled!.subarray(s * dimensions, (s + 1) * dimensions) };
-        else if (mode === "last-token") outputs[index] = { pooled: result.tokens!.subarray(s * dimensions, (s + 1) * dimensions) };
-        else if (settings.layers) outputs[index] = { rows: combineLayers(result.layers!, tokens.length, this.info.hiddenSize, settings.layers, first, length) };
+        if (mode === "pooled")
+          outputs[index] = { pooled: result.pooled!.subarray(s * dimensions, (s + 1) * dimensions) };
+        else if (mode === "last-token")
+          outputs[index] = { pooled: result.tokens!.subarray(s * dimensions, (s + 1) * dimensions) };
+        else if (settings.layers)
+          outputs[index] = {
+            rows: combineLayers(result.layers!, tokens.length, this.info.hiddenSize, settings.layers, first, length),
+          };
         else outputs[index] = { rows: result.tokens!.subarray(first * dimensions, (first + length) * dimensions) };
         first += length;
       });
@@ -385,14 +447,22 @@ export class EmbeddingModel {
     };
   }
 
-  private assembleTokenLevel(input: PreparedInput, outputs: SequenceOutput[], width: number, settings: EmbedSettings): Embedding {
+  private assembleTokenLevel(
+    input: PreparedInput,
+    outputs: SequenceOutput[],
+    width: number,
+    settings: EmbedSettings,
+  ): Embedding {
     const rows = input.windowSource ? stitchWindows(input.windowSource, outputs, width) : outputs[0]!.rows!;
     const finish = (vector: Float32Array) => (settings.normalize ? l2Normalize(vector) : vector);
     // Pool before normalising the token rows in place: pooled vectors use the raw states.
-    const embedding = settings.pooling === "none" ? new Float32Array(0) : finish(poolRows(rows, width, settings.pooling));
+    const embedding =
+      settings.pooling === "none" ? new Float32Array(0) : finish(poolRows(rows, width, settings.pooling));
     const spans = input.spans.map((span) => ({
       ...span,
-      embedding: finish(poolRows(rows.slice(span.tokenStart * width, span.tokenEnd * width), width, rowPoolingOf(settings.spanPooling))),
+      embedding: finish(
+        poolRows(rows.slice(span.tokenStart * width, span.tokenEnd * width), width, rowPoolingOf(settings.spanPooling)),
+      ),
     }));
     const tokens = settings.tokens
       ? input.tokens!.map((token, t) => ({ ...token, embedding: finish(rows.slice(t * width, (t + 1) * width)) }))
@@ -419,12 +489,19 @@ export class EmbeddingModel {
    * into micro-batches that cut sequences apart, which neither its in-graph pooling nor the
    * capture of hidden states (one graph for the whole batch) allows: those keep one unified cache.
    */
-  private contextShape(pooling: NativePooling, capturesLayers: boolean): { contextTokens: number; maxSequences: number; separateSequences: boolean } {
+  private contextShape(
+    pooling: NativePooling,
+    capturesLayers: boolean,
+  ): { contextTokens: number; maxSequences: number; separateSequences: boolean } {
     if (this.info.causal && pooling === NativePooling.None && !capturesLayers) {
       const maxSequences = Math.max(1, Math.min(32, Math.floor(separateStreamCells / this.maxSequenceTokens)));
       return { contextTokens: maxSequences * this.maxSequenceTokens, maxSequences, separateSequences: true };
     }
-    return { contextTokens: this.batchTokens, maxSequences: Math.min(maxSequencesPerBatch, this.batchTokens), separateSequences: false };
+    return {
+      contextTokens: this.batchTokens,
+      maxSequences: Math.min(maxSequencesPerBatch, this.batchTokens),
+      separateSequences: false,
+    };
   }
 
   private context(pooling: NativePooling, capturesLayers: boolean): Promise<ContextSlot> {
@@ -467,9 +544,15 @@ export class EmbeddingModel {
  * Loads a model from a GGUF path or a catalogue name ("all-minilm-l6-v2"), pulling a catalogue
  * model into the cache on first use; `onProgress` hears about that download.
  */
-export async function loadModel(nameOrPath: string, options: LoadOptions & { onProgress?: ProgressCallback } = {}): Promise<EmbeddingModel> {
-  const { onProgress, ...loadOptions } = requireOptions(options, "load options") as LoadOptions & { onProgress?: ProgressCallback };
-  if (typeof nameOrPath !== "string" || nameOrPath.length === 0) throw new TypeError("the model must be a GGUF path or a catalogue name");
+export async function loadModel(
+  nameOrPath: string,
+  options: LoadOptions & { onProgress?: ProgressCallback } = {},
+): Promise<EmbeddingModel> {
+  const { onProgress, ...loadOptions } = requireOptions(options, "load options") as LoadOptions & {
+    onProgress?: ProgressCallback;
+  };
+  if (typeof nameOrPath !== "string" || nameOrPath.length === 0)
+    throw new TypeError("the model must be a GGUF path or a catalogue name");
   const path = await resolveModel(nameOrPath, { onProgress });
   return EmbeddingModel.load(path, loadOptions);
 }

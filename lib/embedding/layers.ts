@@ -22,10 +22,13 @@ export interface LayerPlan {
 const combinations = ["mean", "sum", "concat"] as const;
 
 function absoluteLayer(layer: unknown, layerCount: number, what: string): number {
-  if (typeof layer !== "number" || !Number.isInteger(layer)) throw new TypeError(`${what} must be an integer layer number, got ${describe(layer)}`);
+  if (typeof layer !== "number" || !Number.isInteger(layer))
+    throw new TypeError(`${what} must be an integer layer number, got ${describe(layer)}`);
   const absolute = layer < 0 ? layerCount + 1 + layer : layer;
   if (absolute < 0 || absolute > layerCount) {
-    throw new RangeError(`${what} is ${layer}, but the model has layers 0 (embeddings) to ${layerCount}, or -1 to -${layerCount + 1} from the top`);
+    throw new RangeError(
+      `${what} is ${layer}, but the model has layers 0 (embeddings) to ${layerCount}, or -1 to -${layerCount + 1} from the top`,
+    );
   }
   return absolute;
 }
@@ -45,13 +48,17 @@ export function planLayers(spec: unknown, layerCount: number): LayerPlan {
   const { layers: requested, combine = "mean" } = spec as { layers: unknown[]; combine?: unknown };
   if (requested.length === 0) throw new RangeError("layers.layers is empty: name at least one layer");
   const layers = requested.map((layer, i) => absoluteLayer(layer, layerCount, `layers.layers[${i}]`));
-  if (new Set(layers).size !== layers.length) throw new RangeError(`layers.layers names a layer twice: ${requested.join(", ")}`);
+  if (new Set(layers).size !== layers.length)
+    throw new RangeError(`layers.layers names a layer twice: ${requested.join(", ")}`);
   if (typeof combine === "object" && combine !== null) {
     const { weights, gamma = 1 } = combine as Partial<ScalarMix>;
     if (!Array.isArray(weights) || weights.length !== layers.length || !weights.every(Number.isFinite)) {
-      throw new TypeError(`a scalar mix needs one finite weight per layer (${layers.length}), got ${describe(weights)}`);
+      throw new TypeError(
+        `a scalar mix needs one finite weight per layer (${layers.length}), got ${describe(weights)}`,
+      );
     }
-    if (typeof gamma !== "number" || !Number.isFinite(gamma)) throw new TypeError(`the scalar mix's gamma must be a number, got ${describe(gamma)}`);
+    if (typeof gamma !== "number" || !Number.isFinite(gamma))
+      throw new TypeError(`the scalar mix's gamma must be a number, got ${describe(gamma)}`);
     return { layers, combine: { weights: softmax(weights), gamma } };
   }
   return { layers, combine: requireOneOf(combine, "layers.combine", combinations) };

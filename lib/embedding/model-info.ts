@@ -36,7 +36,15 @@ const poolingNames: Record<number, ModelPooling> = {
 };
 
 // Bidirectional encoders whose files may omit {arch}.attention.causal.
-const encoderArchitectures = new Set(["bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2", "jina-bert-v3", "modern-bert", "neo-bert"]);
+const encoderArchitectures = new Set([
+  "bert",
+  "nomic-bert",
+  "nomic-bert-moe",
+  "jina-bert-v2",
+  "jina-bert-v3",
+  "modern-bert",
+  "neo-bert",
+]);
 
 function positiveInteger(text: string | undefined): number | undefined {
   const value = text === undefined ? NaN : Number(text);

@@ -15,7 +15,8 @@ export interface LogisticModel {
 function standardiser(rows: readonly number[][], rowWeights: readonly number[]): { means: number[]; scales: number[] } {
   const width = rows[0]!.length;
   const total = rowWeights.reduce((a, b) => a + b, 0) || 1;
-  const weightedMean = (value: (row: readonly number[]) => number) => rows.reduce((sum, row, i) => sum + rowWeights[i]! * value(row), 0) / total;
+  const weightedMean = (value: (row: readonly number[]) => number) =>
+    rows.reduce((sum, row, i) => sum + rowWeights[i]! * value(row), 0) / total;
   const means = Array.from({ length: width }, (_, j) => weightedMean((row) => row[j]!));
   const scales = means.map((mean, j) => Math.sqrt(weightedMean((row) => (row[j]! - mean) ** 2)) || 1);
   return { means, scales };
@@ -56,8 +57,13 @@ export interface LogisticOptions {
   rowWeights?: readonly number[];
 }
 
-export function fitLogistic(rows: readonly number[][], labels: readonly boolean[], options: LogisticOptions = {}): LogisticModel {
-  if (rows.length === 0 || rows.length !== labels.length) throw new RangeError(`need as many labels as rows (${rows.length}, ${labels.length}), at least one`);
+export function fitLogistic(
+  rows: readonly number[][],
+  labels: readonly boolean[],
+  options: LogisticOptions = {},
+): LogisticModel {
+  if (rows.length === 0 || rows.length !== labels.length)
+    throw new RangeError(`need as many labels as rows (${rows.length}, ${labels.length}), at least one`);
   const rowWeights = options.rowWeights ?? rows.map(() => 1);
   if (rowWeights.length !== rows.length || rowWeights.some((w) => !(w >= 0 && Number.isFinite(w)))) {
     throw new RangeError(`rowWeights must be ${rows.length} finite non-negative numbers`);
@@ -93,6 +99,9 @@ export function fitLogistic(rows: readonly number[][], labels: readonly boolean[
 }
 
 export function predictProbability(model: LogisticModel, row: readonly number[]): number {
-  const z = row.reduce((sum, value, j) => sum + ((value - model.means[j]!) / model.scales[j]!) * model.weights[j]!, model.intercept);
+  const z = row.reduce(
+    (sum, value, j) => sum + ((value - model.means[j]!) / model.scales[j]!) * model.weights[j]!,
+    model.intercept,
+  );
   return 1 / (1 + Math.exp(-z));
 }

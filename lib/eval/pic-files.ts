@@ -25,7 +25,14 @@ export async function readPhraseRetrieval(path: string): Promise<PhraseRetrieval
 
 /** JSON Lines in PiC's field order, label 0/1 and idx = position in `pairs`. */
 export async function writePhraseSimilarity(path: string, pairs: readonly PhraseSimilarityPair[]): Promise<void> {
-  const records = pairs.map(({ phrase1, phrase2, sentence1, sentence2, label }, idx) => ({ phrase1, phrase2, sentence1, sentence2, label: label ? 1 : 0, idx }));
+  const records = pairs.map(({ phrase1, phrase2, sentence1, sentence2, label }, idx) => ({
+    phrase1,
+    phrase2,
+    sentence1,
+    sentence2,
+    label: label ? 1 : 0,
+    idx,
+  }));
   similarityPairs(toWrite(records, path));
   await writeJsonLines(path, records);
 }
@@ -36,7 +43,10 @@ export async function writePhraseRetrieval(path: string, items: readonly PhraseR
     id,
     context,
     query,
-    answers: { text: answers.map((answer) => answer.text), answer_start: answers.map((answer) => codePointOffset(context, answer.start)) },
+    answers: {
+      text: answers.map((answer) => answer.text),
+      answer_start: answers.map((answer) => codePointOffset(context, answer.start)),
+    },
   }));
   retrievalItems(toWrite(records, path));
   await writeJsonLines(path, records);
@@ -66,7 +76,9 @@ async function readRecords(path: string): Promise<Located[]> {
   const firstLine = text.split("\n").find((line) => line.trim().length > 0) ?? "";
   if (/^\s*\{.*\}\s*$/.test(firstLine)) return jsonLines(text, path);
   if (wholeError) throw new SyntaxError(`${path} is neither JSON nor JSON Lines: ${wholeError.message}`);
-  throw new TypeError(`${path} must hold JSON Lines, a JSON array, or an object with a "data" array; it holds ${describe(whole)}`);
+  throw new TypeError(
+    `${path} must hold JSON Lines, a JSON array, or an object with a "data" array; it holds ${describe(whole)}`,
+  );
 }
 
 function locate(records: unknown[], path: string): Located[] {
@@ -95,17 +107,29 @@ const labels = new Map<unknown, boolean>([
 function similarityPairs(records: Located[]): PhraseSimilarityPair[] {
   return records.map(({ value, where }) => {
     const record = requireObject(value, where);
-    const [phrase1, phrase2, sentence1, sentence2] = (["phrase1", "phrase2", "sentence1", "sentence2"] as const).map((name) => textField(record, name, where)) as [string, string, string, string];
+    const [phrase1, phrase2, sentence1, sentence2] = (["phrase1", "phrase2", "sentence1", "sentence2"] as const).map(
+      (name) => textField(record, name, where),
+    ) as [string, string, string, string];
     requireVerbatim(phrase1, sentence1, "phrase1", "sentence1", where);
     requireVerbatim(phrase2, sentence2, "phrase2", "sentence2", where);
     const label = labels.get(record.label);
-    if (label === undefined) throw new RangeError(`${where}: label must be 0 or 1 (a number or a string), got ${describe(record.label)}`);
+    if (label === undefined)
+      throw new RangeError(`${where}: label must be 0 or 1 (a number or a string), got ${describe(record.label)}`);
     return { phrase1, phrase2, sentence1, sentence2, label };
   });
 }
 
-function requireVerbatim(phrase: string, sentence: string, phraseName: string, sentenceName: string, where: string): void {
-  if (!sentence.includes(phrase)) throw new RangeError(`${where}: ${phraseName} ${JSON.stringify(phrase)} does not occur verbatim in ${sentenceName}`);
+function requireVerbatim(
+  phrase: string,
+  sentence: string,
+  phraseName: string,
+  sentenceName: string,
+  where: string,
+): void {
+  if (!sentence.includes(phrase))
+    throw new RangeError(
+      `${where}: ${phraseName} ${JSON.stringify(phrase)} does not occur verbatim in ${sentenceName}`,
+    );
 }
 
 function retrievalItems(records: Located[]): PhraseRetrievalItem[] {
@@ -133,9 +157,13 @@ function flatItem(record: JsonObject, where: string): LocatedItem {
   const answers = requireObject(record.answers, `${where}: answers`);
   const texts = requireArray(answers.text, `${where}: answers.text`);
   const starts = requireArray(answers.answer_start, `${where}: answers.answer_start`);
-  if (texts.length !== starts.length) throw new RangeError(`${where}: answers has ${texts.length} texts but ${starts.length} answer_start values`);
+  if (texts.length !== starts.length)
+    throw new RangeError(`${where}: answers has ${texts.length} texts but ${starts.length} answer_start values`);
   const rows = texts.map((text, i) => ({ text, answer_start: starts[i] }));
-  return { item: retrievalItem(textField(record, "id", where), context, textField(record, "query", where), rows, where), where };
+  return {
+    item: retrievalItem(textField(record, "id", where), context, textField(record, "query", where), rows, where),
+    where,
+  };
 }
 
 /** {title, paragraphs: [{context, qas: [{id, question, answers: [{text, answer_start}]}]}]} */
@@ -147,21 +175,36 @@ function squadArticle(article: JsonObject, where: string): LocatedItem[] {
     return requireArray(paragraph.qas, `${paragraphWhere}: qas`).map((qaValue, q) => {
       const qaWhere = `question ${q + 1} of ${paragraphWhere}`;
       const qa = requireObject(qaValue, qaWhere);
-      const rows = requireArray(qa.answers, `${qaWhere}: answers`).map((answer, a) => requireObject(answer, `${qaWhere}: answer ${a + 1}`));
-      return { item: retrievalItem(textField(qa, "id", qaWhere), context, textField(qa, "question", qaWhere), rows, qaWhere), where: qaWhere };
+      const rows = requireArray(qa.answers, `${qaWhere}: answers`).map((answer, a) =>
+        requireObject(answer, `${qaWhere}: answer ${a + 1}`),
+      );
+      return {
+        item: retrievalItem(textField(qa, "id", qaWhere), context, textField(qa, "question", qaWhere), rows, qaWhere),
+        where: qaWhere,
+      };
     });
   });
 }
 
-function retrievalItem(id: string, context: string, query: string, rows: { text?: unknown; answer_start?: unknown }[], where: string): PhraseRetrievalItem {
-  if (rows.length === 0) throw new RangeError(`${where} (id ${JSON.stringify(id)}) has no answers; every retrieval item needs at least one`);
+function retrievalItem(
+  id: string,
+  context: string,
+  query: string,
+  rows: { text?: unknown; answer_start?: unknown }[],
+  where: string,
+): PhraseRetrievalItem {
+  if (rows.length === 0)
+    throw new RangeError(`${where} (id ${JSON.stringify(id)}) has no answers; every retrieval item needs at least one`);
   const answers = rows.map((row, i): PhraseAnswer => {
     const what = `${where}: answer ${i + 1}`;
     const text = requireText(row.text, `${what} text`);
     const answerStart = requireInteger(row.answer_start, `${what} answer_start`, 0);
     const start = utf16Offset(context, answerStart);
     const found = context.slice(start, start + text.length);
-    if (found !== text) throw new RangeError(`${what} is ${JSON.stringify(text)} but the context has ${JSON.stringify(found)} at answer_start ${answerStart}`);
+    if (found !== text)
+      throw new RangeError(
+        `${what} is ${JSON.stringify(text)} but the context has ${JSON.stringify(found)} at answer_start ${answerStart}`,
+      );
     return { text, start };
   });
   return { id, context, query, answers };
@@ -183,7 +226,8 @@ function requireObject(value: unknown, where: string): JsonObject {
 }
 
 function requireArray(value: unknown, what: string): unknown[] {
-  if (!Array.isArray(value)) throw new TypeError(`${what} must be an array, got ${value === undefined ? "nothing" : describe(value)}`);
+  if (!Array.isArray(value))
+    throw new TypeError(`${what} must be an array, got ${value === undefined ? "nothing" : describe(value)}`);
   return value;
 }
 

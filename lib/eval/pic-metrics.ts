@@ -59,7 +59,10 @@ export function tokenF1(prediction: string, golds: readonly string[]): number {
   return Math.max(...requireGolds(golds).map((gold) => f1(predicted, tokens(normalizeAnswer(gold)))));
 }
 
-export function retrievalMetrics(results: readonly RetrievalResult[], options: { match?: SpanMatch } = {}): RetrievalMetrics {
+export function retrievalMetrics(
+  results: readonly RetrievalResult[],
+  options: { match?: SpanMatch } = {},
+): RetrievalMetrics {
   const match = requireOneOf(options.match ?? "text-or-range", "match", spanMatches);
   const sums = { top1: 0, top3: 0, mrr5: 0, exactMatch: 0, f1: 0 };
   results.forEach(({ answers, ranked }, i) => {

@@ -33,7 +33,11 @@ export interface PhraseSimilarityResult {
   trainAccuracy: number;
 }
 
-async function inChunks<T, R>(items: readonly T[], options: PhraseEvaluationOptions, score: (chunk: readonly T[]) => Promise<R[]>): Promise<R[]> {
+async function inChunks<T, R>(
+  items: readonly T[],
+  options: PhraseEvaluationOptions,
+  score: (chunk: readonly T[]) => Promise<R[]>,
+): Promise<R[]> {
   const size = options.batchSize ?? 64;
   const results: R[] = [];
   for (let at = 0; at < items.length; at += size) {
@@ -52,7 +56,11 @@ function readingOptions(options: PhraseEvaluationOptions): PhraseScoringOptions 
   };
 }
 
-async function similarityScores(model: EmbeddingModel, pairs: readonly PhraseSimilarityPair[], options: PhraseEvaluationOptions): Promise<number[]> {
+async function similarityScores(
+  model: EmbeddingModel,
+  pairs: readonly PhraseSimilarityPair[],
+  options: PhraseEvaluationOptions,
+): Promise<number[]> {
   return inChunks(pairs, options, (chunk) =>
     phraseSimilarities(
       model,
@@ -72,8 +80,15 @@ export async function evaluatePhraseSimilarity(
   test: readonly PhraseSimilarityPair[],
   options: PhraseEvaluationOptions = {},
 ): Promise<PhraseSimilarityResult> {
-  const fitted = fitThreshold(await similarityScores(model, train, options), train.map((pair) => pair.label));
-  const accuracy = accuracyAt(await similarityScores(model, test, options), test.map((pair) => pair.label), fitted.threshold);
+  const fitted = fitThreshold(
+    await similarityScores(model, train, options),
+    train.map((pair) => pair.label),
+  );
+  const accuracy = accuracyAt(
+    await similarityScores(model, test, options),
+    test.map((pair) => pair.label),
+    fitted.threshold,
+  );
   return { count: test.length, accuracy, threshold: fitted.threshold, trainAccuracy: fitted.accuracy };
 }
 
@@ -81,7 +96,12 @@ export async function evaluatePhraseSimilarity(
  * PR or PSD: each item's context ranked against its query, scored by PiC's metrics. PSD counts a
  * hit only at the answer's own range: its context holds the same phrase in the other sense too.
  */
-export async function evaluatePhraseRetrieval(model: EmbeddingModel, task: "pr" | "psd", items: readonly PhraseRetrievalItem[], options: PhraseEvaluationOptions = {}): Promise<RetrievalMetrics> {
+export async function evaluatePhraseRetrieval(
+  model: EmbeddingModel,
+  task: "pr" | "psd",
+  items: readonly PhraseRetrievalItem[],
+  options: PhraseEvaluationOptions = {},
+): Promise<RetrievalMetrics> {
   const search = {
     ...readingOptions(options),
     top: 5,
@@ -92,7 +112,11 @@ export async function evaluatePhraseRetrieval(model: EmbeddingModel, task: "pr" 
   const ranked = await inChunks(items, options, (chunk) =>
     rankSpans(
       model,
-      chunk.map((item) => ({ query: item.query, passage: item.context, ...(options.phraseGiven ? { phrase: item.answers[0]!.text } : {}) })),
+      chunk.map((item) => ({
+        query: item.query,
+        passage: item.context,
+        ...(options.phraseGiven ? { phrase: item.answers[0]!.text } : {}),
+      })),
       search,
     ),
   );

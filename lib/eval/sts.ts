@@ -29,7 +29,9 @@ export async function readStsBenchmark(path: string): Promise<StsPair[]> {
     const fields = line.split("\t");
     const score = Number(fields[4]);
     if (fields.length < 7 || !Number.isFinite(score)) {
-      throw new Error(`${path}:${index + 1} is not an STS Benchmark line (expected 7 tab-separated fields with a numeric score)`);
+      throw new Error(
+        `${path}:${index + 1} is not an STS Benchmark line (expected 7 tab-separated fields with a numeric score)`,
+      );
     }
     return { score, sentence1: fields[5]!, sentence2: fields[6]! };
   });
@@ -40,7 +42,11 @@ export function stsSentences(pairs: readonly StsPair[]): string[] {
   return [...new Set(pairs.flatMap((pair) => [pair.sentence1, pair.sentence2]))];
 }
 
-export async function evaluateSts(model: EmbeddingModel, pairs: readonly StsPair[], options: EmbedOptions = {}): Promise<StsResult> {
+export async function evaluateSts(
+  model: EmbeddingModel,
+  pairs: readonly StsPair[],
+  options: EmbedOptions = {},
+): Promise<StsResult> {
   const distinct = stsSentences(pairs);
   const embeddings = await model.embed(distinct, options);
   return scoreSts(pairs, new Map(distinct.map((sentence, index) => [sentence, embeddings[index]!.embedding])));

@@ -11,9 +11,12 @@ import { accuracy, fitWicMethod, type WicConfiguration, type WicSplit } from "./
 export function lemmaFolds(words: readonly string[], k: number, seed = 1): number[] {
   const counts = new Map<string, number>();
   for (const word of words) counts.set(word, (counts.get(word) ?? 0) + 1);
-  if (!Number.isInteger(k) || k < 2 || k > counts.size) throw new RangeError(`folds must be an integer from 2 to the number of lemmas (${counts.size}), got ${k}`);
+  if (!Number.isInteger(k) || k < 2 || k > counts.size)
+    throw new RangeError(`folds must be an integer from 2 to the number of lemmas (${counts.size}), got ${k}`);
   const random = seededRandom(seed);
-  const order = [...counts.keys()].map((word) => ({ word, key: random() })).sort((a, b) => counts.get(b.word)! - counts.get(a.word)! || a.key - b.key);
+  const order = [...counts.keys()]
+    .map((word) => ({ word, key: random() }))
+    .sort((a, b) => counts.get(b.word)! - counts.get(a.word)! || a.key - b.key);
   const sizes = new Array<number>(k).fill(0);
   const foldOf = new Map<string, number>();
   for (const { word } of order) {
@@ -42,7 +45,11 @@ export interface CrossValidation {
 }
 
 /** Fits `configuration` on all folds but one and scores that one, for each fold. */
-export function crossValidate(configuration: WicConfiguration, split: WicSplit, folds: readonly number[]): CrossValidation {
+export function crossValidate(
+  configuration: WicConfiguration,
+  split: WicSplit,
+  folds: readonly number[],
+): CrossValidation {
   const k = Math.max(...folds) + 1;
   const predictions = new Array<boolean>(split.labels.length);
   const accuracies: number[] = [];

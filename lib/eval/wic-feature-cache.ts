@@ -25,7 +25,12 @@ export async function featureCachePath(modelPath: string, group: string, pairs: 
 }
 
 /** `compute()`'s result, read from the cache when it holds it, written there when not. */
-export async function cachedFeatures<T>(modelPath: string, group: string, pairs: readonly WicPair[], compute: () => Promise<T>): Promise<T> {
+export async function cachedFeatures<T>(
+  modelPath: string,
+  group: string,
+  pairs: readonly WicPair[],
+  compute: () => Promise<T>,
+): Promise<T> {
   const path = await featureCachePath(modelPath, group, pairs);
   const kept = await readFile(path, "utf8").then(
     (text) => JSON.parse(text) as T,

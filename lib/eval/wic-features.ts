@@ -101,7 +101,12 @@ function agreement(senseVectors: Float32Array[], [first, second]: [Float32Array,
   const cosines2 = senseVectors.map((vector) => dot(second, vector));
   const a = cosines1.indexOf(Math.max(...cosines1));
   const b = cosines2.indexOf(Math.max(...cosines2));
-  return { same: a === b, cosine: dot(senseVectors[a]!, senseVectors[b]!), overlap: senseOverlap(cosines1, cosines2), senseCount: senseVectors.length };
+  return {
+    same: a === b,
+    cosine: dot(senseVectors[a]!, senseVectors[b]!),
+    overlap: senseOverlap(cosines1, cosines2),
+    senseCount: senseVectors.length,
+  };
 }
 
 /**
@@ -115,14 +120,23 @@ function agreement(senseVectors: Float32Array[], [first, second]: [Float32Array,
 export type InventoryLeaveOut = "split" | "pair";
 
 /** The inventory each pair of `pairs` is judged with, and one holding all their sentences, to embed everything at once (vectors are shared). */
-export function leaveOutInventories(senses: WordNetSenses, pairs: readonly WicPair[], leaveOut: InventoryLeaveOut): { superset: WordNetSenses; of: (pair: WicPair) => WordNetSenses } {
-  if (leaveOut === "pair") return { superset: senses, of: (pair) => senses.excluding([pair.sentence1, pair.sentence2]) };
+export function leaveOutInventories(
+  senses: WordNetSenses,
+  pairs: readonly WicPair[],
+  leaveOut: InventoryLeaveOut,
+): { superset: WordNetSenses; of: (pair: WicPair) => WordNetSenses } {
+  if (leaveOut === "pair")
+    return { superset: senses, of: (pair) => senses.excluding([pair.sentence1, pair.sentence2]) };
   const withoutSplit = senses.excluding(pairs.flatMap((pair) => [pair.sentence1, pair.sentence2]));
   return { superset: withoutSplit, of: () => withoutSplit };
 }
 
 /** Disambiguates both occurrences of every pair to WordNet synsets (the occurrences read as `senses` reads). */
-export async function wordNetAgreement(senses: WordNetSenses, pairs: readonly WicPair[], leaveOut: InventoryLeaveOut): Promise<(SenseAgreement | undefined)[]> {
+export async function wordNetAgreement(
+  senses: WordNetSenses,
+  pairs: readonly WicPair[],
+  leaveOut: InventoryLeaveOut,
+): Promise<(SenseAgreement | undefined)[]> {
   const occurrences = await senses.occurrenceVectors(pairs.flatMap(wicOccurrences));
   const inventories = leaveOutInventories(senses, pairs, leaveOut);
   await inventories.superset.prepare(pairs.map((pair) => ({ lemma: pair.word, pos: wicPos(pair.partOfSpeech) })));
@@ -136,25 +150,42 @@ export async function wordNetAgreement(senses: WordNetSenses, pairs: readonly Wi
 }
 
 /** Cosine of the two occurrences' prompted sense vectors, per pair. */
-export async function promptedCosines(model: EmbeddingModel, pairs: readonly WicPair[], preset: string): Promise<number[]> {
+export async function promptedCosines(
+  model: EmbeddingModel,
+  pairs: readonly WicPair[],
+  preset: string,
+): Promise<number[]> {
   const vectors = await embedWordSenses(model, pairs.flatMap(wicOccurrences), { preset });
   return pairs.map((_, p) => dot(vectors[2 * p]!, vectors[2 * p + 1]!));
 }
 
 /** Assigns both occurrences to dictionary senses, reading their vectors the way the dictionary was built. */
-export async function dictionaryAgreement(model: EmbeddingModel, dictionary: SenseDictionary, pairs: readonly WicPair[]): Promise<(SenseAgreement | undefined)[]> {
-  if (dictionary.settings.model !== model.info.name) throw new Error(`the dictionary was built with ${dictionary.settings.model}, not ${model.info.name}`);
+export async function dictionaryAgreement(
+  model: EmbeddingModel,
+  dictionary: SenseDictionary,
+  pairs: readonly WicPair[],
+): Promise<(SenseAgreement | undefined)[]> {
+  if (dictionary.settings.model !== model.info.name)
+    throw new Error(`the dictionary was built with ${dictionary.settings.model}, not ${model.info.name}`);
   const { layers, spanPooling } = dictionary.settings;
   const embed = modelSpanEmbedder(model, { spanPooling, ...(layers === undefined ? {} : { layers }) });
   const vectors = await embed(pairs.flatMap(wicOccurrences));
   return pairs.map((pair, p) => {
     const [first, second] = wicOccurrences(pair);
-    const key = (occurrence: SpanRequestInText) => occurrence.text.slice(occurrence.start, occurrence.end).toLowerCase().replace(/[^\p{L}'’-]/gu, "");
+    const key = (occurrence: SpanRequestInText) =>
+      occurrence.text
+        .slice(occurrence.start, occurrence.end)
+        .toLowerCase()
+        .replace(/[^\p{L}'’-]/gu, "");
     // The surface form first (the dictionary is keyed by corpus forms), then the lemma.
-    const entryWord = (occurrence: SpanRequestInText) => [key(occurrence), pair.word.toLowerCase()].find((word) => dictionary.lookup(word));
+    const entryWord = (occurrence: SpanRequestInText) =>
+      [key(occurrence), pair.word.toLowerCase()].find((word) => dictionary.lookup(word));
     const [word1, word2] = [entryWord(first), entryWord(second)];
     if (!word1 || !word2 || word1 !== word2) return undefined;
     const unit = (vector: Float32Array) => l2Normalize(Float32Array.from(vector));
-    return agreement(dictionary.lookup(word1)!.senses.map((sense) => sense.centroid), [unit(vectors[2 * p]!), unit(vectors[2 * p + 1]!)]);
+    return agreement(
+      dictionary.lookup(word1)!.senses.map((sense) => sense.centroid),
+      [unit(vectors[2 * p]!), unit(vectors[2 * p + 1]!)],
+    );
   });
 }

@@ -25,7 +25,15 @@ import {
   type WordNetFeature,
 } from "./wic-features.js";
 
-export const wicMethods = ["cosine", "dictionary", "wordnet", "wordnet-mean", "wordnet-sentence", "prompted", "logistic"] as const;
+export const wicMethods = [
+  "cosine",
+  "dictionary",
+  "wordnet",
+  "wordnet-mean",
+  "wordnet-sentence",
+  "prompted",
+  "logistic",
+] as const;
 export type WicMethod = (typeof wicMethods)[number];
 
 type Inventory = WordNetFeature | "dictionary";
@@ -107,7 +115,11 @@ function cosineThreshold(train: WicSplit) {
       if (fitted.accuracy > best.accuracy) best = { from, to, ...fitted };
     }
   }
-  return { ...best, predict: (features: PairFeatures[]) => rangeScores(features, best.from, best.to).map((score) => score >= best.threshold) };
+  return {
+    ...best,
+    predict: (features: PairFeatures[]) =>
+      rangeScores(features, best.from, best.to).map((score) => score >= best.threshold),
+  };
 }
 
 export function accuracy(predictions: readonly boolean[], labels: readonly boolean[]): number {
@@ -163,7 +175,13 @@ function featureRow(f: PairFeatures, features: readonly LogisticFeature[]): numb
     ...features.flatMap((name) => {
       if (name === "prompted") return [promptedCosineOf(f)];
       const verdict = f[name];
-      return [verdict?.same ? 1 : 0, verdict?.cosine ?? 0, verdict?.overlap ?? 0, Math.log(verdict?.senseCount ?? 1), verdict ? 1 : 0];
+      return [
+        verdict?.same ? 1 : 0,
+        verdict?.cosine ?? 0,
+        verdict?.overlap ?? 0,
+        Math.log(verdict?.senseCount ?? 1),
+        verdict ? 1 : 0,
+      ];
     }),
   ];
 }
@@ -186,10 +204,16 @@ function logistic(train: WicSplit, configuration: WicConfiguration): FittedWicMe
   const names = [
     ...train.features[0]!.layerCosines.map((_, l) => `cosine layer ${l}`),
     "verb",
-    ...features.flatMap((n) => (n === "prompted" ? ["prompted cosine"] : agreementColumns.map((column) => `${n} ${column}`))),
+    ...features.flatMap((n) =>
+      n === "prompted" ? ["prompted cosine"] : agreementColumns.map((column) => `${n} ${column}`),
+    ),
   ];
   const rowWeights = lemmaWeights(train.features.map((f) => f.word));
-  const model = fitLogistic(train.features.map((f) => featureRow(f, features)), train.labels, { l2, rowWeights });
+  const model = fitLogistic(
+    train.features.map((f) => featureRow(f, features)),
+    train.labels,
+    { l2, rowWeights },
+  );
   const probabilities = (split: PairFeatures[]) => split.map((f) => predictProbability(model, featureRow(f, features)));
   const trainProbabilities = probabilities(train.features);
   const fitted = fitThreshold(trainProbabilities, train.labels, rowWeights);
@@ -214,7 +238,11 @@ export function fitWicMethod(configuration: WicConfiguration, train: WicSplit): 
       return {
         predict: fitted.predict,
         trainAccuracy: fitted.accuracy,
-        parameters: { layers: `${fitted.from}-${fitted.to}`, score: "mean of the layers' cosines", threshold: Number(fitted.threshold.toFixed(4)) },
+        parameters: {
+          layers: `${fitted.from}-${fitted.to}`,
+          score: "mean of the layers' cosines",
+          threshold: Number(fitted.threshold.toFixed(4)),
+        },
       };
     }
     case "prompted":
@@ -232,8 +260,17 @@ export function fitWicMethod(configuration: WicConfiguration, train: WicSplit): 
 /** Fits on `train`, scores `scored`. */
 export function runWicMethod(configuration: WicConfiguration, train: WicSplit, scored: WicSplit): WicMethodResult {
   const fitted = fitWicMethod(configuration, train);
-  const inventory = configuration.method in sameSenseMethods ? sameSenseMethods[configuration.method as keyof typeof sameSenseMethods].inventory : undefined;
-  const covered = inventory ? { coveredPercent: Number(((100 * scored.features.filter((f) => f[inventory]).length) / scored.features.length).toFixed(1)) } : {};
+  const inventory =
+    configuration.method in sameSenseMethods
+      ? sameSenseMethods[configuration.method as keyof typeof sameSenseMethods].inventory
+      : undefined;
+  const covered = inventory
+    ? {
+        coveredPercent: Number(
+          ((100 * scored.features.filter((f) => f[inventory]).length) / scored.features.length).toFixed(1),
+        ),
+      }
+    : {};
   return {
     method: configuration.method,
     configuration,
@@ -250,7 +287,11 @@ export function runWicMethod(configuration: WicConfiguration, train: WicSplit, s
  * sentence vectors, mean of cosines.
  */
 export function wicWordNetInventories(model: EmbeddingModel, wordnet: WordNet): Record<WordNetFeature, WordNetSenses> {
-  const byWord = WordNetSenses.create(wordnet, modelSpanEmbedder(model, { layers: { layers: wordNetLayers(model.info.layerCount), combine: "mean" } }), "word");
+  const byWord = WordNetSenses.create(
+    wordnet,
+    modelSpanEmbedder(model, { layers: { layers: wordNetLayers(model.info.layerCount), combine: "mean" } }),
+    "word",
+  );
   return {
     wordnet: byWord,
     wordnetMean: byWord.combined("mean-of-cosines"),
@@ -279,7 +320,8 @@ export async function wicSplitFeatures(
   sources: WicFeatureSources,
   leaveOut: InventoryLeaveOut,
 ): Promise<WicSplit> {
-  if (pairs.some((pair) => pair.same === undefined)) throw new Error("WiC pairs without gold labels cannot be fitted or scored");
+  if (pairs.some((pair) => pair.same === undefined))
+    throw new Error("WiC pairs without gold labels cannot be fitted or scored");
   const progress = sources.onProgress ?? (() => {});
   const preset = sources.promptPreset ?? defaultPromptPreset;
   const compute = async (group: WicFeatureGroup): Promise<Partial<PairFeatures>[]> => {
@@ -288,15 +330,27 @@ export async function wicSplitFeatures(
     if (group === "prompted") return (await promptedCosines(model, pairs, preset)).map((prompted) => ({ prompted }));
     if (group === "dictionary") {
       if (!sources.dictionary) throw new Error("the dictionary features need a sense dictionary (--dict)");
-      return (await dictionaryAgreement(model, sources.dictionary, pairs)).map((verdict) => (verdict ? { dictionary: verdict } : {}));
+      return (await dictionaryAgreement(model, sources.dictionary, pairs)).map((verdict) =>
+        verdict ? { dictionary: verdict } : {},
+      );
     }
     if (!sources.inventories) throw new Error(`the ${group} features need WordNet`);
-    return (await wordNetAgreement(sources.inventories[group], pairs, leaveOut)).map((verdict) => (verdict ? { [group]: verdict } : {}));
+    return (await wordNetAgreement(sources.inventories[group], pairs, leaveOut)).map((verdict) =>
+      verdict ? { [group]: verdict } : {},
+    );
   };
-  const cacheName = (group: WicFeatureGroup) => (group === "prompted" ? `prompted-${preset}` : group === "layers" ? group : `${group}-${leaveOut}`);
-  const features: PairFeatures[] = pairs.map((pair) => ({ word: pair.word.toLowerCase(), verb: pair.partOfSpeech === "V", layerCosines: [] }));
+  const cacheName = (group: WicFeatureGroup) =>
+    group === "prompted" ? `prompted-${preset}` : group === "layers" ? group : `${group}-${leaveOut}`;
+  const features: PairFeatures[] = pairs.map((pair) => ({
+    word: pair.word.toLowerCase(),
+    verb: pair.partOfSpeech === "V",
+    layerCosines: [],
+  }));
   for (const group of new Set(groups)) {
-    const values = sources.cache && group !== "dictionary" ? await cachedFeatures(model.info.path, cacheName(group), pairs, () => compute(group)) : await compute(group);
+    const values =
+      sources.cache && group !== "dictionary"
+        ? await cachedFeatures(model.info.path, cacheName(group), pairs, () => compute(group))
+        : await compute(group);
     values.forEach((value, p) => Object.assign(features[p]!, value));
   }
   return { features, labels: pairs.map((pair) => pair.same!) };
@@ -316,12 +370,20 @@ export async function evaluateWic(
   sources: Omit<WicFeatureSources, "inventories"> & { wordnet?: WordNet } = {},
 ): Promise<WicMethodResult[]> {
   const configurations = methods.map(configurationOf);
-  const presets = new Set(configurations.flatMap((c) => (featureGroupsOf(c).includes("prompted") ? [c.promptPreset ?? defaultPromptPreset] : [])));
+  const presets = new Set(
+    configurations.flatMap((c) =>
+      featureGroupsOf(c).includes("prompted") ? [c.promptPreset ?? defaultPromptPreset] : [],
+    ),
+  );
   if (presets.size > 1) throw new Error(`one evaluation reads one word-prompt preset, got ${[...presets].join(", ")}`);
   const groups = [...new Set(configurations.flatMap(featureGroupsOf))];
   const progress = sources.onProgress ?? (() => {});
   const { wordnet, ...rest } = sources;
-  const featureSources: WicFeatureSources = { ...rest, ...(wordnet ? { inventories: wicWordNetInventories(model, wordnet) } : {}), ...(presets.size ? { promptPreset: [...presets][0]! } : {}) };
+  const featureSources: WicFeatureSources = {
+    ...rest,
+    ...(wordnet ? { inventories: wicWordNetInventories(model, wordnet) } : {}),
+    ...(presets.size ? { promptPreset: [...presets][0]! } : {}),
+  };
   const trainPairs = await readWic(directory, "train");
   const scoredPairs = await readWic(directory, split);
   progress(`train: ${trainPairs.length} pairs`);

@@ -25,7 +25,8 @@ export async function readWic(directory: string, split: string): Promise<WicPair
     (text) => text.split("\n").filter((line) => line.length > 0),
     () => undefined,
   );
-  if (gold && gold.length !== data.length) throw new Error(`${split}: ${data.length} pairs but ${gold.length} gold labels`);
+  if (gold && gold.length !== data.length)
+    throw new Error(`${split}: ${data.length} pairs but ${gold.length} gold labels`);
   return data.map((line, i) => {
     const [word, partOfSpeech, indices, sentence1, sentence2] = line.split("\t");
     const [index1, index2] = (indices ?? "").split("-").map(Number);
@@ -33,7 +34,15 @@ export async function readWic(directory: string, split: string): Promise<WicPair
       throw new Error(`${dataPath}:${i + 1} is not a WiC line (word, PoS, i1-i2, sentence1, sentence2)`);
     }
     const label = gold?.[i];
-    return { word, partOfSpeech, sentence1, sentence2, index1: index1!, index2: index2!, ...(label ? { same: label === "T" } : {}) };
+    return {
+      word,
+      partOfSpeech,
+      sentence1,
+      sentence2,
+      index1: index1!,
+      index2: index2!,
+      ...(label ? { same: label === "T" } : {}),
+    };
   });
 }
 
@@ -41,8 +50,14 @@ export async function readWic(directory: string, split: string): Promise<WicPair
  * The threshold on `scores` (label "same" when score >= threshold) with the best accuracy on
  * `labels`; with `weights`, the best weighted accuracy (each pair counts its weight).
  */
-export function fitThreshold(scores: readonly number[], labels: readonly boolean[], weights?: readonly number[]): { threshold: number; accuracy: number } {
-  const order = scores.map((score, i) => ({ score, same: labels[i]!, weight: weights?.[i] ?? 1 })).sort((a, b) => a.score - b.score);
+export function fitThreshold(
+  scores: readonly number[],
+  labels: readonly boolean[],
+  weights?: readonly number[],
+): { threshold: number; accuracy: number } {
+  const order = scores
+    .map((score, i) => ({ score, same: labels[i]!, weight: weights?.[i] ?? 1 }))
+    .sort((a, b) => a.score - b.score);
   // Start with everything "same"; moving the threshold past each score flips one prediction.
   let correct = order.reduce((sum, item) => sum + (item.same ? item.weight : 0), 0);
   let best = { threshold: order[0]?.score ?? 0, correct };
@@ -67,7 +82,11 @@ export function accuracyAt(scores: readonly number[], labels: readonly boolean[]
  * pass per sentence: the layers are captured together and the word's tokens mean-pooled).
  * Returns vectors[pair][layer slot] = [vector in sentence1, vector in sentence2].
  */
-export async function wicWordVectors(model: EmbeddingModel, pairs: readonly WicPair[], layers: number[]): Promise<[Float32Array, Float32Array][][]> {
+export async function wicWordVectors(
+  model: EmbeddingModel,
+  pairs: readonly WicPair[],
+  layers: number[],
+): Promise<[Float32Array, Float32Array][][]> {
   const inputs = pairs.flatMap((pair) => [
     { text: pair.sentence1, spans: [{ word: pair.index1 }] },
     { text: pair.sentence2, spans: [{ word: pair.index2 }] },
@@ -76,7 +95,10 @@ export async function wicWordVectors(model: EmbeddingModel, pairs: readonly WicP
   const width = model.info.hiddenSize;
   const layerSlice = (vector: Float32Array, slot: number) => vector.subarray(slot * width, (slot + 1) * width);
   return pairs.map((_, p) =>
-    layers.map((_, slot) => [layerSlice(results[2 * p]!.spans![0]!.embedding, slot), layerSlice(results[2 * p + 1]!.spans![0]!.embedding, slot)]),
+    layers.map((_, slot) => [
+      layerSlice(results[2 * p]!.spans![0]!.embedding, slot),
+      layerSlice(results[2 * p + 1]!.spans![0]!.embedding, slot),
+    ]),
   );
 }
 

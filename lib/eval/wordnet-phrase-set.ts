@@ -41,7 +41,11 @@ interface Occurrence {
 
 /** The expression an item is about: lower-cased, single-spaced ("Act_of_God" = "act of god"). */
 export function expressionKey(expression: string): string {
-  return expression.toLowerCase().split(/[\s_]+/).filter((word) => word.length > 0).join(" ");
+  return expression
+    .toLowerCase()
+    .split(/[\s_]+/)
+    .filter((word) => word.length > 0)
+    .join(" ");
 }
 
 /** The split of an expression, from a hash of its key alone: 60% train, 20% dev, 20% test. */
@@ -63,7 +67,12 @@ export function buildPhraseSet(wordnet: WordNet, options: PhraseSetOptions = {})
     const at = `${occurrence.synset.id}\u0000${key}\u0000${occurrence.example}`;
     set.ps[split].push(...similarityPairs(wordnet, occurrence, randomFor(seed, `ps\u0000${at}`)));
     const n = retrievalCounts.get(occurrence.synset.id) ?? 0;
-    const item = retrievalItem(wordnet, occurrence, `pr-${occurrence.synset.id}-${n}`, randomFor(seed, `pr\u0000${at}`));
+    const item = retrievalItem(
+      wordnet,
+      occurrence,
+      `pr-${occurrence.synset.id}-${n}`,
+      randomFor(seed, `pr\u0000${at}`),
+    );
     if (item) {
       set.pr[split].push(item);
       retrievalCounts.set(occurrence.synset.id, n + 1);
@@ -100,9 +109,15 @@ function* occurrences(wordnet: WordNet): Generator<Occurrence> {
 function similarityPairs(wordnet: WordNet, occurrence: Occurrence, random: () => number): PhraseSimilarityPair[] {
   const { synset, lemma } = occurrence;
   const own = new Set(synset.lemmas.map(expressionKey));
-  const synonym = pick(synset.lemmas.filter((other) => expressionKey(other) !== expressionKey(lemma)), random);
+  const synonym = pick(
+    synset.lemmas.filter((other) => expressionKey(other) !== expressionKey(lemma)),
+    random,
+  );
   const otherSenses = wordnet.synsets(lemma, synset.pos).filter((other) => other.id !== synset.id);
-  const foreign = pick([...new Set(otherSenses.flatMap((other) => other.lemmas))].filter((other) => !own.has(expressionKey(other))), random);
+  const foreign = pick(
+    [...new Set(otherSenses.flatMap((other) => other.lemmas))].filter((other) => !own.has(expressionKey(other))),
+    random,
+  );
   if (synonym === undefined || foreign === undefined) return [];
   return [substitution(occurrence, synonym, true), substitution(occurrence, foreign, false)];
 }
@@ -112,7 +127,13 @@ function substitution(occurrence: Occurrence, substitute: string, label: boolean
   const phrase1 = example.slice(start, end);
   // A sentence-initial "Take off your coat" becomes "Remove your coat", not "remove your coat".
   const phrase2 = /^\p{Lu}/u.test(phrase1) ? substitute.charAt(0).toUpperCase() + substitute.slice(1) : substitute;
-  return { phrase1, phrase2, sentence1: example, sentence2: example.slice(0, start) + phrase2 + example.slice(end), label };
+  return {
+    phrase1,
+    phrase2,
+    sentence1: example,
+    sentence2: example.slice(0, start) + phrase2 + example.slice(end),
+    label,
+  };
 }
 
 /**
@@ -122,14 +143,23 @@ function substitution(occurrence: Occurrence, substitute: string, label: boolean
  * slip road") would have a second right answer, so it is left out; one inside it ("record" in
  * "track record") is only a shorter, partly right span.
  */
-function retrievalItem(wordnet: WordNet, occurrence: Occurrence, id: string, random: () => number): PhraseRetrievalItem | undefined {
+function retrievalItem(
+  wordnet: WordNet,
+  occurrence: Occurrence,
+  id: string,
+  random: () => number,
+): PhraseRetrievalItem | undefined {
   const { synset, lemma, example, start, end } = occurrence;
   const others = synset.lemmas.filter((other) => expressionKey(other) !== expressionKey(lemma));
   // blanked, not cut, so that words on either side do not join into a phrase
   const elsewhere = example.slice(0, start) + " ".repeat(end - start) + example.slice(end);
   if (others.some((other) => findLemma(wordnet, elsewhere, other, synset.pos))) return undefined;
   const lemmaWords = new Set(wordsOf(lemma).map(({ word }) => word));
-  const query = pick(others.filter((other) => wordsOf(other).every(({ word }) => !lemmaWords.has(word))), random) ?? synset.definition;
+  const query =
+    pick(
+      others.filter((other) => wordsOf(other).every(({ word }) => !lemmaWords.has(word))),
+      random,
+    ) ?? synset.definition;
   return { id, context: example, query, answers: [answerIn(occurrence, 0)] };
 }
 
@@ -139,8 +169,12 @@ function retrievalItem(wordnet: WordNet, occurrence: Occurrence, id: string, ran
  */
 function disambiguationItems(key: string, found: readonly Occurrence[], random: () => number): PhraseRetrievalItem[] {
   // each synset's first example that uses the expression
-  const senses = found.filter((occurrence, i) => found.findIndex((other) => other.synset.id === occurrence.synset.id) === i);
-  const pairs = senses.flatMap((first, i) => senses.slice(i + 1).map((second) => [first, second] as const)).filter(([first, second]) => first.example !== second.example);
+  const senses = found.filter(
+    (occurrence, i) => found.findIndex((other) => other.synset.id === occurrence.synset.id) === i,
+  );
+  const pairs = senses
+    .flatMap((first, i) => senses.slice(i + 1).map((second) => [first, second] as const))
+    .filter(([first, second]) => first.example !== second.example);
   return shuffle(pairs, random)
     .slice(0, maxSensePairsPerExpression)
     .flatMap((pair) => {

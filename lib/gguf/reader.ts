@@ -252,17 +252,23 @@ class HeaderParser {
     if (head.length === GGUF_MAGIC.length && head.every((byte, i) => byte === GGUF_MAGIC[i])) return;
     if (head.length === 0) throw this.fail("the file is empty; re-download or re-convert it");
     const hex = Array.from(head, (byte) => byte.toString(16).padStart(2, "0")).join(" ");
-    throw this.fail(`not a GGUF file: it starts with bytes ${hex}${describeForeignFile(head)}, a GGUF file starts with 47 47 55 46 ("GGUF")`);
+    throw this.fail(
+      `not a GGUF file: it starts with bytes ${hex}${describeForeignFile(head)}, a GGUF file starts with 47 47 55 46 ("GGUF")`,
+    );
   }
 
   private readVersion(): number {
     const version = this.cursor.u32();
     if (version !== 0 && (version & 0xffff) === 0) {
-      throw this.fail(`unsupported GGUF version ${version}: the file looks big-endian, only little-endian files are supported`);
+      throw this.fail(
+        `unsupported GGUF version ${version}: the file looks big-endian, only little-endian files are supported`,
+      );
     }
     if (!GGUF_READABLE_VERSIONS.includes(version)) {
       const hint = version === 1 ? " (GGUF v1 is obsolete; re-convert the model)" : "";
-      throw this.fail(`unsupported GGUF version ${version}${hint}; supported versions: ${GGUF_READABLE_VERSIONS.join(", ")}`);
+      throw this.fail(
+        `unsupported GGUF version ${version}${hint}; supported versions: ${GGUF_READABLE_VERSIONS.join(", ")}`,
+      );
     }
     return version;
   }
@@ -270,7 +276,9 @@ class HeaderParser {
   /** Rejects counts whose smallest possible encoding would not fit in the rest of the file. */
   private checkCount(count: bigint, minBytesEach: number, what: string): number {
     if (count * BigInt(minBytesEach) > BigInt(this.cursor.remaining)) {
-      throw this.fail(`the header claims ${count} ${what}, which cannot fit in a file of ${this.cursor.fileSize} bytes`);
+      throw this.fail(
+        `the header claims ${count} ${what}, which cannot fit in a file of ${this.cursor.fileSize} bytes`,
+      );
     }
     return Number(count);
   }
@@ -300,7 +308,8 @@ class HeaderParser {
 
   private async readArray(key: string): Promise<GgufValue[]> {
     const itemType = await this.readValueType(`the array of metadata key "${key}"`);
-    if (itemType === GgufValueType.ARRAY) throw this.fail(`metadata key "${key}" is an array of arrays, which llama.cpp does not support`);
+    if (itemType === GgufValueType.ARRAY)
+      throw this.fail(`metadata key "${key}" is an array of arrays, which llama.cpp does not support`);
     await this.cursor.ensure(8);
     const count = this.cursor.u64();
     const minItemBytes = ggufScalarByteSize(itemType) ?? 8;
@@ -317,7 +326,8 @@ class HeaderParser {
     }
     const strings: GgufValue[] = new Array<GgufValue>(length);
     // Vocabularies hold hundreds of thousands of strings: read the buffered ones without awaiting.
-    for (let i = 0; i < length; i++) strings[i] = utf8.decode(this.takeBufferedString() ?? (await this.readStringBytes()));
+    for (let i = 0; i < length; i++)
+      strings[i] = utf8.decode(this.takeBufferedString() ?? (await this.readStringBytes()));
     return strings;
   }
 
@@ -364,10 +374,13 @@ class HeaderParser {
     const alignment = metadata.get(GGUF_ALIGNMENT_KEY);
     if (alignment === undefined) return GGUF_DEFAULT_ALIGNMENT;
     if (types.get(GGUF_ALIGNMENT_KEY) !== GgufValueType.UINT32) {
-      throw this.fail(`${GGUF_ALIGNMENT_KEY} must be a uint32, not ${ggufValueTypeName(types.get(GGUF_ALIGNMENT_KEY) ?? -1)}`);
+      throw this.fail(
+        `${GGUF_ALIGNMENT_KEY} must be a uint32, not ${ggufValueTypeName(types.get(GGUF_ALIGNMENT_KEY) ?? -1)}`,
+      );
     }
     const value = alignment as number;
-    if (value === 0 || (value & (value - 1)) !== 0) throw this.fail(`${GGUF_ALIGNMENT_KEY} is ${value}, not a power of 2`);
+    if (value === 0 || (value & (value - 1)) !== 0)
+      throw this.fail(`${GGUF_ALIGNMENT_KEY} is ${value}, not a power of 2`);
     return value;
   }
 
@@ -381,7 +394,9 @@ class HeaderParser {
       const nameBytes = await this.readStringBytes();
       const name = utf8.decode(nameBytes);
       if (nameBytes.length > GGML_MAX_NAME_BYTES) {
-        throw this.fail(`tensor ${index} has a ${nameBytes.length}-byte name, longer than ggml's limit of ${GGML_MAX_NAME_BYTES}: "${name}"`);
+        throw this.fail(
+          `tensor ${index} has a ${nameBytes.length}-byte name, longer than ggml's limit of ${GGML_MAX_NAME_BYTES}: "${name}"`,
+        );
       }
       if (names.has(name)) throw this.fail(`tensor name "${name}" appears twice`);
       names.add(name);
@@ -392,15 +407,21 @@ class HeaderParser {
       const type = this.cursor.i32();
       const traits = ggmlTypeTraits(type);
       if (traits === undefined) {
-        throw this.fail(`tensor "${name}" has unknown ggml type ${type}; the file may need a newer llama.cpp, or it is corrupt`);
+        throw this.fail(
+          `tensor "${name}" has unknown ggml type ${type}; the file may need a newer llama.cpp, or it is corrupt`,
+        );
       }
       if ((shape[0] ?? 0) % traits.blockSize !== 0) {
-        throw this.fail(`tensor "${name}" of type ${traits.name} has rows of ${shape[0]} elements, not a multiple of its block size ${traits.blockSize}`);
+        throw this.fail(
+          `tensor "${name}" of type ${traits.name} has rows of ${shape[0]} elements, not a multiple of its block size ${traits.blockSize}`,
+        );
       }
       await this.cursor.ensure(8);
       const offset = this.cursor.u64();
       if (offset !== expectedOffset) {
-        throw this.fail(`tensor "${name}" has data offset ${offset}, expected ${expectedOffset} (tensors must be stored in order, each aligned to ${alignment} bytes)`);
+        throw this.fail(
+          `tensor "${name}" has data offset ${offset}, expected ${expectedOffset} (tensors must be stored in order, each aligned to ${alignment} bytes)`,
+        );
       }
       const byteLength = ggmlTensorByteLength(shape, type);
       expectedOffset += alignUpBig(byteLength, alignment);

@@ -22,7 +22,11 @@ export type GgufScalar = number | bigint | boolean | string;
 /** A metadata value together with the GGUF type it is stored as. */
 export type GgufTypedValue =
   | { readonly type: GgufScalarType; readonly value: GgufScalar }
-  | { readonly type: typeof GgufValueType.ARRAY; readonly itemType: GgufScalarType; readonly value: readonly GgufScalar[] };
+  | {
+      readonly type: typeof GgufValueType.ARRAY;
+      readonly itemType: GgufScalarType;
+      readonly value: readonly GgufScalar[];
+    };
 
 /** Constructors for typed metadata values: `ggufValue.uint32(6)`, `ggufValue.array(GgufValueType.STRING, tokens)`. */
 export const ggufValue = {
@@ -84,7 +88,9 @@ export async function writeGgufFile(
         await output.write(chunk);
       }
       if (written !== byteLength) {
-        throw new Error(`tensor "${tensor.name}" produced ${written > byteLength ? "over" : "only"} ${written} bytes of data, expected ${byteLength}`);
+        throw new Error(
+          `tensor "${tensor.name}" produced ${written > byteLength ? "over" : "only"} ${written} bytes of data, expected ${byteLength}`,
+        );
       }
       await output.padTo(alignment);
     }
@@ -123,13 +129,20 @@ function layOutTensors(tensors: readonly GgufTensorToWrite[], alignment: number)
     const traits = ggmlTypeTraits(type);
     if (names.has(name)) throw new Error(`tensor "${name}" is given twice`);
     names.add(name);
-    if (utf8.encode(name).length > GGML_MAX_NAME_BYTES) throw new Error(`tensor name "${name}" is longer than ${GGML_MAX_NAME_BYTES} bytes`);
+    if (utf8.encode(name).length > GGML_MAX_NAME_BYTES)
+      throw new Error(`tensor name "${name}" is longer than ${GGML_MAX_NAME_BYTES} bytes`);
     if (traits === undefined) throw new Error(`tensor "${name}" has unknown ggml type ${type}`);
-    if (shape.length === 0 || shape.length > GGML_MAX_DIMS || !shape.every((dim) => Number.isSafeInteger(dim) && dim > 0)) {
+    if (
+      shape.length === 0 ||
+      shape.length > GGML_MAX_DIMS ||
+      !shape.every((dim) => Number.isSafeInteger(dim) && dim > 0)
+    ) {
       throw new Error(`tensor "${name}" has invalid shape [${shape.join(", ")}]`);
     }
     if ((shape[0] ?? 0) % traits.blockSize !== 0) {
-      throw new Error(`tensor "${name}" has rows of ${shape[0]} elements, not a multiple of the ${traits.name} block size ${traits.blockSize}`);
+      throw new Error(
+        `tensor "${name}" has rows of ${shape[0]} elements, not a multiple of the ${traits.name} block size ${traits.blockSize}`,
+      );
     }
     const byteLength = Number(ggmlTensorByteLength(shape, type));
     const placed = { tensor, byteLength, offset };
@@ -140,7 +153,10 @@ function layOutTensors(tensors: readonly GgufTensorToWrite[], alignment: number)
 
 const utf8 = new TextEncoder();
 
-function encodeHeader(entries: readonly (readonly [string, GgufTypedValue])[], layout: readonly PlacedTensor[]): Uint8Array {
+function encodeHeader(
+  entries: readonly (readonly [string, GgufTypedValue])[],
+  layout: readonly PlacedTensor[],
+): Uint8Array {
   const out = new ByteBuilder();
   out.bytes(GGUF_MAGIC);
   out.u32(GGUF_VERSION);
@@ -182,7 +198,8 @@ const INTEGER_RANGES = new Map<number, readonly [bigint, bigint]>([
 ]);
 
 function encodeScalar(out: ByteBuilder, key: string, type: GgufScalarType, value: GgufScalar): void {
-  const mismatch = () => new TypeError(`metadata key "${key}": ${String(value)} is not a valid ${ggufValueTypeName(type)}`);
+  const mismatch = () =>
+    new TypeError(`metadata key "${key}": ${String(value)} is not a valid ${ggufValueTypeName(type)}`);
   const range = INTEGER_RANGES.get(type);
   if (range !== undefined) {
     if ((typeof value !== "number" || !Number.isInteger(value)) && typeof value !== "bigint") throw mismatch();

@@ -122,7 +122,11 @@ async function buildVariant(
     if (recipe.kind === "convert") {
       const checkpoint = await ensureCheckpoint(entry, context);
       context.onProgress(`converting to ${recipe.type}…`);
-      await convertCheckpoint(checkpoint, partial, { type: recipe.type, name: entry.upstream.split("/").pop(), onProgress: context.onProgress });
+      await convertCheckpoint(checkpoint, partial, {
+        type: recipe.type,
+        name: entry.upstream.split("/").pop(),
+        onProgress: context.onProgress,
+      });
     } else {
       await concatenateParts(recipe.parts, recipe.sha256, partial, context);
     }

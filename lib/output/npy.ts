@@ -4,7 +4,16 @@
 // A file left unclosed (the process died) or closed as incomplete thus still loads, as an empty
 // array, and `resume` continues it from the rows its size shows.
 import { open } from "node:fs/promises";
-import { RowAppender, requireRowLayout, rowTypes, wholeRows, type Row, type RowDtype, type RowLayout, type StoredRows } from "./rows.js";
+import {
+  RowAppender,
+  requireRowLayout,
+  rowTypes,
+  wholeRows,
+  type Row,
+  type RowDtype,
+  type RowLayout,
+  type StoredRows,
+} from "./rows.js";
 
 export type NpyDtype = RowDtype;
 export type NpyRow = Row;
@@ -107,14 +116,25 @@ async function readHeader(path: string): Promise<{ layout: RowLayout; dataOffset
   try {
     const preamble = Buffer.alloc(PREAMBLE_BYTES);
     const { bytesRead } = await file.read(preamble, 0, PREAMBLE_BYTES, 0);
-    if (bytesRead < PREAMBLE_BYTES || !preamble.subarray(0, MAGIC.length).equals(MAGIC) || preamble[6] !== 1 || preamble[7] !== 0) {
+    if (
+      bytesRead < PREAMBLE_BYTES ||
+      !preamble.subarray(0, MAGIC.length).equals(MAGIC) ||
+      preamble[6] !== 1 ||
+      preamble[7] !== 0
+    ) {
       throw new Error(`${path} is not a .npy (version 1.0) file`);
     }
     const text = Buffer.alloc(preamble.readUInt16LE(MAGIC.length + 2));
     await file.read(text, 0, text.length, PREAMBLE_BYTES);
-    const fields = /^\{'descr': '([^']+)', 'fortran_order': False, 'shape': \(\d+, (\d+)\), \} *\n$/.exec(text.toString("latin1"));
-    if (!fields || !Object.hasOwn(rowTypes, fields[1]!)) throw new Error(`${path} is not a 2-D .npy file of rows this writer appends to`);
-    return { layout: { dtype: fields[1] as RowDtype, width: Number(fields[2]) }, dataOffset: PREAMBLE_BYTES + text.length };
+    const fields = /^\{'descr': '([^']+)', 'fortran_order': False, 'shape': \(\d+, (\d+)\), \} *\n$/.exec(
+      text.toString("latin1"),
+    );
+    if (!fields || !Object.hasOwn(rowTypes, fields[1]!))
+      throw new Error(`${path} is not a 2-D .npy file of rows this writer appends to`);
+    return {
+      layout: { dtype: fields[1] as RowDtype, width: Number(fields[2]) },
+      dataOffset: PREAMBLE_BYTES + text.length,
+    };
   } finally {
     await file.close();
   }

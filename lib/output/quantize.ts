@@ -32,7 +32,9 @@ const FLOAT32_SIGNIFICANT_DIGITS = 9;
  */
 export function truncateDimensions(vector: Float32Array, dimensions: number, renormalize: boolean): Float32Array {
   if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > vector.length) {
-    throw new RangeError(`cannot truncate a ${vector.length}-dimensional vector to ${dimensions} dimensions (1 to ${vector.length})`);
+    throw new RangeError(
+      `cannot truncate a ${vector.length}-dimensional vector to ${dimensions} dimensions (1 to ${vector.length})`,
+    );
   }
   const truncated = vector.slice(0, dimensions);
   return renormalize ? l2Normalize(truncated) : truncated;
@@ -64,7 +66,8 @@ function toFloat16(vector: Float32Array): Uint16Array {
   float32ToFloat16(new Uint32Array(vector.buffer, vector.byteOffset, vector.length), bits);
   // Only an overflow makes an all-ones exponent here, the input being finite.
   const overflow = bits.findIndex((half) => (half & FLOAT16_EXPONENT_MASK) === FLOAT16_EXPONENT_MASK);
-  if (overflow >= 0) throw new RangeError(`${vector[overflow]} (at index ${overflow}) is beyond float16's range of ±65504`);
+  if (overflow >= 0)
+    throw new RangeError(`${vector[overflow]} (at index ${overflow}) is beyond float16's range of ±65504`);
   return bits;
 }
 
@@ -135,10 +138,19 @@ export function quantizedToJson(quantized: QuantizedVector): string {
     case "float32":
       return float32ToJson(quantized.values);
     case "float16":
-      return JSON.stringify(Array.from(float16ToFloat32Array(quantized.bits), (value) => Number(value.toPrecision(FLOAT16_SIGNIFICANT_DIGITS))));
+      return JSON.stringify(
+        Array.from(float16ToFloat32Array(quantized.bits), (value) =>
+          Number(value.toPrecision(FLOAT16_SIGNIFICANT_DIGITS)),
+        ),
+      );
     case "int8":
-      return JSON.stringify({ values: Array.from(quantized.values), scale: Number(quantized.scale.toPrecision(FLOAT32_SIGNIFICANT_DIGITS)) });
+      return JSON.stringify({
+        values: Array.from(quantized.values),
+        scale: Number(quantized.scale.toPrecision(FLOAT32_SIGNIFICANT_DIGITS)),
+      });
     case "binary":
-      return JSON.stringify(Buffer.from(quantized.bits.buffer, quantized.bits.byteOffset, quantized.bits.byteLength).toString("base64"));
+      return JSON.stringify(
+        Buffer.from(quantized.bits.buffer, quantized.bits.byteOffset, quantized.bits.byteLength).toString("base64"),
+      );
   }
 }

@@ -6,7 +6,16 @@
 // crash left behind is measured by its size when resumed.
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { isDeepStrictEqual } from "node:util";
-import { RowAppender, requireRowLayout, rowTypes, wholeRows, type Row, type RowDtype, type RowLayout, type StoredRows } from "./rows.js";
+import {
+  RowAppender,
+  requireRowLayout,
+  rowTypes,
+  wholeRows,
+  type Row,
+  type RowDtype,
+  type RowLayout,
+  type StoredRows,
+} from "./rows.js";
 
 /** What the caller wants recorded about the rows (model, options...); must be JSON. */
 export type RawMetadata = Record<string, unknown>;
@@ -71,7 +80,9 @@ export class RawWriter {
     const stored = await RawWriter.stored(path);
     if (!stored) throw new Error(`cannot resume ${path}: its sidecar ${sidecarPath(path)} is missing`);
     if (!isDeepStrictEqual(JSON.parse(JSON.stringify(metadata)), stored.metadata)) {
-      throw new Error(`cannot resume ${path}: it was written with ${JSON.stringify(stored.metadata)}, not ${JSON.stringify(metadata)}`);
+      throw new Error(
+        `cannot resume ${path}: it was written with ${JSON.stringify(stored.metadata)}, not ${JSON.stringify(metadata)}`,
+      );
     }
     const layout = { dtype: stored.dtype, width: stored.width };
     await writeFile(path, new Uint8Array(), { flag: "a" });
@@ -91,7 +102,13 @@ export class RawWriter {
 }
 
 /** Written beside and renamed over the old one, so a crash never leaves half a sidecar. */
-async function writeSidecar(path: string, { dtype, width }: RowLayout, rows: number, complete: boolean, metadata: RawMetadata): Promise<void> {
+async function writeSidecar(
+  path: string,
+  { dtype, width }: RowLayout,
+  rows: number,
+  complete: boolean,
+  metadata: RawMetadata,
+): Promise<void> {
   const sidecar: Sidecar = { shape: [rows, width], dtype, complete, ...metadata };
   const target = sidecarPath(path);
   await writeFile(`${target}.partial`, `${JSON.stringify(sidecar, null, 2)}\n`);
@@ -107,7 +124,12 @@ async function readSidecar(path: string): Promise<Sidecar | undefined> {
   if (text === undefined) return undefined;
   const sidecar = JSON.parse(text) as Partial<Sidecar>;
   const width = sidecar.shape?.[1];
-  if (typeof sidecar.dtype !== "string" || !Object.hasOwn(rowTypes, sidecar.dtype) || !Number.isInteger(width) || width! < 1) {
+  if (
+    typeof sidecar.dtype !== "string" ||
+    !Object.hasOwn(rowTypes, sidecar.dtype) ||
+    !Number.isInteger(width) ||
+    width! < 1
+  ) {
     throw new Error(`${target} does not describe raw rows (it needs "dtype" and "shape": [rows, width])`);
   }
   return sidecar as Sidecar;

@@ -32,11 +32,15 @@ export interface StoredRows extends RowLayout {
 /** Checks a layout before any file is touched; `kind` names the file type in the message. */
 export function requireRowLayout({ dtype, width }: RowLayout, kind: string): void {
   if (!Object.hasOwn(rowTypes, dtype)) {
-    throw new TypeError(`unsupported ${kind} dtype ${JSON.stringify(dtype)} (expected one of ${Object.keys(rowTypes).join(", ")})`);
+    throw new TypeError(
+      `unsupported ${kind} dtype ${JSON.stringify(dtype)} (expected one of ${Object.keys(rowTypes).join(", ")})`,
+    );
   }
-  if (!Number.isInteger(width) || width < 1) throw new RangeError(`a ${kind} row width must be a positive integer, not ${width}`);
+  if (!Number.isInteger(width) || width < 1)
+    throw new RangeError(`a ${kind} row width must be a positive integer, not ${width}`);
   // Rows are copied byte for byte, so the host's order must be the little-endian one files promise.
-  if (endianness() !== "LE") throw new Error(`${kind} files are written little-endian, which needs a little-endian host`);
+  if (endianness() !== "LE")
+    throw new Error(`${kind} files are written little-endian, which needs a little-endian host`);
 }
 
 export function rowBytes({ dtype, width }: RowLayout): number {
@@ -98,9 +102,12 @@ export class RowAppender {
     const { dtype, width } = this.layout;
     const rowType = rowTypes[dtype];
     if (!(row instanceof rowType)) {
-      throw new TypeError(`row ${this.count} of ${this.path} is a ${row.constructor.name}; ${dtype} rows are ${rowType.name}s`);
+      throw new TypeError(
+        `row ${this.count} of ${this.path} is a ${row.constructor.name}; ${dtype} rows are ${rowType.name}s`,
+      );
     }
-    if (row.length !== width) throw new RangeError(`row ${this.count} of ${this.path} has ${row.length} values; its rows have ${width}`);
+    if (row.length !== width)
+      throw new RangeError(`row ${this.count} of ${this.path} has ${row.length} values; its rows have ${width}`);
     this.count++;
     // The stream holds on to what it is given until written, so it gets a copy the caller may reuse.
     if (!this.stream.write(Buffer.copyBytesFrom(row))) await once(this.stream, "drain");

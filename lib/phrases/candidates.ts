@@ -24,15 +24,72 @@ export interface CandidateSpan {
   text: string;
 }
 
-const edgeWords = new Set(
-  [
-    "a", "an", "the", "this", "that", "these", "those", "my", "your", "his", "her", "its", "our", "their",
-    "i", "me", "you", "he", "him", "she", "it", "we", "us", "they", "them", "who", "whom", "which", "what",
-    "and", "or", "but", "nor", "so", "yet", "if", "because", "than", "as",
-    "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "has", "have", "had",
-    "will", "would", "shall", "should", "can", "could", "may", "might", "must", "not", "'s",
-  ],
-);
+const edgeWords = new Set([
+  "a",
+  "an",
+  "the",
+  "this",
+  "that",
+  "these",
+  "those",
+  "my",
+  "your",
+  "his",
+  "her",
+  "its",
+  "our",
+  "their",
+  "i",
+  "me",
+  "you",
+  "he",
+  "him",
+  "she",
+  "it",
+  "we",
+  "us",
+  "they",
+  "them",
+  "who",
+  "whom",
+  "which",
+  "what",
+  "and",
+  "or",
+  "but",
+  "nor",
+  "so",
+  "yet",
+  "if",
+  "because",
+  "than",
+  "as",
+  "is",
+  "are",
+  "was",
+  "were",
+  "be",
+  "been",
+  "being",
+  "am",
+  "do",
+  "does",
+  "did",
+  "has",
+  "have",
+  "had",
+  "will",
+  "would",
+  "shall",
+  "should",
+  "can",
+  "could",
+  "may",
+  "might",
+  "must",
+  "not",
+  "'s",
+]);
 
 const wordPattern = /[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu;
 
@@ -48,12 +105,20 @@ export function candidateSettings(options: CandidateOptions = {}): Required<Cand
 /** Candidate spans of `text` in reading order, shorter first at each start. */
 export function candidateSpans(text: string, options: CandidateOptions = {}): CandidateSpan[] {
   const { maxWords, minWords, mode } = candidateSettings(options);
-  const words = [...text.matchAll(wordPattern)].map((match) => ({ start: match.index, end: match.index + match[0].length, lower: match[0].toLowerCase() }));
+  const words = [...text.matchAll(wordPattern)].map((match) => ({
+    start: match.index,
+    end: match.index + match[0].length,
+    lower: match[0].toLowerCase(),
+  }));
   const spans: CandidateSpan[] = [];
   words.forEach((first, i) => {
     for (let last = i; last < words.length && last - i < maxWords; last++) {
       if (last > i && text.slice(words[last - 1]!.end, words[last]!.start).trim().length > 0) break;
-      if (last - i + 1 < minWords || (mode === "chunks" && (edgeWords.has(first.lower) || edgeWords.has(words[last]!.lower)))) continue;
+      if (
+        last - i + 1 < minWords ||
+        (mode === "chunks" && (edgeWords.has(first.lower) || edgeWords.has(words[last]!.lower)))
+      )
+        continue;
       spans.push({ start: first.start, end: words[last]!.end, text: text.slice(first.start, words[last]!.end) });
     }
   });
@@ -62,7 +127,14 @@ export function candidateSpans(text: string, options: CandidateOptions = {}): Ca
 
 /** Every occurrence of `phrase` in `text` that starts and ends on a word boundary, ignoring case. */
 export function phraseOccurrences(text: string, phrase: string): CandidateSpan[] {
-  const escaped = phrase.trim().replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\s+/g, "\\s+");
+  const escaped = phrase
+    .trim()
+    .replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+    .replace(/\s+/g, "\\s+");
   const pattern = new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, "giu");
-  return [...text.matchAll(pattern)].map((match) => ({ start: match.index, end: match.index + match[0].length, text: match[0] }));
+  return [...text.matchAll(pattern)].map((match) => ({
+    start: match.index,
+    end: match.index + match[0].length,
+    text: match[0],
+  }));
 }

@@ -47,7 +47,12 @@ function readingOf(result: Embedding, span: number, form: PhraseForm): PhraseRea
 }
 
 /** Many spans per passage, each passage read once (windowed when longer than the context). */
-export async function readSpansInPassages(model: EmbeddingModel, passages: readonly PassageSpans[], options: PhraseVectorOptions = {}, form: PhraseForm = "vector"): Promise<PhraseReading[][]> {
+export async function readSpansInPassages(
+  model: EmbeddingModel,
+  passages: readonly PassageSpans[],
+  options: PhraseVectorOptions = {},
+  form: PhraseForm = "vector",
+): Promise<PhraseReading[][]> {
   const reading = passages.filter((passage) => passage.spans.length > 0);
   const results =
     reading.length === 0
@@ -65,9 +70,19 @@ export async function readSpansInPassages(model: EmbeddingModel, passages: reado
 }
 
 /** Phrases with nothing around them (each deduplicated text embedded once). */
-export async function readPhrasesAlone(model: EmbeddingModel, phrases: readonly string[], options: PhraseVectorOptions = {}, form: PhraseForm = "vector"): Promise<PhraseReading[]> {
+export async function readPhrasesAlone(
+  model: EmbeddingModel,
+  phrases: readonly string[],
+  options: PhraseVectorOptions = {},
+  form: PhraseForm = "vector",
+): Promise<PhraseReading[]> {
   const distinct = [...new Set(phrases.map((phrase, i) => requireText(phrase.trim(), `phrases[${i}]`)))];
-  const readings = await readSpansInPassages(model, distinct.map((text) => ({ text, spans: [{ start: 0, end: text.length }] })), options, form);
+  const readings = await readSpansInPassages(
+    model,
+    distinct.map((text) => ({ text, spans: [{ start: 0, end: text.length }] })),
+    options,
+    form,
+  );
   const byText = new Map(distinct.map((text, i) => [text, readings[i]![0]!]));
   return phrases.map((phrase) => byText.get(phrase.trim())!);
 }
@@ -94,10 +109,21 @@ export async function readPhrases(
 ): Promise<PhraseReading[]> {
   const { context = true, ...vectorOptions } = options;
   phrases.forEach((input, i) => {
-    if (typeof input !== "string" && (input === null || typeof input !== "object")) throw new TypeError(`phrases[${i}] must be a string or an object, got ${describe(input)}`);
+    if (typeof input !== "string" && (input === null || typeof input !== "object"))
+      throw new TypeError(`phrases[${i}] must be a string or an object, got ${describe(input)}`);
   });
-  if (!context) return readPhrasesAlone(model, phrases.map((input) => (typeof input === "string" ? input : phraseTextOf(input))), vectorOptions, form);
-  const inContext = phrases.flatMap((input, i) => (typeof input === "string" ? [] : [{ i, text: requireText(input.text, `phrases[${i}].text`), span: spanRequestOf(input, `phrases[${i}]`) }]));
+  if (!context)
+    return readPhrasesAlone(
+      model,
+      phrases.map((input) => (typeof input === "string" ? input : phraseTextOf(input))),
+      vectorOptions,
+      form,
+    );
+  const inContext = phrases.flatMap((input, i) =>
+    typeof input === "string"
+      ? []
+      : [{ i, text: requireText(input.text, `phrases[${i}].text`), span: spanRequestOf(input, `phrases[${i}]`) }],
+  );
   const alone = phrases.flatMap((input, i) => (typeof input === "string" ? [{ i, text: input }] : []));
   const readings = new Array<PhraseReading>(phrases.length);
   if (inContext.length > 0) {
@@ -107,12 +133,21 @@ export async function readPhrases(
     );
     inContext.forEach(({ i }, k) => (readings[i] = readingOf(results[k]!, 0, form)));
   }
-  const aloneReadings = await readPhrasesAlone(model, alone.map(({ text }) => text), vectorOptions, form);
+  const aloneReadings = await readPhrasesAlone(
+    model,
+    alone.map(({ text }) => text),
+    vectorOptions,
+    form,
+  );
   alone.forEach(({ i }, k) => (readings[i] = aloneReadings[k]!));
   return readings;
 }
 
 /** Unit vectors of phrases, in context by default (see readPhrases). */
-export async function phraseVectors(model: EmbeddingModel, phrases: readonly PhraseInput[], options: PhraseVectorOptions & { context?: boolean } = {}): Promise<Float32Array[]> {
+export async function phraseVectors(
+  model: EmbeddingModel,
+  phrases: readonly PhraseInput[],
+  options: PhraseVectorOptions & { context?: boolean } = {},
+): Promise<Float32Array[]> {
   return (await readPhrases(model, phrases, options, "vector")).map(([vector]) => vector!);
 }

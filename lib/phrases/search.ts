@@ -3,9 +3,30 @@
 // one forward pass over that passage; `context: false` embeds each candidate alone, the baseline
 // PiC compares against.
 import type { EmbeddingModel } from "../embedding/embedding-model.js";
-import { describe, requireBoolean, requireInteger, requireKnownKeys, requireOptions, requireText } from "../util/validate.js";
-import { candidateSettings, candidateSpans, phraseOccurrences, type CandidateOptions, type CandidateSpan } from "./candidates.js";
-import { readPhrases, readPhrasesAlone, readSpansInPassages, type PhraseForm, type PhraseInput, type PhraseReading, type PhraseVectorOptions } from "./phrase-vectors.js";
+import {
+  describe,
+  requireBoolean,
+  requireInteger,
+  requireKnownKeys,
+  requireOptions,
+  requireText,
+} from "../util/validate.js";
+import {
+  candidateSettings,
+  candidateSpans,
+  phraseOccurrences,
+  type CandidateOptions,
+  type CandidateSpan,
+} from "./candidates.js";
+import {
+  readPhrases,
+  readPhrasesAlone,
+  readSpansInPassages,
+  type PhraseForm,
+  type PhraseInput,
+  type PhraseReading,
+  type PhraseVectorOptions,
+} from "./phrase-vectors.js";
 import { phraseMatch, scoringForm, type PhraseScoringOptions } from "./similarity.js";
 
 export interface PhraseSearchOptions extends PhraseScoringOptions, CandidateOptions {
@@ -31,7 +52,19 @@ export interface CorpusSearchOptions extends PhraseSearchOptions {
   onProgress?: (passagesRead: number) => void;
 }
 
-const searchOptionKeys = ["context", "phrase", "top", "maxWords", "minWords", "mode", "layers", "spanPooling", "scoring", "batchSize", "onProgress"];
+const searchOptionKeys = [
+  "context",
+  "phrase",
+  "top",
+  "maxWords",
+  "minWords",
+  "mode",
+  "layers",
+  "spanPooling",
+  "scoring",
+  "batchSize",
+  "onProgress",
+];
 
 interface SearchSettings {
   context: boolean;
@@ -50,15 +83,21 @@ function searchSettings(options: unknown): SearchSettings {
   return {
     context: given.context === undefined ? true : requireBoolean(given.context, "context"),
     top: given.top === undefined ? 5 : requireInteger(given.top, "top", 1),
-    candidates: (text, own = phrase) => (own === undefined ? candidateSpans(text, candidates) : phraseOccurrences(text, own)),
-    vectors: { ...(given.layers === undefined ? {} : { layers: given.layers }), ...(given.spanPooling === undefined ? {} : { spanPooling: given.spanPooling }) },
+    candidates: (text, own = phrase) =>
+      own === undefined ? candidateSpans(text, candidates) : phraseOccurrences(text, own),
+    vectors: {
+      ...(given.layers === undefined ? {} : { layers: given.layers }),
+      ...(given.spanPooling === undefined ? {} : { spanPooling: given.spanPooling }),
+    },
     form: scoringForm(given),
   };
 }
 
 /** The best `top` of `matches` by score, ties kept in reading order. */
 function best(matches: PhraseMatch[], top: number): PhraseMatch[] {
-  return matches.sort((a, b) => b.score - a.score || a.passage - b.passage || a.start - b.start || a.end - b.end).slice(0, top);
+  return matches
+    .sort((a, b) => b.score - a.score || a.passage - b.passage || a.start - b.start || a.end - b.end)
+    .slice(0, top);
 }
 
 /** Every candidate of each passage scored against that passage's query. */
@@ -71,27 +110,51 @@ async function scorePassages(
   phrases: readonly (string | undefined)[] = [],
 ): Promise<PhraseMatch[][]> {
   const spans = passages.map((text, i) => {
-    if (typeof text !== "string") throw new TypeError(`passages[${firstIndex + i}] must be a string, got ${describe(text)}`);
+    if (typeof text !== "string")
+      throw new TypeError(`passages[${firstIndex + i}] must be a string, got ${describe(text)}`);
     return settings.candidates(text, phrases[i]);
   });
   const readings = settings.context
-    ? await readSpansInPassages(model, passages.map((text, i) => ({ text, spans: spans[i]! })), settings.vectors, settings.form)
-    : await readPhrasesAlone(model, spans.flat().map((span) => span.text), settings.vectors, settings.form).then((flat) => {
+    ? await readSpansInPassages(
+        model,
+        passages.map((text, i) => ({ text, spans: spans[i]! })),
+        settings.vectors,
+        settings.form,
+      )
+    : await readPhrasesAlone(
+        model,
+        spans.flat().map((span) => span.text),
+        settings.vectors,
+        settings.form,
+      ).then((flat) => {
         let next = 0;
         return spans.map((own) => own.map(() => flat[next++]!));
       });
-  return spans.map((own, i) => own.map((span, k) => ({ ...span, passage: firstIndex + i, score: phraseMatch(queries[i]!, readings[i]![k]!) })));
+  return spans.map((own, i) =>
+    own.map((span, k) => ({ ...span, passage: firstIndex + i, score: phraseMatch(queries[i]!, readings[i]![k]!) })),
+  );
 }
 
 /**
  * The spans of each passage ranked by similarity to the query (best first, at most `top` per
  * passage). A query given with its text is read in that context; a bare string is read alone.
  */
-export async function findPhrase(model: EmbeddingModel, query: PhraseInput, passages: readonly string[], options: PhraseSearchOptions = {}): Promise<PhraseMatch[][]> {
+export async function findPhrase(
+  model: EmbeddingModel,
+  query: PhraseInput,
+  passages: readonly string[],
+  options: PhraseSearchOptions = {},
+): Promise<PhraseMatch[][]> {
   const settings = searchSettings(options);
   if (!Array.isArray(passages)) throw new TypeError(`passages must be an array of strings, got ${describe(passages)}`);
   const [queryReading] = await readPhrases(model, [query], settings.vectors, settings.form);
-  const ranked = await scorePassages(model, passages.map(() => queryReading!), passages, 0, settings);
+  const ranked = await scorePassages(
+    model,
+    passages.map(() => queryReading!),
+    passages,
+    0,
+    settings,
+  );
   return ranked.map((matches) => best(matches, settings.top));
 }
 
@@ -108,11 +171,24 @@ export async function rankSpans(
   const settings = searchSettings(options);
   if (!Array.isArray(items)) throw new TypeError(`items must be an array of {query, passage}, got ${describe(items)}`);
   const phrases = items.map((item, i) => {
-    if (item === null || typeof item !== "object") throw new TypeError(`items[${i}] must be {query, passage, phrase?}, got ${describe(item)}`);
+    if (item === null || typeof item !== "object")
+      throw new TypeError(`items[${i}] must be {query, passage, phrase?}, got ${describe(item)}`);
     return item.phrase === undefined ? undefined : requireText(item.phrase, `items[${i}].phrase`);
   });
-  const queryReadings = await readPhrases(model, items.map((item) => item.query), settings.vectors, settings.form);
-  const ranked = await scorePassages(model, queryReadings, items.map((item) => item.passage), 0, settings, phrases);
+  const queryReadings = await readPhrases(
+    model,
+    items.map((item) => item.query),
+    settings.vectors,
+    settings.form,
+  );
+  const ranked = await scorePassages(
+    model,
+    queryReadings,
+    items.map((item) => item.passage),
+    0,
+    settings,
+    phrases,
+  );
   return ranked.map((matches) => best(matches, settings.top));
 }
 
@@ -125,13 +201,20 @@ export async function searchPhrases(
 ): Promise<PhraseMatch[]> {
   const settings = searchSettings(options);
   const batchSize = options.batchSize === undefined ? 32 : requireInteger(options.batchSize, "batchSize", 1);
-  if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw new TypeError(`onProgress must be a function, got ${describe(options.onProgress)}`);
+  if (options.onProgress !== undefined && typeof options.onProgress !== "function")
+    throw new TypeError(`onProgress must be a function, got ${describe(options.onProgress)}`);
   const [queryReading] = await readPhrases(model, [query], settings.vectors, settings.form);
   let kept: PhraseMatch[] = [];
   let read = 0;
   let batch: string[] = [];
   const flush = async () => {
-    const scored = await scorePassages(model, batch.map(() => queryReading!), batch, read, settings);
+    const scored = await scorePassages(
+      model,
+      batch.map(() => queryReading!),
+      batch,
+      read,
+      settings,
+    );
     read += batch.length;
     batch = [];
     kept = best([...kept, ...scored.flat()], settings.top);

@@ -3,7 +3,14 @@
 import type { EmbeddingModel } from "../embedding/embedding-model.js";
 import { dot } from "../vectors/similarity.js";
 import { describe, requireOneOf } from "../util/validate.js";
-import { phraseForms, readPhrases, type PhraseForm, type PhraseInput, type PhraseReading, type PhraseVectorOptions } from "./phrase-vectors.js";
+import {
+  phraseForms,
+  readPhrases,
+  type PhraseForm,
+  type PhraseInput,
+  type PhraseReading,
+  type PhraseVectorOptions,
+} from "./phrase-vectors.js";
 
 export interface PhraseScoringOptions extends PhraseVectorOptions {
   /**
@@ -17,7 +24,10 @@ export interface PhraseScoringOptions extends PhraseVectorOptions {
 /** The reading form `options.scoring` asks for, validated. */
 export function scoringForm(options: PhraseScoringOptions): PhraseForm {
   const form = options.scoring === undefined ? "vector" : requireOneOf(options.scoring, "scoring", phraseForms);
-  if (form === "tokens" && options.spanPooling !== undefined) throw new TypeError('spanPooling applies to scoring "vector" only: scoring "tokens" compares the tokens themselves');
+  if (form === "tokens" && options.spanPooling !== undefined)
+    throw new TypeError(
+      'spanPooling applies to scoring "vector" only: scoring "tokens" compares the tokens themselves',
+    );
   return form;
 }
 
@@ -42,7 +52,8 @@ export async function phraseSimilarities(
   options: PhraseScoringOptions & { context?: boolean } = {},
 ): Promise<number[]> {
   pairs.forEach((pair, i) => {
-    if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError(`pairs[${i}] must be [phrase, phrase], got ${describe(pair)}`);
+    if (!Array.isArray(pair) || pair.length !== 2)
+      throw new TypeError(`pairs[${i}] must be [phrase, phrase], got ${describe(pair)}`);
   });
   const readings = await readPhrases(model, pairs.flat(), options, scoringForm(options));
   return pairs.map((_, i) => phraseMatch(readings[2 * i]!, readings[2 * i + 1]!));

@@ -14,7 +14,8 @@ export class DemonstrationSelector {
   private poolVectors: Promise<Float32Array[]> | undefined;
 
   constructor(pool: readonly Demonstration[], embed: EmbedTexts) {
-    if (!Array.isArray(pool) || pool.length === 0) throw new TypeError(`the demonstration pool must be a non-empty array, got ${describe(pool)}`);
+    if (!Array.isArray(pool) || pool.length === 0)
+      throw new TypeError(`the demonstration pool must be a non-empty array, got ${describe(pool)}`);
     if (typeof embed !== "function") throw new TypeError(`embed must be a function, got ${describe(embed)}`);
     this.pool = Object.freeze(
       pool.map((demonstration, index) =>
@@ -47,7 +48,10 @@ export class DemonstrationSelector {
     queries.forEach((query, index) => requireText(query, `queries[${index}]`));
     requireInteger(k, "k", 1, this.pool.length);
     if (queries.length === 0) return [];
-    const [poolVectors, queryVectors] = await Promise.all([this.embeddedPool(), this.embedChecked([...queries], "queries")]);
+    const [poolVectors, queryVectors] = await Promise.all([
+      this.embeddedPool(),
+      this.embedChecked([...queries], "queries"),
+    ]);
     return queries.map((query, index) => this.nearest(query, queryVectors[index]!, poolVectors, k));
   }
 
@@ -56,7 +60,9 @@ export class DemonstrationSelector {
       .map((demonstration, index) => ({ demonstration, index }))
       .filter(({ demonstration }) => demonstration.query !== query);
     if (candidates.length < k) {
-      throw new RangeError(`k is ${k}, but only ${candidates.length} demonstrations remain once those identical to the query are left out`);
+      throw new RangeError(
+        `k is ${k}, but only ${candidates.length} demonstrations remain once those identical to the query are left out`,
+      );
     }
     return candidates
       .map((candidate) => ({ ...candidate, similarity: cosineSimilarity(queryVector, poolVectors[candidate.index]!) }))
@@ -83,10 +89,13 @@ export class DemonstrationSelector {
   private async embedChecked(texts: string[], what: string): Promise<Float32Array[]> {
     const vectors = await this.embed(texts);
     if (!Array.isArray(vectors) || vectors.length !== texts.length) {
-      throw new TypeError(`embed returned ${Array.isArray(vectors) ? `${vectors.length} vectors` : describe(vectors)} for ${texts.length} texts of ${what}`);
+      throw new TypeError(
+        `embed returned ${Array.isArray(vectors) ? `${vectors.length} vectors` : describe(vectors)} for ${texts.length} texts of ${what}`,
+      );
     }
     vectors.forEach((vector, index) => {
-      if (!(vector instanceof Float32Array)) throw new TypeError(`embed returned ${describe(vector)} for text ${index} of ${what}, not a Float32Array`);
+      if (!(vector instanceof Float32Array))
+        throw new TypeError(`embed returned ${describe(vector)} for text ${index} of ${what}, not a Float32Array`);
     });
     return vectors;
   }

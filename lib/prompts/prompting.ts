@@ -1,7 +1,16 @@
 // Prompted embedding: each input is placed in a template (an instruction, demonstrations), and
 // the preset decides the pooling and whether the end-of-text token closes the input.
 import type { DemonstrationSelector } from "./demonstrations.js";
-import { buildDocumentAt, buildQueryAt, customPreset, findPreset, type CustomPresetSpec, type Demonstration, type PromptedText, type PromptPreset } from "./templates.js";
+import {
+  buildDocumentAt,
+  buildQueryAt,
+  customPreset,
+  findPreset,
+  type CustomPresetSpec,
+  type Demonstration,
+  type PromptedText,
+  type PromptPreset,
+} from "./templates.js";
 import { describe, requireInteger, requireKnownKeys, requireOneOf, requireOptions } from "../util/validate.js";
 
 export const promptRoles = ["query", "document"] as const;
@@ -31,13 +40,23 @@ export function planPrompt(value: unknown): PromptPlan | undefined {
   requireKnownKeys(given, "prompt", ["template", "role", "task", "examples"]);
   const { template, task, examples = [] } = given;
   const preset =
-    typeof template === "string" ? findPreset(template) : template && typeof template === "object" ? customPreset(template as CustomPresetSpec) : undefined;
-  if (!preset) throw new TypeError(`prompt.template must be a preset name or a custom template, got ${describe(template)}`);
-  if (task !== undefined && typeof task !== "string") throw new TypeError(`prompt.task must be a string, got ${describe(task)}`);
+    typeof template === "string"
+      ? findPreset(template)
+      : template && typeof template === "object"
+        ? customPreset(template as CustomPresetSpec)
+        : undefined;
+  if (!preset)
+    throw new TypeError(`prompt.template must be a preset name or a custom template, got ${describe(template)}`);
+  if (task !== undefined && typeof task !== "string")
+    throw new TypeError(`prompt.task must be a string, got ${describe(task)}`);
   const role = given.role === undefined ? "query" : requireOneOf(given.role, "prompt.role", promptRoles);
   if (!Array.isArray(examples)) {
-    const { selector, k } = requireOptions(examples, "prompt.examples") as { selector?: DemonstrationSelector; k?: unknown };
-    if (!selector || typeof selector.selectMany !== "function") throw new TypeError("prompt.examples.selector must be a DemonstrationSelector");
+    const { selector, k } = requireOptions(examples, "prompt.examples") as {
+      selector?: DemonstrationSelector;
+      k?: unknown;
+    };
+    if (!selector || typeof selector.selectMany !== "function")
+      throw new TypeError("prompt.examples.selector must be a DemonstrationSelector");
     return { preset, role, task, examples: { selector, k: requireInteger(k, "prompt.examples.k", 1, selector.size) } };
   }
   return { preset, role, task, examples: examples as Demonstration[] };
@@ -51,6 +70,14 @@ export async function applyPrompt(texts: string[], plan: PromptPlan): Promise<st
 /** applyPrompt, with where each input begins in its prompt. */
 export async function applyPromptAt(texts: string[], plan: PromptPlan): Promise<PromptedText[]> {
   if (plan.role === "document") return texts.map((text) => buildDocumentAt(plan.preset, text));
-  const examples = Array.isArray(plan.examples) ? texts.map(() => plan.examples as Demonstration[]) : await plan.examples.selector.selectMany(texts, plan.examples.k);
-  return texts.map((query, i) => buildQueryAt(plan.preset, { query, examples: examples[i]!, ...(plan.task === undefined ? {} : { task: plan.task }) }));
+  const examples = Array.isArray(plan.examples)
+    ? texts.map(() => plan.examples as Demonstration[])
+    : await plan.examples.selector.selectMany(texts, plan.examples.k);
+  return texts.map((query, i) =>
+    buildQueryAt(plan.preset, {
+      query,
+      examples: examples[i]!,
+      ...(plan.task === undefined ? {} : { task: plan.task }),
+    }),
+  );
 }

@@ -7,7 +7,14 @@
 //   document  {text}
 //   example   {query} and {response}, optionally {task}: one demonstration
 // Literal braces are written {{ and }}.
-import { describe, requireBoolean, requireKnownKeys, requireOneOf, requireOptions, requireText } from "../util/validate.js";
+import {
+  describe,
+  requireBoolean,
+  requireKnownKeys,
+  requireOneOf,
+  requireOptions,
+  requireText,
+} from "../util/validate.js";
 
 /** One in-context example. For PromptEOL: `query` is the sentence, `response` its one word. */
 export interface Demonstration {
@@ -64,7 +71,17 @@ export interface QueryInput {
 
 type TemplatePart = { literal: string } | { placeholder: string };
 
-const presetKeys = ["name", "description", "query", "document", "example", "exampleSeparator", "examplesSuffix", "pooling", "appendEos"] as const;
+const presetKeys = [
+  "name",
+  "description",
+  "query",
+  "document",
+  "example",
+  "exampleSeparator",
+  "examplesSuffix",
+  "pooling",
+  "appendEos",
+] as const;
 const placeholderName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // An escaped brace, a {slot}, or a brace that is neither (an error).
 const templateSyntax = /\{\{|\}\}|\{([^{}]*)\}|[{}]/g;
@@ -82,10 +99,14 @@ function parseTemplate(template: string): TemplatePart[] {
     }
     const name = match[1];
     if (name === undefined) {
-      throw new SyntaxError(`template ${JSON.stringify(template)} has an unmatched "${match[0]}" at index ${match.index}; write {{ or }} for a literal brace`);
+      throw new SyntaxError(
+        `template ${JSON.stringify(template)} has an unmatched "${match[0]}" at index ${match.index}; write {{ or }} for a literal brace`,
+      );
     }
     if (!placeholderName.test(name)) {
-      throw new SyntaxError(`template ${JSON.stringify(template)} has a malformed placeholder "${match[0]}" at index ${match.index}`);
+      throw new SyntaxError(
+        `template ${JSON.stringify(template)} has a malformed placeholder "${match[0]}" at index ${match.index}`,
+      );
     }
     if (literal) parts.push({ literal });
     literal = "";
@@ -119,12 +140,20 @@ export function fillTemplate(template: string, values: Readonly<Record<string, s
 }
 
 /** fillTemplate, and where the value of the first `slot` placeholder begins in the result (-1 when there is none). */
-function fillTemplateAt(template: string, values: Readonly<Record<string, string>>, slot: string | undefined): { text: string; slotStart: number } {
+function fillTemplateAt(
+  template: string,
+  values: Readonly<Record<string, string>>,
+  slot: string | undefined,
+): { text: string; slotStart: number } {
   const parts = parseTemplate(template);
   const used = placeholderNames(parts);
   for (const [key, value] of Object.entries(values)) {
-    if (!used.has(key)) throw new TypeError(`template ${JSON.stringify(template)} has no placeholder {${key}} for the value given for it`);
-    if (typeof value !== "string") throw new TypeError(`the value of {${key}} must be a string, got ${describe(value)}`);
+    if (!used.has(key))
+      throw new TypeError(
+        `template ${JSON.stringify(template)} has no placeholder {${key}} for the value given for it`,
+      );
+    if (typeof value !== "string")
+      throw new TypeError(`the value of {${key}} must be a string, got ${describe(value)}`);
   }
   let text = "";
   let slotStart = -1;
@@ -134,7 +163,9 @@ function fillTemplateAt(template: string, values: Readonly<Record<string, string
       continue;
     }
     if (!Object.hasOwn(values, part.placeholder)) {
-      throw new TypeError(`template ${JSON.stringify(template)} needs a value for its placeholder {${part.placeholder}}`);
+      throw new TypeError(
+        `template ${JSON.stringify(template)} needs a value for its placeholder {${part.placeholder}}`,
+      );
     }
     if (part.placeholder === slot && slotStart < 0) slotStart = text.length;
     text += values[part.placeholder]!;
@@ -142,10 +173,18 @@ function fillTemplateAt(template: string, values: Readonly<Record<string, string
   return { text, slotStart };
 }
 
-function requirePlaceholders(template: string, what: string, allowed: readonly string[], required: readonly string[]): Set<string> {
+function requirePlaceholders(
+  template: string,
+  what: string,
+  allowed: readonly string[],
+  required: readonly string[],
+): Set<string> {
   const names = placeholdersOf(template);
   for (const name of names) {
-    if (!allowed.includes(name)) throw new TypeError(`${what} has an unknown placeholder {${name}}; it may use ${allowed.map((a) => `{${a}}`).join(", ")}`);
+    if (!allowed.includes(name))
+      throw new TypeError(
+        `${what} has an unknown placeholder {${name}}; it may use ${allowed.map((a) => `{${a}}`).join(", ")}`,
+      );
   }
   for (const name of required) {
     if (!names.has(name)) throw new TypeError(`${what} must have a {${name}} placeholder`);
@@ -181,7 +220,12 @@ function definePreset(spec: PromptPreset): PromptPreset {
       throw new TypeError(`${what}: exampleSeparator and examplesSuffix need an example template`);
     }
   } else {
-    const exampleSlots = requirePlaceholders(example, `${what}: example template`, ["task", "query", "response"], ["query", "response"]);
+    const exampleSlots = requirePlaceholders(
+      example,
+      `${what}: example template`,
+      ["task", "query", "response"],
+      ["query", "response"],
+    );
     // buildQuery takes one task for the whole prompt; an example that wants it while the query
     // does not would make every call with a task fail on the query template.
     if (exampleSlots.has("task") && !querySlots.has("task")) {
@@ -275,22 +319,36 @@ export const promptPresets: Readonly<Record<string, PromptPreset>> = Object.free
 
 export function findPreset(name: string): PromptPreset {
   const preset = Object.hasOwn(promptPresets, name) ? promptPresets[name] : undefined;
-  if (!preset) throw new RangeError(`unknown prompt preset ${JSON.stringify(name)}; known presets: ${Object.keys(promptPresets).join(", ")}`);
+  if (!preset)
+    throw new RangeError(
+      `unknown prompt preset ${JSON.stringify(name)}; known presets: ${Object.keys(promptPresets).join(", ")}`,
+    );
   return preset;
 }
 
 function requireDemonstration(value: unknown, what: string): Demonstration {
   const given = requireOptions(value, what);
   requireKnownKeys(given, what, ["query", "response"]);
-  return { query: requireText(given.query, `${what}.query`), response: requireText(given.response, `${what}.response`) };
+  return {
+    query: requireText(given.query, `${what}.query`),
+    response: requireText(given.response, `${what}.response`),
+  };
 }
 
-function fillExamples(preset: PromptPreset, exampleTemplate: string, examples: readonly Demonstration[], task: string | undefined): string {
+function fillExamples(
+  preset: PromptPreset,
+  exampleTemplate: string,
+  examples: readonly Demonstration[],
+  task: string | undefined,
+): string {
   if (examples.length === 0) return "";
   const needsTask = placeholdersOf(exampleTemplate).has("task");
   const filled = examples.map((example, index) => {
     const { query, response } = requireDemonstration(example, `examples[${index}]`);
-    return fillTemplate(exampleTemplate, needsTask && task !== undefined ? { task, query, response } : { query, response });
+    return fillTemplate(
+      exampleTemplate,
+      needsTask && task !== undefined ? { task, query, response } : { query, response },
+    );
   });
   return filled.join(preset.exampleSeparator ?? "") + (preset.examplesSuffix ?? "");
 }

@@ -37,13 +37,19 @@ export const wordPromptPresetNames = Object.keys(wordPromptPresets);
 
 export function findWordPromptPreset(name: string): WordPromptPreset {
   const preset = Object.hasOwn(wordPromptPresets, name) ? wordPromptPresets[name] : undefined;
-  if (!preset) throw new RangeError(`unknown word prompt preset ${JSON.stringify(name)}; known presets: ${wordPromptPresetNames.join(", ")}`);
+  if (!preset)
+    throw new RangeError(
+      `unknown word prompt preset ${JSON.stringify(name)}; known presets: ${wordPromptPresetNames.join(", ")}`,
+    );
   return preset;
 }
 
 /** The prompt asking what `word` (as written in `sentence`) means there. */
 export function buildWordPrompt(preset: WordPromptPreset, sentence: string, word: string): string {
-  const values: Record<string, string> = { sentence: requireText(sentence, "sentence"), word: requireText(word, "word") };
+  const values: Record<string, string> = {
+    sentence: requireText(sentence, "sentence"),
+    word: requireText(word, "word"),
+  };
   if (preset.examples !== undefined) values.examples = preset.examples;
   return fillTemplate(preset.template, values);
 }

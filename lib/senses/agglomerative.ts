@@ -16,14 +16,17 @@ export function agglomerative(points: readonly Float32Array[], threshold: number
     for (let i = 0; i < n; i++) {
       if (!alive[i]) continue;
       for (let j = i + 1; j < n; j++) {
-        if (alive[j] && distances[i * n + j]! < bestDistance) [bestI, bestJ, bestDistance] = [i, j, distances[i * n + j]!];
+        if (alive[j] && distances[i * n + j]! < bestDistance)
+          [bestI, bestJ, bestDistance] = [i, j, distances[i * n + j]!];
       }
     }
     if (bestI < 0 || bestDistance > threshold) break;
     // Lance-Williams update for average linkage: the merged cluster's distance is the size-weighted mean.
     for (let k = 0; k < n; k++) {
       if (!alive[k] || k === bestI || k === bestJ) continue;
-      const merged = (size[bestI]! * distances[bestI * n + k]! + size[bestJ]! * distances[bestJ * n + k]!) / (size[bestI]! + size[bestJ]!);
+      const merged =
+        (size[bestI]! * distances[bestI * n + k]! + size[bestJ]! * distances[bestJ * n + k]!) /
+        (size[bestI]! + size[bestJ]!);
       distances[bestI * n + k] = merged;
       distances[k * n + bestI] = merged;
     }
@@ -32,6 +35,13 @@ export function agglomerative(points: readonly Float32Array[], threshold: number
     for (let p = 0; p < n; p++) if (owner[p] === bestJ) owner[p] = bestI;
   }
   const width = points[0]!.length;
-  const centroids = owner.map((_, cluster) => (alive[cluster] ? unitMean(points.filter((__, p) => owner[p] === cluster), width) : new Float32Array(0)));
+  const centroids = owner.map((_, cluster) =>
+    alive[cluster]
+      ? unitMean(
+          points.filter((__, p) => owner[p] === cluster),
+          width,
+        )
+      : new Float32Array(0),
+  );
   return compact({ centroids, assignments: owner });
 }

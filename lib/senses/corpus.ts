@@ -33,5 +33,9 @@ export interface WordOccurrence {
 
 /** Alphabetic words (with inner apostrophes or hyphens), lower-cased, with their character ranges. */
 export function wordsOf(text: string): WordOccurrence[] {
-  return [...text.matchAll(/\p{L}+(?:['’-]\p{L}+)*/gu)].map((match) => ({ word: match[0].toLowerCase(), start: match.index, end: match.index + match[0].length }));
+  return [...text.matchAll(/\p{L}+(?:['’-]\p{L}+)*/gu)].map((match) => ({
+    word: match[0].toLowerCase(),
+    start: match.index,
+    end: match.index + match[0].length,
+  }));
 }

@@ -42,7 +42,8 @@ export function encodeDictionary(dictionary: SenseDictionary): Buffer {
   header.writeUInt32LE(padded.length, magic.length + 4);
   const vectors = new Float32Array(centroids.length * dimensions);
   centroids.forEach((centroid, row) => {
-    if (centroid.length !== dimensions) throw new RangeError(`a centroid has ${centroid.length} dimensions, the dictionary ${dimensions}`);
+    if (centroid.length !== dimensions)
+      throw new RangeError(`a centroid has ${centroid.length} dimensions, the dictionary ${dimensions}`);
     vectors.set(centroid, row * dimensions);
   });
   const body = Buffer.concat([header, padded, Buffer.from(vectors.buffer)]);
@@ -56,17 +57,30 @@ function corrupt(reason: string): Error {
 function checkIndex(index: unknown): IndexFile {
   const candidate = index as Partial<IndexFile>;
   const settings = candidate?.settings;
-  if (!settings || typeof settings.model !== "string" || !Number.isInteger(settings.dimensions) || settings.dimensions < 0) {
+  if (
+    !settings ||
+    typeof settings.model !== "string" ||
+    !Number.isInteger(settings.dimensions) ||
+    settings.dimensions < 0
+  ) {
     throw corrupt(`the index has no valid settings (${describe(settings)})`);
   }
-  if (!Number.isInteger(candidate.rows) || candidate.rows! < 0 || !Array.isArray(candidate.words)) throw corrupt("the index lacks rows or words");
+  if (!Number.isInteger(candidate.rows) || candidate.rows! < 0 || !Array.isArray(candidate.words))
+    throw corrupt("the index lacks rows or words");
   for (const entry of candidate.words) {
     const ok =
       typeof entry?.word === "string" &&
       Number.isInteger(entry.occurrences) &&
       Array.isArray(entry.senses) &&
       entry.senses.length > 0 &&
-      entry.senses.every((s) => Number.isInteger(s?.row) && s.row >= 0 && s.row < candidate.rows! && Number.isInteger(s.samples) && Array.isArray(s.contexts));
+      entry.senses.every(
+        (s) =>
+          Number.isInteger(s?.row) &&
+          s.row >= 0 &&
+          s.row < candidate.rows! &&
+          Number.isInteger(s.samples) &&
+          Array.isArray(s.contexts),
+      );
     if (!ok) throw corrupt(`bad index entry ${describe(entry)}`);
   }
   return candidate as IndexFile;
@@ -75,13 +89,22 @@ function checkIndex(index: unknown): IndexFile {
 export function decodeDictionary(bytes: Buffer): SenseDictionary {
   requireLittleEndian();
   const headerLength = magic.length + 8;
-  if (bytes.length < headerLength + checksumBytes || !bytes.subarray(0, magic.length).equals(magic)) throw corrupt("missing the CTXSENSE header");
+  if (bytes.length < headerLength + checksumBytes || !bytes.subarray(0, magic.length).equals(magic))
+    throw corrupt("missing the CTXSENSE header");
   const version = bytes.readUInt32LE(magic.length);
-  if (version !== dictionaryFormatVersion) throw corrupt(`format version ${version}, this ctxembed reads version ${dictionaryFormatVersion}`);
+  if (version !== dictionaryFormatVersion)
+    throw corrupt(`format version ${version}, this ctxembed reads version ${dictionaryFormatVersion}`);
   const body = bytes.subarray(0, bytes.length - checksumBytes);
-  if (!createHash("sha256").update(body).digest().equals(bytes.subarray(bytes.length - checksumBytes))) throw corrupt("checksum mismatch (truncated or altered)");
+  if (
+    !createHash("sha256")
+      .update(body)
+      .digest()
+      .equals(bytes.subarray(bytes.length - checksumBytes))
+  )
+    throw corrupt("checksum mismatch (truncated or altered)");
   const indexLength = bytes.readUInt32LE(magic.length + 4);
-  if (headerLength + indexLength > body.length || indexLength % 4 !== 0) throw corrupt(`index length ${indexLength} does not fit the file`);
+  if (headerLength + indexLength > body.length || indexLength % 4 !== 0)
+    throw corrupt(`index length ${indexLength} does not fit the file`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.subarray(headerLength, headerLength + indexLength).toString("utf8"));
@@ -91,14 +114,19 @@ export function decodeDictionary(bytes: Buffer): SenseDictionary {
   const index = checkIndex(parsed);
   const { dimensions } = index.settings;
   const blobStart = headerLength + indexLength;
-  if (body.length - blobStart !== index.rows * dimensions * 4) throw corrupt(`${body.length - blobStart} vector bytes for ${index.rows} rows of ${dimensions}`);
+  if (body.length - blobStart !== index.rows * dimensions * 4)
+    throw corrupt(`${body.length - blobStart} vector bytes for ${index.rows} rows of ${dimensions}`);
   // Copied out (slice) so that the view is aligned whatever the Buffer's offset in its pool.
   const start = body.byteOffset + blobStart;
   const vectors = new Float32Array(body.buffer.slice(start, start + index.rows * dimensions * 4));
   const words: WordSenses[] = index.words.map(({ word, occurrences, senses }) => ({
     word,
     occurrences,
-    senses: senses.map(({ row, samples, contexts }) => ({ centroid: vectors.subarray(row * dimensions, (row + 1) * dimensions), samples, contexts })),
+    senses: senses.map(({ row, samples, contexts }) => ({
+      centroid: vectors.subarray(row * dimensions, (row + 1) * dimensions),
+      samples,
+      contexts,
+    })),
   }));
   return new SenseDictionary(index.settings, words);
 }

@@ -72,8 +72,12 @@ export class SenseDictionary {
   assign(word: string, vector: Float32Array): { sense: number; score: number } | undefined {
     const entry = this.lookup(word);
     if (!entry) return undefined;
-    if (vector.length !== this.settings.dimensions) throw new RangeError(`the vector has ${vector.length} dimensions, the dictionary ${this.settings.dimensions}`);
-    const sense = nearest(vector, entry.senses.map((s) => s.centroid));
+    if (vector.length !== this.settings.dimensions)
+      throw new RangeError(`the vector has ${vector.length} dimensions, the dictionary ${this.settings.dimensions}`);
+    const sense = nearest(
+      vector,
+      entry.senses.map((s) => s.centroid),
+    );
     return { sense, score: dot(vector, entry.senses[sense]!.centroid) / Math.sqrt(dot(vector, vector) || 1) };
   }
 }
@@ -121,12 +125,26 @@ function cluster(points: Sample[], clustering: ClusteringMethod, seed: number): 
 function sensesOf(samples: Sample[], settings: DictionarySettings, contextsPerSense: number): Sense[] {
   const clustering =
     samples.length < settings.minOccurrencesToSplit
-      ? { centroids: [unitMean(samples.map((s) => s.vector), settings.dimensions)], assignments: samples.map(() => 0) }
+      ? {
+          centroids: [
+            unitMean(
+              samples.map((s) => s.vector),
+              settings.dimensions,
+            ),
+          ],
+          assignments: samples.map(() => 0),
+        }
       : cluster(samples, settings.clustering, settings.seed);
   return clustering.centroids.map((centroid, c) => {
     const members = samples.filter((_, i) => clustering.assignments[i] === c);
-    const typical = members.map((m) => ({ context: m.context, score: dot(m.vector, centroid) })).sort((a, b) => b.score - a.score);
-    return { centroid, samples: members.length, contexts: [...new Set(typical.map((t) => t.context))].slice(0, contextsPerSense) };
+    const typical = members
+      .map((m) => ({ context: m.context, score: dot(m.vector, centroid) }))
+      .sort((a, b) => b.score - a.score);
+    return {
+      centroid,
+      samples: members.length,
+      contexts: [...new Set(typical.map((t) => t.context))].slice(0, contextsPerSense),
+    };
   });
 }
 
@@ -135,7 +153,11 @@ function sensesOf(samples: Sample[], settings: DictionarySettings, contextsPerSe
  * in-context vectors (at most `samplesPerWord`, by reservoir sampling) and clusters them.
  * `corpus` is called once more first when the words come from `minCount`.
  */
-export async function buildSenseDictionary(model: EmbeddingModel, corpus: () => AsyncIterable<string>, options: BuildOptions): Promise<SenseDictionary> {
+export async function buildSenseDictionary(
+  model: EmbeddingModel,
+  corpus: () => AsyncIterable<string>,
+  options: BuildOptions,
+): Promise<SenseDictionary> {
   const settings: DictionarySettings = {
     model: model.info.name,
     dimensions: 0,
@@ -148,7 +170,9 @@ export async function buildSenseDictionary(model: EmbeddingModel, corpus: () => 
   };
   const progress = options.onProgress ?? (() => {});
   if (!options.words && options.minCount === undefined) throw new TypeError("give the words to collect or a minCount");
-  const targets = options.words ? new Set([...options.words].map((w) => w.toLowerCase())) : await frequentWords(corpus(), options.minCount!);
+  const targets = options.words
+    ? new Set([...options.words].map((w) => w.toLowerCase()))
+    : await frequentWords(corpus(), options.minCount!);
   progress(`collecting vectors of ${targets.size} words`);
   const random = seededRandom(settings.seed);
   const reservoirs = new Map<string, Reservoir<Sample>>();
@@ -158,7 +182,11 @@ export async function buildSenseDictionary(model: EmbeddingModel, corpus: () => 
     if (batch.length === 0) return;
     const results = await model.embed(
       batch.map(({ text, spans }) => ({ text, spans })),
-      { normalize: false, spanPooling: settings.spanPooling, ...(settings.layers === undefined ? {} : { layers: settings.layers }) },
+      {
+        normalize: false,
+        spanPooling: settings.spanPooling,
+        ...(settings.layers === undefined ? {} : { layers: settings.layers }),
+      },
     );
     batch.forEach(({ text, words }, i) => {
       results[i]!.spans!.forEach((span, s) => {

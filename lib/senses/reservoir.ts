@@ -8,7 +8,8 @@ export class Reservoir<T> {
     readonly capacity: number,
     private readonly random: () => number,
   ) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`reservoir capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`reservoir capacity must be a positive integer, got ${capacity}`);
   }
 
   /** Offers one item; `make` is called only when the item is kept, so rejected items cost nothing. */

@@ -32,7 +32,12 @@ export interface KSelection extends Clustering {
  * Tries k = 2..maxK and keeps the best mean silhouette; one cluster when no k reaches
  * `minSilhouette` (silhouette cannot score k = 1, so "one sense" needs a bar to clear).
  */
-export function kMeansBySilhouette(points: readonly Float32Array[], maxK: number, minSilhouette: number, options: KMeansOptions = {}): KSelection {
+export function kMeansBySilhouette(
+  points: readonly Float32Array[],
+  maxK: number,
+  minSilhouette: number,
+  options: KMeansOptions = {},
+): KSelection {
   const distances = distanceMatrix(points);
   let best: KSelection = { ...kMeans(points, 1, options), silhouette: minSilhouette };
   for (let k = 2; k <= Math.min(maxK, points.length - 1); k++) {

@@ -19,19 +19,29 @@ export interface WordSenseOptions {
 }
 
 /** The prompt each occurrence is read with. */
-export function wordSensePrompts(occurrences: readonly WordOccurrence[], preset: string | WordPromptPreset = "word-meaning"): string[] {
+export function wordSensePrompts(
+  occurrences: readonly WordOccurrence[],
+  preset: string | WordPromptPreset = "word-meaning",
+): string[] {
   const chosen = typeof preset === "string" ? findWordPromptPreset(preset) : preset;
   return occurrences.map(({ text, start, end }, i) => {
     if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start < end && end <= text.length)) {
-      throw new RangeError(`occurrences[${i}]: start and end must mark a non-empty range of its text (0 <= start < end <= ${text.length}), got ${start}-${end}`);
+      throw new RangeError(
+        `occurrences[${i}]: start and end must mark a non-empty range of its text (0 <= start < end <= ${text.length}), got ${start}-${end}`,
+      );
     }
     return buildWordPrompt(chosen, text, text.slice(start, end));
   });
 }
 
 /** One vector per occurrence: the model's last-token vector of the occurrence's prompt. */
-export async function embedWordSenses(model: EmbeddingModel, occurrences: readonly WordOccurrence[], options: WordSenseOptions = {}): Promise<Float32Array[]> {
-  if (!model.info.causal) throw new TypeError(`prompted sense vectors need a decoder (a causal model); ${model.info.name} reads both ways`);
+export async function embedWordSenses(
+  model: EmbeddingModel,
+  occurrences: readonly WordOccurrence[],
+  options: WordSenseOptions = {},
+): Promise<Float32Array[]> {
+  if (!model.info.causal)
+    throw new TypeError(`prompted sense vectors need a decoder (a causal model); ${model.info.name} reads both ways`);
   if (occurrences.length === 0) return [];
   const prompts = wordSensePrompts(occurrences, options.preset);
   const results = await model.embed(prompts, { pooling: "last", normalize: options.normalize ?? true });

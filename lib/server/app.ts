@@ -23,7 +23,16 @@ export interface ServerHooks {
   onUnexpectedError?: (error: unknown) => void;
 }
 
-const kindOfStatus: Record<number, ErrorKind> = { 400: "malformed", 401: "unauthorized", 404: "not_found", 413: "too_large", 415: "media_type", 422: "validation", 429: "overloaded", 503: "unavailable" };
+const kindOfStatus: Record<number, ErrorKind> = {
+  400: "malformed",
+  401: "unauthorized",
+  404: "not_found",
+  413: "too_large",
+  415: "media_type",
+  422: "validation",
+  429: "overloaded",
+  503: "unavailable",
+};
 
 /** ApiErrors as they are; fastify's own client errors (body too large, bad media type) by their status; anything else is a 500. */
 function asApiError(error: unknown): ApiError {
@@ -41,7 +50,12 @@ function asApiError(error: unknown): ApiError {
 function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === "ECONNRESET" || socket.destroyed || !socket.writable) return;
   const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
-  const message = status === 431 ? "the request headers are too large" : status === 408 ? "the request took too long to arrive" : `the request is not valid HTTP (${error.code ?? error.message})`;
+  const message =
+    status === 431
+      ? "the request headers are too large"
+      : status === 408
+        ? "the request took too long to arrive"
+        : `the request is not valid HTTP (${error.code ?? error.message})`;
   const body = JSON.stringify(errorBody(new ApiError(status === 431 ? "too_large" : "malformed", message), "tei"));
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
@@ -83,12 +97,25 @@ function closeUnansweredConnections(app: FastifyInstance): void {
  * Builds the server for `model`; closing it drains in-flight requests (the model stays open:
  * dispose it after). With `indexes` (tables built with this model) it also answers POST /search.
  */
-export function buildServer(model: EmbeddingModel, serverOptions: ServerOptions = {}, hooks: ServerHooks = {}, indexes: readonly VectorIndex[] = []): FastifyInstance {
+export function buildServer(
+  model: EmbeddingModel,
+  serverOptions: ServerOptions = {},
+  hooks: ServerHooks = {},
+  indexes: readonly VectorIndex[] = [],
+): FastifyInstance {
   const options = resolveServerOptions(serverOptions);
-  const app = Fastify({ bodyLimit: options.bodyLimit, return503OnClosing: true, clientErrorHandler: answerClientError });
+  const app = Fastify({
+    bodyLimit: options.bodyLimit,
+    return503OnClosing: true,
+    clientErrorHandler: answerClientError,
+  });
   closeUnansweredConnections(app);
   const metrics = new ServerMetrics();
-  const batching = { maxBatchTokens: options.maxBatchTokens, maxRequests: options.maxConcurrentRequests, merge: options.batching };
+  const batching = {
+    maxBatchTokens: options.maxBatchTokens,
+    maxRequests: options.maxConcurrentRequests,
+    merge: options.batching,
+  };
   const service = new EmbeddingService(model, batching, metrics, options.maxResponseBytes, options.prompt);
   metrics.watchQueue(
     () => service.batcher.waiting,
@@ -101,7 +128,8 @@ export function buildServer(model: EmbeddingModel, serverOptions: ServerOptions 
     const check = bearerCheck(options.apiKey);
     // /health and /ready stay open: load balancers and orchestrators probe them without credentials.
     app.addHook("onRequest", async (request) => {
-      if (request.routeOptions.url !== "/health" && request.routeOptions.url !== "/ready") check(request.headers.authorization);
+      if (request.routeOptions.url !== "/health" && request.routeOptions.url !== "/ready")
+        check(request.headers.authorization);
     });
   }
   app.addHook("onResponse", async (request, reply) => {

@@ -11,6 +11,7 @@ export function bearerCheck(apiKey: string): (authorization: string | undefined)
   return (authorization) => {
     const match = /^Bearer (.+)$/i.exec(authorization ?? "");
     const given = digest(match?.[1] ?? "");
-    if (!timingSafeEqual(given, expected) || !match) throw new ApiError("unauthorized", "a valid API key is required: send Authorization: Bearer <key>");
+    if (!timingSafeEqual(given, expected) || !match)
+      throw new ApiError("unauthorized", "a valid API key is required: send Authorization: Bearer <key>");
   };
 }

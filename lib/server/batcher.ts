@@ -71,7 +71,15 @@ export class Batcher<Options, Result> {
     return this.admit(
       () =>
         new Promise<Result[]>((resolve, reject) => {
-          this.queue.push({ texts, tokens, options, key: JSON.stringify(options), enqueued: performance.now(), resolve, reject });
+          this.queue.push({
+            texts,
+            tokens,
+            options,
+            key: JSON.stringify(options),
+            enqueued: performance.now(),
+            resolve,
+            reject,
+          });
           void this.pump();
         }),
     );
@@ -85,7 +93,10 @@ export class Batcher<Options, Result> {
   async admit<T>(work: () => Promise<T>): Promise<T> {
     if (this.closing) throw new ApiError("unavailable", "the server is shutting down");
     if (this.admitted >= this.options.maxRequests) {
-      throw new ApiError("overloaded", `the server is at its limit of ${this.options.maxRequests} concurrent requests; retry later`);
+      throw new ApiError(
+        "overloaded",
+        `the server is at its limit of ${this.options.maxRequests} concurrent requests; retry later`,
+      );
     }
     this.admitted++;
     try {
@@ -143,7 +154,8 @@ export class Batcher<Options, Result> {
     let results: Result[];
     try {
       results = await this.run(texts, batch[0]!.options);
-      if (results.length !== texts.length) throw new Error(`the model returned ${results.length} results for ${texts.length} inputs`);
+      if (results.length !== texts.length)
+        throw new Error(`the model returned ${results.length} results for ${texts.length} inputs`);
     } catch (error) {
       // One request's bad input must not fail the requests it was merged with: run each alone,
       // so that every request gets its own result or its own error.

@@ -14,7 +14,10 @@ const charactersPerTurn = 256 << 10;
 export const maxJsonBytesPerFloat = 16;
 
 export function responseTooLarge(what: string, limit: number): ApiError {
-  return new ApiError("too_large", `${what} would be larger than this server's response limit of ${limit} bytes; send fewer or shorter inputs`);
+  return new ApiError(
+    "too_large",
+    `${what} would be larger than this server's response limit of ${limit} bytes; send fewer or shorter inputs`,
+  );
 }
 
 export class BoundedJson {

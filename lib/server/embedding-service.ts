@@ -57,7 +57,11 @@ export class EmbeddingService {
     private readonly maxResponseBytes: number,
     defaultPrompt?: PromptOptions,
   ) {
-    this.batcher = new Batcher((texts, options) => embedOrReject(model, texts, options), batching, (report) => metrics.recordBatch(report));
+    this.batcher = new Batcher(
+      (texts, options) => embedOrReject(model, texts, options),
+      batching,
+      (report) => metrics.recordBatch(report),
+    );
     this.defaultPrompt = defaultPrompt;
     this.defaultPreset = defaultPrompt === undefined ? undefined : planPrompt(defaultPrompt)!.preset.name;
   }
@@ -75,12 +79,19 @@ export class EmbeddingService {
     if (!request.truncate) {
       const index = counts.findIndex((count) => count > limit);
       if (index >= 0) {
-        throw new ApiError("validation", `input ${index} has ${counts[index]} tokens, more than the model's limit of ${limit}; send truncate: true to cut it`);
+        throw new ApiError(
+          "validation",
+          `input ${index} has ${counts[index]} tokens, more than the model's limit of ${limit}; send truncate: true to cut it`,
+        );
       }
     }
     const kept = counts.map((count) => Math.min(count, limit));
     // Refused before the model runs: the vectors of every token, at the most bytes each can take.
-    if (request.tokens && kept.reduce((sum, count) => sum + count, 0) * (this.model.info.dimensions * maxJsonBytesPerFloat + 3) > this.maxResponseBytes) {
+    if (
+      request.tokens &&
+      kept.reduce((sum, count) => sum + count, 0) * (this.model.info.dimensions * maxJsonBytesPerFloat + 3) >
+        this.maxResponseBytes
+    ) {
       throw responseTooLarge("the per-token vectors of these inputs", this.maxResponseBytes);
     }
     const options: EmbedOptions = {
@@ -89,7 +100,18 @@ export class EmbeddingService {
       ...(request.dimensions === undefined ? {} : { dimensions: request.dimensions }),
       ...(request.tokens ? { tokens: true } : {}),
       // The texts are prompted already: what is left of the preset is its pooling and end token.
-      ...(plan ? { prompt: { template: { name: plan.preset.name, query: "{query}", pooling: plan.preset.pooling, appendEos: plan.preset.appendEos } } } : {}),
+      ...(plan
+        ? {
+            prompt: {
+              template: {
+                name: plan.preset.name,
+                query: "{query}",
+                pooling: plan.preset.pooling,
+                appendEos: plan.preset.appendEos,
+              },
+            },
+          }
+        : {}),
     };
     return this.batcher.submit(texts, kept, options);
   }
@@ -116,7 +138,8 @@ export class EmbeddingService {
    * its format (PromptEOL's one-word answers are no bge-en-icl responses).
    */
   private promptPlan({ promptName, role }: PromptRequest): PromptPlan | undefined {
-    const base = promptName === undefined || promptName === this.defaultPreset ? this.defaultPrompt : { template: promptName };
+    const base =
+      promptName === undefined || promptName === this.defaultPreset ? this.defaultPrompt : { template: promptName };
     // A role without any prompt changes nothing: the text is embedded as it is, as either.
     if (base === undefined) return undefined;
     let plan: PromptPlan;
@@ -127,8 +150,14 @@ export class EmbeddingService {
       throw error;
     }
     if (plan.role === "query" && querySlots(plan.preset).task && plan.task === undefined) {
-      const serverSide = this.defaultPreset === undefined ? "this server has no prompt" : `this server's instruction is for ${this.defaultPreset}`;
-      throw new ApiError("validation", `prompt_name ${JSON.stringify(plan.preset.name)} needs an instruction for its {task} slot, and ${serverSide} (ctxembed serve --prompt ${plan.preset.name} --task TEXT)`);
+      const serverSide =
+        this.defaultPreset === undefined
+          ? "this server has no prompt"
+          : `this server's instruction is for ${this.defaultPreset}`;
+      throw new ApiError(
+        "validation",
+        `prompt_name ${JSON.stringify(plan.preset.name)} needs an instruction for its {task} slot, and ${serverSide} (ctxembed serve --prompt ${plan.preset.name} --task TEXT)`,
+      );
     }
     return plan;
   }

@@ -25,7 +25,12 @@ const statusOf: Record<ErrorKind, number> = {
 };
 
 /** The names text-embeddings-inference gives its error types, where it has one for the kind. */
-const teiTypeOf: Partial<Record<ErrorKind, string>> = { validation: "validation", overloaded: "overloaded", unavailable: "unhealthy", backend: "backend" };
+const teiTypeOf: Partial<Record<ErrorKind, string>> = {
+  validation: "validation",
+  overloaded: "overloaded",
+  unavailable: "unhealthy",
+  backend: "backend",
+};
 
 const openAiTypeOf: Partial<Record<ErrorKind, string>> = {
   unauthorized: "authentication_error",
@@ -53,7 +58,8 @@ export function validated<T>(check: () => T): T {
   try {
     return check();
   } catch (error) {
-    if (error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError) throw new ApiError("validation", error.message);
+    if (error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError)
+      throw new ApiError("validation", error.message);
     throw error;
   }
 }
@@ -67,5 +73,12 @@ export function errorFamily(url: string): ErrorFamily {
 
 export function errorBody(error: ApiError, family: ErrorFamily): object {
   if (family === "tei") return { error: error.message, error_type: teiTypeOf[error.kind] ?? error.kind };
-  return { error: { message: error.message, type: openAiTypeOf[error.kind] ?? "invalid_request_error", param: null, code: error.kind } };
+  return {
+    error: {
+      message: error.message,
+      type: openAiTypeOf[error.kind] ?? "invalid_request_error",
+      param: null,
+      code: error.kind,
+    },
+  };
 }

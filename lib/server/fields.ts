@@ -1,7 +1,15 @@
 // Request fields shared by the API families, checked with the library's validators so that a
 // wrong field gets the same precise message over HTTP as in code, as a 422.
 import { promptRoles } from "../prompts/prompting.js";
-import { describe, requireBoolean, requireInteger, requireKnownKeys, requireOneOf, requireOptions, requireText } from "../util/validate.js";
+import {
+  describe,
+  requireBoolean,
+  requireInteger,
+  requireKnownKeys,
+  requireOneOf,
+  requireOptions,
+  requireText,
+} from "../util/validate.js";
 import type { PromptRequest } from "./embedding-service.js";
 import { ApiError, validated } from "./errors.js";
 
@@ -18,9 +26,13 @@ export function requestBody(body: unknown, known: readonly string[]): Record<str
 export function inputTexts(value: unknown, field: string, maxClientBatch: number): string[] {
   if (value === undefined) throw new ApiError("validation", `${field} is required`);
   const texts = Array.isArray(value) ? value : [value];
-  if (Array.isArray(value) && value.length === 0) throw new ApiError("validation", `${field} is an empty array: there is nothing to embed`);
+  if (Array.isArray(value) && value.length === 0)
+    throw new ApiError("validation", `${field} is an empty array: there is nothing to embed`);
   if (texts.length > maxClientBatch) {
-    throw new ApiError("validation", `${field} holds ${texts.length} inputs, more than the server's client batch limit of ${maxClientBatch}`);
+    throw new ApiError(
+      "validation",
+      `${field} holds ${texts.length} inputs, more than the server's client batch limit of ${maxClientBatch}`,
+    );
   }
   return validated(() =>
     texts.map((text, i) => {
@@ -37,7 +49,9 @@ export function optionalBoolean(value: unknown, field: string, fallback: boolean
 
 /** Matryoshka dimensions: 1 to the model's width. */
 export function optionalDimensions(value: unknown, modelDimensions: number): number | undefined {
-  return value === undefined || value === null ? undefined : validated(() => requireInteger(value, "dimensions", 1, modelDimensions));
+  return value === undefined || value === null
+    ? undefined
+    : validated(() => requireInteger(value, "dimensions", 1, modelDimensions));
 }
 
 export function optionalString(value: unknown, field: string): string | undefined {
@@ -51,6 +65,9 @@ export const promptFieldNames = ["prompt_name", "role"] as const;
 
 export function promptFields(body: Record<string, unknown>): PromptRequest {
   const promptName = optionalString(body.prompt_name, "prompt_name");
-  const role = body.role === undefined || body.role === null ? undefined : validated(() => requireOneOf(body.role, "role", promptRoles));
+  const role =
+    body.role === undefined || body.role === null
+      ? undefined
+      : validated(() => requireOneOf(body.role, "role", promptRoles));
   return { promptName, role };
 }

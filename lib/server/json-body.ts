@@ -27,7 +27,10 @@ export function decodeUtf8(bytes: Buffer): string {
   try {
     return strictUtf8.decode(bytes);
   } catch {
-    throw new ApiError("malformed", `the request body is not valid UTF-8 (invalid byte sequence near byte ${firstInvalidByte(bytes)})`);
+    throw new ApiError(
+      "malformed",
+      `the request body is not valid UTF-8 (invalid byte sequence near byte ${firstInvalidByte(bytes)})`,
+    );
   }
 }
 
@@ -55,8 +58,15 @@ export function useStrictJsonBodies(app: FastifyInstance): void {
     parseJson(request, text, (error, value) => {
       // Valid JSON that secure-json-parse refused: a key no route reads, named as such (422), not "not JSON".
       if (error && isJson(text)) {
-        done(new ApiError("validation", "the request body holds a __proto__ (or constructor.prototype) key, which this server refuses: it could poison objects"), undefined);
-      } else if (error) done(new ApiError("malformed", `the request body is not valid JSON: ${error.message}`), undefined);
+        done(
+          new ApiError(
+            "validation",
+            "the request body holds a __proto__ (or constructor.prototype) key, which this server refuses: it could poison objects",
+          ),
+          undefined,
+        );
+      } else if (error)
+        done(new ApiError("malformed", `the request body is not valid JSON: ${error.message}`), undefined);
       else done(null, value);
     });
   });

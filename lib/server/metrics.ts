@@ -30,12 +30,28 @@ export class ServerMetrics {
     buckets: latencyBuckets,
     registers: [this.registry],
   });
-  private readonly queueWaitSeconds = this.histogram("ctxembed_queue_wait_seconds", "time a request waited for its batch to start", latencyBuckets);
-  private readonly batchSeconds = this.histogram("ctxembed_batch_duration_seconds", "time of one model call", latencyBuckets);
-  private readonly batchRequests = this.histogram("ctxembed_batch_requests", "requests merged into one model call", countBuckets);
+  private readonly queueWaitSeconds = this.histogram(
+    "ctxembed_queue_wait_seconds",
+    "time a request waited for its batch to start",
+    latencyBuckets,
+  );
+  private readonly batchSeconds = this.histogram(
+    "ctxembed_batch_duration_seconds",
+    "time of one model call",
+    latencyBuckets,
+  );
+  private readonly batchRequests = this.histogram(
+    "ctxembed_batch_requests",
+    "requests merged into one model call",
+    countBuckets,
+  );
   private readonly batchInputs = this.histogram("ctxembed_batch_inputs", "texts in one model call", countBuckets);
   private readonly batchTokens = this.histogram("ctxembed_batch_tokens", "tokens in one model call", tokenBuckets);
-  private readonly tokens = new Counter({ name: "ctxembed_input_tokens_total", help: "tokens embedded", registers: [this.registry] });
+  private readonly tokens = new Counter({
+    name: "ctxembed_input_tokens_total",
+    help: "tokens embedded",
+    registers: [this.registry],
+  });
 
   /** Gauges of the batching queue, read when Prometheus scrapes, so they are never stale. */
   watchQueue(waiting: () => number, inFlight: () => number): void {

@@ -32,18 +32,34 @@ export interface ServerOptions {
 }
 
 type OptionalSettings = "apiKey" | "modelName" | "prompt";
-export type ResolvedServerOptions = Required<Omit<ServerOptions, OptionalSettings>> & Pick<ServerOptions, OptionalSettings>;
+export type ResolvedServerOptions = Required<Omit<ServerOptions, OptionalSettings>> &
+  Pick<ServerOptions, OptionalSettings>;
 
-const optionKeys = ["maxBatchTokens", "maxConcurrentRequests", "maxClientBatch", "batching", "bodyLimit", "autoTruncate", "apiKey", "modelName", "maxResponseBytes", "exposeModelPath", "prompt"] as const;
+const optionKeys = [
+  "maxBatchTokens",
+  "maxConcurrentRequests",
+  "maxClientBatch",
+  "batching",
+  "bodyLimit",
+  "autoTruncate",
+  "apiKey",
+  "modelName",
+  "maxResponseBytes",
+  "exposeModelPath",
+  "prompt",
+] as const;
 
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const given = requireOptions(options, "server options");
   requireKnownKeys(given, "server options", optionKeys);
-  const integer = (key: keyof ServerOptions, fallback: number) => (given[key] === undefined ? fallback : requireInteger(given[key], key, 1));
-  const flag = (key: keyof ServerOptions, fallback: boolean) => (given[key] === undefined ? fallback : requireBoolean(given[key], key));
+  const integer = (key: keyof ServerOptions, fallback: number) =>
+    given[key] === undefined ? fallback : requireInteger(given[key], key, 1);
+  const flag = (key: keyof ServerOptions, fallback: boolean) =>
+    given[key] === undefined ? fallback : requireBoolean(given[key], key);
   const text = (key: keyof ServerOptions) => {
     const value = given[key];
-    if (value !== undefined && (typeof value !== "string" || value.length === 0)) throw new TypeError(`${key} must be a non-empty string`);
+    if (value !== undefined && (typeof value !== "string" || value.length === 0))
+      throw new TypeError(`${key} must be a non-empty string`);
     return value as string | undefined;
   };
   const apiKey = text("apiKey");

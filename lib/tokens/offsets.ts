@@ -80,7 +80,11 @@ export function alignTokens(
     text,
     ids,
     wordpiece ? wordpieceTextUnits(text) : byteTextUnits(text, readsMarkerAsSpace),
-    readPieces(ids, pieces, wordpiece ? wordpiecePieceUnits : (_text, bytes) => bytePieceUnits(bytes, readsMarkerAsSpace)),
+    readPieces(
+      ids,
+      pieces,
+      wordpiece ? wordpiecePieceUnits : (_text, bytes) => bytePieceUnits(bytes, readsMarkerAsSpace),
+    ),
     tokenRoles(ids, attributes, wordpiece),
     wordpiece,
   ).align();
@@ -144,7 +148,11 @@ interface Piece {
 }
 
 /** Each token's piece, read once per distinct id: pieces come from the vocabulary and repeat a lot. */
-function readPieces(ids: Int32Array, pieces: TokenPieces, toUnits: (text: string, bytes: Uint8Array) => Int32Array): Piece[] {
+function readPieces(
+  ids: Int32Array,
+  pieces: TokenPieces,
+  toUnits: (text: string, bytes: Uint8Array) => Int32Array,
+): Piece[] {
   const byId = new Map<number, Piece>();
   return Array.from(ids, (id, i) => {
     let piece = byId.get(id);

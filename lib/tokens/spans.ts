@@ -31,12 +31,16 @@ export function rowPoolingOf(pooling: SpanPooling): PoolingMode {
 /** The characters [start, end) of `text` a request asks for. */
 export function characterRange(text: string, request: SpanRequest, what: string): [number, number] {
   if ("find" in request) {
-    if (typeof request.find !== "string" || request.find.length === 0) throw new TypeError(`${what}.find must be a non-empty string`);
+    if (typeof request.find !== "string" || request.find.length === 0)
+      throw new TypeError(`${what}.find must be a non-empty string`);
     const occurrence = request.occurrence ?? 0;
     let at = -1;
     for (let seen = -1; seen < occurrence; seen++) {
       at = text.indexOf(request.find, at + 1);
-      if (at < 0) throw new RangeError(`${what}: ${JSON.stringify(request.find)} occurs ${seen + 1} time(s) in the text, occurrence ${occurrence} was asked for`);
+      if (at < 0)
+        throw new RangeError(
+          `${what}: ${JSON.stringify(request.find)} occurs ${seen + 1} time(s) in the text, occurrence ${occurrence} was asked for`,
+        );
     }
     return [at, at + request.find.length];
   }
@@ -45,14 +49,18 @@ export function characterRange(text: string, request: SpanRequest, what: string)
     const first = request.word;
     const last = (request.wordEnd ?? first + 1) - 1;
     if (!Number.isInteger(first) || !Number.isInteger(last) || first < 0 || last < first || last >= words.length) {
-      throw new RangeError(`${what} asks for words [${first}, ${last + 1}) but the text has ${words.length} whitespace-separated words`);
+      throw new RangeError(
+        `${what} asks for words [${first}, ${last + 1}) but the text has ${words.length} whitespace-separated words`,
+      );
     }
     return [words[first]!.index, words[last]!.index + words[last]![0].length];
   }
   if ("start" in request && "end" in request) {
     const { start, end } = request;
     if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > text.length || start >= end) {
-      throw new RangeError(`${what} is [${start}, ${end}), which is not a non-empty range inside the text's ${text.length} characters`);
+      throw new RangeError(
+        `${what} is [${start}, ${end}), which is not a non-empty range inside the text's ${text.length} characters`,
+      );
     }
     return [start, end];
   }
@@ -60,7 +68,12 @@ export function characterRange(text: string, request: SpanRequest, what: string)
 }
 
 /** Resolves a request to its characters and the non-special tokens that overlap them. */
-export function resolveSpan(text: string, request: SpanRequest, tokens: readonly TokenSpan[], what: string): ResolvedSpan {
+export function resolveSpan(
+  text: string,
+  request: SpanRequest,
+  tokens: readonly TokenSpan[],
+  what: string,
+): ResolvedSpan {
   const [start, end] = characterRange(text, request, what);
   let tokenStart = -1;
   let tokenEnd = -1;
@@ -72,6 +85,9 @@ export function resolveSpan(text: string, request: SpanRequest, tokens: readonly
       tokenEnd = index + 1;
     }
   });
-  if (tokenStart < 0) throw new RangeError(`${what} [${start}, ${end}) covers no token of the text (it may lie in text the tokenizer drops)`);
+  if (tokenStart < 0)
+    throw new RangeError(
+      `${what} [${start}, ${end}) covers no token of the text (it may lie in text the tokenizer drops)`,
+    );
   return { start, end, text: text.slice(start, end), tokenStart, tokenEnd };
 }

@@ -26,8 +26,12 @@ export function planWindows(ids: Int32Array, frame: SpecialFrame, options: Windo
   const tail = ids.subarray(ids.length - frame.trailing);
   const body = ids.subarray(frame.leading, ids.length - frame.trailing);
   const capacity = options.size - frame.leading - frame.trailing;
-  if (capacity < 1) throw new RangeError(`a window of ${options.size} tokens leaves no room for text between ${frame.leading + frame.trailing} special tokens`);
-  if (options.stride < 1 || options.stride > capacity) throw new RangeError(`the window stride must be between 1 and ${capacity} tokens, got ${options.stride}`);
+  if (capacity < 1)
+    throw new RangeError(
+      `a window of ${options.size} tokens leaves no room for text between ${frame.leading + frame.trailing} special tokens`,
+    );
+  if (options.stride < 1 || options.stride > capacity)
+    throw new RangeError(`the window stride must be between 1 and ${capacity} tokens, got ${options.stride}`);
 
   const starts: number[] = [];
   for (let start = 0; ; start += options.stride) {

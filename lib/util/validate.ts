@@ -6,7 +6,8 @@ const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\
 export function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === "string")
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`;
 }
 
@@ -24,7 +25,8 @@ export function requireText(value: unknown, what: string): string {
 }
 
 export function requireInteger(value: unknown, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== "number" || !Number.isInteger(value)) throw new TypeError(`${what} must be an integer, got ${describe(value)}`);
+  if (typeof value !== "number" || !Number.isInteger(value))
+    throw new TypeError(`${what} must be an integer, got ${describe(value)}`);
   if (value < min || value > max) throw new RangeError(`${what} must be between ${min} and ${max}, got ${value}`);
   return value;
 }
@@ -36,7 +38,9 @@ export function requireBoolean(value: unknown, what: string): boolean {
 
 export function requireOneOf<T extends string>(value: unknown, what: string, allowed: readonly T[]): T {
   if (typeof value !== "string" || !allowed.includes(value as T)) {
-    throw new TypeError(`${what} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${describe(value)}`);
+    throw new TypeError(
+      `${what} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${describe(value)}`,
+    );
   }
   return value as T;
 }
@@ -44,12 +48,14 @@ export function requireOneOf<T extends string>(value: unknown, what: string, all
 /** Rejects option names nobody reads, so that a typo (`normalise`) does not pass silently. */
 export function requireKnownKeys(options: object, what: string, known: readonly string[]): void {
   for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new TypeError(`${what} has no option ${JSON.stringify(key)}; known options: ${known.join(", ")}`);
+    if (!known.includes(key))
+      throw new TypeError(`${what} has no option ${JSON.stringify(key)}; known options: ${known.join(", ")}`);
   }
 }
 
 export function requireOptions(value: unknown, what: string): Record<string, unknown> {
   if (value === undefined) return {};
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new TypeError(`${what} must be an object, got ${describe(value)}`);
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new TypeError(`${what} must be an object, got ${describe(value)}`);
   return value as Record<string, unknown>;
 }

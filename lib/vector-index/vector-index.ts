@@ -75,9 +75,11 @@ function columnTypeOf(value: unknown): DataType {
 function columnValue(type: DataType, value: unknown, column: string, id: string): unknown {
   if (value === undefined || value === null) return null;
   // A schema read back from LanceDB has its own arrow classes: compare type ids, not classes.
-  if (DataType.isUtf8(type) || DataType.isLargeUtf8(type)) return typeof value === "string" ? value : JSON.stringify(value);
+  if (DataType.isUtf8(type) || DataType.isLargeUtf8(type))
+    return typeof value === "string" ? value : JSON.stringify(value);
   const expected = DataType.isFloat(type) || DataType.isInt(type) ? "number" : "boolean";
-  if (typeof value !== expected) throw new TypeError(`row ${JSON.stringify(id)}: the column "${column}" holds ${expected}s, got ${describe(value)}`);
+  if (typeof value !== expected)
+    throw new TypeError(`row ${JSON.stringify(id)}: the column "${column}" holds ${expected}s, got ${describe(value)}`);
   return value;
 }
 
@@ -108,7 +110,10 @@ export class VectorIndex {
     if (writing) await mkdir(directory, { recursive: true });
     else {
       const found = await stat(directory).catch(() => undefined);
-      if (!found) throw new IndexOpenError(`there is no index at ${directory}: build one with \`ctxembed index build --index ${directory}\``);
+      if (!found)
+        throw new IndexOpenError(
+          `there is no index at ${directory}: build one with \`ctxembed index build --index ${directory}\``,
+        );
       if (!found.isDirectory()) throw new IndexOpenError(`${directory} is not an index directory (it is a file)`);
     }
     const releaseLock = writing ? await takeWriterLock(directory) : undefined;
@@ -122,10 +127,15 @@ export class VectorIndex {
           table = await db.openTable(tableName);
           schema = await table.schema();
         } catch (error) {
-          throw new IndexOpenError(`the table "${tableName}" of ${directory} cannot be read (is the directory damaged?): ${lanceMessage(error)}`);
+          throw new IndexOpenError(
+            `the table "${tableName}" of ${directory} cannot be read (is the directory damaged?): ${lanceMessage(error)}`,
+          );
         }
       } else if (!writing) {
-        const known = names.length === 0 ? "it holds no tables: is it an index directory?" : `its tables are ${names.map((name) => JSON.stringify(name)).join(", ")}`;
+        const known =
+          names.length === 0
+            ? "it holds no tables: is it an index directory?"
+            : `its tables are ${names.map((name) => JSON.stringify(name)).join(", ")}`;
         throw new IndexOpenError(`${directory} has no table "${tableName}"; ${known}`);
       }
       const index = new VectorIndex(directory, tableName, db, table, schema, options.settings, releaseLock);
@@ -145,11 +155,16 @@ export class VectorIndex {
   get settings(): IndexSettings {
     if (!this.schema) return this.settingsGiven!;
     const json = this.schema.metadata.get(settingsKey);
-    if (json === undefined) throw new IndexOpenError(`the table "${this.tableName}" of ${this.directory} was not written by ctxembed (its schema has no ${settingsKey} metadata)`);
+    if (json === undefined)
+      throw new IndexOpenError(
+        `the table "${this.tableName}" of ${this.directory} was not written by ctxembed (its schema has no ${settingsKey} metadata)`,
+      );
     try {
       return JSON.parse(json) as IndexSettings;
     } catch {
-      throw new IndexOpenError(`the table "${this.tableName}" of ${this.directory} has damaged ${settingsKey} metadata`);
+      throw new IndexOpenError(
+        `the table "${this.tableName}" of ${this.directory} has damaged ${settingsKey} metadata`,
+      );
     }
   }
 
@@ -174,17 +189,25 @@ export class VectorIndex {
    * not among `rows` are deleted in the same commit (the spans a re-read passage no longer has).
    */
   async add(rows: readonly IndexRow[], replacing?: { column: string; values: readonly string[] }): Promise<void> {
-    if (!this.releaseLock) throw new Error(`${this.directory} was opened for searching; open it with settings to add rows`);
+    if (!this.releaseLock)
+      throw new Error(`${this.directory} was opened for searching; open it with settings to add rows`);
     if (!Array.isArray(rows)) throw new TypeError(`rows must be an array, got ${describe(rows)}`);
-    const stale = replacing && replacing.values.length > 0 ? `${replacing.column} IN (${replacing.values.map(sqlString).join(", ")})` : undefined;
+    const stale =
+      replacing && replacing.values.length > 0
+        ? `${replacing.column} IN (${replacing.values.map(sqlString).join(", ")})`
+        : undefined;
     if (rows.length === 0) {
       if (stale !== undefined && this.table) await this.table.delete(stale);
       return;
     }
     const byId = new Map<string, IndexRow>();
     rows.forEach((row, i) => {
-      if (row === null || typeof row !== "object" || typeof row.id !== "string" || row.id.length === 0) throw new TypeError(`rows[${i}] needs a non-empty string id`);
-      if (row.vector?.length !== this.settings.dimensions) throw new RangeError(`rows[${i}] (id ${JSON.stringify(row.id)}) has a vector of ${row.vector?.length} values; the index holds ${this.settings.dimensions}`);
+      if (row === null || typeof row !== "object" || typeof row.id !== "string" || row.id.length === 0)
+        throw new TypeError(`rows[${i}] needs a non-empty string id`);
+      if (row.vector?.length !== this.settings.dimensions)
+        throw new RangeError(
+          `rows[${i}] (id ${JSON.stringify(row.id)}) has a vector of ${row.vector?.length} values; the index holds ${this.settings.dimensions}`,
+        );
       byId.set(row.id, row);
     });
     const unique = [...byId.values()];
@@ -192,7 +215,14 @@ export class VectorIndex {
     const data = lancedb.makeArrowTable(
       unique.map((row) =>
         Object.fromEntries(
-          schema.fields.map((field) => [field.name, field.name === "vector" ? Array.from(row.vector) : field.name === "id" ? row.id : columnValue(field.type, row[field.name], field.name, row.id)]),
+          schema.fields.map((field) => [
+            field.name,
+            field.name === "vector"
+              ? Array.from(row.vector)
+              : field.name === "id"
+                ? row.id
+                : columnValue(field.type, row[field.name], field.name, row.id),
+          ]),
         ),
       ),
       { schema },
@@ -202,8 +232,13 @@ export class VectorIndex {
       this.schema = await this.table.schema();
       return;
     }
-    const extra = unique.flatMap((row) => Object.keys(row)).find((column) => !reservedColumns.has(column) && !schema.fields.some((field) => field.name === column));
-    if (extra !== undefined) throw new TypeError(`the table "${this.tableName}" has no column "${extra}"; its columns are fixed when it is made`);
+    const extra = unique
+      .flatMap((row) => Object.keys(row))
+      .find((column) => !reservedColumns.has(column) && !schema.fields.some((field) => field.name === column));
+    if (extra !== undefined)
+      throw new TypeError(
+        `the table "${this.tableName}" has no column "${extra}"; its columns are fixed when it is made`,
+      );
     const merge = this.table.mergeInsert("id").whenMatchedUpdateAll().whenNotMatchedInsertAll();
     await (stale === undefined ? merge : merge.whenNotMatchedBySourceDelete({ where: stale })).execute(data);
   }
@@ -215,12 +250,17 @@ export class VectorIndex {
       for (const [column, value] of Object.entries(row)) {
         if (column === "id" || column === "vector") continue;
         if (reservedColumns.has(column)) throw new TypeError(`"${column}" is a reserved column name`);
-        if (types.get(column) === undefined) types.set(column, value === null || value === undefined ? undefined : columnTypeOf(value));
+        if (types.get(column) === undefined)
+          types.set(column, value === null || value === undefined ? undefined : columnTypeOf(value));
       }
     }
     const vectorType = new FixedSizeList(this.settings.dimensions, new Field("item", new Float32(), true));
     return new Schema(
-      [new Field("id", new Utf8(), false), new Field("vector", vectorType, false), ...[...types].map(([name, type]) => new Field(name, type ?? new Utf8(), true))],
+      [
+        new Field("id", new Utf8(), false),
+        new Field("vector", vectorType, false),
+        ...[...types].map(([name, type]) => new Field(name, type ?? new Utf8(), true)),
+      ],
       new Map([[settingsKey, JSON.stringify(this.settings)]]),
     );
   }
@@ -244,21 +284,36 @@ export class VectorIndex {
   /** The k rows closest to `vector` by cosine similarity, best first. */
   async search(vector: Float32Array | readonly number[], options: IndexSearchOptions = {}): Promise<IndexHit[]> {
     const k = options.k === undefined ? 10 : requireInteger(options.k, "k", 1, maxK);
-    if (vector?.length !== this.settings.dimensions) throw new RangeError(`the query vector has ${vector?.length} values; the index holds ${this.settings.dimensions}`);
+    if (vector?.length !== this.settings.dimensions)
+      throw new RangeError(
+        `the query vector has ${vector?.length} values; the index holds ${this.settings.dimensions}`,
+      );
     if (!this.table) return [];
-    const columns = [...this.schema!.fields.map((field) => field.name).filter((name) => name !== "vector"), "_distance"];
+    const columns = [
+      ...this.schema!.fields.map((field) => field.name).filter((name) => name !== "vector"),
+      "_distance",
+    ];
     let query = this.table.vectorSearch(Array.from(vector)).distanceType("cosine").limit(k).select(columns);
     if (options.filter !== undefined) query = query.where(requireText(options.filter, "filter"));
     if (options.exact) query = query.bypassVectorIndex();
     else if (this.hasAnnIndex) {
-      query = query.nprobes(options.nprobes === undefined ? 20 : requireInteger(options.nprobes, "nprobes", 1)).refineFactor(options.refineFactor === undefined ? 10 : requireInteger(options.refineFactor, "refineFactor", 1));
+      query = query
+        .nprobes(options.nprobes === undefined ? 20 : requireInteger(options.nprobes, "nprobes", 1))
+        .refineFactor(
+          options.refineFactor === undefined ? 10 : requireInteger(options.refineFactor, "refineFactor", 1),
+        );
     }
     let rows: Record<string, unknown>[];
     try {
       rows = await query.toArray();
     } catch (error) {
-      if (options.filter !== undefined) throw new IndexFilterError(`the filter ${JSON.stringify(options.filter)} cannot be applied: ${lanceMessage(error)}`);
-      throw new IndexOpenError(`searching the table "${this.tableName}" of ${this.directory} failed (is the directory damaged?): ${lanceMessage(error)}`);
+      if (options.filter !== undefined)
+        throw new IndexFilterError(
+          `the filter ${JSON.stringify(options.filter)} cannot be applied: ${lanceMessage(error)}`,
+        );
+      throw new IndexOpenError(
+        `searching the table "${this.tableName}" of ${this.directory} failed (is the directory damaged?): ${lanceMessage(error)}`,
+      );
     }
     return rows.map(({ _distance, id, ...rest }) => ({ id: String(id), score: 1 - Number(_distance), ...rest }));
   }
@@ -279,7 +334,12 @@ export function openIndex(directory: string, options: OpenIndexOptions = {}): Pr
 export async function openIndexTables(directory: string): Promise<VectorIndex[]> {
   const first = await VectorIndex.open(directory, {}).catch(async (error) => {
     // The default table may be missing where another one is there: list what there is.
-    if (!(error instanceof IndexOpenError) || !/has no table/.test(error.message) || /holds no tables/.test(error.message)) throw error;
+    if (
+      !(error instanceof IndexOpenError) ||
+      !/has no table/.test(error.message) ||
+      /holds no tables/.test(error.message)
+    )
+      throw error;
     return undefined;
   });
   const db = await lancedb.connect(directory);

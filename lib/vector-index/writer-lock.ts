@@ -24,9 +24,12 @@ export async function takeWriterLock(directory: string): Promise<() => Promise<v
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const holder = Number((await readFile(path, "utf8").catch(() => "")).trim());
       if (Number.isSafeInteger(holder) && holder > 0 && isProcessAlive(holder) && holder !== process.pid) {
-        throw new WriterLockError(`${directory} is being written by another process (pid ${holder}); LanceDB allows one writer at a time: wait for it to finish`);
+        throw new WriterLockError(
+          `${directory} is being written by another process (pid ${holder}); LanceDB allows one writer at a time: wait for it to finish`,
+        );
       }
-      if (holder === process.pid) throw new WriterLockError(`${directory} is already open for writing in this process: close that index first`);
+      if (holder === process.pid)
+        throw new WriterLockError(`${directory} is already open for writing in this process: close that index first`);
       await rm(path, { force: true });
     }
   }

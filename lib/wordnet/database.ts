@@ -24,7 +24,9 @@ const letters: Record<WordNetPos, string> = { noun: "n", verb: "v", adj: "a", ad
 
 /** Splits a gloss into its definition and its quoted examples. */
 export function parseGloss(gloss: string): { definition: string; examples: string[] } {
-  const examples = [...gloss.matchAll(/"([^"]+)"/g)].map((match) => match[1]!.trim()).filter((example) => example.length > 0);
+  const examples = [...gloss.matchAll(/"([^"]+)"/g)]
+    .map((match) => match[1]!.trim())
+    .filter((example) => example.length > 0);
   const quote = gloss.indexOf('"');
   const definition = (quote < 0 ? gloss : gloss.slice(0, quote)).replace(/[;\s]+$/, "").trim();
   return { definition, examples };
@@ -35,8 +37,11 @@ export function parseDataLine(line: string, pos: WordNetPos): Synset {
   const bar = line.indexOf(" | ");
   const fields = (bar < 0 ? line : line.slice(0, bar)).split(" ");
   const wordCount = Number.parseInt(fields[3]!, 16);
-  if (!/^\d{8}$/.test(fields[0] ?? "") || !Number.isInteger(wordCount)) throw new Error(`not a WordNet data line: ${line.slice(0, 80)}`);
-  const lemmas = Array.from({ length: wordCount }, (_, i) => fields[4 + 2 * i]!.replace(/\([a-z]+\)$/, "").replaceAll("_", " "));
+  if (!/^\d{8}$/.test(fields[0] ?? "") || !Number.isInteger(wordCount))
+    throw new Error(`not a WordNet data line: ${line.slice(0, 80)}`);
+  const lemmas = Array.from({ length: wordCount }, (_, i) =>
+    fields[4 + 2 * i]!.replace(/\([a-z]+\)$/, "").replaceAll("_", " "),
+  );
   return { id: `${fields[0]}-${letters[pos]}`, pos, lemmas, ...parseGloss(bar < 0 ? "" : line.slice(bar + 3).trim()) };
 }
 

@@ -33,17 +33,26 @@ export interface SenseVector {
 
 /** Sentences compared for leakage: case, punctuation and spacing do not matter ("Room and board ." = "room and board"). */
 export function sentenceKey(sentence: string): string {
-  return sentence.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
+  return sentence
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, " ")
+    .trim();
 }
 
 /** Where `lemma` (or an inflection of it) occurs in `sentence`; multi-word lemmas inflect on their first word. */
-export function findLemma(wordnet: WordNet, sentence: string, lemma: string, pos: WordNetPos): { start: number; end: number } | undefined {
+export function findLemma(
+  wordnet: WordNet,
+  sentence: string,
+  lemma: string,
+  pos: WordNetPos,
+): { start: number; end: number } | undefined {
   const parts = lemma.toLowerCase().split(/[\s_]+/);
   const words = wordsOf(sentence);
   for (let i = 0; i + parts.length <= words.length; i++) {
     const first = words[i]!.word;
     if (first !== parts[0] && !wordnet.bases(first, pos).includes(parts[0]!)) continue;
-    if (parts.slice(1).every((part, k) => words[i + 1 + k]!.word === part)) return { start: words[i]!.start, end: words[i + parts.length - 1]!.end };
+    if (parts.slice(1).every((part, k) => words[i + 1 + k]!.word === part))
+      return { start: words[i]!.start, end: words[i + parts.length - 1]!.end };
   }
   return undefined;
 }
@@ -62,13 +71,32 @@ export class WordNetSenses {
    * `embed` gives span vectors for the "word" reading; for "sentence" every request covers its
    * whole text. The combination defaults to "unit-sum" read by word, "mean-of-cosines" by sentence.
    */
-  static create(wordnet: WordNet, embed: SpanEmbedder, reading: SenseReading = "word", combination?: SenseCombination): WordNetSenses {
-    return new WordNetSenses(wordnet, embed, new Map(), new Set(), reading, combination ?? (reading === "sentence" ? "mean-of-cosines" : "unit-sum"));
+  static create(
+    wordnet: WordNet,
+    embed: SpanEmbedder,
+    reading: SenseReading = "word",
+    combination?: SenseCombination,
+  ): WordNetSenses {
+    return new WordNetSenses(
+      wordnet,
+      embed,
+      new Map(),
+      new Set(),
+      reading,
+      combination ?? (reading === "sentence" ? "mean-of-cosines" : "unit-sum"),
+    );
   }
 
   /** The same inventory without any example sentence in `sentences` (vectors already computed are shared). */
   excluding(sentences: Iterable<string>): WordNetSenses {
-    return new WordNetSenses(this.wordnet, this.embed, this.memo, new Set([...this.excluded, ...[...sentences].map(sentenceKey)]), this.reading, this.combination);
+    return new WordNetSenses(
+      this.wordnet,
+      this.embed,
+      this.memo,
+      new Set([...this.excluded, ...[...sentences].map(sentenceKey)]),
+      this.reading,
+      this.combination,
+    );
   }
 
   /** The same inventory (and exclusions) with its senses combined another way; vectors already computed are shared. */
@@ -89,7 +117,8 @@ export class WordNetSenses {
 
   /** Unit vectors of occurrences (a word's range in a text), read as this inventory reads its senses. */
   async occurrenceVectors(occurrences: readonly SpanRequestInText[]): Promise<Float32Array[]> {
-    const requests = this.reading === "sentence" ? occurrences.map((occurrence) => wholeText(occurrence.text)) : occurrences;
+    const requests =
+      this.reading === "sentence" ? occurrences.map((occurrence) => wholeText(occurrence.text)) : occurrences;
     await this.embedMissing(requests);
     return requests.map((request) => Float32Array.from(this.memo.get(memoKey(request))!));
   }
@@ -124,12 +153,19 @@ export class WordNetSenses {
       const { gloss, examples } = this.requestsFor(lemma, synset);
       const glossVector = this.memo.get(memoKey(gloss))!;
       if (examples.length === 0) return { synset, examples, vector: Float32Array.from(glossVector) };
-      const exampleMean = unitMean(examples.map((example) => this.memo.get(memoKey(example))!), glossVector.length);
+      const exampleMean = unitMean(
+        examples.map((example) => this.memo.get(memoKey(example))!),
+        glossVector.length,
+      );
       const sum = exampleMean.map((value, d) => value + glossVector[d]!);
       // Read by sentence, a unit sum sits nearer to every sentence than a lone definition does,
       // and drew occurrences to the synsets that have examples (WiC train, all-MiniLM-L6-v2: 51.3
       // against 65.0 with the mean of cosines).
-      return { synset, examples, vector: this.combination === "mean-of-cosines" ? sum.map((value) => value / 2) : l2Normalize(sum) };
+      return {
+        synset,
+        examples,
+        vector: this.combination === "mean-of-cosines" ? sum.map((value) => value / 2) : l2Normalize(sum),
+      };
     });
   }
 
@@ -138,7 +174,11 @@ export class WordNetSenses {
    * dot product of the unit vector (read by sentence: the mean of its cosines to the definition
    * and to the examples); undefined when WordNet has no such lemma.
    */
-  async disambiguate(lemma: string, pos: WordNetPos, vector: Float32Array): Promise<{ sense: SenseVector; cosine: number } | undefined> {
+  async disambiguate(
+    lemma: string,
+    pos: WordNetPos,
+    vector: Float32Array,
+  ): Promise<{ sense: SenseVector; cosine: number } | undefined> {
     const unit = l2Normalize(Float32Array.from(vector));
     let best: { sense: SenseVector; cosine: number } | undefined;
     for (const sense of await this.senses(lemma, pos)) {

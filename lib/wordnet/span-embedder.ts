@@ -22,7 +22,11 @@ export function modelSpanEmbedder(model: EmbeddingModel, settings: SpanVectorSet
     if (requests.length === 0) return [];
     const results = await model.embed(
       requests.map(({ text, start, end }) => ({ text, spans: [{ start, end }] })),
-      { normalize: false, spanPooling: settings.spanPooling ?? "mean", ...(settings.layers === undefined ? {} : { layers: settings.layers }) },
+      {
+        normalize: false,
+        spanPooling: settings.spanPooling ?? "mean",
+        ...(settings.layers === undefined ? {} : { layers: settings.layers }),
+      },
     );
     return results.map((result) => Float32Array.from(result.spans![0]!.embedding));
   };
@@ -32,7 +36,10 @@ export function modelSpanEmbedder(model: EmbeddingModel, settings: SpanVectorSet
 export function modelSentenceEmbedder(model: EmbeddingModel): SpanEmbedder {
   return async (requests) => {
     if (requests.length === 0) return [];
-    const results = await model.embed(requests.map(({ text }) => text), { normalize: false });
+    const results = await model.embed(
+      requests.map(({ text }) => text),
+      { normalize: false },
+    );
     return results.map((result) => Float32Array.from(result.embedding));
   };
 }

@@ -33,12 +33,17 @@ export async function distributedThroughput(options: DistributedBenchOptions): P
   const queue = new Queue(queueName, { connection });
   const work = await mkdtemp(join(tmpdir(), "ctxembed-bench-distributed-"));
   const input = join(work, "input.txt");
-  await writeFile(input, `${Array.from({ length: options.lines }, (_, i) => options.texts[i % options.texts.length]).join("\n")}\n`);
+  await writeFile(
+    input,
+    `${Array.from({ length: options.lines }, (_, i) => options.texts[i % options.texts.length]).join("\n")}\n`,
+  );
   const warmUpInput = join(work, "warm-up.txt");
   await writeFile(warmUpInput, `${options.texts.slice(0, 10).join("\n")}\n`);
   const workers: CliRun[] = [];
   const startWorkers = async (count: number, threads: number, extra: string[] = []): Promise<CliRun[]> => {
-    const started = Array.from({ length: count }, () => ctxembed(["worker", "--queue", redis.url, "--threads", String(threads), ...extra]));
+    const started = Array.from({ length: count }, () =>
+      ctxembed(["worker", "--queue", redis.url, "--threads", String(threads), ...extra]),
+    );
     workers.push(...started);
     await Promise.all(started.map((run) => run.line(/waiting for jobs/)));
     return started;
@@ -59,18 +64,46 @@ export async function distributedThroughput(options: DistributedBenchOptions): P
   };
   // Each submit gets a new output folder, hence a new job (ids depend on it).
   const submit = (shardSize: number, file = input): Promise<number> =>
-    timed(["embed", "--model", options.modelPath, "--input", file, "--output", join(work, `parts-${runs++}`), "--queue", redis.url, "--shard-size", String(shardSize)]);
+    timed([
+      "embed",
+      "--model",
+      options.modelPath,
+      "--input",
+      file,
+      "--output",
+      join(work, `parts-${runs++}`),
+      "--queue",
+      redis.url,
+      "--shard-size",
+      String(shardSize),
+    ]);
   // Workers load the model when their first job arrives: a tiny job for each keeps that out of the timings.
   const warmUp = (): Promise<number> => submit(1, warmUpInput);
 
   const rows: Row[] = [];
   let takeover: number;
   try {
-    rows.push({ setup: "local CLI, 2 threads", seconds: await timed(["embed", "--model", options.modelPath, "--input", input, "--output", join(work, "local.jsonl"), "--threads", "2"]) });
+    rows.push({
+      setup: "local CLI, 2 threads",
+      seconds: await timed([
+        "embed",
+        "--model",
+        options.modelPath,
+        "--input",
+        input,
+        "--output",
+        join(work, "local.jsonl"),
+        "--threads",
+        "2",
+      ]),
+    });
     await startWorkers(1, 2);
     await warmUp();
     for (const shardSize of [1000, 100, 10_000]) {
-      rows.push({ setup: `1 worker x 2 threads, shards of ${shardSize.toLocaleString("en-US")}`, seconds: await submit(shardSize) });
+      rows.push({
+        setup: `1 worker x 2 threads, shards of ${shardSize.toLocaleString("en-US")}`,
+        seconds: await submit(shardSize),
+      });
     }
     await stopWorkers();
     await startWorkers(2, 1);
@@ -86,7 +119,10 @@ export async function distributedThroughput(options: DistributedBenchOptions): P
     await rm(work, { recursive: true, force: true });
   }
   const local = rows[0]!.seconds;
-  const table = rows.map(({ setup, seconds }) => `| ${setup} | ${seconds.toFixed(2)} | ${Math.round(options.lines / seconds).toLocaleString("en-US")} | ${(seconds / local).toFixed(2)} |`);
+  const table = rows.map(
+    ({ setup, seconds }) =>
+      `| ${setup} | ${seconds.toFixed(2)} | ${Math.round(options.lines / seconds).toLocaleString("en-US")} | ${(seconds / local).toFixed(2)} |`,
+  );
   return [
     `Distributed embedding, ${options.lines.toLocaleString("en-US")} lines (${options.textsName}, repeated), whole commands including model load:`,
     "",
@@ -110,13 +146,33 @@ async function takeoverSeconds(
   const events = new QueueEvents(queueName, { connection });
   await events.waitUntilReady();
   try {
-    const [victim] = await startWorkers(2, 1, ["--lock-duration", String(options.lockDuration), "--stalled-interval", String(options.stalledInterval)]);
-    const submitted = ctxembed(["embed", "--model", options.modelPath, "--input", input, "--output", output, "--queue", url, "--shard-size", "1000"]);
+    const [victim] = await startWorkers(2, 1, [
+      "--lock-duration",
+      String(options.lockDuration),
+      "--stalled-interval",
+      String(options.stalledInterval),
+    ]);
+    const submitted = ctxembed([
+      "embed",
+      "--model",
+      options.modelPath,
+      "--input",
+      input,
+      "--output",
+      output,
+      "--queue",
+      url,
+      "--shard-size",
+      "1000",
+    ]);
     await victim!.line(/committed part-/);
     const limit = options.lockDuration + 3 * options.stalledInterval + 10_000;
     const stalled = new Promise<number>((resolve, reject) => {
       events.once("stalled", () => resolve(performance.now()));
-      setTimeout(() => reject(new Error(`no stalled event within ${limit} ms: the killed worker held no shard`)), limit).unref();
+      setTimeout(
+        () => reject(new Error(`no stalled event within ${limit} ms: the killed worker held no shard`)),
+        limit,
+      ).unref();
     });
     const killed = performance.now();
     victim!.child.kill("SIGKILL");

@@ -11,7 +11,12 @@ export interface VariantTiming {
 }
 
 /** Best of `repeats` runs per variant, each after a warm-up call on a few inputs (contexts, caches). */
-export async function timeEmbedVariants(model: EmbeddingModel, inputs: string[], variants: [string, EmbedOptions][], repeats: number): Promise<VariantTiming[]> {
+export async function timeEmbedVariants(
+  model: EmbeddingModel,
+  inputs: string[],
+  variants: [string, EmbedOptions][],
+  repeats: number,
+): Promise<VariantTiming[]> {
   const timings: VariantTiming[] = [];
   for (const [name, options] of variants) {
     await model.embed(inputs.slice(0, 8), options);

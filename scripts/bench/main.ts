@@ -21,23 +21,67 @@ import { tokenOverhead } from "./token-overhead.js";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 const options = new Command("bench")
-  .option("--threads <n>", "threads for every runner", (v) => Number.parseInt(v, 10), Math.min(2, availableParallelism()))
+  .option(
+    "--threads <n>",
+    "threads for every runner",
+    (v) => Number.parseInt(v, 10),
+    Math.min(2, availableParallelism()),
+  )
   .option("--repeats <n>", "runs per measurement (the best counts)", (v) => Number.parseInt(v, 10), 3)
   .option("--model <file>", "GGUF model (default: all-minilm-l6-v2 f32 from the cache)")
   .option("--senses", "instead: build a sense dictionary over the State of the Union corpus (one run, peak memory)")
   .option("--senses-words <n>", "with --senses: words of the corpus to read", (v) => Number.parseInt(v, 10), 1_000_000)
-  .option("--peers", "instead: llama-embedding, node-llama-cpp and sentence-transformers beside ctxembed at 1 and 2 threads, written to docs/bench-peers.{md,svg}")
-  .option("--checkpoint <directory>", "with --peers and --model: the Hugging Face checkpoint the GGUF was converted from (for the Python peer)")
-  .option("--python <executable>", "with --peers: a Python that has sentence-transformers (default: a virtual environment made in the cache)")
+  .option(
+    "--peers",
+    "instead: llama-embedding, node-llama-cpp and sentence-transformers beside ctxembed at 1 and 2 threads, written to docs/bench-peers.{md,svg}",
+  )
+  .option(
+    "--checkpoint <directory>",
+    "with --peers and --model: the Hugging Face checkpoint the GGUF was converted from (for the Python peer)",
+  )
+  .option(
+    "--python <executable>",
+    "with --peers: a Python that has sentence-transformers (default: a virtual environment made in the cache)",
+  )
   .option("--texts <n>", "with --peers: only the first n texts (quick checks)", (v) => Number.parseInt(v, 10))
-  .option("--prompting", "instead: PromptEOL with 3 demonstrations against none over 500 STS-B inputs on gemma-3-270m (the shared prefix)")
-  .option("--server", "instead: the HTTP server at 1, 8, 32 and 64 concurrent clients, dynamic batching off and on, written to docs/bench-server.{md,svg}")
-  .option("--phrases", "instead: phrase retrieval over 1,000 State of the Union passages, candidate spans per second, in context and alone")
-  .option("--index", "instead: the LanceDB index: rows/s and query p50/p99 flat and IVF-PQ on random vectors, and indexed phrase search against brute force over State of the Union passages")
-  .option("--index-sizes <list>", "with --index: table sizes in vectors, comma-separated", (v) => v.split(",").map(Number), [100_000, 1_000_000])
-  .option("--index-passages <n>", "with --index: passages indexed for the phrase comparison", (v) => Number.parseInt(v, 10), 1000)
-  .option("--distributed", "instead: BullMQ workers against the local CLI (1 worker x 2 threads, 2 x 1), shard sizes 100/1,000/10,000, SIGKILL-to-takeover time")
-  .option("--distributed-lines <n>", "with --distributed: lines in the file (STS-B dev sentences repeated)", (v) => Number.parseInt(v, 10), 20_000)
+  .option(
+    "--prompting",
+    "instead: PromptEOL with 3 demonstrations against none over 500 STS-B inputs on gemma-3-270m (the shared prefix)",
+  )
+  .option(
+    "--server",
+    "instead: the HTTP server at 1, 8, 32 and 64 concurrent clients, dynamic batching off and on, written to docs/bench-server.{md,svg}",
+  )
+  .option(
+    "--phrases",
+    "instead: phrase retrieval over 1,000 State of the Union passages, candidate spans per second, in context and alone",
+  )
+  .option(
+    "--index",
+    "instead: the LanceDB index: rows/s and query p50/p99 flat and IVF-PQ on random vectors, and indexed phrase search against brute force over State of the Union passages",
+  )
+  .option(
+    "--index-sizes <list>",
+    "with --index: table sizes in vectors, comma-separated",
+    (v) => v.split(",").map(Number),
+    [100_000, 1_000_000],
+  )
+  .option(
+    "--index-passages <n>",
+    "with --index: passages indexed for the phrase comparison",
+    (v) => Number.parseInt(v, 10),
+    1000,
+  )
+  .option(
+    "--distributed",
+    "instead: BullMQ workers against the local CLI (1 worker x 2 threads, 2 x 1), shard sizes 100/1,000/10,000, SIGKILL-to-takeover time",
+  )
+  .option(
+    "--distributed-lines <n>",
+    "with --distributed: lines in the file (STS-B dev sentences repeated)",
+    (v) => Number.parseInt(v, 10),
+    20_000,
+  )
   .option("--server-requests <n>", "with --server: requests per concurrency level", (v) => Number.parseInt(v, 10), 512)
   .parse()
   .opts<{
@@ -141,7 +185,8 @@ await buildNative({ target: "llama-embedding" });
 if (options.peers) {
   const texts = (await stsbSentences(stsbPath)).slice(0, options.texts);
   // The catalogue model keeps the checkpoint its GGUF was converted from; a --model file needs --checkpoint.
-  const checkpointDirectory = options.checkpoint ?? (options.model === undefined ? checkpointPath("all-minilm-l6-v2") : undefined);
+  const checkpointDirectory =
+    options.checkpoint ?? (options.model === undefined ? checkpointPath("all-minilm-l6-v2") : undefined);
   const report = await peerBenchmark({
     modelPath,
     ...(checkpointDirectory === undefined ? {} : { checkpointDirectory }),

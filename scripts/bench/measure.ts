@@ -61,8 +61,15 @@ export async function best(repeats: number, run: () => Promise<Run>): Promise<Ru
 
 export function table(rows: Record<string, string | number>[]): string {
   const columns = Object.keys(rows[0] ?? {});
-  const cell = (value: string | number | undefined) => (typeof value === "number" ? value.toLocaleString("en-US", { maximumFractionDigits: 2 }) : (value ?? ""));
-  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => String(cell(row[column])).length)));
+  const cell = (value: string | number | undefined) =>
+    typeof value === "number" ? value.toLocaleString("en-US", { maximumFractionDigits: 2 }) : (value ?? "");
+  const widths = columns.map((column) =>
+    Math.max(column.length, ...rows.map((row) => String(cell(row[column])).length)),
+  );
   const line = (values: string[]) => `| ${values.map((value, i) => value.padEnd(widths[i]!)).join(" | ")} |`;
-  return [line(columns), line(widths.map((w) => "-".repeat(w))), ...rows.map((row) => line(columns.map((c) => String(cell(row[c])))))].join("\n");
+  return [
+    line(columns),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map((row) => line(columns.map((c) => String(cell(row[c]))))),
+  ].join("\n");
 }

@@ -41,7 +41,8 @@ export function barChartSvg(title: string, unit: string, bars: ChartBar[]): stri
     return [label, ...rects];
   });
   const legend = series.map(
-    (name, s) => `<rect x="${labelWidth + s * 110}" y="${height - 20}" width="10" height="10" fill="${palette[s % palette.length]}"/><text x="${labelWidth + s * 110 + 14}" y="${height - 11}">${escapeXml(name)}</text>`,
+    (name, s) =>
+      `<rect x="${labelWidth + s * 110}" y="${height - 20}" width="10" height="10" fill="${palette[s % palette.length]}"/><text x="${labelWidth + s * 110 + 14}" y="${height - 11}">${escapeXml(name)}</text>`,
   );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,

@@ -6,7 +6,13 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const [runner, modelPath, textsPath, threadsArgument, peersDirectory] = process.argv.slice(2) as [string, string, string, string, string];
+const [runner, modelPath, textsPath, threadsArgument, peersDirectory] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+];
 const texts = (await readFile(textsPath, "utf8")).split("\n").filter((line) => line.length > 0);
 const threads = Number.parseInt(threadsArgument, 10);
 const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -18,7 +24,9 @@ if (runner === "ctxembed") {
   await model.embed(texts);
   await model.dispose();
 } else if (runner === "node-llama-cpp") {
-  const { getLlama, LlamaLogLevel } = await import(pathToFileURL(join(peersDirectory, "node_modules", "node-llama-cpp", "dist", "index.js")).href);
+  const { getLlama, LlamaLogLevel } = await import(
+    pathToFileURL(join(peersDirectory, "node_modules", "node-llama-cpp", "dist", "index.js")).href
+  );
   const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath });
   const context = await model.createEmbeddingContext({ threads });

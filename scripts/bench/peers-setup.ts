@@ -13,13 +13,18 @@ export function installNodeLlamaCpp(peersDirectory: string): void {
   if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).version === nodeLlamaCppVersion) return;
   mkdirSync(peersDirectory, { recursive: true });
   const project = join(peersDirectory, "package.json");
-  if (!existsSync(project)) writeFileSync(project, `${JSON.stringify({ name: "ctxembed-bench-peers", private: true })}\n`);
+  if (!existsSync(project))
+    writeFileSync(project, `${JSON.stringify({ name: "ctxembed-bench-peers", private: true })}\n`);
   console.error(`bench: installing node-llama-cpp@${nodeLlamaCppVersion} into ${peersDirectory}…`);
   // Its prebuilt binaries come as optional dependencies, so its own install script is not needed.
-  execFileSync("npm", ["install", "--save-exact", "--no-audit", "--no-fund", `node-llama-cpp@${nodeLlamaCppVersion}`], { cwd: peersDirectory, stdio: "inherit" });
+  execFileSync("npm", ["install", "--save-exact", "--no-audit", "--no-fund", `node-llama-cpp@${nodeLlamaCppVersion}`], {
+    cwd: peersDirectory,
+    stdio: "inherit",
+  });
 }
 
-const versionProbe = "import torch, sentence_transformers as st; print(f'sentence-transformers {st.__version__}, torch {torch.__version__}')";
+const versionProbe =
+  "import torch, sentence_transformers as st; print(f'sentence-transformers {st.__version__}, torch {torch.__version__}')";
 
 function pythonVersions(python: string): string | undefined {
   const probe = spawnSync(python, ["-c", versionProbe], { encoding: "utf8" });
@@ -27,15 +32,23 @@ function pythonVersions(python: string): string | undefined {
 }
 
 /** A Python with sentence-transformers: the interpreter given, else a virtual environment in the peers directory made on first use. */
-export function pythonWithSentenceTransformers(peersDirectory: string, given?: string): { python: string; versions: string } {
+export function pythonWithSentenceTransformers(
+  peersDirectory: string,
+  given?: string,
+): { python: string; versions: string } {
   const python = given ?? join(peersDirectory, "python", "bin", "python");
   let versions = pythonVersions(python);
   if (versions === undefined && given === undefined) {
-    console.error(`bench: installing sentence-transformers==${sentenceTransformersVersion} into ${join(peersDirectory, "python")}…`);
-    if (!existsSync(python)) execFileSync("python3", ["-m", "venv", join(peersDirectory, "python")], { stdio: "inherit" });
+    console.error(
+      `bench: installing sentence-transformers==${sentenceTransformersVersion} into ${join(peersDirectory, "python")}…`,
+    );
+    if (!existsSync(python))
+      execFileSync("python3", ["-m", "venv", join(peersDirectory, "python")], { stdio: "inherit" });
     // PyPI's Linux torch wheel brings its CUDA libraries along (gigabytes); the CPU-only wheel
     // index is not reachable everywhere, and the benchmark runs torch on the CPU either way.
-    execFileSync(python, ["-m", "pip", "install", "--quiet", `sentence-transformers==${sentenceTransformersVersion}`], { stdio: "inherit" });
+    execFileSync(python, ["-m", "pip", "install", "--quiet", `sentence-transformers==${sentenceTransformersVersion}`], {
+      stdio: "inherit",
+    });
     versions = pythonVersions(python);
   }
   if (versions === undefined) throw new Error(`${python} cannot import torch and sentence_transformers`);

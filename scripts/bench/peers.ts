@@ -56,12 +56,19 @@ function nodePeer(name: string, how: string, peersDirectory: string, modelPath: 
   return {
     name,
     how,
-    invocation: (textsFile, threads) => ({ command: process.execPath, args: ["--import", "tsx", runner, name, modelPath, textsFile, String(threads), peersDirectory] }),
+    invocation: (textsFile, threads) => ({
+      command: process.execPath,
+      args: ["--import", "tsx", runner, name, modelPath, textsFile, String(threads), peersDirectory],
+    }),
   };
 }
 
 /** The peers that can run here, and a reason for each that cannot. */
-function preparePeers(options: PeerBenchOptions): { peers: Peer[]; notRun: { name: string; reason: string }[]; notes: string[] } {
+function preparePeers(options: PeerBenchOptions): {
+  peers: Peer[];
+  notRun: { name: string; reason: string }[];
+  notes: string[];
+} {
   if (!existsSync(options.llamaEmbedding)) throw new Error(`${options.llamaEmbedding} is missing`);
   const peers: Peer[] = [
     {
@@ -69,10 +76,30 @@ function preparePeers(options: PeerBenchOptions): { peers: Peer[]; notRun: { nam
       how: "llama.cpp's example, built from the same source with the same CMake flags (the native ceiling); `-b 256 -ub 256 --pooling mean --embd-normalize 2`",
       invocation: (textsFile, threads) => ({
         command: options.llamaEmbedding,
-        args: ["-m", options.modelPath, "-f", textsFile, "-t", String(threads), "-b", "256", "-ub", "256", "--pooling", "mean", "--embd-normalize", "2"],
+        args: [
+          "-m",
+          options.modelPath,
+          "-f",
+          textsFile,
+          "-t",
+          String(threads),
+          "-b",
+          "256",
+          "-ub",
+          "256",
+          "--pooling",
+          "mean",
+          "--embd-normalize",
+          "2",
+        ],
       }),
     },
-    nodePeer("ctxembed", "`loadModel(file, {threads})`, then one `model.embed(texts)` call (dist/, as published)", options.peersDirectory, options.modelPath),
+    nodePeer(
+      "ctxembed",
+      "`loadModel(file, {threads})`, then one `model.embed(texts)` call (dist/, as published)",
+      options.peersDirectory,
+      options.modelPath,
+    ),
   ];
   installNodeLlamaCpp(options.peersDirectory);
   peers.push(
@@ -88,7 +115,10 @@ function preparePeers(options: PeerBenchOptions): { peers: Peer[]; notRun: { nam
   const notes: string[] = [];
   const checkpoint = options.checkpointDirectory;
   if (checkpoint === undefined) {
-    notRun.push({ name: "sentence-transformers", reason: "no Hugging Face checkpoint is known for this GGUF file (pass --checkpoint)" });
+    notRun.push({
+      name: "sentence-transformers",
+      reason: "no Hugging Face checkpoint is known for this GGUF file (pass --checkpoint)",
+    });
   } else {
     const { python, versions } = pythonWithSentenceTransformers(options.peersDirectory, options.python);
     notes.push(`Python peer: ${versions}.`);
@@ -165,7 +195,9 @@ export async function peerBenchmark(options: PeerBenchOptions): Promise<string> 
       };
       const whole = await run(allTexts);
       const first = await run(firstText);
-      console.error(`bench: ${peer.name}, ${threads} thread(s): ${whole.seconds.toFixed(2)} s for every text, ${first.seconds.toFixed(2)} s for one`);
+      console.error(
+        `bench: ${peer.name}, ${threads} thread(s): ${whole.seconds.toFixed(2)} s for every text, ${first.seconds.toFixed(2)} s for one`,
+      );
       measurements.push({ peer, threads, whole, first });
     }
   }
@@ -179,16 +211,32 @@ export async function peerBenchmark(options: PeerBenchOptions): Promise<string> 
     "first vector (s)": m.first.seconds,
     "whole run (s)": m.whole.seconds,
   }));
-  const find = (name: string, threads: number) => measurements.find((m) => m.peer.name === name && m.threads === threads);
+  const find = (name: string, threads: number) =>
+    measurements.find((m) => m.peer.name === name && m.threads === threads);
   const targets = options.threads.flatMap((threads) => {
     const ours = find("ctxembed", threads)!;
     const native = find("llama-embedding", threads)!;
     const node = find("node-llama-cpp", threads)!;
-    const extra = ours.whole.peakRssBytes !== undefined && native.whole.peakRssBytes !== undefined ? (ours.whole.peakRssBytes - native.whole.peakRssBytes) / 2 ** 20 : undefined;
+    const extra =
+      ours.whole.peakRssBytes !== undefined && native.whole.peakRssBytes !== undefined
+        ? (ours.whole.peakRssBytes - native.whole.peakRssBytes) / 2 ** 20
+        : undefined;
     return [
-      { threads, target: "ctxembed / llama-embedding tokens/s >= 1.0", measured: ratio(computeSeconds(native), computeSeconds(ours)) },
-      { threads, target: "ctxembed / node-llama-cpp tokens/s >= 3", measured: ratio(computeSeconds(node), computeSeconds(ours)) },
-      { threads, target: "ctxembed peak memory - llama-embedding's <= 100 MB", measured: extra === undefined ? "n/a" : `${extra.toFixed(0)} MB` },
+      {
+        threads,
+        target: "ctxembed / llama-embedding tokens/s >= 1.0",
+        measured: ratio(computeSeconds(native), computeSeconds(ours)),
+      },
+      {
+        threads,
+        target: "ctxembed / node-llama-cpp tokens/s >= 3",
+        measured: ratio(computeSeconds(node), computeSeconds(ours)),
+      },
+      {
+        threads,
+        target: "ctxembed peak memory - llama-embedding's <= 100 MB",
+        measured: extra === undefined ? "n/a" : `${extra.toFixed(0)} MB`,
+      },
     ];
   });
 
@@ -223,8 +271,13 @@ export async function peerBenchmark(options: PeerBenchOptions): Promise<string> 
   await writeFile(join(options.docsDirectory, "bench-peers.md"), markdown);
   const bars = measurements.flatMap((m) => {
     const value = rate(tokens, m);
-    return typeof value === "number" ? [{ group: m.peer.name, series: `${m.threads} thread${m.threads === 1 ? "" : "s"}`, value }] : [];
+    return typeof value === "number"
+      ? [{ group: m.peer.name, series: `${m.threads} thread${m.threads === 1 ? "" : "s"}`, value }]
+      : [];
   });
-  await writeFile(join(options.docsDirectory, "bench-peers.svg"), barChartSvg(`${basename(options.modelPath)}, ${options.texts.length} ${options.textsName}`, "tokens/s", bars));
+  await writeFile(
+    join(options.docsDirectory, "bench-peers.svg"),
+    barChartSvg(`${basename(options.modelPath)}, ${options.texts.length} ${options.textsName}`, "tokens/s", bars),
+  );
   return markdown;
 }

@@ -38,7 +38,8 @@ export async function corpusPassages(corpusPath: string, count: number): Promise
 export async function phraseRetrievalThroughput(options: PhraseBenchOptions): Promise<string> {
   const passages = await corpusPassages(options.corpusPath, options.passages);
   const model = await loadModel(options.modelPath, { threads: options.threads });
-  const candidatesOf = (slice: string[]) => slice.reduce((sum, passage) => sum + candidateSpans(passage, { mode: "ngrams" }).length, 0);
+  const candidatesOf = (slice: string[]) =>
+    slice.reduce((sum, passage) => sum + candidateSpans(passage, { mode: "ngrams" }).length, 0);
   const tokensOf = (slice: string[]) => slice.reduce((sum, passage) => sum + model.tokenize(passage).length, 0);
   await searchPhrases(model, query, passages.slice(0, 8), { mode: "ngrams" });
   const rows: Record<string, string | number>[] = [];
@@ -51,7 +52,8 @@ export async function phraseRetrievalThroughput(options: PhraseBenchOptions): Pr
     const run = await best(context ? options.repeats : 1, async () => {
       const started = performance.now();
       const matches = await searchPhrases(model, query, slice, { top: 3, context, mode: "ngrams", scoring });
-      if (context && scoring === "vector") top = matches.map((match) => `"${match.text}" (${match.score.toFixed(3)})`).join(", ");
+      if (context && scoring === "vector")
+        top = matches.map((match) => `"${match.text}" (${match.score.toFixed(3)})`).join(", ");
       return { seconds: (performance.now() - started) / 1000 };
     });
     const candidates = candidatesOf([...slice]);

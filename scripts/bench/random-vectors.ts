@@ -26,9 +26,17 @@ export interface ClusteredVectorOptions {
   spread?: number;
 }
 
-export function clusteredVectors({ count, dimensions, seed, clusters = Math.max(1, Math.round(count / 100)), spread = 0.5 }: ClusteredVectorOptions): Float32Array[] {
+export function clusteredVectors({
+  count,
+  dimensions,
+  seed,
+  clusters = Math.max(1, Math.round(count / 100)),
+  spread = 0.5,
+}: ClusteredVectorOptions): Float32Array[] {
   const random = seededRandom(seed);
-  const centres = Array.from({ length: clusters }, () => unit(Float32Array.from({ length: dimensions }, () => gaussian(random))));
+  const centres = Array.from({ length: clusters }, () =>
+    unit(Float32Array.from({ length: dimensions }, () => gaussian(random))),
+  );
   const scale = spread / Math.sqrt(dimensions);
   return Array.from({ length: count }, () => {
     const centre = centres[Math.floor(random() * clusters)]!;

@@ -34,7 +34,11 @@ export async function senseDictionaryBuild(options: SenseBenchOptions): Promise<
     clustering: { method: "kmeans", k: 20 },
     samplesPerWord: 1000,
     onProgress: (message) => {
-      const phase = message.startsWith("clustering") ? "clustering" : message.startsWith("collecting") ? "embedding and sampling" : undefined;
+      const phase = message.startsWith("clustering")
+        ? "clustering"
+        : message.startsWith("collecting")
+          ? "embedding and sampling"
+          : undefined;
       if (phase && phase !== lastPhase) {
         phases[lastPhase] = (performance.now() - phaseStart) / 1000;
         [lastPhase, phaseStart] = [phase, performance.now()];

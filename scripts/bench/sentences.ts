@@ -40,19 +40,58 @@ export async function sentenceThroughput(options: SentenceBenchOptions): Promise
   const threads = String(options.threads);
   const baselines: { batch: number; run: Run }[] = [];
   for (const batch of [256, 512]) {
-    const args = ["-m", options.modelPath, "-f", inputFile, "-t", threads, "-b", String(batch), "-ub", String(batch), "--pooling", "mean", "--embd-normalize", "2"];
+    const args = [
+      "-m",
+      options.modelPath,
+      "-f",
+      inputFile,
+      "-t",
+      threads,
+      "-b",
+      String(batch),
+      "-ub",
+      String(batch),
+      "--pooling",
+      "mean",
+      "--embd-normalize",
+      "2",
+    ];
     baselines.push({ batch, run: await best(options.repeats, () => timeProcess(options.llamaEmbedding, args)) });
   }
   const baseline = baselines.reduce((a, b) => (a.run.seconds <= b.run.seconds ? a : b));
   const cli = await best(options.repeats, () =>
-    timeProcess(options.cli[0]!, [...options.cli.slice(1), "embed", "--model", options.modelPath, "--input", inputFile, "--threads", threads]),
+    timeProcess(options.cli[0]!, [
+      ...options.cli.slice(1),
+      "embed",
+      "--model",
+      options.modelPath,
+      "--input",
+      inputFile,
+      "--threads",
+      threads,
+    ]),
   );
 
   const rate = (seconds: number) => tokens / seconds;
   const rows = [
-    { runner: `llama-embedding (-b ${baseline.batch}, whole process)`, seconds: baseline.run.seconds, "tokens/s": rate(baseline.run.seconds), "vs llama-embedding": 1 },
-    { runner: "ctxembed embed CLI (whole process)", seconds: cli.seconds, "tokens/s": rate(cli.seconds), "vs llama-embedding": baseline.run.seconds / cli.seconds },
-    { runner: "ctxembed model.embed() (in process)", seconds: library.seconds, "tokens/s": rate(library.seconds), "vs llama-embedding": baseline.run.seconds / library.seconds },
+    {
+      runner: `llama-embedding (-b ${baseline.batch}, whole process)`,
+      seconds: baseline.run.seconds,
+      "tokens/s": rate(baseline.run.seconds),
+      "vs llama-embedding": 1,
+    },
+    {
+      runner: "ctxembed embed CLI (whole process)",
+      seconds: cli.seconds,
+      "tokens/s": rate(cli.seconds),
+      "vs llama-embedding": baseline.run.seconds / cli.seconds,
+    },
+    {
+      runner: "ctxembed model.embed() (in process)",
+      seconds: library.seconds,
+      "tokens/s": rate(library.seconds),
+      "vs llama-embedding": baseline.run.seconds / library.seconds,
+    },
   ];
   return `Sentence embedding: ${sentences.length} STS-B dev sentences, ${tokens} tokens, ${options.threads} threads, best of ${options.repeats}\nmodel: ${options.modelPath}\n\n${table(rows)}\n`;
 }

@@ -42,7 +42,11 @@ async function driveLevel(url: string, texts: string[], tokenCounts: number[], r
       while (next < requests) {
         const index = next++ % texts.length;
         const sent = performance.now();
-        const response = await fetch(`${url}/embed`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: texts[index] }) });
+        const response = await fetch(`${url}/embed`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ inputs: texts[index] }),
+        });
         await response.arrayBuffer();
         if (response.status !== 200) throw new Error(`the server answered ${response.status} under ${clients} clients`);
         latencies.push(performance.now() - sent);
@@ -51,7 +55,12 @@ async function driveLevel(url: string, texts: string[], tokenCounts: number[], r
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { requestsPerSecond: requests / seconds, tokensPerSecond: tokens / seconds, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
+  return {
+    requestsPerSecond: requests / seconds,
+    tokensPerSecond: tokens / seconds,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+  };
 }
 
 export async function serverThroughput(options: ServerBenchOptions): Promise<string> {
@@ -60,7 +69,10 @@ export async function serverThroughput(options: ServerBenchOptions): Promise<str
   const load = loadavg()[0]!;
   // Both servers share the model; each level runs off then on, back to back, so that a change in
   // the machine's load during the run falls on both alike.
-  const servers = [false, true].map((batching) => ({ batching, app: buildServer(model, { batching, maxConcurrentRequests: Math.max(...options.concurrency) * 2 }) }));
+  const servers = [false, true].map((batching) => ({
+    batching,
+    app: buildServer(model, { batching, maxConcurrentRequests: Math.max(...options.concurrency) * 2 }),
+  }));
   const results: LevelResult[] = [];
   try {
     const urls = await Promise.all(servers.map(({ app }) => app.listen({ host: "127.0.0.1", port: 0 })));
@@ -68,7 +80,11 @@ export async function serverThroughput(options: ServerBenchOptions): Promise<str
     for (const clients of options.concurrency) {
       for (const [i, { batching }] of servers.entries()) {
         console.error(`bench: server, ${clients} clients, batching ${batching ? "on" : "off"}…`);
-        results.push({ batching, clients, ...(await driveLevel(urls[i]!, options.texts, tokenCounts, options.requests, clients)) });
+        results.push({
+          batching,
+          clients,
+          ...(await driveLevel(urls[i]!, options.texts, tokenCounts, options.requests, clients)),
+        });
       }
     }
   } finally {
@@ -76,7 +92,9 @@ export async function serverThroughput(options: ServerBenchOptions): Promise<str
     await model.dispose();
   }
 
-  const unbatched = new Map(results.filter((result) => !result.batching).map((result) => [result.clients, result.requestsPerSecond]));
+  const unbatched = new Map(
+    results.filter((result) => !result.batching).map((result) => [result.clients, result.requestsPerSecond]),
+  );
   const rows = results.map((result) => ({
     batching: result.batching ? "on" : "off",
     clients: result.clients,
@@ -95,7 +113,11 @@ export async function serverThroughput(options: ServerBenchOptions): Promise<str
   const chart = barChartSvg(
     "ctxembed serve: throughput by concurrent clients",
     "requests/s",
-    results.map((result) => ({ group: `${result.clients} client${result.clients === 1 ? "" : "s"}`, series: `batching ${result.batching ? "on" : "off"}`, value: result.requestsPerSecond })),
+    results.map((result) => ({
+      group: `${result.clients} client${result.clients === 1 ? "" : "s"}`,
+      series: `batching ${result.batching ? "on" : "off"}`,
+      value: result.requestsPerSecond,
+    })),
   );
   await writeFile(join(options.docsDirectory, "bench-server.svg"), chart);
   await writeFile(

@@ -7,7 +7,12 @@ import { buildQuery, findPreset } from "../../lib/prompts/templates.js";
 import { timeEmbedVariants } from "./embed-variants.js";
 import { table } from "./measure.js";
 
-export async function sharedPrefixCost(modelPath: string, inputs: string[], threads: number, repeats: number): Promise<string> {
+export async function sharedPrefixCost(
+  modelPath: string,
+  inputs: string[],
+  threads: number,
+  repeats: number,
+): Promise<string> {
   const model = await loadModel(modelPath, { threads });
   const preset = findPreset("prompteol")!;
   const demonstrations = [[], promptEolDemonstrations.slice(0, 3)];
@@ -17,8 +22,17 @@ export async function sharedPrefixCost(modelPath: string, inputs: string[], thre
   ]);
   const timings = await timeEmbedVariants(model, inputs, variants, repeats);
   const rows = timings.map((timing, i) => {
-    const promptTokens = inputs.reduce((sum, query) => sum + model.tokenize(buildQuery(preset, { query, examples: demonstrations[i]! })).length, 0);
-    return { prompt: timing.name, "prompt tokens": promptTokens, seconds: timing.seconds, "prompt tokens/s": Math.round(promptTokens / timing.seconds), "vs no demonstration": timing.ratio };
+    const promptTokens = inputs.reduce(
+      (sum, query) => sum + model.tokenize(buildQuery(preset, { query, examples: demonstrations[i]! })).length,
+      0,
+    );
+    return {
+      prompt: timing.name,
+      "prompt tokens": promptTokens,
+      seconds: timing.seconds,
+      "prompt tokens/s": Math.round(promptTokens / timing.seconds),
+      "vs no demonstration": timing.ratio,
+    };
   });
   await model.dispose();
   return `Shared prefix: ${inputs.length} inputs, ${model.info.name}, ${threads} threads, best of ${repeats}\n\n${table(rows)}\n`;

@@ -5,7 +5,12 @@ import type { EmbedOptions } from "../../lib/embedding/embed-options.js";
 import { timeEmbedVariants } from "./embed-variants.js";
 import { table } from "./measure.js";
 
-export async function tokenOverhead(modelPath: string, sentences: string[], threads: number, repeats: number): Promise<string> {
+export async function tokenOverhead(
+  modelPath: string,
+  sentences: string[],
+  threads: number,
+  repeats: number,
+): Promise<string> {
   const model = await loadModel(modelPath, { threads });
   const variants: [string, EmbedOptions][] = [
     ["pooled sentence vectors only", {}],
@@ -14,7 +19,11 @@ export async function tokenOverhead(modelPath: string, sentences: string[], thre
     ["+ per-token vectors of 4 layers", { tokens: true, layers: { layers: [-4, -3, -2, -1] } }],
   ];
   const timings = await timeEmbedVariants(model, sentences, variants, repeats);
-  const rows = timings.map((timing) => ({ output: timing.name, seconds: timing.seconds, "vs pooled only": timing.ratio }));
+  const rows = timings.map((timing) => ({
+    output: timing.name,
+    seconds: timing.seconds,
+    "vs pooled only": timing.ratio,
+  }));
   await model.dispose();
   return `Token-level output overhead: ${sentences.length} sentences, ${threads} threads, best of ${repeats}\n\n${table(rows)}\n`;
 }

@@ -33,7 +33,10 @@ export interface IndexBenchOptions {
 
 const addBatch = 10_000;
 
-async function latencies(queries: readonly Float32Array[], search: (query: Float32Array) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+async function latencies(
+  queries: readonly Float32Array[],
+  search: (query: Float32Array) => Promise<unknown>,
+): Promise<{ p50: number; p99: number }> {
   await search(queries[0]!);
   const milliseconds: number[] = [];
   for (const query of queries) {
@@ -44,22 +47,39 @@ async function latencies(queries: readonly Float32Array[], search: (query: Float
   return { p50: quantile(milliseconds, 0.5), p99: quantile(milliseconds, 0.99) };
 }
 
-async function randomVectorRows(options: IndexBenchOptions, directory: string): Promise<Record<string, string | number>[]> {
+async function randomVectorRows(
+  options: IndexBenchOptions,
+  directory: string,
+): Promise<Record<string, string | number>[]> {
   const rows: Record<string, string | number>[] = [];
   for (const size of options.sizes) {
-    const settings: IndexSettings = { kind: "sentences", model: { reference: "random", name: "random vectors", sha256: "0".repeat(64) }, dimensions: options.dimensions };
+    const settings: IndexSettings = {
+      kind: "sentences",
+      model: { reference: "random", name: "random vectors", sha256: "0".repeat(64) },
+      dimensions: options.dimensions,
+    };
     const index = await openIndex(join(directory, `random-${size}`), { settings });
     let seconds = 0;
     // Generated a batch at a time: a million 384-wide vectors would not fit in memory twice.
     for (let start = 0; start < size; start += addBatch) {
       const count = Math.min(addBatch, size - start);
-      const vectors = clusteredVectors({ count, dimensions: options.dimensions, seed: start + 1, clusters: Math.max(1, Math.round(count / 100)) });
+      const vectors = clusteredVectors({
+        count,
+        dimensions: options.dimensions,
+        seed: start + 1,
+        clusters: Math.max(1, Math.round(count / 100)),
+      });
       const started = performance.now();
       await index.add(vectors.map((vector, i) => ({ id: `v${start + i}`, vector })));
       seconds += (performance.now() - started) / 1000;
     }
     // Queries from the first batch's mixture, as real queries are about what was indexed.
-    const queries = clusteredVectors({ count: addBatch + options.queries, dimensions: options.dimensions, seed: 1, clusters: Math.round(Math.min(addBatch, size) / 100) }).slice(addBatch);
+    const queries = clusteredVectors({
+      count: addBatch + options.queries,
+      dimensions: options.dimensions,
+      seed: 1,
+      clusters: Math.round(Math.min(addBatch, size) / 100),
+    }).slice(addBatch);
     const flat = await latencies(queries, (query) => index.search(query, { k: 10, exact: true }));
     const annStarted = performance.now();
     await index.updateAnnIndex(1);
@@ -85,16 +105,42 @@ async function randomVectorRows(options: IndexBenchOptions, directory: string): 
   return rows;
 }
 
-const phraseQueries = ["the strength of the economy", "our armed forces", "the public debt", "foreign trade", "a treaty of peace"];
+const phraseQueries = [
+  "the strength of the economy",
+  "our armed forces",
+  "the public debt",
+  "foreign trade",
+  "a treaty of peace",
+];
 
-async function phraseRows(options: IndexBenchOptions, directory: string): Promise<{ rows: Record<string, string | number>[]; speedup: number }> {
+async function phraseRows(
+  options: IndexBenchOptions,
+  directory: string,
+): Promise<{ rows: Record<string, string | number>[]; speedup: number }> {
   const passages = await corpusPassages(options.corpusPath, options.passages);
   const corpus = join(directory, "passages.jsonl");
   await writeFile(corpus, passages.map((text, i) => JSON.stringify({ id: `p${i}`, text })).join("\n") + "\n");
   const indexDirectory = join(directory, "phrases");
   const started = performance.now();
   const [executable, ...prefix] = options.cli;
-  const build = spawnSync(executable!, [...prefix, "index", "build", "--input", corpus, "--index", indexDirectory, "--phrases", "--model", options.modelPath, "--threads", String(options.threads)], { encoding: "utf8" });
+  const build = spawnSync(
+    executable!,
+    [
+      ...prefix,
+      "index",
+      "build",
+      "--input",
+      corpus,
+      "--index",
+      indexDirectory,
+      "--phrases",
+      "--model",
+      options.modelPath,
+      "--threads",
+      String(options.threads),
+    ],
+    { encoding: "utf8" },
+  );
   if (build.status !== 0) throw new Error(`index build failed: ${build.stderr}`);
   const buildSeconds = (performance.now() - started) / 1000;
   const model = await loadModel(options.modelPath, { threads: options.threads });
@@ -118,8 +164,22 @@ async function phraseRows(options: IndexBenchOptions, directory: string): Promis
   const perQuery = (seconds: number) => ((1000 * seconds) / phraseQueries.length).toFixed(1);
   return {
     rows: [
-      { search: "brute force (searchPhrases, as phrase-search)", passages: passages.length, "candidate spans": spans, "build s": "-", "ms per query": perQuery(bruteSeconds), "same top hit": "-" },
-      { search: "indexed (index build --phrases, then search)", passages: passages.length, "candidate spans": spans, "build s": buildSeconds.toFixed(1), "ms per query": perQuery(indexedSeconds), "same top hit": `${agreeing}/${phraseQueries.length}` },
+      {
+        search: "brute force (searchPhrases, as phrase-search)",
+        passages: passages.length,
+        "candidate spans": spans,
+        "build s": "-",
+        "ms per query": perQuery(bruteSeconds),
+        "same top hit": "-",
+      },
+      {
+        search: "indexed (index build --phrases, then search)",
+        passages: passages.length,
+        "candidate spans": spans,
+        "build s": buildSeconds.toFixed(1),
+        "ms per query": perQuery(indexedSeconds),
+        "same top hit": `${agreeing}/${phraseQueries.length}`,
+      },
     ],
     speedup: bruteSeconds / indexedSeconds,
   };

@@ -24,5 +24,9 @@ export function probeAddon(file = "") {
   const child = spawnSync(process.execPath, ["-e", probeSource, nodeGypBuild, packageRoot, file], { encoding: "utf8" });
   if (child.status === 0) return JSON.parse(child.stdout);
   const errorLine = (child.stderr || "").split("\n").find((line) => /^\w*Error\b/.test(line));
-  return { error: child.signal ? `the loader died with ${child.signal}` : (errorLine ?? `the loader exited with ${child.status}`) };
+  return {
+    error: child.signal
+      ? `the loader died with ${child.signal}`
+      : (errorLine ?? `the loader exited with ${child.status}`),
+  };
 }

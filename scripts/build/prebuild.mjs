@@ -47,7 +47,9 @@ export async function prebuild() {
   copyFileSync(addonIn(out), prebuildFile);
   const probe = probeAddon(prebuildFile);
   if ("error" in probe) throw new Error(`the prebuilt binary ${prebuildFile} does not load: ${probe.error}`);
-  console.error(`ctxembed: ${relative(packageRoot, prebuildFile)} from ${relative(packageRoot, out)}/ (${probe.systemInfo})`);
+  console.error(
+    `ctxembed: ${relative(packageRoot, prebuildFile)} from ${relative(packageRoot, out)}/ (${probe.systemInfo})`,
+  );
   return prebuildFile;
 }
 

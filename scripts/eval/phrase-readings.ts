@@ -29,7 +29,9 @@ import { table } from "../bench/measure.js";
 
 const options = new Command("phrase-readings")
   .option("--models <names>", "comma-separated models", "all-minilm-l6-v2,gemma-3-270m")
-  .option("--limit <n>", "score at most the first N PR items of dev (PS always uses all of train and dev)", (v) => Number.parseInt(v, 10))
+  .option("--limit <n>", "score at most the first N PR items of dev (PS always uses all of train and dev)", (v) =>
+    Number.parseInt(v, 10),
+  )
   .option("--layer <n>", "hidden state to read (default: the model's output)", (v) => Number.parseInt(v, 10))
   .parse()
   .opts<{ models: string; limit?: number; layer?: number }>();
@@ -51,7 +53,11 @@ const readings: Record<string, (text: string, start: number, end: number) => Rea
 };
 
 /** Unit token vectors of each read span; the spans of one text come from one pass over it. */
-async function spanTokens(model: EmbeddingModel, reads: readonly Read[], layers: LayerSpec | undefined): Promise<PhraseReading[]> {
+async function spanTokens(
+  model: EmbeddingModel,
+  reads: readonly Read[],
+  layers: LayerSpec | undefined,
+): Promise<PhraseReading[]> {
   const byText = new Map<string, { start: number; end: number }[]>();
   for (const { text, start, end } of reads) byText.set(text, [...(byText.get(text) ?? []), { start, end }]);
   const passages = [...byText].map(([text, spans]) => ({ text, spans }));
@@ -80,14 +86,29 @@ const candidateSets: Record<string, <Span extends CandidateSpan>(spans: Span[]) 
 };
 
 /** PR Top-1 of every (reading, scorer, candidate set), items scored a chunk at a time. */
-async function retrievalTop1(model: EmbeddingModel, items: readonly PhraseRetrievalItem[], layers: LayerSpec | undefined): Promise<Map<string, number>> {
-  const ranked = new Map<string, { answers: PhraseRetrievalItem["answers"]; ranked: (CandidateSpan & { score: number })[] }[]>();
+async function retrievalTop1(
+  model: EmbeddingModel,
+  items: readonly PhraseRetrievalItem[],
+  layers: LayerSpec | undefined,
+): Promise<Map<string, number>> {
+  const ranked = new Map<
+    string,
+    { answers: PhraseRetrievalItem["answers"]; ranked: (CandidateSpan & { score: number })[] }[]
+  >();
   for (let at = 0; at < items.length; at += 32) {
     const chunk = items.slice(at, at + 32);
     const candidates = chunk.map((item) => candidateSpans(item.context));
-    const queries = await spanTokens(model, chunk.map((item) => readings.alone!(item.query, 0, item.query.length)), layers);
+    const queries = await spanTokens(
+      model,
+      chunk.map((item) => readings.alone!(item.query, 0, item.query.length)),
+      layers,
+    );
     for (const [reading, read] of Object.entries(readings)) {
-      const flat = await spanTokens(model, chunk.flatMap((item, i) => candidates[i]!.map((span) => read(item.context, span.start, span.end))), layers);
+      const flat = await spanTokens(
+        model,
+        chunk.flatMap((item, i) => candidates[i]!.map((span) => read(item.context, span.start, span.end))),
+        layers,
+      );
       let next = 0;
       const spanReadings = candidates.map((spans) => spans.map(() => flat[next++]!));
       for (const [scorer, score] of Object.entries(scorers)) {
@@ -95,8 +116,16 @@ async function retrievalTop1(model: EmbeddingModel, items: readonly PhraseRetrie
           const key = [reading, scorer, set].join("|");
           const results = ranked.get(key) ?? [];
           chunk.forEach((item, i) => {
-            const scored = candidates[i]!.map((span, k) => ({ ...span, score: score(queries[i]!, spanReadings[i]![k]!) }));
-            results.push({ answers: item.answers, ranked: keep(scored).sort((a, b) => b.score - a.score).slice(0, 5) });
+            const scored = candidates[i]!.map((span, k) => ({
+              ...span,
+              score: score(queries[i]!, spanReadings[i]![k]!),
+            }));
+            results.push({
+              answers: item.answers,
+              ranked: keep(scored)
+                .sort((a, b) => b.score - a.score)
+                .slice(0, 5),
+            });
           });
           ranked.set(key, results);
         }
@@ -105,14 +134,24 @@ async function retrievalTop1(model: EmbeddingModel, items: readonly PhraseRetrie
     process.stderr.write(`\r${model.info.name} PR: ${Math.min(at + 32, items.length)}/${items.length}`);
   }
   process.stderr.write("\n");
-  return new Map([...ranked].map(([key, results]) => [key, retrievalMetrics(results, { match: "text-or-range" }).top1]));
+  return new Map(
+    [...ranked].map(([key, results]) => [key, retrievalMetrics(results, { match: "text-or-range" }).top1]),
+  );
 }
 
 /** PS accuracy on dev per reading and scorer, the threshold fitted on train. */
-async function similarityAccuracy(model: EmbeddingModel, train: readonly PhraseSimilarityPair[], dev: readonly PhraseSimilarityPair[], layers: LayerSpec | undefined): Promise<Map<string, number>> {
+async function similarityAccuracy(
+  model: EmbeddingModel,
+  train: readonly PhraseSimilarityPair[],
+  dev: readonly PhraseSimilarityPair[],
+  layers: LayerSpec | undefined,
+): Promise<Map<string, number>> {
   const sidesOf = async (pairs: readonly PhraseSimilarityPair[], read: (typeof readings)[string]) => {
     const reads = pairs.flatMap((pair) =>
-      [[pair.sentence1, pair.phrase1], [pair.sentence2, pair.phrase2]].map(([sentence, phrase]) => {
+      [
+        [pair.sentence1, pair.phrase1],
+        [pair.sentence2, pair.phrase2],
+      ].map(([sentence, phrase]) => {
         const start = sentence!.indexOf(phrase!);
         return read(sentence!, start, start + phrase!.length);
       }),
@@ -123,9 +162,20 @@ async function similarityAccuracy(model: EmbeddingModel, train: readonly PhraseS
   for (const [reading, read] of Object.entries(readings)) {
     const [trainSides, devSides] = [await sidesOf(train, read), await sidesOf(dev, read)];
     for (const [scorer, score] of Object.entries(scorers)) {
-      const scores = (sides: PhraseReading[]) => sides.filter((_, i) => i % 2 === 0).map((first, i) => score(first, sides[2 * i + 1]!));
-      const { threshold } = fitThreshold(scores(trainSides), train.map((pair) => pair.label));
-      accuracies.set([reading, scorer].join("|"), accuracyAt(scores(devSides), dev.map((pair) => pair.label), threshold));
+      const scores = (sides: PhraseReading[]) =>
+        sides.filter((_, i) => i % 2 === 0).map((first, i) => score(first, sides[2 * i + 1]!));
+      const { threshold } = fitThreshold(
+        scores(trainSides),
+        train.map((pair) => pair.label),
+      );
+      accuracies.set(
+        [reading, scorer].join("|"),
+        accuracyAt(
+          scores(devSides),
+          dev.map((pair) => pair.label),
+          threshold,
+        ),
+      );
     }
   }
   return accuracies;
@@ -140,9 +190,16 @@ for (const name of options.models.split(",")) {
   const pr = await retrievalTop1(model, prItems, layers);
   const rows = Object.keys(readings).map((reading) => ({
     reading,
-    ...Object.fromEntries(Object.keys(scorers).map((scorer) => [`PS accuracy, ${scorer}`, ps.get([reading, scorer].join("|"))!.toFixed(1)])),
     ...Object.fromEntries(
-      Object.keys(scorers).flatMap((scorer) => Object.keys(candidateSets).map((candidates) => [`PR Top-1, ${scorer}, ${candidates}`, pr.get([reading, scorer, candidates].join("|"))!.toFixed(1)])),
+      Object.keys(scorers).map((scorer) => [`PS accuracy, ${scorer}`, ps.get([reading, scorer].join("|"))!.toFixed(1)]),
+    ),
+    ...Object.fromEntries(
+      Object.keys(scorers).flatMap((scorer) =>
+        Object.keys(candidateSets).map((candidates) => [
+          `PR Top-1, ${scorer}, ${candidates}`,
+          pr.get([reading, scorer, candidates].join("|"))!.toFixed(1),
+        ]),
+      ),
     ),
   }));
   console.log(

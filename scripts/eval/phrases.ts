@@ -18,7 +18,12 @@ import { phraseForms, type PhraseForm } from "../../lib/phrases/phrase-vectors.j
 import { buildPhraseSet, phraseSetVersion, phraseSplits, type PhraseSplit } from "../../lib/eval/wordnet-phrase-set.js";
 import { seededRandom, shuffle } from "../../lib/util/random.js";
 import { evaluatePhraseRetrieval, evaluatePhraseSimilarity, phraseTasks, type PhraseTask } from "../../lib/eval/pic.js";
-import { readPhraseRetrieval, readPhraseSimilarity, writePhraseRetrieval, writePhraseSimilarity } from "../../lib/eval/pic-files.js";
+import {
+  readPhraseRetrieval,
+  readPhraseSimilarity,
+  writePhraseRetrieval,
+  writePhraseSimilarity,
+} from "../../lib/eval/pic-files.js";
 import { WordNet } from "../../lib/wordnet/database.js";
 import { table } from "../bench/measure.js";
 import { rewriteDocSection } from "./doc-section.js";
@@ -29,12 +34,29 @@ const resultsPath = join(root, "docs", "phrases.json");
 const options = new Command("phrases")
   .option("--models <names>", "comma-separated models", "all-minilm-l6-v2,gemma-3-270m")
   .addOption(new Option("--split <name>", "the split to score").choices(["dev", "test"]).default("dev"))
-  .option("--tasks <names>", "comma-separated tasks; psd-phrase is PSD with the phrase given (only its occurrences compete)", [...phraseTasks, "psd-phrase"].join(","))
-  .option("--limit <n>", "score at most N items per task (a seeded sample; PS thresholds still use all of train)", (v) => Number.parseInt(v, 10))
+  .option(
+    "--tasks <names>",
+    "comma-separated tasks; psd-phrase is PSD with the phrase given (only its occurrences compete)",
+    [...phraseTasks, "psd-phrase"].join(","),
+  )
+  .option(
+    "--limit <n>",
+    "score at most N items per task (a seeded sample; PS thresholds still use all of train)",
+    (v) => Number.parseInt(v, 10),
+  )
   .option("--max-words <n>", "longest candidate span", (v) => Number.parseInt(v, 10), 4)
-  .option("--min-words <n>", "shortest candidate span (every answer of the set is a multiword expression)", (v) => Number.parseInt(v, 10), 2)
+  .option(
+    "--min-words <n>",
+    "shortest candidate span (every answer of the set is a multiword expression)",
+    (v) => Number.parseInt(v, 10),
+    2,
+  )
   .addOption(new Option("--candidates <mode>", "candidate spans").choices(candidateModes).default("chunks"))
-  .addOption(new Option("--scoring <form>", "how PR and PSD score a candidate against the query").choices(phraseForms).default("tokens"))
+  .addOption(
+    new Option("--scoring <form>", "how PR and PSD score a candidate against the query")
+      .choices(phraseForms)
+      .default("tokens"),
+  )
   .option("--threads <n>", "threads", (v) => Number.parseInt(v, 10))
   .option("--readme", "only rewrite the docs/accuracy.md table from docs/phrases.json", false)
   .parse()
@@ -86,22 +108,44 @@ function sample<T>(items: T[], limit: number | undefined): T[] {
 if (!options.readme) {
   const directory = await writeSetFiles();
   for (const name of options.models.split(",")) {
-    const model = await loadModel(name, { ...(options.threads === undefined ? {} : { threads: options.threads }), onProgress: (m) => console.error(m) });
+    const model = await loadModel(name, {
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+      onProgress: (m) => console.error(m),
+    });
     for (const task of options.tasks.split(",") as ScriptTask[]) {
       const settings =
         task === "ps"
           ? {}
           : task === "psd-phrase"
             ? { phraseGiven: true, scoring: options.scoring }
-            : { maxWords: options.maxWords, minWords: options.minWords, mode: options.candidates, scoring: options.scoring };
+            : {
+                maxWords: options.maxWords,
+                minWords: options.minWords,
+                mode: options.candidates,
+                scoring: options.scoring,
+              };
       const started = performance.now();
-      const result: StoredResult = { model: model.info.name, task, split: options.split, items: 0, settings: { ...settings, ...(options.limit ? { limit: options.limit } : {}) }, inContext: {}, alone: {} };
+      const result: StoredResult = {
+        model: model.info.name,
+        task,
+        split: options.split,
+        items: 0,
+        settings: { ...settings, ...(options.limit ? { limit: options.limit } : {}) },
+        inContext: {},
+        alone: {},
+      };
       for (const context of [true, false]) {
-        const onProgress = (done: number, total: number) => process.stderr.write(`\r${model.info.name} ${task} ${context ? "in context" : "alone"}: ${done}/${total}`);
+        const onProgress = (done: number, total: number) =>
+          process.stderr.write(`\r${model.info.name} ${task} ${context ? "in context" : "alone"}: ${done}/${total}`);
         const reading = { ...settings, context, onProgress };
         if (task === "ps") {
           const test = sample(await readPhraseSimilarity(join(directory, options.split, "ps.jsonl")), options.limit);
-          const { count, accuracy, threshold, trainAccuracy } = await evaluatePhraseSimilarity(model, await readPhraseSimilarity(join(directory, "train", "ps.jsonl")), test, reading);
+          const { count, accuracy, threshold, trainAccuracy } = await evaluatePhraseSimilarity(
+            model,
+            await readPhraseSimilarity(join(directory, "train", "ps.jsonl")),
+            test,
+            reading,
+          );
           result.items = count;
           result[context ? "inContext" : "alone"] = { accuracy, threshold, trainAccuracy };
         } else {
@@ -111,7 +155,10 @@ if (!options.readme) {
             (item) => task !== "psd-phrase" || phraseOccurrences(item.context, item.answers[0]!.text).length >= 2,
           );
           const items = sample(readable, options.limit);
-          const { count, ...metrics } = await evaluatePhraseRetrieval(model, task === "pr" ? "pr" : "psd", items, { ...reading, phraseGiven: task === "psd-phrase" });
+          const { count, ...metrics } = await evaluatePhraseRetrieval(model, task === "pr" ? "pr" : "psd", items, {
+            ...reading,
+            phraseGiven: task === "psd-phrase",
+          });
           result.items = count;
           result[context ? "inContext" : "alone"] = metrics;
         }
@@ -125,9 +172,16 @@ if (!options.readme) {
   }
 }
 
-const taskNames: Record<ScriptTask, string> = { ps: "PS accuracy", pr: "PR", psd: "PSD", "psd-phrase": "PSD, phrase given" };
+const taskNames: Record<ScriptTask, string> = {
+  ps: "PS accuracy",
+  pr: "PR",
+  psd: "PSD",
+  "psd-phrase": "PSD, phrase given",
+};
 const format = (metrics: Record<string, number>, task: ScriptTask) =>
-  task === "ps" ? metrics.accuracy!.toFixed(1) : `Top-1 ${metrics.top1!.toFixed(1)}, Top-3 ${metrics.top3!.toFixed(1)}, MRR@5 ${metrics.mrr5!.toFixed(1)}, EM ${metrics.exactMatch!.toFixed(1)}, F1 ${metrics.f1!.toFixed(1)}`;
+  task === "ps"
+    ? metrics.accuracy!.toFixed(1)
+    : `Top-1 ${metrics.top1!.toFixed(1)}, Top-3 ${metrics.top3!.toFixed(1)}, MRR@5 ${metrics.mrr5!.toFixed(1)}, EM ${metrics.exactMatch!.toFixed(1)}, F1 ${metrics.f1!.toFixed(1)}`;
 const taskOrder = Object.keys(taskNames);
 const rows = Object.values(stored)
   .filter((result) => result.split === (options.readme ? "test" : options.split))

@@ -9,7 +9,7 @@ import { Command } from "commander";
 import { loadModel, type EmbeddingModel } from "../../lib/embedding/embedding-model.js";
 import type { EmbedOptions } from "../../lib/embedding/embed-options.js";
 import type { PromptOptions } from "../../lib/prompts/prompting.js";
-import { DemonstrationSelector } from "../../lib/prompts/demonstrations.js";
+import type { DemonstrationSelector } from "../../lib/prompts/demonstrations.js";
 import { promptEolDemonstrations } from "../../lib/prompts/prompteol-demonstrations.js";
 import { evaluateSts, readStsBenchmark } from "../../lib/eval/sts.js";
 import { table } from "../bench/measure.js";
@@ -29,15 +29,27 @@ interface Row {
 }
 
 const fixed = (k: number) => promptEolDemonstrations.slice(0, k);
-const promptEol = (examples: PromptOptions["examples"]): EmbedOptions => ({ prompt: { template: "prompteol", examples } });
+const promptEol = (examples: PromptOptions["examples"]): EmbedOptions => ({
+  prompt: { template: "prompteol", examples },
+});
 
 const rows: Row[] = [
   { id: "minilm-mean", model: encoder, mode: "mean pooling (the model's own)", options: async () => ({}) },
   { id: "gemma-mean", model: decoder, mode: "mean pooling", options: async () => ({ pooling: "mean" }) },
   { id: "gemma-last", model: decoder, mode: "last token", options: async () => ({ pooling: "last" }) },
   { id: "gemma-prompteol", model: decoder, mode: "PromptEOL, no demonstration", options: async () => promptEol([]) },
-  { id: "gemma-prompteol-fixed1", model: decoder, mode: "PromptEOL, 1 fixed demonstration", options: async () => promptEol(fixed(1)) },
-  { id: "gemma-prompteol-fixed3", model: decoder, mode: "PromptEOL, 3 fixed demonstrations", options: async () => promptEol(fixed(3)) },
+  {
+    id: "gemma-prompteol-fixed1",
+    model: decoder,
+    mode: "PromptEOL, 1 fixed demonstration",
+    options: async () => promptEol(fixed(1)),
+  },
+  {
+    id: "gemma-prompteol-fixed3",
+    model: decoder,
+    mode: "PromptEOL, 3 fixed demonstrations",
+    options: async () => promptEol(fixed(3)),
+  },
   {
     id: "gemma-prompteol-retrieved1",
     model: decoder,
@@ -89,7 +101,9 @@ for (const row of rows.filter((candidate) => wanted.includes(candidate.id) && !o
   const result = await evaluateSts(await model(row.model), pairs, await row.options({ retriever }));
   const seconds = (performance.now() - started) / 1000;
   stored[row.id] = { model: row.model, mode: row.mode, pairs: result.pairs, spearman: result.spearman, seconds };
-  console.error(`${row.id}: Spearman ${result.spearman.toFixed(2)} over ${result.pairs} pairs in ${seconds.toFixed(0)} s`);
+  console.error(
+    `${row.id}: Spearman ${result.spearman.toFixed(2)} over ${result.pairs} pairs in ${seconds.toFixed(0)} s`,
+  );
   await writeFile(resultsPath, `${JSON.stringify(stored, null, 2)}\n`);
 }
 for (const loading of loaded.values()) await (await loading).dispose();
@@ -99,7 +113,12 @@ const rendered = table(
     .filter((row) => stored[row.id])
     .map((row) => {
       const result = stored[row.id]!;
-      return { model: result.model, "sentence vector": result.mode, "dev pairs": result.pairs, "Spearman x100": result.spearman.toFixed(2) };
+      return {
+        model: result.model,
+        "sentence vector": result.mode,
+        "dev pairs": result.pairs,
+        "Spearman x100": result.spearman.toFixed(2),
+      };
     }),
 );
 console.log(rendered);

@@ -17,7 +17,10 @@ const model = await loadModel(modelName);
 const layers = Array.from({ length: model.info.layerCount + 1 }, (_, i) => i);
 const train = await readWic(data, "train");
 const dev = await readWic(data, "dev");
-const [trainVectors, devVectors] = [await wicWordVectors(model, train, layers), await wicWordVectors(model, dev, layers)];
+const [trainVectors, devVectors] = [
+  await wicWordVectors(model, train, layers),
+  await wicWordVectors(model, dev, layers),
+];
 const trainLabels = train.map((pair) => pair.same!);
 const devLabels = dev.map((pair) => pair.same!);
 
@@ -33,9 +36,16 @@ const rows = [
   { method: `last layer (${top})`, ...score([top]) },
   { method: `mean of last four (${top - 3}-${top})`, ...score([top - 3, top - 2, top - 1, top]) },
   { method: `best single layer on train (${bestOnTrain.layer})`, ...score([bestOnTrain.layer]) },
-].map((row) => ({ method: row.method, threshold: row.threshold.toFixed(3), "train acc": row.accuracy.toFixed(1), "dev acc": row.dev.toFixed(1) }));
+].map((row) => ({
+  method: row.method,
+  threshold: row.threshold.toFixed(3),
+  "train acc": row.accuracy.toFixed(1),
+  "dev acc": row.dev.toFixed(1),
+}));
 
-console.log(`WiC, ${model.info.name}: cosine of the target word's in-context vector (mean of its tokens), threshold fitted on train (${train.length} pairs), scored on dev (${dev.length} pairs)\n`);
+console.log(
+  `WiC, ${model.info.name}: cosine of the target word's in-context vector (mean of its tokens), threshold fitted on train (${train.length} pairs), scored on dev (${dev.length} pairs)\n`,
+);
 console.log(table(rows));
 console.log(`\nevery layer (dev acc): ${single.map((s) => `${s.layer}: ${s.dev.toFixed(1)}`).join(", ")}`);
 await model.dispose();

@@ -33,11 +33,24 @@ const options = new Command("wic-select")
   .option("--data <dir>", "WiC folder", join(root, "..", "shared", "data", "wic"))
   .option("--folds <k>", "cross-validation folds", (value) => Number.parseInt(value, 10), 10)
   .option("--seed <n>", "seed of the fold assignment", (value) => Number.parseInt(value, 10), 1)
-  .option("--gemma-pairs <n>", "gemma-3-270m: prompted sense vectors against span vectors on about this many train pairs (whole lemmas); 0 skips", (value) => Number.parseInt(value, 10), 0)
+  .option(
+    "--gemma-pairs <n>",
+    "gemma-3-270m: prompted sense vectors against span vectors on about this many train pairs (whole lemmas); 0 skips",
+    (value) => Number.parseInt(value, 10),
+    0,
+  )
   .option("--threads <n>", "CPU threads (default: every core)", (value) => Number.parseInt(value, 10))
   .option("--write", "rewrite lib/eval/wic-selection.json and the table in docs/wic.md", false)
   .parse()
-  .opts<{ model: string; data: string; folds: number; seed: number; gemmaPairs: number; threads?: number; write: boolean }>();
+  .opts<{
+    model: string;
+    data: string;
+    folds: number;
+    seed: number;
+    gemmaPairs: number;
+    threads?: number;
+    write: boolean;
+  }>();
 
 const progress = (message: string) => console.error(`wic-select: ${message}`);
 const loadOptions = options.threads === undefined ? {} : { threads: options.threads };
@@ -54,10 +67,23 @@ interface Row {
 }
 
 /** Both splits' features for `groups` (cached), train read with each pair's own sentences left out of WordNet, dev with all of dev's. */
-async function splits(model: EmbeddingModel, train: readonly WicPair[], groups: WicFeatureGroup[], sources: WicFeatureSources, withDev: boolean) {
-  const shared = { ...sources, cache: true, onProgress: (message: string) => progress(`${model.info.name}: ${message}`) };
+async function splits(
+  model: EmbeddingModel,
+  train: readonly WicPair[],
+  groups: WicFeatureGroup[],
+  sources: WicFeatureSources,
+  withDev: boolean,
+) {
+  const shared = {
+    ...sources,
+    cache: true,
+    onProgress: (message: string) => progress(`${model.info.name}: ${message}`),
+  };
   const trainSplit = await wicSplitFeatures(model, train, groups, shared, "pair");
-  return { train: trainSplit, dev: withDev ? await wicSplitFeatures(model, devPairs, groups, shared, "split") : undefined };
+  return {
+    train: trainSplit,
+    dev: withDev ? await wicSplitFeatures(model, devPairs, groups, shared, "split") : undefined,
+  };
 }
 
 function devAccuracy(configuration: WicConfiguration, train: WicSplit, dev: WicSplit): number {
@@ -66,10 +92,24 @@ function devAccuracy(configuration: WicConfiguration, train: WicSplit, dev: WicS
 
 // The default model: every method, logistic regression over a grid of penalties and feature sets.
 const model = await loadModel(options.model, loadOptions);
-const base = await splits(model, trainPairs, ["layers", "wordnet", "wordnetMean", "wordnetSentence"], { inventories: wicWordNetInventories(model, wordnet) }, true);
-const folds = lemmaFolds(trainPairs.map((pair) => pair.word.toLowerCase()), options.folds, options.seed);
+const base = await splits(
+  model,
+  trainPairs,
+  ["layers", "wordnet", "wordnetMean", "wordnetSentence"],
+  { inventories: wicWordNetInventories(model, wordnet) },
+  true,
+);
+const folds = lemmaFolds(
+  trainPairs.map((pair) => pair.word.toLowerCase()),
+  options.folds,
+  options.seed,
+);
 const penalties = [0.01, 0.1, 1, 10, 100, 1000];
-const featureSets: WicConfiguration["features"][] = [["wordnet", "wordnetSentence"], ["wordnetMean", "wordnetSentence"], ["wordnet", "wordnetMean", "wordnetSentence"]];
+const featureSets: WicConfiguration["features"][] = [
+  ["wordnet", "wordnetSentence"],
+  ["wordnetMean", "wordnetSentence"],
+  ["wordnet", "wordnetMean", "wordnetSentence"],
+];
 const grid: WicConfiguration[] = [
   { method: "cosine" },
   { method: "wordnet" },
@@ -77,7 +117,12 @@ const grid: WicConfiguration[] = [
   { method: "wordnet-sentence" },
   ...featureSets.flatMap((features) => penalties.map((l2) => ({ method: "logistic" as const, l2, features }))),
 ];
-const rows: Row[] = grid.map((configuration) => ({ model: model.info.name, configuration, cv: crossValidate(configuration, base.train, folds), trainPairs: trainPairs.length }));
+const rows: Row[] = grid.map((configuration) => ({
+  model: model.info.name,
+  configuration,
+  cv: crossValidate(configuration, base.train, folds),
+  trainPairs: trainPairs.length,
+}));
 const modelName = model.info.name;
 await model.dispose();
 
@@ -103,8 +148,14 @@ const breakdown = (name: string, keep: (pair: WicPair) => boolean) => {
   const devIndices = devPairs.flatMap((pair, i) => (keep(pair) ? [i] : []));
   const pick = (values: readonly boolean[], indices: number[]) => indices.map((i) => values[i]!);
   const score = (predictions: readonly boolean[], labels: readonly boolean[], indices: number[]) =>
-    indices.length === 0 ? "-" : `${accuracy(pick(predictions, indices), pick(labels, indices)).toFixed(1)} (${indices.length})`;
-  return { pairs: name, "train CV (pairs)": score(chosen.cv.predictions, base.train.labels, trainIndices), "dev (pairs)": score(chosenDev, base.dev!.labels, devIndices) };
+    indices.length === 0
+      ? "-"
+      : `${accuracy(pick(predictions, indices), pick(labels, indices)).toFixed(1)} (${indices.length})`;
+  return {
+    pairs: name,
+    "train CV (pairs)": score(chosen.cv.predictions, base.train.labels, trainIndices),
+    "dev (pairs)": score(chosenDev, base.dev!.labels, devIndices),
+  };
 };
 const robustness = [
   breakdown("all", () => true),
@@ -119,25 +170,43 @@ const robustness = [
 const gemmaRows: Row[] = [];
 if (options.gemmaPairs > 0) {
   const gemma = await loadModel("gemma-3-270m", loadOptions);
-  const subsetFold = lemmaFolds(trainPairs.map((pair) => pair.word.toLowerCase()), Math.max(2, Math.round(trainPairs.length / options.gemmaPairs)), options.seed);
+  const subsetFold = lemmaFolds(
+    trainPairs.map((pair) => pair.word.toLowerCase()),
+    Math.max(2, Math.round(trainPairs.length / options.gemmaPairs)),
+    options.seed,
+  );
   const subset = trainPairs.filter((_, i) => subsetFold[i] === 0);
-  const subsetFolds = lemmaFolds(subset.map((pair) => pair.word.toLowerCase()), 5, options.seed);
+  const subsetFolds = lemmaFolds(
+    subset.map((pair) => pair.word.toLowerCase()),
+    5,
+    options.seed,
+  );
   const perPreset = new Map<string, WicSplit>();
-  for (const preset of wordPromptPresetNames) perPreset.set(preset, (await splits(gemma, subset, ["layers", "prompted"], { promptPreset: preset }, false)).train);
+  for (const preset of wordPromptPresetNames)
+    perPreset.set(preset, (await splits(gemma, subset, ["layers", "prompted"], { promptPreset: preset }, false)).train);
   const configurations = wordPromptPresetNames.flatMap((promptPreset) => [
     { method: "prompted" as const, promptPreset },
     { method: "logistic" as const, features: ["prompted" as const], promptPreset, l2: 1 },
   ]);
-  const layerRow: Row = { model: gemma.info.name, configuration: { method: "cosine" as const }, cv: crossValidate({ method: "cosine" }, perPreset.get(wordPromptPresetNames[0]!)!, subsetFolds), trainPairs: subset.length };
-  const promptedRows = configurations.map((configuration): Row => ({
+  const layerRow: Row = {
     model: gemma.info.name,
-    configuration,
-    cv: crossValidate(configuration, perPreset.get(configuration.promptPreset)!, subsetFolds),
+    configuration: { method: "cosine" as const },
+    cv: crossValidate({ method: "cosine" }, perPreset.get(wordPromptPresetNames[0]!)!, subsetFolds),
     trainPairs: subset.length,
-  }));
+  };
+  const promptedRows = configurations.map(
+    (configuration): Row => ({
+      model: gemma.info.name,
+      configuration,
+      cv: crossValidate(configuration, perPreset.get(configuration.promptPreset)!, subsetFolds),
+      trainPairs: subset.length,
+    }),
+  );
   gemmaRows.push(layerRow, ...promptedRows);
   // dev once: the span vectors' method and the best prompted one
-  const bestPrompted = promptedRows.filter((row) => row.configuration.method === "prompted").reduce((a, b) => (b.cv.mean > a.cv.mean ? b : a));
+  const bestPrompted = promptedRows
+    .filter((row) => row.configuration.method === "prompted")
+    .reduce((a, b) => (b.cv.mean > a.cv.mean ? b : a));
   for (const row of [layerRow, bestPrompted] as Row[]) {
     const preset = row.configuration.promptPreset ?? wordPromptPresetNames[0]!;
     const both = await splits(gemma, subset, featureGroupsOf(row.configuration), { promptPreset: preset }, true);
@@ -154,7 +223,7 @@ const format = (row: Row) => ({
   "dev (once)": row.dev === undefined ? "" : row.dev.toFixed(1),
 });
 const standardError = chosen.cv.standardError;
-const devStandardError = Math.sqrt((chosen.dev! / 100) * (1 - chosen.dev! / 100) / devPairs.length) * 100;
+const devStandardError = Math.sqrt(((chosen.dev! / 100) * (1 - chosen.dev! / 100)) / devPairs.length) * 100;
 const text = [
   `Produced by \`npx tsx scripts/eval/wic-select.ts --gemma-pairs ${options.gemmaPairs} --write\`: ${options.folds}-fold cross-validation on WiC train, folds grouped by lemma (seed ${options.seed}); dev (${devPairs.length} pairs) scored once, only for each method's configuration with the best CV mean. The WordNet 3.0 inventory drops each train pair's own sentences while fitting and every dev sentence while scoring dev.`,
   "",
@@ -175,11 +244,18 @@ if (options.write) {
     configuration: chosen.configuration,
     folds: options.folds,
     seed: options.seed,
-    crossValidation: { mean: Number(chosen.cv.mean.toFixed(2)), sd: Number(chosen.cv.sd.toFixed(2)), standardError: Number(standardError.toFixed(2)) },
+    crossValidation: {
+      mean: Number(chosen.cv.mean.toFixed(2)),
+      sd: Number(chosen.cv.sd.toFixed(2)),
+      standardError: Number(standardError.toFixed(2)),
+    },
     dev: Number(chosen.dev!.toFixed(2)),
   };
   await writeFile(join(root, "lib", "eval", "wic-selection.json"), `${JSON.stringify(selection, null, 2)}\n`);
   await rewriteDocSection("wic-selection", text, join(root, "docs", "wic.md"));
   const finals = [...rows, ...gemmaRows].filter((row) => row.dev !== undefined).map(format);
-  await rewriteDocSection("wic-methods", `${table(finals)}\n\nEvery configuration tried, by part of speech and seen or unseen lemma: [wic.md](wic.md).`);
+  await rewriteDocSection(
+    "wic-methods",
+    `${table(finals)}\n\nEvery configuration tried, by part of speech and seen or unseen lemma: [wic.md](wic.md).`,
+  );
 }

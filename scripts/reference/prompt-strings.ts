@@ -25,16 +25,28 @@ export function promptTokenCases(): PromptTokenCase[] {
       task: webSearchTask,
       query: "how long do penguins live in the wild?",
       examples: [
-        { query: "what is the boiling point of water at altitude?", response: "Water boils at lower temperatures as altitude increases, about 95 °C at 1,500 m." },
-        { query: "who painted the ceiling of the Sistine Chapel", response: "Michelangelo painted it between 1508 and 1512." },
+        {
+          query: "what is the boiling point of water at altitude?",
+          response: "Water boils at lower temperatures as altitude increases, about 95 °C at 1,500 m.",
+        },
+        {
+          query: "who painted the ceiling of the Sistine Chapel",
+          response: "Michelangelo painted it between 1508 and 1512.",
+        },
       ],
     }),
     promptCase("prompteol with 1 demonstration", "prompteol", {
       query: "A cyclist repairs a flat tyre at the side of the road.",
       examples: promptEolDemonstrations.slice(0, 1),
     }),
-    promptCase("qwen3-embedding query", "qwen3-embedding", { task: webSearchTask, query: "What is the capital of China?" }),
-    promptCase("e5-mistral query", "e5-mistral", { task: webSearchTask, query: "how much protein should a female eat" }),
+    promptCase("qwen3-embedding query", "qwen3-embedding", {
+      task: webSearchTask,
+      query: "What is the capital of China?",
+    }),
+    promptCase("e5-mistral query", "e5-mistral", {
+      task: webSearchTask,
+      query: "how much protein should a female eat",
+    }),
   ];
 }
 

@@ -59,7 +59,9 @@ export function hiddenStatesFixture(): { dimensions: number; layers: number; sen
       return {
         text: sentence.text,
         tokenIds: sentence.token_ids,
-        states: Array.from({ length: layers }, (_, layer) => floats.subarray(sentence.offset + layer * block, sentence.offset + (layer + 1) * block)),
+        states: Array.from({ length: layers }, (_, layer) =>
+          floats.subarray(sentence.offset + layer * block, sentence.offset + (layer + 1) * block),
+        ),
       };
     }),
   };

@@ -21,12 +21,25 @@ const POSITIONS = 512;
 const VOCABULARY = 30522;
 const SEED = 20261128;
 
-const tokenizerFiles = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentence_bert_config.json", "modules.json"];
+const tokenizerFiles = [
+  "vocab.txt",
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+  "sentence_bert_config.json",
+  "modules.json",
+];
 
 /** float32 safetensors; layer-norm scales near 1, everything else small, so activations stay tame. */
 function weights(): Buffer {
   const random = seededRandom(SEED);
-  const sizes = { vocabulary: VOCABULARY, hidden: HIDDEN, layers: LAYERS, feedForward: FEED_FORWARD, positions: POSITIONS };
+  const sizes = {
+    vocabulary: VOCABULARY,
+    hidden: HIDDEN,
+    layers: LAYERS,
+    feedForward: FEED_FORWARD,
+    positions: POSITIONS,
+  };
   const tensors = bertTensorShapes(sizes).map(([name, shape]): CheckpointTensor => {
     const base = name.endsWith("LayerNorm.weight") ? 1 : 0;
     const values = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => base + (random() - 0.5) * 0.2);
@@ -56,7 +69,10 @@ async function writeCheckpoint(folder: string, safetensors: Buffer): Promise<voi
   await Promise.all(tokenizerFiles.map((file) => copyFile(join(minilm, file), join(folder, file))));
   await writeFile(join(folder, "config.json"), JSON.stringify(config));
   await mkdir(join(folder, "1_Pooling"));
-  await writeFile(join(folder, "1_Pooling", "config.json"), JSON.stringify({ word_embedding_dimension: HIDDEN, pooling_mode_mean_tokens: true }));
+  await writeFile(
+    join(folder, "1_Pooling", "config.json"),
+    JSON.stringify({ word_embedding_dimension: HIDDEN, pooling_mode_mean_tokens: true }),
+  );
   await writeFile(join(folder, "model.safetensors"), safetensors);
 }
 
@@ -66,7 +82,13 @@ export async function tinyModelPath(): Promise<string> {
   // Named by its content, so that a change here never picks up a stale cached model.
   const digest = createHash("sha256").update(safetensors).update(JSON.stringify(config)).digest("hex").slice(0, 12);
   const path = join(tmpdir(), `ctxembed-tiny-bert-${digest}.gguf`);
-  if (await stat(path).then(() => true, () => false)) return path;
+  if (
+    await stat(path).then(
+      () => true,
+      () => false,
+    )
+  )
+    return path;
   const folder = await mkdtemp(join(tmpdir(), "ctxembed-tiny-bert-"));
   try {
     await writeCheckpoint(folder, safetensors);

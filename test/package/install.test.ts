@@ -3,7 +3,16 @@
 // make it work; the others take the prebuilds out and expect the source build (or its advice).
 // Sentence vectors are checked against sentence-transformers' (the sentence-parity fixture).
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,13 +20,19 @@ import { cosineSimilarity } from "../../lib/vectors/similarity.js";
 import { hasPrebuild, prebuild } from "../../scripts/build/prebuild.mjs";
 import { minilmPath, repositoryRoot, sentenceFixture } from "../model/models.js";
 
-const packageJson = JSON.parse(readFileSync(join(repositoryRoot, "package.json"), "utf8")) as { exports: Record<string, unknown> };
+const packageJson = JSON.parse(readFileSync(join(repositoryRoot, "package.json"), "utf8")) as {
+  exports: Record<string, unknown>;
+};
 const work = mkdtempSync(join(tmpdir(), "ctxembed-package-"));
 const fixture = sentenceFixture();
 let tarball: string;
 let modelPath: string;
 
-function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): SpawnSyncReturns<string> {
+function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): SpawnSyncReturns<string> {
   return spawnSync(command, args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, ...options });
 }
 
@@ -29,7 +44,10 @@ function succeed(command: string, args: string[], cwd: string): string {
 
 /** The environment with npm's own variables (set when tests run under `npm test`) left out, and PATH replaced when given. */
 function environment(path = process.env.PATH): NodeJS.ProcessEnv {
-  return { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith("npm_"))), PATH: path };
+  return {
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith("npm_"))),
+    PATH: path,
+  };
 }
 
 /** A PATH holding node, npm and sh only: no compiler, no cmake, no git. */
@@ -48,7 +66,10 @@ function emptyProject(name: string): string {
   const project = join(work, name);
   mkdirSync(project);
   // npm >= 11.19 runs a dependency's install script only when the project allows it.
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name, private: true, type: "module", allowScripts: { ctxembed: true } }));
+  writeFileSync(
+    join(project, "package.json"),
+    JSON.stringify({ name, private: true, type: "module", allowScripts: { ctxembed: true } }),
+  );
   return project;
 }
 
@@ -99,7 +120,10 @@ beforeAll(async () => {
   // CI starts from a clean clone: the release binary is built here when it is not there yet.
   if (!hasPrebuild()) await prebuild();
   modelPath = await minilmPath("f32");
-  const [packed] = JSON.parse(succeed("npm", ["pack", "--json", "--pack-destination", work], repositoryRoot)) as { filename: string; files: { path: string }[] }[];
+  const [packed] = JSON.parse(succeed("npm", ["pack", "--json", "--pack-destination", work], repositoryRoot)) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
   expect(packed!.files.some((file) => file.path.startsWith("prebuilds/"))).toBe(true);
   tarball = join(work, packed!.filename);
 });
@@ -110,7 +134,10 @@ describe("the packed package", () => {
   it("installs and embeds through the prebuilt binary with no compiler or cmake on the PATH", () => {
     const path = toolFreePath();
     for (const tool of ["cmake", "c++", "g++", "cc", "gcc", "git"]) {
-      expect(run(tool, ["--version"], { cwd: work, env: environment(path) }).error, `${tool} must not be reachable`).toBeDefined();
+      expect(
+        run(tool, ["--version"], { cwd: work, env: environment(path) }).error,
+        `${tool} must not be reachable`,
+      ).toBeDefined();
     }
     const project = emptyProject("with-prebuilds");
     const { status, output } = install(project, tarball, path);

@@ -15,7 +15,9 @@ import * as vectorIndex from "../../lib/vector-index/index.js";
 import * as wordnet from "../../lib/wordnet/index.js";
 
 const root = join(import.meta.dirname, "..", "..");
-const packageJson = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { exports: Record<string, { types: string; default: string } | string> };
+const packageJson = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+  exports: Record<string, { types: string; default: string } | string>;
+};
 
 describe("package entry points", () => {
   it("each subpath is a dist/<folder>/index.js compiled from lib/<folder>/index.ts", () => {
@@ -27,12 +29,35 @@ describe("package entry points", () => {
       expect(types).toBe(file.replace(/\.js$/, ".d.ts"));
       expect(existsSync(join(root, file.replace(/^\.\/dist\//, "lib/").replace(/\.js$/, ".ts"))), entry).toBe(true);
     }
-    expect(Object.keys(packageJson.exports).sort()).toEqual([".", "./eval", "./hub", "./index", "./output", "./package.json", "./phrases", "./senses", "./server", "./wordnet"]);
+    expect(Object.keys(packageJson.exports).sort()).toEqual([
+      ".",
+      "./eval",
+      "./hub",
+      "./index",
+      "./output",
+      "./package.json",
+      "./phrases",
+      "./senses",
+      "./server",
+      "./wordnet",
+    ]);
   });
 
   it("the main entry holds the everyday API only", () => {
     expect(Object.keys(core).sort()).toEqual(
-      ["DemonstrationSelector", "EmbeddingModel", "cosineSimilarity", "customPreset", "findPreset", "l2Normalize", "loadModel", "poolingModes", "precisions", "promptEolDemonstrations", "promptPresets"].sort(),
+      [
+        "DemonstrationSelector",
+        "EmbeddingModel",
+        "cosineSimilarity",
+        "customPreset",
+        "findPreset",
+        "l2Normalize",
+        "loadModel",
+        "poolingModes",
+        "precisions",
+        "promptEolDemonstrations",
+        "promptPresets",
+      ].sort(),
     );
   });
 
@@ -56,7 +81,10 @@ describe("package entry points", () => {
     expectTypeOf(core.loadModel).parameter(0).toEqualTypeOf<string>();
     expectTypeOf(core.loadModel).returns.resolves.toEqualTypeOf<EmbeddingModel>();
     expectTypeOf<EmbeddingModel["embed"]>().toBeCallableWith("a sentence");
-    expectTypeOf<EmbeddingModel["embed"]>().toBeCallableWith(["a sentence", { text: "a bank by the river", spans: [{ start: 2, end: 6 }] }], { tokens: true, layers: { layers: [-2, -1], combine: "mean" } });
+    expectTypeOf<EmbeddingModel["embed"]>().toBeCallableWith(
+      ["a sentence", { text: "a bank by the river", spans: [{ start: 2, end: 6 }] }],
+      { tokens: true, layers: { layers: [-2, -1], combine: "mean" } },
+    );
     expectTypeOf<Embedding["embedding"]>().toEqualTypeOf<Float32Array>();
     expectTypeOf<Embedding["tokens"]>().toEqualTypeOf<TokenVector[] | undefined>();
     expectTypeOf<TokenVector>().toHaveProperty("start").toEqualTypeOf<number>();

@@ -11,7 +11,13 @@ export function convertCommand(): Command {
     .option("--name <name>", "general.name to record (default: the checkpoint folder's name)")
     .addHelpText("after", "\nExample:\n  $ ctxembed convert ./all-MiniLM-L6-v2 minilm-f16.gguf --type f16")
     .action(async (checkpoint: string, out: string, options: { type: ConvertType; name?: string }) => {
-      const report = await convertCheckpoint(checkpoint, out, { type: options.type, name: options.name, onProgress: note });
-      note(`wrote ${report.outFile}: ${report.architecture}, ${report.tensorCount} tensors, ${report.type}, pooling ${report.pooling}, max ${report.maxSequenceLength} tokens`);
+      const report = await convertCheckpoint(checkpoint, out, {
+        type: options.type,
+        name: options.name,
+        onProgress: note,
+      });
+      note(
+        `wrote ${report.outFile}: ${report.architecture}, ${report.tensorCount} tensors, ${report.type}, pooling ${report.pooling}, max ${report.maxSequenceLength} tokens`,
+      );
     });
 }

@@ -7,9 +7,23 @@ import { openInput } from "../inputs.js";
 import { runIdentity } from "../run-record.js";
 import { embeddingSink, outputFormats, type OutputFormat } from "../sinks.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
-import { addPromptOptions, describePrompt, promptOptionsFor, promptRecord, readPromptChoice, type PromptCommandOptions } from "./prompt-options.js";
+import {
+  addPromptOptions,
+  describePrompt,
+  promptOptionsFor,
+  promptRecord,
+  readPromptChoice,
+  type PromptCommandOptions,
+} from "./prompt-options.js";
 import { queueOption, submitFromCommandLine, type QueueSubmitOptions } from "./queue-options.js";
-import { addSourceOptions, checkSourceOptions, layersOption, positiveInteger, windowOption, type SourceOptions } from "./source-options.js";
+import {
+  addSourceOptions,
+  checkSourceOptions,
+  layersOption,
+  positiveInteger,
+  windowOption,
+  type SourceOptions,
+} from "./source-options.js";
 
 interface EmbedCommandOptions extends ModelCommandOptions, SourceOptions, PromptCommandOptions, QueueSubmitOptions {
   format: OutputFormat;
@@ -24,12 +38,31 @@ interface EmbedCommandOptions extends ModelCommandOptions, SourceOptions, Prompt
 
 export function embedCommand(): Command {
   return addPromptOptions(addSourceOptions(new Command("embed")))
-    .description("embed each text of a corpus (text lines, JSON lines, CSV, TSV, or standard input): JSON lines, .npy or raw rows out")
+    .description(
+      "embed each text of a corpus (text lines, JSON lines, CSV, TSV, or standard input): JSON lines, .npy or raw rows out",
+    )
     .addOption(modelOption())
-    .addOption(new Option("-f, --format <format>", "output format (npy and raw need --output)").choices(outputFormats).default("jsonl"))
-    .addOption(new Option("--precision <precision>", "stored precision; int8 keeps a scale per vector").choices(precisions).default("float32"))
-    .addOption(new Option("--dimensions <n>", "keep the first N dimensions (Matryoshka), re-normalised").argParser(positiveInteger))
-    .addOption(new Option("--pooling <mode>", "pooling; model = the model's own (default: the --prompt preset's, else the model's)").choices(["model", ...poolingModes]))
+    .addOption(
+      new Option("-f, --format <format>", "output format (npy and raw need --output)")
+        .choices(outputFormats)
+        .default("jsonl"),
+    )
+    .addOption(
+      new Option("--precision <precision>", "stored precision; int8 keeps a scale per vector")
+        .choices(precisions)
+        .default("float32"),
+    )
+    .addOption(
+      new Option("--dimensions <n>", "keep the first N dimensions (Matryoshka), re-normalised").argParser(
+        positiveInteger,
+      ),
+    )
+    .addOption(
+      new Option(
+        "--pooling <mode>",
+        "pooling; model = the model's own (default: the --prompt preset's, else the model's)",
+      ).choices(["model", ...poolingModes]),
+    )
     .addOption(layersOption())
     .addOption(windowOption())
     .option("--no-normalize", "keep raw vectors instead of scaling them to unit length")
@@ -37,8 +70,14 @@ export function embedCommand(): Command {
     .addOption(threadsOption())
     .addOption(gpuLayersOption())
     .addOption(queueOption())
-    .addOption(new Option("--shard-size <n>", "with --queue: texts per shard job").argParser(positiveInteger).default(1000))
-    .addOption(new Option("--attempts <n>", "with --queue: tries per shard before it is marked failed").argParser(positiveInteger).default(3))
+    .addOption(
+      new Option("--shard-size <n>", "with --queue: texts per shard job").argParser(positiveInteger).default(1000),
+    )
+    .addOption(
+      new Option("--attempts <n>", "with --queue: tries per shard before it is marked failed")
+        .argParser(positiveInteger)
+        .default(3),
+    )
     .option("--detach", "with --queue: print the job id and return instead of waiting (see ctxembed jobs)", false)
     .addHelpText(
       "after",
@@ -94,20 +133,40 @@ See docs/distributed.md.`,
       checkSourceOptions(options, command);
       const prompt = await readPromptChoice(options, command);
       const { pooling, normalize, truncate, layers, window, precision, dimensions } = options;
-      const plain: Omit<EmbedOptions, "prompt"> = { ...(pooling === undefined ? {} : { pooling }), normalize, truncate, layers, window, dimensions, precision };
+      const plain: Omit<EmbedOptions, "prompt"> = {
+        ...(pooling === undefined ? {} : { pooling }),
+        normalize,
+        truncate,
+        layers,
+        window,
+        dimensions,
+        precision,
+      };
       if (options.queue) {
         // Workers get the options as JSON: fixed demonstrations travel, a retrieval pool (embedded by a model) does not.
-        if (prompt?.retrieve !== undefined) command.error("error: --retrieve-examples does not work with --queue: give fixed --examples", { exitCode: 2 });
+        if (prompt?.retrieve !== undefined)
+          command.error("error: --retrieve-examples does not work with --queue: give fixed --examples", {
+            exitCode: 2,
+          });
         return submitFromCommandLine(options, prompt ? { ...plain, prompt: promptOptionsFor(prompt) } : plain, command);
       }
-      if (options.format !== "jsonl" && !options.output) command.error(`error: --format ${options.format} needs --output FILE`, { exitCode: 2 });
+      if (options.format !== "jsonl" && !options.output)
+        command.error(`error: --format ${options.format} needs --output FILE`, { exitCode: 2 });
       const reader = await openInput(options);
       const model = await openModel(options);
       try {
         const embedOptions: EmbedOptions = prompt ? { ...plain, prompt: promptOptionsFor(prompt, model) } : plain;
-        const recorded = prompt ? { ...plain, prompt: promptRecord(prompt) } : { ...plain, pooling: pooling ?? "model" };
-        const sink = embeddingSink(options.format, options.output, precision, { model: model.info.name, options: recorded });
-        const identity = await runIdentity({ command: "embed", format: options.format, input: options, embed: recorded }, model);
+        const recorded = prompt
+          ? { ...plain, prompt: promptRecord(prompt) }
+          : { ...plain, pooling: pooling ?? "model" };
+        const sink = embeddingSink(options.format, options.output, precision, {
+          model: model.info.name,
+          options: recorded,
+        });
+        const identity = await runIdentity(
+          { command: "embed", format: options.format, input: options, embed: recorded },
+          model,
+        );
         await runCorpusJob(model, reader, embedOptions, sink, options, identity, prompt && describePrompt(prompt));
       } finally {
         await model.dispose();

@@ -2,7 +2,15 @@ import { Command, Option } from "commander";
 import { loadDictionary } from "../../senses/dictionary-file.js";
 import { wordPromptPresetNames } from "../../prompts/word-prompts.js";
 import { wordNetFeatures } from "../../eval/wic-features.js";
-import { defaultLogisticFeatures, describeConfiguration, evaluateWic, featureGroupsOf, wicMethods, type WicConfiguration, type WicMethod } from "../../eval/wic-methods.js";
+import {
+  defaultLogisticFeatures,
+  describeConfiguration,
+  evaluateWic,
+  featureGroupsOf,
+  wicMethods,
+  type WicConfiguration,
+  type WicMethod,
+} from "../../eval/wic-methods.js";
 import { wicSelection } from "../../eval/wic-selection.js";
 import { WordNet, defaultWordNetDirectory } from "../../wordnet/database.js";
 import type { LayerSpec } from "../../embedding/layers.js";
@@ -27,7 +35,8 @@ interface WicCommandOptions extends ModelCommandOptions {
 /** The configuration to run: the named method with its settings, or the committed selection. */
 function wicConfiguration(options: WicCommandOptions): { configuration: WicConfiguration; chosenBy: string } {
   if (options.method === undefined) {
-    if (options.l2 !== undefined || options.promptPreset !== undefined) throw new Error("--l2 and --prompt-preset set a method's settings: give --method too");
+    if (options.l2 !== undefined || options.promptPreset !== undefined)
+      throw new Error("--l2 and --prompt-preset set a method's settings: give --method too");
     const selection = wicSelection();
     const cv = selection.crossValidation;
     return {
@@ -51,7 +60,9 @@ function wicConfiguration(options: WicCommandOptions): { configuration: WicConfi
 
 function wicCommand(): Command {
   return new Command("wic")
-    .description("Word-in-Context: fit on the train split, score the named split, print accuracy and fitted parameters (JSON)")
+    .description(
+      "Word-in-Context: fit on the train split, score the named split, print accuracy and fitted parameters (JSON)",
+    )
     .addOption(modelOption())
     .requiredOption("--data <dir>", "folder with WiC's train.data.txt, train.gold.txt and the split's files")
     .addOption(new Option("--split <name>", "the split to score").choices(["dev", "test"]).default("dev"))
@@ -62,7 +73,11 @@ function wicCommand(): Command {
       ).choices(wicMethods),
     )
     .option("--l2 <n>", "logistic: L2 penalty (default 1)", Number)
-    .addOption(new Option("--prompt-preset <name>", "prompted: the word prompt (default word-meaning)").choices(wordPromptPresetNames))
+    .addOption(
+      new Option("--prompt-preset <name>", "prompted: the word prompt (default word-meaning)").choices(
+        wordPromptPresetNames,
+      ),
+    )
     .option("--dict <file>", "a sense dictionary from `senses build` (dictionary method; logistic uses it when given)")
     .option("--wordnet <dir>", "WordNet 3.0 database files", defaultWordNetDirectory)
     .option("--no-cache", "compute every feature again instead of reading the ctxembed cache (wic-features/)")
@@ -74,10 +89,13 @@ function wicCommand(): Command {
     .action(async (options: WicCommandOptions) => {
       const { configuration, chosenBy } = wicConfiguration(options);
       const groups = featureGroupsOf(configuration);
-      if (groups.includes("dictionary") && !options.dict) throw new Error(`--method ${configuration.method} needs --dict`);
+      if (groups.includes("dictionary") && !options.dict)
+        throw new Error(`--method ${configuration.method} needs --dict`);
       note(`wic: ${describeConfiguration(configuration)}: ${chosenBy}`);
       const sources = {
-        ...(groups.some((group) => (wordNetFeatures as readonly string[]).includes(group)) ? { wordnet: await WordNet.open(options.wordnet) } : {}),
+        ...(groups.some((group) => (wordNetFeatures as readonly string[]).includes(group))
+          ? { wordnet: await WordNet.open(options.wordnet) }
+          : {}),
         ...(options.dict ? { dictionary: await loadDictionary(options.dict) } : {}),
         cache: options.cache,
         onProgress: note,
@@ -85,7 +103,9 @@ function wicCommand(): Command {
       const model = await openModel(options);
       try {
         const [result] = await evaluateWic(model, options.data, options.split, [configuration], sources);
-        process.stdout.write(`${JSON.stringify({ task: "wic", model: model.info.name, split: options.split, chosenBy, ...result }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ task: "wic", model: model.info.name, split: options.split, chosenBy, ...result }, null, 2)}\n`,
+        );
       } finally {
         await model.dispose();
       }
@@ -103,13 +123,26 @@ interface PhrasesCommandOptions extends ModelCommandOptions, PhraseCommandOption
 
 function phrasesCommand(): Command {
   const command = new Command("phrases")
-    .description("PiC phrase tasks (similarity, retrieval, sense disambiguation) on PiC's files: metrics in context and alone (JSON)")
+    .description(
+      "PiC phrase tasks (similarity, retrieval, sense disambiguation) on PiC's files: metrics in context and alone (JSON)",
+    )
     .addOption(modelOption())
-    .addOption(new Option("--task <name>", "ps: phrase similarity; pr: phrase retrieval; psd: phrase sense disambiguation").choices(phraseTasks).makeOptionMandatory())
-    .requiredOption("--data <file>", "the split to score: PS JSON lines (phrase1, phrase2, sentence1, sentence2, label); PR/PSD SQuAD-style (context, query, answers)")
+    .addOption(
+      new Option("--task <name>", "ps: phrase similarity; pr: phrase retrieval; psd: phrase sense disambiguation")
+        .choices(phraseTasks)
+        .makeOptionMandatory(),
+    )
+    .requiredOption(
+      "--data <file>",
+      "the split to score: PS JSON lines (phrase1, phrase2, sentence1, sentence2, label); PR/PSD SQuAD-style (context, query, answers)",
+    )
     .option("--train <file>", "ps: the training pairs the threshold is fitted on");
   return addPhraseOptions(command, "pr, psd: ")
-    .option("--phrase-given", "psd: only the occurrences of the answer's phrase compete (which occurrence has the queried sense?)", false)
+    .option(
+      "--phrase-given",
+      "psd: only the occurrences of the answer's phrase compete (which occurrence has the queried sense?)",
+      false,
+    )
     .option("--no-alone", "skip the phrase-alone baseline")
     .addOption(layersOption())
     .addOption(threadsOption())
@@ -118,24 +151,42 @@ function phrasesCommand(): Command {
       "\nExamples:\n  $ ctxembed eval phrases --task ps --train PS/train.jsonl --data PS/dev.jsonl\n  $ ctxembed eval phrases --task pr --data PR-pass/dev.json --min-words 2 --scoring tokens",
     )
     .action(async (options: PhrasesCommandOptions, command: Command) => {
-      if (options.task === "ps" && !options.train) command.error("error: --task ps needs --train (the threshold is fitted on it)", { exitCode: 2 });
-      if (options.phraseGiven && options.task !== "psd") command.error("error: --phrase-given is for --task psd", { exitCode: 2 });
+      if (options.task === "ps" && !options.train)
+        command.error("error: --task ps needs --train (the threshold is fitted on it)", { exitCode: 2 });
+      if (options.phraseGiven && options.task !== "psd")
+        command.error("error: --phrase-given is for --task psd", { exitCode: 2 });
       const model = await openModel(options);
       try {
         const readings = options.alone ? [true, false] : [true];
-        const shared = { ...phraseSettingsOf(options), ...(options.layers === undefined ? {} : { layers: options.layers }) };
+        const shared = {
+          ...phraseSettingsOf(options),
+          ...(options.layers === undefined ? {} : { layers: options.layers }),
+        };
         const results: Record<string, unknown> = {};
         const progress = new ProgressLine();
-        const pairs = options.task === "ps" ? { train: await readPhraseSimilarity(options.train!), test: await readPhraseSimilarity(options.data) } : undefined;
+        const pairs =
+          options.task === "ps"
+            ? { train: await readPhraseSimilarity(options.train!), test: await readPhraseSimilarity(options.data) }
+            : undefined;
         const items = pairs ? [] : await readPhraseRetrieval(options.data);
         for (const context of readings) {
-          const reading = { ...shared, context, onProgress: (done: number, total: number) => progress.update(() => `${options.task} ${context ? "in context" : "alone"}: ${done}/${total}`) };
+          const reading = {
+            ...shared,
+            context,
+            onProgress: (done: number, total: number) =>
+              progress.update(() => `${options.task} ${context ? "in context" : "alone"}: ${done}/${total}`),
+          };
           results[context ? "inContext" : "alone"] = pairs
             ? await evaluatePhraseSimilarity(model, pairs.train, pairs.test, reading)
-            : await evaluatePhraseRetrieval(model, options.task as "pr" | "psd", items, { ...reading, phraseGiven: options.phraseGiven });
+            : await evaluatePhraseRetrieval(model, options.task as "pr" | "psd", items, {
+                ...reading,
+                phraseGiven: options.phraseGiven,
+              });
         }
         progress.clear();
-        process.stdout.write(`${JSON.stringify({ task: options.task, model: model.info.name, data: options.data, settings: shared, ...results }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ task: options.task, model: model.info.name, data: options.data, settings: shared, ...results }, null, 2)}\n`,
+        );
       } finally {
         await model.dispose();
       }

@@ -30,13 +30,24 @@ interface IndexBuildOptions extends ModelCommandOptions, Omit<SourceOptions, "ou
 }
 
 /** Columns every row of a kind has; a --metadata field of the same name would overwrite them. */
-const ownColumns = { sentences: ["id", "vector", "text"], phrases: ["id", "vector", "text", "passage", "start", "end"] };
+const ownColumns = {
+  sentences: ["id", "vector", "text"],
+  phrases: ["id", "vector", "text", "passage", "start", "end"],
+};
 
-const commaList = (value: string): string[] => value.split(",").map((field) => field.trim()).filter((field) => field.length > 0);
+const commaList = (value: string): string[] =>
+  value
+    .split(",")
+    .map((field) => field.trim())
+    .filter((field) => field.length > 0);
 
 /** The id a record is stored under: its input id, else its 0-based position (as `embed` numbers it). */
 export function recordId(record: Pick<InputRecord, "id" | "index">): string {
-  return record.id === undefined || record.id === null ? String(record.index) : typeof record.id === "string" ? record.id : JSON.stringify(record.id);
+  return record.id === undefined || record.id === null
+    ? String(record.index)
+    : typeof record.id === "string"
+      ? record.id
+      : JSON.stringify(record.id);
 }
 
 /** A record read without the ids an earlier run already stored. */
@@ -64,13 +75,24 @@ async function rowPlan(model: EmbeddingModel, options: IndexBuildOptions): Promi
   const fieldsOf = (record: InputRecord) => record.fields ?? {};
   if (options.phrases) {
     const { scoring, ...phraseOptions } = phraseSettingsOf(options);
-    if (scoring !== "vector") throw new RangeError("--scoring tokens compares every token with every token and cannot be indexed: a phrase index stores one vector per span");
+    if (scoring !== "vector")
+      throw new RangeError(
+        "--scoring tokens compares every token with every token and cannot be indexed: a phrase index stores one vector per span",
+      );
     const candidates = candidateSettings(phraseOptions);
-    const vectorOptions = { ...(options.layers === undefined ? {} : { layers: options.layers }), ...(options.spanPooling === undefined ? {} : { spanPooling: options.spanPooling }) };
+    const vectorOptions = {
+      ...(options.layers === undefined ? {} : { layers: options.layers }),
+      ...(options.spanPooling === undefined ? {} : { spanPooling: options.spanPooling }),
+    };
     const embedOptions = phraseEmbedOptions(vectorOptions, "vector");
     const [probe] = await model.embed([{ text: "width", spans: [{ start: 0, end: 5 }] }], embedOptions);
     return {
-      settings: { kind: "phrases", model: indexModel, dimensions: probe!.spans![0]!.embedding.length, phrases: { ...candidates, ...vectorOptions } },
+      settings: {
+        kind: "phrases",
+        model: indexModel,
+        dimensions: probe!.spans![0]!.embedding.length,
+        phrases: { ...candidates, ...vectorOptions },
+      },
       embedOptions,
       inputOf: (record) => ({ text: record.text, spans: candidateSpans(record.text, candidates) }),
       rowsOf: (record, result) => {
@@ -89,13 +111,27 @@ async function rowPlan(model: EmbeddingModel, options: IndexBuildOptions): Promi
     };
   }
   const { pooling, normalize, truncate, layers, window, dimensions } = options;
-  const embedOptions: EmbedOptions = { pooling, normalize, truncate, ...(layers === undefined ? {} : { layers }), ...(window === undefined ? {} : { window }), ...(dimensions === undefined ? {} : { dimensions }) };
+  const embedOptions: EmbedOptions = {
+    pooling,
+    normalize,
+    truncate,
+    ...(layers === undefined ? {} : { layers }),
+    ...(window === undefined ? {} : { window }),
+    ...(dimensions === undefined ? {} : { dimensions }),
+  };
   const [probe] = await model.embed(["width"], embedOptions);
   return {
     settings: { kind: "sentences", model: indexModel, dimensions: probe!.embedding.length, embed: embedOptions },
     embedOptions,
     inputOf: (record) => record.text,
-    rowsOf: (record, result) => [{ ...fieldsOf(record), id: recordId(record), vector: result.embedding, ...(options.storeText ? { text: record.text } : {}) }],
+    rowsOf: (record, result) => [
+      {
+        ...fieldsOf(record),
+        id: recordId(record),
+        vector: result.embedding,
+        ...(options.storeText ? { text: record.text } : {}),
+      },
+    ],
     storedBy: "id",
   };
 }
@@ -107,7 +143,10 @@ function indexSink(index: VectorIndex, plan: RowPlan): VectorSink {
     async write(results, records) {
       const rows = records.flatMap((record, i) => plan.rowsOf(record, results[i]!));
       // A re-read passage replaces all its spans: those its text no longer has go with the same commit.
-      await index.add(rows, plan.storedBy === "passage" ? { column: "passage", values: records.map(recordId) } : undefined);
+      await index.add(
+        rows,
+        plan.storedBy === "passage" ? { column: "passage", values: records.map(recordId) } : undefined,
+      );
     },
     close: async () => undefined,
   };
@@ -115,18 +154,51 @@ function indexSink(index: VectorIndex, plan: RowPlan): VectorSink {
 
 export function indexCommand(): Command {
   const build = addInputOptions(new Command("build"))
-    .description("embed a corpus into a LanceDB index: one vector per text, or with --phrases one per candidate span read in its passage")
+    .description(
+      "embed a corpus into a LanceDB index: one vector per text, or with --phrases one per candidate span read in its passage",
+    )
     .requiredOption("--index <dir>", "the index directory (made when missing)")
     .option("--table <name>", "the table in the directory (default: sentences, or phrases with --phrases)")
     .addOption(modelOption())
-    .option("--phrases", "index every candidate span of every passage, read in context (--max-words, --min-words, --candidates)", false)
+    .option(
+      "--phrases",
+      "index every candidate span of every passage, read in context (--max-words, --min-words, --candidates)",
+      false,
+    )
     .option("--store-text", "store each text beside its vector (phrase rows always store the span's text)", false)
-    .option("--metadata <fields>", "JSON lines fields or CSV/TSV columns stored beside the vector, comma-separated (for --filter)", commaList)
-    .addOption(new Option("--ann-threshold <rows>", "build an approximate (IVF-PQ) index once the table has this many rows; below it search is exact").argParser(positiveInteger).default(defaultAnnThreshold))
-    .option("--resume", "skip the texts whose ids are already in the table (continue an interrupted build) instead of re-embedding and upserting them", false)
-    .addOption(new Option("--chunk <n>", "inputs read ahead and embedded together (one commit each)").argParser(positiveInteger).default(512))
-    .addOption(new Option("--pooling <mode>", "sentences: pooling; model = the model's own").choices(["model", ...poolingModes]).default("model"))
-    .addOption(new Option("--dimensions <n>", "sentences: keep the first N dimensions (Matryoshka), re-normalised").argParser(positiveInteger))
+    .option(
+      "--metadata <fields>",
+      "JSON lines fields or CSV/TSV columns stored beside the vector, comma-separated (for --filter)",
+      commaList,
+    )
+    .addOption(
+      new Option(
+        "--ann-threshold <rows>",
+        "build an approximate (IVF-PQ) index once the table has this many rows; below it search is exact",
+      )
+        .argParser(positiveInteger)
+        .default(defaultAnnThreshold),
+    )
+    .option(
+      "--resume",
+      "skip the texts whose ids are already in the table (continue an interrupted build) instead of re-embedding and upserting them",
+      false,
+    )
+    .addOption(
+      new Option("--chunk <n>", "inputs read ahead and embedded together (one commit each)")
+        .argParser(positiveInteger)
+        .default(512),
+    )
+    .addOption(
+      new Option("--pooling <mode>", "sentences: pooling; model = the model's own")
+        .choices(["model", ...poolingModes])
+        .default("model"),
+    )
+    .addOption(
+      new Option("--dimensions <n>", "sentences: keep the first N dimensions (Matryoshka), re-normalised").argParser(
+        positiveInteger,
+      ),
+    )
     .addOption(layersOption())
     .addOption(windowOption())
     .option("--no-normalize", "sentences: keep raw vectors (search still ranks by cosine)")
@@ -153,22 +225,49 @@ Examples:
     .action(async (options: IndexBuildOptions, command: Command) => {
       const kind = options.phrases ? "phrases" : "sentences";
       const clash = options.metadata?.find((field) => ownColumns[kind].includes(field));
-      if (clash !== undefined) command.error(`error: --metadata ${clash}: "${clash}" is a column every ${kind} row has already; rename the field`, { exitCode: 2 });
-      if (options.text && options.resume) command.error("error: --resume works on an --input file, not on --text", { exitCode: 2 });
-      const reader = await openInput({ ...options, ...(options.phrases ? { skipEmpty: true } : {}), ...(options.metadata ? { fields: options.metadata } : {}) });
+      if (clash !== undefined)
+        command.error(
+          `error: --metadata ${clash}: "${clash}" is a column every ${kind} row has already; rename the field`,
+          { exitCode: 2 },
+        );
+      if (options.text && options.resume)
+        command.error("error: --resume works on an --input file, not on --text", { exitCode: 2 });
+      const reader = await openInput({
+        ...options,
+        ...(options.phrases ? { skipEmpty: true } : {}),
+        ...(options.metadata ? { fields: options.metadata } : {}),
+      });
       const model = await openModel(options);
       try {
         const plan = await rowPlan(model, options);
         // Loaded here, not at the top: every other command would otherwise pay for loading LanceDB.
         const { openIndex } = await import("../../vector-index/vector-index.js");
-        const index = await openIndex(options.index, { settings: plan.settings, ...(options.table === undefined ? {} : { table: options.table }) });
+        const index = await openIndex(options.index, {
+          settings: plan.settings,
+          ...(options.table === undefined ? {} : { table: options.table }),
+        });
         try {
           const stored = options.resume ? await index.values(plan.storedBy) : new Set<string>();
-          if (stored.size > 0) note(`resuming: ${stored.size} ${plan.storedBy === "id" ? "texts" : "passages"} already in ${options.index} are skipped`);
-          await runCorpusJob(model, withoutStored(reader, stored), plan.embedOptions, indexSink(index, plan), { chunk: options.chunk, resume: false, inputOf: plan.inputOf }, undefined);
+          if (stored.size > 0)
+            note(
+              `resuming: ${stored.size} ${plan.storedBy === "id" ? "texts" : "passages"} already in ${options.index} are skipped`,
+            );
+          await runCorpusJob(
+            model,
+            withoutStored(reader, stored),
+            plan.embedOptions,
+            indexSink(index, plan),
+            { chunk: options.chunk, resume: false, inputOf: plan.inputOf },
+            undefined,
+          );
           const ann = await index.updateAnnIndex(options.annThreshold);
           const rows = await index.count();
-          const state = ann === "built" ? "ANN index built" : ann === "updated" ? "ANN index updated" : `exact search (an ANN index comes at ${options.annThreshold} rows)`;
+          const state =
+            ann === "built"
+              ? "ANN index built"
+              : ann === "updated"
+                ? "ANN index updated"
+                : `exact search (an ANN index comes at ${options.annThreshold} rows)`;
           note(`${options.index} (table "${index.tableName}"): ${rows} rows, ${state}`);
         } finally {
           await index.close();
@@ -177,5 +276,7 @@ Examples:
         await model.dispose();
       }
     });
-  return new Command("index").description("build a vector index (LanceDB) for `ctxembed search` and `serve --index`").addCommand(build.exitOverride());
+  return new Command("index")
+    .description("build a vector index (LanceDB) for `ctxembed search` and `serve --index`")
+    .addCommand(build.exitOverride());
 }

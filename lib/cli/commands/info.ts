@@ -15,8 +15,14 @@ export function infoCommand(): Command {
       const model = await openModel(options);
       try {
         const { metadata, ...summary } = model.info;
-        const limits = { maxSequenceTokens: model.maxSequenceTokens, batchTokens: model.batchTokens, threads: model.threads };
-        process.stdout.write(`${JSON.stringify({ ...summary, ...limits, ...(options.metadata ? { metadata } : {}) }, null, 2)}\n`);
+        const limits = {
+          maxSequenceTokens: model.maxSequenceTokens,
+          batchTokens: model.batchTokens,
+          threads: model.threads,
+        };
+        process.stdout.write(
+          `${JSON.stringify({ ...summary, ...limits, ...(options.metadata ? { metadata } : {}) }, null, 2)}\n`,
+        );
       } finally {
         await model.dispose();
       }

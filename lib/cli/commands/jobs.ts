@@ -21,17 +21,21 @@ async function withQueue<T>(url: string, work: (queue: Queue) => Promise<T>): Pr
 }
 
 export function jobsCommand(): Command {
-  const jobs = new Command("jobs").description("follow or cancel distributed embedding jobs (ctxembed embed --queue … --detach)").addHelpText(
-    "after",
-    `
+  const jobs = new Command("jobs")
+    .description("follow or cancel distributed embedding jobs (ctxembed embed --queue … --detach)")
+    .addHelpText(
+      "after",
+      `
 Examples:
   $ ctxembed jobs status embed-3f0c… --queue redis://queue-host:6379
   $ ctxembed jobs wait embed-3f0c… --queue redis://queue-host:6379
   $ ctxembed jobs cancel embed-3f0c… --queue redis://queue-host:6379`,
-  );
+    );
   jobs
     .command("status")
-    .description("print the job's state as JSON: shards done, pending and failed (with line ranges and errors), the manifest once written")
+    .description(
+      "print the job's state as JSON: shards done, pending and failed (with line ranges and errors), the manifest once written",
+    )
     .argument("<id>", "the job id that embed --detach printed")
     .addOption(queueOption().makeOptionMandatory())
     .action(async (id: string, options: JobsCommandOptions) => {

@@ -21,6 +21,8 @@ Examples:
     )
     .action(async (directory: string, options: { output?: string }) => {
       const manifest = await mergeParts(directory, options.output);
-      note(`merged ${manifest.parts.length} parts, ${manifest.rows} rows${options.output ? ` into ${options.output}` : ""}`);
+      note(
+        `merged ${manifest.parts.length} parts, ${manifest.rows} rows${options.output ? ` into ${options.output}` : ""}`,
+      );
     });
 }

@@ -12,7 +12,9 @@ export interface ModelCommandOptions {
 }
 
 export function modelOption(): Option {
-  return new Option("-m, --model <name|file>", "a catalogue model name (pulled on first use) or a GGUF file").default(defaultModel);
+  return new Option("-m, --model <name|file>", "a catalogue model name (pulled on first use) or a GGUF file").default(
+    defaultModel,
+  );
 }
 
 export function threadsOption(): Option {
@@ -20,7 +22,9 @@ export function threadsOption(): Option {
 }
 
 export function gpuLayersOption(): Option {
-  return new Option("--gpu-layers <n>", "layers to offload to the GPU (needs a CUDA build: CTXEMBED_CUDA=1)").argParser(nonNegativeInteger);
+  return new Option("--gpu-layers <n>", "layers to offload to the GPU (needs a CUDA build: CTXEMBED_CUDA=1)").argParser(
+    nonNegativeInteger,
+  );
 }
 
 /** Resolves --model (pulling a catalogue model on first use, with progress on stderr) and loads it. */

@@ -18,15 +18,39 @@ export interface PhraseCommandOptions {
 export function addPhraseOptions(command: Command, scope = ""): Command {
   return command
     .option("--max-words <n>", `${scope}longest candidate span, in words`, positiveInteger, 4)
-    .option("--min-words <n>", `${scope}shortest candidate span, in words (2: multiword phrases only)`, positiveInteger, 1)
-    .addOption(new Option("--candidates <mode>", `${scope}ngrams: every word n-gram within punctuation; chunks: only phrase-like n-grams`).choices(candidateModes).default("chunks"))
-    .addOption(new Option("--scoring <form>", "vector: cosine of pooled vectors; tokens: each token matched to its closest (BERTScore F1)").choices(phraseForms).default("vector"))
-    .addOption(new Option("--span-pooling <mode>", "with --scoring vector: how a span pools its tokens (default mean)").choices(spanPoolingModes));
+    .option(
+      "--min-words <n>",
+      `${scope}shortest candidate span, in words (2: multiword phrases only)`,
+      positiveInteger,
+      1,
+    )
+    .addOption(
+      new Option(
+        "--candidates <mode>",
+        `${scope}ngrams: every word n-gram within punctuation; chunks: only phrase-like n-grams`,
+      )
+        .choices(candidateModes)
+        .default("chunks"),
+    )
+    .addOption(
+      new Option(
+        "--scoring <form>",
+        "vector: cosine of pooled vectors; tokens: each token matched to its closest (BERTScore F1)",
+      )
+        .choices(phraseForms)
+        .default("vector"),
+    )
+    .addOption(
+      new Option("--span-pooling <mode>", "with --scoring vector: how a span pools its tokens (default mean)").choices(
+        spanPoolingModes,
+      ),
+    );
 }
 
 /** The library options the command line asked for. */
 export function phraseSettingsOf(options: PhraseCommandOptions): CandidateOptions & PhraseScoringOptions {
-  if (options.minWords > options.maxWords) throw new RangeError(`--min-words (${options.minWords}) must be at most --max-words (${options.maxWords})`);
+  if (options.minWords > options.maxWords)
+    throw new RangeError(`--min-words (${options.minWords}) must be at most --max-words (${options.maxWords})`);
   return {
     maxWords: options.maxWords,
     minWords: options.minWords,

@@ -18,8 +18,19 @@ interface PhraseSearchCommandOptions extends ModelCommandOptions, InputOptions, 
 }
 
 /** Where a match is, for people: "line 12" for text and JSON lines, "row 3" for CSV and TSV. */
-function located(match: PhraseMatch, record: Pick<InputRecord, "index" | "id">, format: "line" | "row"): Record<string, unknown> {
-  return { score: Number(match.score.toFixed(6)), [format]: record.index + 1, ...(record.id === undefined ? {} : { id: record.id }), start: match.start, end: match.end, text: match.text };
+function located(
+  match: PhraseMatch,
+  record: Pick<InputRecord, "index" | "id">,
+  format: "line" | "row",
+): Record<string, unknown> {
+  return {
+    score: Number(match.score.toFixed(6)),
+    [format]: record.index + 1,
+    ...(record.id === undefined ? {} : { id: record.id }),
+    start: match.start,
+    end: match.end,
+    text: match.text,
+  };
 }
 
 export function phraseSearchCommand(): Command {
@@ -30,7 +41,11 @@ export function phraseSearchCommand(): Command {
     .option("--query-context <sentence>", "read the query inside this sentence (it must contain the query)")
     .option("-k, --top <n>", "matches to print", positiveInteger, 10);
   return addPhraseOptions(command)
-    .option("--alone", "score each candidate embedded alone (the context-free baseline) instead of in its passage", false)
+    .option(
+      "--alone",
+      "score each candidate embedded alone (the context-free baseline) instead of in its passage",
+      false,
+    )
     .addOption(layersOption())
     .option("--json", "print JSON lines instead of a table", false)
     .addOption(threadsOption())
@@ -64,21 +79,36 @@ Examples:
         }
       }
       try {
-        const query = options.queryContext === undefined ? options.query : { text: options.queryContext, phrase: options.query };
+        const query =
+          options.queryContext === undefined ? options.query : { text: options.queryContext, phrase: options.query };
         const matches = await searchPhrases(model, query, passages(), {
           ...phraseSettingsOf(options),
           top: options.top,
           context: !options.alone,
           ...(options.layers === undefined ? {} : { layers: options.layers }),
-          onProgress: (read) => progress.update(() => `phrase-search: ${read} passages, ${(read / Math.max(1e-3, (Date.now() - started) / 1000)).toFixed(1)}/s`),
+          onProgress: (read) =>
+            progress.update(
+              () =>
+                `phrase-search: ${read} passages, ${(read / Math.max(1e-3, (Date.now() - started) / 1000)).toFixed(1)}/s`,
+            ),
         });
         progress.clear();
         const format = inputFormatOf(options);
         const unit = format === "csv" || format === "tsv" ? "row" : "line";
         const rows = matches.map((match) => located(match, records[match.passage]!, unit));
         if (options.json) process.stdout.write(rows.map((row) => `${JSON.stringify(row)}\n`).join(""));
-        else process.stdout.write(rows.map((row) => `${(row.score as number).toFixed(4)}  ${unit} ${row[unit]}  [${row.start}, ${row.end})  ${row.text}\n`).join(""));
-        note(`phrase-search: ${records.length} passages in ${((Date.now() - started) / 1000).toFixed(1)} s${interrupts.signal.aborted ? " (interrupted: the best of the passages read)" : ""}`);
+        else
+          process.stdout.write(
+            rows
+              .map(
+                (row) =>
+                  `${(row.score as number).toFixed(4)}  ${unit} ${row[unit]}  [${row.start}, ${row.end})  ${row.text}\n`,
+              )
+              .join(""),
+          );
+        note(
+          `phrase-search: ${records.length} passages in ${((Date.now() - started) / 1000).toFixed(1)} s${interrupts.signal.aborted ? " (interrupted: the best of the passages read)" : ""}`,
+        );
         process.exitCode = interrupts.exitCode() ?? 0;
       } finally {
         interrupts.dispose();

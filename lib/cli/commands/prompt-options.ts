@@ -7,7 +7,14 @@ import { readFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
 import type { EmbeddingModel } from "../../embedding/embedding-model.js";
 import { promptRoles, type PromptOptions, type PromptRole } from "../../prompts/prompting.js";
-import { customPreset, findPreset, querySlots, type CustomPresetSpec, type Demonstration, type PromptPreset } from "../../prompts/templates.js";
+import {
+  customPreset,
+  findPreset,
+  querySlots,
+  type CustomPresetSpec,
+  type Demonstration,
+  type PromptPreset,
+} from "../../prompts/templates.js";
 import { positiveInteger } from "./source-options.js";
 import type { PromptRecord } from "../run-record.js";
 
@@ -37,11 +44,27 @@ export interface PromptChoice {
 /** Adds the prompt flags; `scope` is the help's wording for what they apply to. */
 export function addPromptOptions(command: Command, scope = "each input"): Command {
   return command
-    .option("--prompt <preset|template>", `put ${scope} in a prompt: a preset (qwen3-embedding, e5-mistral, gte-qwen2, bge-en-icl, prompteol) or a template with {query} (or {text} with --role document) and optionally {task}`)
-    .addOption(new Option("--role <role>", "with --prompt: queries get the instruction and demonstrations, documents the preset's document form (default: query)").choices(promptRoles))
+    .option(
+      "--prompt <preset|template>",
+      `put ${scope} in a prompt: a preset (qwen3-embedding, e5-mistral, gte-qwen2, bge-en-icl, prompteol) or a template with {query} (or {text} with --role document) and optionally {task}`,
+    )
+    .addOption(
+      new Option(
+        "--role <role>",
+        "with --prompt: queries get the instruction and demonstrations, documents the preset's document form (default: query)",
+      ).choices(promptRoles),
+    )
     .option("--task <text>", "with --prompt: the instruction, for presets with a {task} slot")
-    .option("--examples <file>", "with --prompt: in-context demonstrations, JSON lines with query and response (all of them, or the pool for --retrieve-examples)")
-    .addOption(new Option("--retrieve-examples <k>", "with --examples: give each input the K demonstrations of the pool nearest to it (pool embedded once)").argParser(positiveInteger));
+    .option(
+      "--examples <file>",
+      "with --prompt: in-context demonstrations, JSON lines with query and response (all of them, or the pool for --retrieve-examples)",
+    )
+    .addOption(
+      new Option(
+        "--retrieve-examples <k>",
+        "with --examples: give each input the K demonstrations of the pool nearest to it (pool embedded once)",
+      ).argParser(positiveInteger),
+    );
 }
 
 function usage(command: Command, message: string): never {
@@ -74,7 +97,8 @@ async function readDemonstrations(file: string): Promise<{ file: string; items: 
       }
       items.push({ query, response });
     });
-  if (items.length === 0) throw new Error(`${file} holds no demonstrations: --examples reads JSON lines with "query" and "response"`);
+  if (items.length === 0)
+    throw new Error(`${file} holds no demonstrations: --examples reads JSON lines with "query" and "response"`);
   return { file, items, sha256: createHash("sha256").update(bytes).digest("hex") };
 }
 
@@ -82,11 +106,23 @@ async function readDemonstrations(file: string): Promise<{ file: string; items: 
  * Checks the prompt flags against each other and against the preset's slots (usage errors,
  * exit 2), and reads the demonstrations. Needs no model. Undefined when there is no --prompt.
  */
-export async function readPromptChoice(options: PromptCommandOptions, command: Command): Promise<PromptChoice | undefined> {
+export async function readPromptChoice(
+  options: PromptCommandOptions,
+  command: Command,
+): Promise<PromptChoice | undefined> {
   const { prompt: given, task, examples, retrieveExamples } = options;
   if (given === undefined) {
-    const stray = [options.role && "--role", task !== undefined && "--task", examples && "--examples", retrieveExamples !== undefined && "--retrieve-examples"].filter(Boolean);
-    if (stray.length > 0) usage(command, `${stray.join(", ")} ${stray.length > 1 ? "shape" : "shapes"} a prompt: give --prompt PRESET|TEMPLATE too`);
+    const stray = [
+      options.role && "--role",
+      task !== undefined && "--task",
+      examples && "--examples",
+      retrieveExamples !== undefined && "--retrieve-examples",
+    ].filter(Boolean);
+    if (stray.length > 0)
+      usage(
+        command,
+        `${stray.join(", ")} ${stray.length > 1 ? "shape" : "shapes"} a prompt: give --prompt PRESET|TEMPLATE too`,
+      );
     return undefined;
   }
   const role = options.role ?? "query";
@@ -98,22 +134,34 @@ export async function readPromptChoice(options: PromptCommandOptions, command: C
     usage(command, `--prompt: ${(error as Error).message}`);
   }
   const name = typeof template === "string" ? `--prompt ${given}` : "the --prompt template";
-  if (retrieveExamples !== undefined && !examples) usage(command, "--retrieve-examples K retrieves from a pool of demonstrations: give the pool with --examples FILE");
+  if (retrieveExamples !== undefined && !examples)
+    usage(command, "--retrieve-examples K retrieves from a pool of demonstrations: give the pool with --examples FILE");
   if (role === "document") {
     const queryOnly = [task !== undefined && "--task", examples && "--examples"].filter(Boolean);
     if (queryOnly.length > 0) {
-      const form = preset.document === undefined ? "embeds documents as they are" : `has the document form ${JSON.stringify(preset.document)}`;
-      usage(command, `${queryOnly.join(" and ")} ${queryOnly.length > 1 ? "are" : "is"} for queries; with --role document, ${name} ${form}, with no slot for them`);
+      const form =
+        preset.document === undefined
+          ? "embeds documents as they are"
+          : `has the document form ${JSON.stringify(preset.document)}`;
+      usage(
+        command,
+        `${queryOnly.join(" and ")} ${queryOnly.length > 1 ? "are" : "is"} for queries; with --role document, ${name} ${form}, with no slot for them`,
+      );
     }
   } else {
     const slots = querySlots(preset);
-    if (slots.task && task === undefined) usage(command, `${name} has a {task} slot: give the instruction with --task TEXT`);
+    if (slots.task && task === undefined)
+      usage(command, `${name} has a {task} slot: give the instruction with --task TEXT`);
     if (!slots.task && task !== undefined) usage(command, `--task: ${name} has no {task} slot for an instruction`);
-    if (!slots.examples && examples) usage(command, `--examples: ${name} takes no demonstrations (its query form has no {examples} slot)`);
+    if (!slots.examples && examples)
+      usage(command, `--examples: ${name} takes no demonstrations (its query form has no {examples} slot)`);
   }
   const demonstrations = examples ? await readDemonstrations(examples) : undefined;
   if (retrieveExamples !== undefined && retrieveExamples > demonstrations!.items.length) {
-    usage(command, `--retrieve-examples ${retrieveExamples} asks for more than the ${demonstrations!.items.length} demonstrations in --examples ${examples}`);
+    usage(
+      command,
+      `--retrieve-examples ${retrieveExamples} asks for more than the ${demonstrations!.items.length} demonstrations in --examples ${examples}`,
+    );
   }
   return {
     given,
@@ -129,8 +177,14 @@ export async function readPromptChoice(options: PromptCommandOptions, command: C
 /** The library's prompt options; `model` embeds the pool of --retrieve-examples (once, on its first use), and is needed only then. */
 export function promptOptionsFor(choice: PromptChoice, model?: EmbeddingModel): PromptOptions {
   const { template, role, task, demonstrations, retrieve } = choice;
-  if (retrieve !== undefined && model === undefined) throw new Error("retrieved demonstrations need the model that embeds their pool");
-  const examples = demonstrations === undefined ? undefined : retrieve === undefined ? demonstrations.items : { selector: model!.demonstrationSelector(demonstrations.items), k: retrieve };
+  if (retrieve !== undefined && model === undefined)
+    throw new Error("retrieved demonstrations need the model that embeds their pool");
+  const examples =
+    demonstrations === undefined
+      ? undefined
+      : retrieve === undefined
+        ? demonstrations.items
+        : { selector: model!.demonstrationSelector(demonstrations.items), k: retrieve };
   return { template, role, ...(task === undefined ? {} : { task }), ...(examples === undefined ? {} : { examples }) };
 }
 
@@ -140,7 +194,9 @@ export function promptRecord(choice: PromptChoice): PromptRecord {
     prompt: given,
     role,
     ...(task === undefined ? {} : { task }),
-    ...(demonstrations ? { examples: { file: demonstrations.file, count: demonstrations.items.length, sha256: demonstrations.sha256 } } : {}),
+    ...(demonstrations
+      ? { examples: { file: demonstrations.file, count: demonstrations.items.length, sha256: demonstrations.sha256 } }
+      : {}),
     ...(retrieve === undefined ? {} : { retrieveExamples: retrieve }),
   };
 }
@@ -152,7 +208,11 @@ export function describePrompt(choice: PromptChoice): string {
   if (task !== undefined) parts.push(`task ${JSON.stringify(task)}`);
   if (demonstrations) {
     const { file, items } = demonstrations;
-    parts.push(retrieve === undefined ? `${items.length} fixed demonstration${items.length === 1 ? "" : "s"} from ${file}` : `${retrieve} retrieved per input from the ${items.length} in ${file}`);
+    parts.push(
+      retrieve === undefined
+        ? `${items.length} fixed demonstration${items.length === 1 ? "" : "s"} from ${file}`
+        : `${retrieve} retrieved per input from the ${items.length} in ${file}`,
+    );
   }
   return `prompt ${given.includes("{") ? JSON.stringify(given) : given} (${parts.join(", ")})`;
 }

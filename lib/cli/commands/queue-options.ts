@@ -20,7 +20,10 @@ export interface QueueSubmitOptions {
 }
 
 export function queueOption(): Option {
-  return new Option("--queue <redis://host:port[/db]>", "the Redis server of a BullMQ queue: submit a distributed job instead of embedding here");
+  return new Option(
+    "--queue <redis://host:port[/db]>",
+    "the Redis server of a BullMQ queue: submit a distributed job instead of embedding here",
+  );
 }
 
 interface SubmitCommandLine extends QueueSubmitOptions, InputOptions {
@@ -32,20 +35,38 @@ interface SubmitCommandLine extends QueueSubmitOptions, InputOptions {
   chunk: number;
 }
 
-export async function submitFromCommandLine(options: SubmitCommandLine, embedOptions: EmbedOptions, command: Command): Promise<void> {
+export async function submitFromCommandLine(
+  options: SubmitCommandLine,
+  embedOptions: EmbedOptions,
+  command: Command,
+): Promise<void> {
   const usage = (message: string): never => command.error(`error: ${message}`, { exitCode: 2 });
-  if (options.text || options.input === "-") usage("--queue embeds a file that every worker can read: give --input FILE");
-  if (!options.output) usage("--queue needs --output DIR, the folder (on a filesystem the workers share) that receives the parts");
+  if (options.text || options.input === "-")
+    usage("--queue embeds a file that every worker can read: give --input FILE");
+  if (!options.output)
+    usage("--queue needs --output DIR, the folder (on a filesystem the workers share) that receives the parts");
   if (options.resume) usage("--queue jobs resume by themselves: run the same command again, without --resume");
   const format = inputFormatOf(options);
-  if (format !== "text" && format !== "jsonl") usage(`--queue shards text and JSON lines files by line; ${format} input is not supported (convert it to JSON lines)`);
+  if (format !== "text" && format !== "jsonl")
+    usage(
+      `--queue shards text and JSON lines files by line; ${format} input is not supported (convert it to JSON lines)`,
+    );
   // A file path goes to the workers as an absolute path on the shared filesystem; a catalogue name as it is.
-  const model = !isCatalogName(options.model) || statSync(options.model, { throwIfNoEntry: false })?.isFile() ? resolve(options.model) : options.model;
+  const model =
+    !isCatalogName(options.model) || statSync(options.model, { throwIfNoEntry: false })?.isFile()
+      ? resolve(options.model)
+      : options.model;
   const connection = await requireRedis(options.queue!);
   const { id } = await submitEmbedJob(
     connection,
     {
-      input: { path: options.input, format: format as "text" | "jsonl", field: options.field, idField: options.idField, skipEmpty: options.skipEmpty },
+      input: {
+        path: options.input,
+        format: format as "text" | "jsonl",
+        field: options.field,
+        idField: options.idField,
+        skipEmpty: options.skipEmpty,
+      },
       output: { directory: options.output!, format: options.format, precision: options.precision },
       model,
       options: embedOptions,

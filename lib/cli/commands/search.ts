@@ -27,9 +27,13 @@ export function openIndexModel(index: VectorIndex, options: Partial<ModelCommand
 }
 
 /** The query the options describe: --query, or --find inside --query-context. */
-export function queryOf(options: Pick<SearchCommandOptions, "query" | "queryContext" | "find">, fail: (message: string) => never): IndexQuery {
+export function queryOf(
+  options: Pick<SearchCommandOptions, "query" | "queryContext" | "find">,
+  fail: (message: string) => never,
+): IndexQuery {
   if (options.queryContext !== undefined || options.find !== undefined) {
-    if (options.queryContext === undefined || options.find === undefined) fail("error: --query-context and --find go together: the phrase to find, and the sentence it is read in");
+    if (options.queryContext === undefined || options.find === undefined)
+      fail("error: --query-context and --find go together: the phrase to find, and the sentence it is read in");
     if (options.query !== undefined) fail("error: give --query, or --query-context with --find, not both");
     return { text: options.queryContext, phrase: options.find };
   }
@@ -47,9 +51,17 @@ export function searchCommand(): Command {
     .option("--query-context <sentence>", "phrase tables: read the query phrase (--find) inside this sentence")
     .option("--find <phrase>", "with --query-context: the phrase of the sentence to look for")
     .addOption(new Option("-k, --k <n>", `hits to print (at most ${maxK})`).argParser(positiveInteger).default(10))
-    .option("--filter <sql>", "only rows where this SQL predicate over the stored columns holds: \"source = 'news' AND year > 2000\"")
+    .option(
+      "--filter <sql>",
+      "only rows where this SQL predicate over the stored columns holds: \"source = 'news' AND year > 2000\"",
+    )
     .option("--exact", "compare with every row (flat search) even when the table has an ANN index", false)
-    .addOption(new Option("-m, --model <name|file>", "the model to embed the query with (default: the index's own; another model is refused)"))
+    .addOption(
+      new Option(
+        "-m, --model <name|file>",
+        "the model to embed the query with (default: the index's own; another model is refused)",
+      ),
+    )
     .addOption(threadsOption())
     .addOption(gpuLayersOption())
     .addHelpText(
@@ -71,11 +83,17 @@ Examples:
       // Loaded here, not at the top: every other command would otherwise pay for loading LanceDB.
       const { openIndex } = await import("../../vector-index/vector-index.js");
       const { searchIndex } = await import("../../vector-index/query.js");
-      const index = await openIndex(options.index, { table: options.table ?? (options.phrases ? "phrases" : "sentences") });
+      const index = await openIndex(options.index, {
+        table: options.table ?? (options.phrases ? "phrases" : "sentences"),
+      });
       try {
         const model = await openIndexModel(index, options);
         try {
-          const hits = await searchIndex(model, index, query, { k: options.k, exact: options.exact, ...(options.filter === undefined ? {} : { filter: options.filter }) });
+          const hits = await searchIndex(model, index, query, {
+            k: options.k,
+            exact: options.exact,
+            ...(options.filter === undefined ? {} : { filter: options.filter }),
+          });
           process.stdout.write(hits.map((hit) => `${JSON.stringify(hit)}\n`).join(""));
         } finally {
           await model.dispose();

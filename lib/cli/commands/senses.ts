@@ -35,7 +35,9 @@ function finiteNumber(value: string): number {
   return parsed;
 }
 
-export function clusteringOf(options: Pick<BuildCommandOptions, "clustering" | "k" | "maxK" | "minSilhouette" | "threshold">): ClusteringMethod {
+export function clusteringOf(
+  options: Pick<BuildCommandOptions, "clustering" | "k" | "maxK" | "minSilhouette" | "threshold">,
+): ClusteringMethod {
   switch (options.clustering) {
     case "kmeans":
       return { method: "kmeans", k: options.k };
@@ -55,8 +57,14 @@ function buildCommand(): Command {
     .option("--min-count <n>", "instead of --words: every word seen at least N times", positiveInteger)
     .requiredOption("--out <file>", "the dictionary file to write")
     .addOption(layersOption())
-    .addOption(new Option("--span-pooling <mode>", "how a word pools its tokens").choices(spanPoolingModes).default("mean"))
-    .addOption(new Option("--clustering <method>", "kmeans: fixed k; silhouette: k per word; agglomerative: distance threshold").choices(clusteringMethods).default("kmeans"))
+    .addOption(
+      new Option("--span-pooling <mode>", "how a word pools its tokens").choices(spanPoolingModes).default("mean"),
+    )
+    .addOption(
+      new Option("--clustering <method>", "kmeans: fixed k; silhouette: k per word; agglomerative: distance threshold")
+        .choices(clusteringMethods)
+        .default("kmeans"),
+    )
     .option("--k <n>", "senses per word for kmeans (at most)", positiveInteger, 20)
     .option("--max-k <n>", "largest k tried by silhouette", positiveInteger, 8)
     .option("--min-silhouette <s>", "silhouette a split must beat to give more than one sense", finiteNumber, 0.1)
@@ -66,22 +74,33 @@ function buildCommand(): Command {
     .option("--max-words <n>", "read at most N words of the corpus", positiveInteger)
     .option("--seed <n>", "seed of sampling and k-means++", positiveInteger, 1)
     .addOption(threadsOption())
-    .addHelpText("after", "\nExamples:\n  $ ctxembed senses build --corpus corpus.txt --min-count 20 --out senses.ctxsense\n  $ ctxembed senses build --corpus corpus.txt --words words.txt --clustering silhouette --out senses.ctxsense")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ ctxembed senses build --corpus corpus.txt --min-count 20 --out senses.ctxsense\n  $ ctxembed senses build --corpus corpus.txt --words words.txt --clustering silhouette --out senses.ctxsense",
+    )
     .action(async (options: BuildCommandOptions) => {
-      if ((options.words === undefined) === (options.minCount === undefined)) throw new InvalidArgumentError("give exactly one of --words and --min-count");
-      const words = options.words === undefined ? undefined : (await readFile(options.words, "utf8")).split(/\s+/).filter((w) => w.length > 0);
+      if ((options.words === undefined) === (options.minCount === undefined))
+        throw new InvalidArgumentError("give exactly one of --words and --min-count");
+      const words =
+        options.words === undefined
+          ? undefined
+          : (await readFile(options.words, "utf8")).split(/\s+/).filter((w) => w.length > 0);
       const model = await openModel(options);
       try {
-        const dictionary = await buildSenseDictionary(model, () => readCorpus(options.corpus, options.maxWords === undefined ? {} : { maxWords: options.maxWords }), {
-          ...(words ? { words } : { minCount: options.minCount! }),
-          ...(options.layers === undefined ? {} : { layers: options.layers }),
-          spanPooling: options.spanPooling,
-          clustering: clusteringOf(options),
-          samplesPerWord: options.samples,
-          minOccurrencesToSplit: options.minSplit,
-          seed: options.seed,
-          onProgress: note,
-        });
+        const dictionary = await buildSenseDictionary(
+          model,
+          () => readCorpus(options.corpus, options.maxWords === undefined ? {} : { maxWords: options.maxWords }),
+          {
+            ...(words ? { words } : { minCount: options.minCount! }),
+            ...(options.layers === undefined ? {} : { layers: options.layers }),
+            spanPooling: options.spanPooling,
+            clustering: clusteringOf(options),
+            samplesPerWord: options.samples,
+            minOccurrencesToSplit: options.minSplit,
+            seed: options.seed,
+            onProgress: note,
+          },
+        );
         await saveDictionary(dictionary, options.out);
         const senses = [...dictionary.words].reduce((total, entry) => total + entry.senses.length, 0);
         note(`${dictionary.size} words, ${senses} senses written to ${options.out}`);
@@ -101,33 +120,47 @@ interface AssignCommandOptions extends ModelCommandOptions {
 
 /** The dictionary's vectors are only comparable with vectors from the same model and layers. */
 function requireSameModel(dictionary: SenseDictionary, modelName: string): void {
-  if (dictionary.settings.model !== modelName) throw new Error(`the dictionary was built with ${dictionary.settings.model}, not ${modelName}: pass the same --model`);
+  if (dictionary.settings.model !== modelName)
+    throw new Error(
+      `the dictionary was built with ${dictionary.settings.model}, not ${modelName}: pass the same --model`,
+    );
 }
 
 function assignCommand(): Command {
   return new Command("assign")
-    .description("the sense of a word in a text: the dictionary sense whose centroid is nearest its in-context vector (JSON)")
+    .description(
+      "the sense of a word in a text: the dictionary sense whose centroid is nearest its in-context vector (JSON)",
+    )
     .requiredOption("--dict <file>", "a dictionary from `senses build`")
     .addOption(modelOption())
     .requiredOption("--text <text>", "the text the word is in")
     .requiredOption("--word <word>", "the word (case-insensitive)")
     .option("--occurrence <n>", "which occurrence of the word, 0-based", (v) => Number.parseInt(v, 10), 0)
     .addOption(threadsOption())
-    .addHelpText("after", '\nExample:\n  $ ctxembed senses assign --dict senses.ctxsense --text "He sat on the bank of the river." --word bank')
+    .addHelpText(
+      "after",
+      '\nExample:\n  $ ctxembed senses assign --dict senses.ctxsense --text "He sat on the bank of the river." --word bank',
+    )
     .action(async (options: AssignCommandOptions) => {
       const dictionary = await loadDictionary(options.dict);
       const entry = dictionary.lookup(options.word);
       if (!entry) throw new Error(`"${options.word}" is not in the dictionary`);
       const occurrence = wordsOf(options.text).filter((w) => w.word === entry.word)[options.occurrence];
-      if (!occurrence) throw new InvalidArgumentError(`the text has no occurrence ${options.occurrence} of "${options.word}"`);
+      if (!occurrence)
+        throw new InvalidArgumentError(`the text has no occurrence ${options.occurrence} of "${options.word}"`);
       const model = await openModel(options);
       try {
         requireSameModel(dictionary, model.info.name);
         const { layers, spanPooling } = dictionary.settings;
-        const result = await model.embed({ text: options.text, spans: [{ start: occurrence.start, end: occurrence.end }] }, { normalize: false, spanPooling, ...(layers === undefined ? {} : { layers }) });
+        const result = await model.embed(
+          { text: options.text, spans: [{ start: occurrence.start, end: occurrence.end }] },
+          { normalize: false, spanPooling, ...(layers === undefined ? {} : { layers }) },
+        );
         const { sense, score } = dictionary.assign(entry.word, result.spans![0]!.embedding)!;
         const chosen = entry.senses[sense]!;
-        process.stdout.write(`${JSON.stringify({ word: entry.word, start: occurrence.start, end: occurrence.end, sense, cosine: score, senses: entry.senses.length, samples: chosen.samples, contexts: chosen.contexts })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ word: entry.word, start: occurrence.start, end: occurrence.end, sense, cosine: score, senses: entry.senses.length, samples: chosen.samples, contexts: chosen.contexts })}\n`,
+        );
       } finally {
         await model.dispose();
       }
@@ -144,12 +177,16 @@ function showCommand(): Command {
       const entry = dictionary.lookup(options.word);
       if (!entry) throw new Error(`"${options.word}" is not in the dictionary`);
       const senses = entry.senses.map(({ samples, contexts }, sense) => ({ sense, samples, contexts }));
-      process.stdout.write(`${JSON.stringify({ word: entry.word, occurrences: entry.occurrences, model: dictionary.settings.model, senses }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ word: entry.word, occurrences: entry.occurrences, model: dictionary.settings.model, senses }, null, 2)}\n`,
+      );
     });
 }
 
 export function sensesCommand(): Command {
-  const senses = new Command("senses").description("sense dictionaries: cluster a word's in-context vectors from a corpus into senses");
+  const senses = new Command("senses").description(
+    "sense dictionaries: cluster a word's in-context vectors from a corpus into senses",
+  );
   for (const sub of [buildCommand(), assignCommand(), showCommand()]) senses.addCommand(sub.exitOverride());
   return senses;
 }

@@ -2,7 +2,13 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import type { FastifyInstance } from "fastify";
 import { note } from "../terminal.js";
 import { modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
-import { addPromptOptions, describePrompt, promptOptionsFor, readPromptChoice, type PromptCommandOptions } from "./prompt-options.js";
+import {
+  addPromptOptions,
+  describePrompt,
+  promptOptionsFor,
+  readPromptChoice,
+  type PromptCommandOptions,
+} from "./prompt-options.js";
 import { positiveInteger } from "./source-options.js";
 
 interface ServeCommandOptions extends ModelCommandOptions, PromptCommandOptions {
@@ -23,13 +29,15 @@ interface ServeCommandOptions extends ModelCommandOptions, PromptCommandOptions 
 
 const portNumber = (value: string): number => {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError("expected a port number from 0 to 65535");
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new InvalidArgumentError("expected a port number from 0 to 65535");
   return port;
 };
 
 const positiveSeconds = (value: string): number => {
   const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError("expected a positive number of seconds");
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new InvalidArgumentError("expected a positive number of seconds");
   return seconds;
 };
 
@@ -57,7 +65,9 @@ function stopSignal(): Promise<keyof typeof signalNumbers> {
  */
 async function drain(app: FastifyInstance, seconds: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<"deadline">((resolve) => (timer = setTimeout(() => resolve("deadline"), seconds * 1000)));
+  const deadline = new Promise<"deadline">(
+    (resolve) => (timer = setTimeout(() => resolve("deadline"), seconds * 1000)),
+  );
   const outcome = await Promise.race([app.close().then(() => "drained" as const), deadline]);
   clearTimeout(timer);
   if (outcome === "drained") return true;
@@ -67,27 +77,64 @@ async function drain(app: FastifyInstance, seconds: number): Promise<boolean> {
 
 export function serveCommand(): Command {
   return addPromptOptions(new Command("serve"), "each request's inputs (unless the request names a prompt_name)")
-    .description("serve embeddings over HTTP: OpenAI-compatible /v1/embeddings and text-embeddings-inference-compatible /embed, /embed_all, /tokenize")
+    .description(
+      "serve embeddings over HTTP: OpenAI-compatible /v1/embeddings and text-embeddings-inference-compatible /embed, /embed_all, /tokenize",
+    )
     .addOption(modelOption())
     .option("--host <address>", "address to listen on (loopback unless told otherwise)", "127.0.0.1")
     .addOption(new Option("-p, --port <port>", "TCP port; 0 picks a free one").argParser(portNumber).default(8080))
-    .addOption(new Option("--max-batch-tokens <n>", "token budget of one merged model call").argParser(positiveInteger).default(16_384))
     .addOption(
-      new Option("--max-queue <n>", "concurrent requests admitted (waiting or running, /tokenize included); more are answered 429").argParser(positiveInteger).default(512),
-    )
-    .addOption(new Option("--max-client-batch <n>", "most inputs in one request; more are answered 422").argParser(positiveInteger).default(32))
-    .addOption(new Option("--body-limit <bytes>", "largest request body; larger is answered 413").argParser(positiveInteger).default(2_000_000))
-    .addOption(
-      new Option("--max-response-bytes <bytes>", "largest /embed_all or /tokenize answer; a request that would get more is answered 413").argParser(positiveInteger).default(16 << 20),
+      new Option("--max-batch-tokens <n>", "token budget of one merged model call")
+        .argParser(positiveInteger)
+        .default(16_384),
     )
     .addOption(
-      new Option("--api-key <key>", "require Authorization: Bearer <key> on every route but /health; prefer CTXEMBED_API_KEY: a flag is visible in ps").env("CTXEMBED_API_KEY"),
+      new Option(
+        "--max-queue <n>",
+        "concurrent requests admitted (waiting or running, /tokenize included); more are answered 429",
+      )
+        .argParser(positiveInteger)
+        .default(512),
+    )
+    .addOption(
+      new Option("--max-client-batch <n>", "most inputs in one request; more are answered 422")
+        .argParser(positiveInteger)
+        .default(32),
+    )
+    .addOption(
+      new Option("--body-limit <bytes>", "largest request body; larger is answered 413")
+        .argParser(positiveInteger)
+        .default(2_000_000),
+    )
+    .addOption(
+      new Option(
+        "--max-response-bytes <bytes>",
+        "largest /embed_all or /tokenize answer; a request that would get more is answered 413",
+      )
+        .argParser(positiveInteger)
+        .default(16 << 20),
+    )
+    .addOption(
+      new Option(
+        "--api-key <key>",
+        "require Authorization: Bearer <key> on every route but /health; prefer CTXEMBED_API_KEY: a flag is visible in ps",
+      ).env("CTXEMBED_API_KEY"),
     )
     .option("--auto-truncate", "cut over-long inputs when a request does not say; without it they are answered 422")
     .option("--no-batching", "give every request its own model call (to measure what batching brings)")
-    .addOption(new Option("--drain-timeout <seconds>", "on SIGTERM/SIGINT, how long requests in flight may take to finish").argParser(positiveSeconds).default(10))
-    .option("--show-model-path", "report the model file's path in /info (hidden by default: it tells any client about the host's file system)")
-    .option("--index <dir>", "also answer POST /search over this index (built by `ctxembed index build`) with its own model")
+    .addOption(
+      new Option("--drain-timeout <seconds>", "on SIGTERM/SIGINT, how long requests in flight may take to finish")
+        .argParser(positiveSeconds)
+        .default(10),
+    )
+    .option(
+      "--show-model-path",
+      "report the model file's path in /info (hidden by default: it tells any client about the host's file system)",
+    )
+    .option(
+      "--index <dir>",
+      "also answer POST /search over this index (built by `ctxembed index build`) with its own model",
+    )
     .addOption(threadsOption())
     .addHelpText(
       "after",
@@ -125,12 +172,18 @@ Examples:
       const prompt = await readPromptChoice(options, command);
       // Loaded here, not at the top: every other command would otherwise pay for loading fastify.
       const { buildServer } = await import("../../server/app.js");
-      const indexes = options.index === undefined ? [] : await (await import("../../vector-index/vector-index.js")).openIndexTables(options.index);
+      const indexes =
+        options.index === undefined
+          ? []
+          : await (await import("../../vector-index/vector-index.js")).openIndexTables(options.index);
       const modelGiven = command.getOptionValueSource("model") !== "default";
       // Without --model, the index's own model; with one, it must be that model (checked below).
-      const model = await openModel(indexes[0] && !modelGiven ? { ...options, model: indexes[0].settings.model.reference } : options);
+      const model = await openModel(
+        indexes[0] && !modelGiven ? { ...options, model: indexes[0].settings.model.reference } : options,
+      );
       const { requireIndexModel } = await import("../../vector-index/settings.js");
-      for (const index of indexes) await requireIndexModel(index.settings, model, `${index.directory} (table "${index.tableName}")`);
+      for (const index of indexes)
+        await requireIndexModel(index.settings, model, `${index.directory} (table "${index.tableName}")`);
       const app = buildServer(
         model,
         {
@@ -145,7 +198,10 @@ Examples:
           ...(options.apiKey ? { apiKey: options.apiKey } : {}),
           ...(prompt ? { prompt: promptOptionsFor(prompt, model) } : {}),
         },
-        { onUnexpectedError: (error) => note(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`) },
+        {
+          onUnexpectedError: (error) =>
+            note(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+        },
         indexes,
       );
       const stopped = stopSignal();

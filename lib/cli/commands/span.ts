@@ -28,7 +28,9 @@ export function spanCommand(): Command {
     .requiredOption("--text <text>", "the text the spans are in")
     .option("--span <start:end>", "a character range, END exclusive (repeatable)", parseRange)
     .option("--find <phrase...>", "the first occurrence of each phrase")
-    .addOption(new Option("--span-pooling <mode>", "how a span pools its tokens").choices(spanPoolingModes).default("mean"))
+    .addOption(
+      new Option("--span-pooling <mode>", "how a span pools its tokens").choices(spanPoolingModes).default("mean"),
+    )
     .addOption(layersOption())
     .option("--no-normalize", "keep raw vectors instead of scaling them to unit length")
     .addOption(threadsOption())
@@ -53,7 +55,12 @@ Examples:
       const model = await openModel(options);
       try {
         const { normalize, layers, spanPooling } = options;
-        const embedOptions: EmbedOptions = { normalize, layers, spanPooling, ...(prompt ? { prompt: promptOptionsFor(prompt, model) } : {}) };
+        const embedOptions: EmbedOptions = {
+          normalize,
+          layers,
+          spanPooling,
+          ...(prompt ? { prompt: promptOptionsFor(prompt, model) } : {}),
+        };
         const result = await model.embed({ text: options.text, spans }, embedOptions);
         const rendered = result.spans!.map(
           ({ start, end, text, tokenStart, tokenEnd, embedding }) =>

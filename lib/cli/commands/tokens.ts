@@ -7,8 +7,21 @@ import { openInput } from "../inputs.js";
 import { runIdentity } from "../run-record.js";
 import { jsonLinesSink } from "../sinks.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
-import { addPromptOptions, describePrompt, promptOptionsFor, promptRecord, readPromptChoice, type PromptCommandOptions } from "./prompt-options.js";
-import { addSourceOptions, checkSourceOptions, layersOption, windowOption, type SourceOptions } from "./source-options.js";
+import {
+  addPromptOptions,
+  describePrompt,
+  promptOptionsFor,
+  promptRecord,
+  readPromptChoice,
+  type PromptCommandOptions,
+} from "./prompt-options.js";
+import {
+  addSourceOptions,
+  checkSourceOptions,
+  layersOption,
+  windowOption,
+  type SourceOptions,
+} from "./source-options.js";
 
 interface TokensCommandOptions extends ModelCommandOptions, SourceOptions, PromptCommandOptions {
   normalize: boolean;
@@ -52,12 +65,19 @@ Examples:
       const model = await openModel(options);
       try {
         const { normalize, layers, window } = options;
-        const prompted = (result: Embedding) => (result.promptedText === undefined ? "" : `"prompted":${JSON.stringify(result.promptedText)},`);
-        const sink = jsonLinesSink(options.output, (result) => `${prompted(result)}"tokens":[${result.tokens!.map(tokenJson).join(",")}]`);
+        const prompted = (result: Embedding) =>
+          result.promptedText === undefined ? "" : `"prompted":${JSON.stringify(result.promptedText)},`;
+        const sink = jsonLinesSink(
+          options.output,
+          (result) => `${prompted(result)}"tokens":[${result.tokens!.map(tokenJson).join(",")}]`,
+        );
         const plain = { normalize, layers, window, tokens: true };
         const embedOptions: EmbedOptions = prompt ? { ...plain, prompt: promptOptionsFor(prompt, model) } : plain;
         const recorded = prompt ? { ...plain, prompt: promptRecord(prompt) } : plain;
-        const identity = await runIdentity({ command: "tokens", format: "jsonl", input: options, embed: recorded }, model);
+        const identity = await runIdentity(
+          { command: "tokens", format: "jsonl", input: options, embed: recorded },
+          model,
+        );
         await runCorpusJob(model, reader, embedOptions, sink, options, identity, prompt && describePrompt(prompt));
       } finally {
         await model.dispose();

@@ -6,13 +6,30 @@ import { positiveInteger } from "./source-options.js";
 
 export function workerCommand(): Command {
   return new Command("worker")
-    .description("embed the shards of distributed jobs (ctxembed embed --queue) from a BullMQ queue on Redis, until stopped")
+    .description(
+      "embed the shards of distributed jobs (ctxembed embed --queue) from a BullMQ queue on Redis, until stopped",
+    )
     .addOption(queueOption().makeOptionMandatory())
-    .addOption(new Option("--concurrency <n>", "shards embedded at once (they share the model and its threads)").argParser(positiveInteger).default(1))
+    .addOption(
+      new Option("--concurrency <n>", "shards embedded at once (they share the model and its threads)")
+        .argParser(positiveInteger)
+        .default(1),
+    )
     .addOption(threadsOption())
     .addOption(gpuLayersOption())
-    .addOption(new Option("--lock-duration <ms>", "lock on a shard in hand, renewed while it runs; a killed worker's shard is taken over after it lapses").argParser(positiveInteger).default(30_000))
-    .addOption(new Option("--stalled-interval <ms>", "how often to look for shards whose worker died").argParser(positiveInteger).default(30_000))
+    .addOption(
+      new Option(
+        "--lock-duration <ms>",
+        "lock on a shard in hand, renewed while it runs; a killed worker's shard is taken over after it lapses",
+      )
+        .argParser(positiveInteger)
+        .default(30_000),
+    )
+    .addOption(
+      new Option("--stalled-interval <ms>", "how often to look for shards whose worker died")
+        .argParser(positiveInteger)
+        .default(30_000),
+    )
     .addHelpText(
       "after",
       `

@@ -35,11 +35,18 @@ export interface Manifest {
 }
 
 /** Builds the manifest from the shards' results and failures; all parts must come from one model file. */
-export function buildManifest(job: string, spec: EmbedJobSpec, committed: CommittedPart[], failed: FailedShard[]): Manifest {
+export function buildManifest(
+  job: string,
+  spec: EmbedJobSpec,
+  committed: CommittedPart[],
+  failed: FailedShard[],
+): Manifest {
   const parts = [...committed].sort((a, b) => a.index - b.index);
   const models = new Map(parts.map((part) => [`${part.model.name} ${part.model.sha256}`, part.model]));
   if (models.size > 1) {
-    throw new Error(`the shards of job ${job} were embedded with different model files (${[...models.keys()].join("; ")}): give every worker the same model`);
+    throw new Error(
+      `the shards of job ${job} were embedded with different model files (${[...models.keys()].join("; ")}): give every worker the same model`,
+    );
   }
   const model = parts[0]?.model ?? { name: spec.model, sha256: "" };
   return {
@@ -78,9 +85,14 @@ export async function readManifest(directory: string): Promise<Manifest> {
     text = await readFile(path, "utf8");
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
-    throw new Error(missing ? `${directory} has no ${manifestFile}: its job has not finished (see ctxembed jobs status)` : `cannot read ${path}: ${(error as Error).message}`);
+    throw new Error(
+      missing
+        ? `${directory} has no ${manifestFile}: its job has not finished (see ctxembed jobs status)`
+        : `cannot read ${path}: ${(error as Error).message}`,
+    );
   }
   const manifest = JSON.parse(text) as Manifest;
-  if (manifest.format !== "ctxembed-embed-parts/1") throw new Error(`${path} is not a ctxembed parts manifest (format ${JSON.stringify(manifest.format)})`);
+  if (manifest.format !== "ctxembed-embed-parts/1")
+    throw new Error(`${path} is not a ctxembed parts manifest (format ${JSON.stringify(manifest.format)})`);
   return manifest;
 }

@@ -23,7 +23,13 @@ function checked(file: CommittedFile, path: string): Transform {
     },
     flush(done) {
       const found = hash.digest("hex");
-      done(found === file.sha256 ? null : new Error(`${path} does not match the manifest (sha256 ${found}, recorded ${file.sha256}): the part changed after it was committed`));
+      done(
+        found === file.sha256
+          ? null
+          : new Error(
+              `${path} does not match the manifest (sha256 ${found}, recorded ${file.sha256}): the part changed after it was committed`,
+            ),
+      );
     },
   });
 }
@@ -34,11 +40,19 @@ async function mergeJsonLines(directory: string, manifest: Manifest, output: str
     const path = join(directory, part.name);
     await pipeline(createReadStream(path), checked(part, path), out, { end: false });
   }
-  if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  if (out !== process.stdout)
+    await new Promise<void>((resolve, reject) =>
+      out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
 }
 
 /** Appends a row file's rows (after its header) to `append`, checking the whole file's sha256. */
-async function copyRows(path: string, file: CommittedFile, format: RowFileFormat, append: (row: Row, layout: RowLayout) => Promise<void>): Promise<void> {
+async function copyRows(
+  path: string,
+  file: CommittedFile,
+  format: RowFileFormat,
+  append: (row: Row, layout: RowLayout) => Promise<void>,
+): Promise<void> {
   const stored = await format.stored(path);
   if (!stored) throw new Error(`${path} is missing or has no header`);
   const width = rowBytes(stored);
@@ -61,7 +75,8 @@ async function copyRows(path: string, file: CommittedFile, format: RowFileFormat
     }
     pending = pending.subarray(at);
   }
-  if (hash.digest("hex") !== file.sha256) throw new Error(`${path} does not match the manifest's sha256: the part changed after it was committed`);
+  if (hash.digest("hex") !== file.sha256)
+    throw new Error(`${path} does not match the manifest's sha256: the part changed after it was committed`);
 }
 
 async function mergeRows(directory: string, manifest: Manifest, output: string): Promise<void> {
@@ -93,8 +108,12 @@ async function mergeRows(directory: string, manifest: Manifest, output: string):
 export async function mergeParts(directory: string, output: string | undefined): Promise<Manifest> {
   const manifest = await readManifest(directory);
   if (!manifest.complete) {
-    const failed = manifest.failed.map(({ index, lines }) => `shard ${index} (lines ${lines[0] + 1}-${lines[1]})`).join(", ");
-    throw new Error(`${directory} is incomplete: ${failed || "shards are missing"} failed; fix the input and run the submit again before merging`);
+    const failed = manifest.failed
+      .map(({ index, lines }) => `shard ${index} (lines ${lines[0] + 1}-${lines[1]})`)
+      .join(", ");
+    throw new Error(
+      `${directory} is incomplete: ${failed || "shards are missing"} failed; fix the input and run the submit again before merging`,
+    );
   }
   if (manifest.output.format === "jsonl") await mergeJsonLines(directory, manifest, output);
   else if (!output) throw new Error(`the parts are ${manifest.output.format} rows: give --output FILE`);

@@ -19,7 +19,13 @@ export async function sha256OfFile(path: string): Promise<string> {
 }
 
 async function describeFiles(directory: string, names: string[]): Promise<CommittedFile[]> {
-  return Promise.all(names.map(async (name) => ({ name, bytes: (await stat(join(directory, name))).size, sha256: await sha256OfFile(join(directory, name)) })));
+  return Promise.all(
+    names.map(async (name) => ({
+      name,
+      bytes: (await stat(join(directory, name))).size,
+      sha256: await sha256OfFile(join(directory, name)),
+    })),
+  );
 }
 
 /** part-00042.npy and what its writer put beside it (part-00042.scales.npy, part-00042.raw.json), the part first. */
@@ -52,24 +58,43 @@ export async function embedShard({ spec, shard }: ShardJobData, { model, sha256 
   });
 
   const existing = partFiles(await readdir(directory), part);
-  if (existing[0] === part) return { part: await described(existing, await committedRows(spec.output.format, join(directory, part))), reused: true };
+  if (existing[0] === part)
+    return {
+      part: await described(existing, await committedRows(spec.output.format, join(directory, part))),
+      reused: true,
+    };
 
   const temporary = await mkdtemp(join(directory, `.tmp-${part}-`));
   try {
     const { input } = spec;
-    const reader = await openInput({ input: input.path, inputFormat: input.format, field: input.field, idField: input.idField, skipEmpty: input.skipEmpty, header: false, range: shard });
-    const sink = embeddingSink(spec.output.format, join(temporary, part), spec.output.precision, { model: model.info.name, options: spec.options });
+    const reader = await openInput({
+      input: input.path,
+      inputFormat: input.format,
+      field: input.field,
+      idField: input.idField,
+      skipEmpty: input.skipEmpty,
+      header: false,
+      range: shard,
+    });
+    const sink = embeddingSink(spec.output.format, join(temporary, part), spec.output.precision, {
+      model: model.info.name,
+      options: spec.options,
+    });
     let rows = 0;
     let complete = false;
     try {
-      await embedRecords(model, reader.records(new AbortController().signal), spec.options, sink, { chunk: spec.chunk, onWritten: (results) => (rows += results.length) });
+      await embedRecords(model, reader.records(new AbortController().signal), spec.options, sink, {
+        chunk: spec.chunk,
+        onWritten: (results) => (rows += results.length),
+      });
       complete = true;
     } finally {
       await sink.close(complete);
     }
     const files = partFiles(await readdir(temporary), part);
     // The part's own name last: once it is there, so is everything beside it.
-    for (const name of [...files.slice(1), ...files.slice(0, 1)]) await rename(join(temporary, name), join(directory, name));
+    for (const name of [...files.slice(1), ...files.slice(0, 1)])
+      await rename(join(temporary, name), join(directory, name));
     return { part: await described(files, rows), reused: false };
   } finally {
     await rm(temporary, { recursive: true, force: true });
@@ -80,6 +105,7 @@ export async function embedShard({ spec, shard }: ShardJobData, { model, sha256 
 async function committedRows(format: OutputFormat, path: string): Promise<number> {
   if (format !== "jsonl") return (await (format === "npy" ? npyFormat : rawFormat({})).stored(path))?.rows ?? 0;
   let lines = 0;
-  for await (const block of createReadStream(path) as AsyncIterable<Buffer>) for (let at = block.indexOf(10); at >= 0; at = block.indexOf(10, at + 1)) lines++;
+  for await (const block of createReadStream(path) as AsyncIterable<Buffer>)
+    for (let at = block.indexOf(10); at >= 0; at = block.indexOf(10, at + 1)) lines++;
   return lines;
 }

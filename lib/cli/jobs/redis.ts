@@ -16,9 +16,11 @@ export function redisOptions(url: string): RedisOptions {
   } catch {
     throw new Error(`--queue ${JSON.stringify(url)} is not a URL; expected redis://HOST:PORT[/DB]`);
   }
-  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") throw new Error(`--queue ${url} is not a redis:// or rediss:// URL`);
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:")
+    throw new Error(`--queue ${url} is not a redis:// or rediss:// URL`);
   const db = parsed.pathname.replace(/^\//, "");
-  if (db !== "" && !/^\d+$/.test(db)) throw new Error(`--queue ${url}: the database after the port must be a number, not ${JSON.stringify(db)}`);
+  if (db !== "" && !/^\d+$/.test(db))
+    throw new Error(`--queue ${url}: the database after the port must be a number, not ${JSON.stringify(db)}`);
   return {
     host: parsed.hostname || "127.0.0.1",
     port: parsed.port ? Number(parsed.port) : 6379,
@@ -37,7 +39,14 @@ export function displayUrl(url: string): string {
 /** Connects once and pings, failing within a few seconds with a message naming the server. */
 export async function requireRedis(url: string): Promise<RedisOptions> {
   const options = redisOptions(url);
-  const client = new Redis({ ...options, lazyConnect: true, connectTimeout: reachTimeoutMs, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis({
+    ...options,
+    lazyConnect: true,
+    connectTimeout: reachTimeoutMs,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   // The socket's own error (ECONNREFUSED, ENOTFOUND) comes as an event; the rejection only says "closed".
   let cause: Error | undefined;
   client.on("error", (error: Error) => (cause ??= error));

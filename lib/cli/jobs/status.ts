@@ -3,7 +3,15 @@
 // `wait` polls it, drawing progress on stderr, until the job has finished.
 import { Job, Queue, type RedisOptions } from "bullmq";
 import { ExitError, formatDuration, note, ProgressLine } from "../terminal.js";
-import { gateJobId, queueName, shardIndexOfKey, shardLines, type EmbedJobSpec, type FailedShard, type JobResult } from "./spec.js";
+import {
+  gateJobId,
+  queueName,
+  shardIndexOfKey,
+  shardLines,
+  type EmbedJobSpec,
+  type FailedShard,
+  type JobResult,
+} from "./spec.js";
 
 export interface JobStatus {
   id: string;
@@ -43,7 +51,12 @@ export async function jobStatus(queue: Queue, id: string): Promise<JobStatus> {
   return {
     id,
     state,
-    shards: { total: spec.shardCount, done, failed: failed.length, pending: Math.max(0, spec.shardCount - done - failed.length) },
+    shards: {
+      total: spec.shardCount,
+      done,
+      failed: failed.length,
+      pending: Math.max(0, spec.shardCount - done - failed.length),
+    },
     texts: { total: spec.input.lines, done: textsDone },
     failed: failed.sort((a, b) => a.index - b.index),
     output: spec.output.directory,
@@ -58,8 +71,15 @@ export function describeFailure({ index, lines: [first, end], error }: FailedSha
 
 function progressText(status: JobStatus, rate: number): string {
   const { shards, texts } = status;
-  const parts = [`${shards.done}/${shards.total} shards`, `${texts.done.toLocaleString("en-US")}/${texts.total.toLocaleString("en-US")} texts`];
-  if (rate > 0) parts.push(`${Math.round(rate).toLocaleString("en-US")} texts/s`, `ETA ${formatDuration((texts.total - texts.done) / rate)}`);
+  const parts = [
+    `${shards.done}/${shards.total} shards`,
+    `${texts.done.toLocaleString("en-US")}/${texts.total.toLocaleString("en-US")} texts`,
+  ];
+  if (rate > 0)
+    parts.push(
+      `${Math.round(rate).toLocaleString("en-US")} texts/s`,
+      `ETA ${formatDuration((texts.total - texts.done) / rate)}`,
+    );
   if (shards.failed > 0) parts.push(`${shards.failed} failed`);
   return `ctxembed: job ${status.id} · ${parts.join(" · ")}`;
 }
@@ -79,16 +99,24 @@ export async function waitForJob(connection: RedisOptions, id: string): Promise<
     let lastLog = started;
     const reported = new Set<number>();
     for (let status = first; ; status = await jobStatus(queue, id)) {
-      for (const failure of status.failed) if (!reported.has(failure.index) && reported.add(failure.index)) note(`failed every attempt: ${describeFailure(failure)}`);
+      for (const failure of status.failed)
+        if (!reported.has(failure.index) && reported.add(failure.index))
+          note(`failed every attempt: ${describeFailure(failure)}`);
       const rate = (status.texts.done - first.texts.done) / ((performance.now() - started) / 1000);
       if (status.state === "completed" || status.state === "failed") {
         progress.clear();
-        if (status.state === "failed" || !status.result) throw new Error(`job ${id} could not write its manifest: ${status.error ?? "unknown error"}`);
+        if (status.state === "failed" || !status.result)
+          throw new Error(`job ${id} could not write its manifest: ${status.error ?? "unknown error"}`);
         const { result } = status;
         if (result.failed.length > 0) {
-          throw new ExitError(`job ${id}: ${result.failed.length} of ${status.shards.total} shards failed every attempt: ${result.failed.map(describeFailure).join("; ")} (listed in ${result.manifest})`, 1);
+          throw new ExitError(
+            `job ${id}: ${result.failed.length} of ${status.shards.total} shards failed every attempt: ${result.failed.map(describeFailure).join("; ")} (listed in ${result.manifest})`,
+            1,
+          );
         }
-        note(`job ${id} complete: ${result.rows.toLocaleString("en-US")} rows in ${result.parts} parts, ${result.manifest}`);
+        note(
+          `job ${id} complete: ${result.rows.toLocaleString("en-US")} rows in ${result.parts} parts, ${result.manifest}`,
+        );
         return result;
       }
       progress.update(() => progressText(status, rate));
@@ -108,5 +136,8 @@ export async function waitForJob(connection: RedisOptions, id: string): Promise<
 export async function cancelJob(queue: Queue, id: string): Promise<void> {
   await parentJob(queue, id);
   const removed = await queue.remove(id, { removeChildren: true });
-  if (removed === 0) throw new Error(`job ${id} could not be removed now: a shard of it is running (its lock is held); try again when it ends`);
+  if (removed === 0)
+    throw new Error(
+      `job ${id} could not be removed now: a shard of it is running (its lock is held); try again when it ends`,
+    );
 }

@@ -10,9 +10,19 @@ import { FlowProducer, Job, Queue, type JobsOptions, type RedisOptions } from "b
 import { Redis } from "ioredis";
 import { note } from "../terminal.js";
 import { scanShards } from "./shards.js";
-import { embedJobId, gateJobId, jobNames, queueName, shardJobId, type EmbedJobSpec, type ShardJobData } from "./spec.js";
+import {
+  embedJobId,
+  gateJobId,
+  jobNames,
+  queueName,
+  shardJobId,
+  type EmbedJobSpec,
+  type ShardJobData,
+} from "./spec.js";
 
-export type SubmitSpec = Omit<EmbedJobSpec, "input" | "shardCount"> & { input: Pick<EmbedJobSpec["input"], "path" | "format" | "field" | "idField" | "skipEmpty"> };
+export type SubmitSpec = Omit<EmbedJobSpec, "input" | "shardCount"> & {
+  input: Pick<EmbedJobSpec["input"], "path" | "format" | "field" | "idField" | "skipEmpty">;
+};
 
 export interface SubmitOptions {
   /** attempts per shard before it is marked failed */
@@ -41,12 +51,18 @@ async function claimOutput(directory: string, id: string): Promise<void> {
     () => undefined,
   );
   if (claimed !== undefined && claimed !== id) {
-    throw new Error(`--output ${directory} holds the parts of job ${claimed}, not of this one (${id}): choose another folder or empty it`);
+    throw new Error(
+      `--output ${directory} holds the parts of job ${claimed}, not of this one (${id}): choose another folder or empty it`,
+    );
   }
   if (claimed === undefined) await writeFile(path, `${JSON.stringify({ job: id })}\n`);
 }
 
-export async function submitEmbedJob(connection: RedisOptions, given: SubmitSpec, options: SubmitOptions): Promise<Submitted> {
+export async function submitEmbedJob(
+  connection: RedisOptions,
+  given: SubmitSpec,
+  options: SubmitOptions,
+): Promise<Submitted> {
   const inputPath = resolve(given.input.path);
   const scanned = await scanShards(inputPath, given.shardSize);
   const input = { ...given.input, path: inputPath, sha256: scanned.sha256, bytes: scanned.bytes, lines: scanned.lines };
@@ -76,14 +92,21 @@ export async function submitEmbedJob(connection: RedisOptions, given: SubmitSpec
     for (let first = 0; first < scanned.shards.length; first += batchSize) {
       const batch = scanned.shards.slice(first, first + batchSize);
       // Adding an existing id is a no-op in BullMQ; asking first tells how many are new.
-      const exists = await client.pipeline(batch.map((shard) => ["exists", queue.toKey(shardJobId(id, shard.index))])).exec();
+      const exists = await client
+        .pipeline(batch.map((shard) => ["exists", queue.toKey(shardJobId(id, shard.index))]))
+        .exec();
       const missing = batch.filter((_, k) => exists?.[k]?.[1] === 0);
       await queue.addBulk(
         missing.map((shard) => ({
           name: jobNames.shard,
           data: { spec, shard } satisfies ShardJobData,
           // A shard that fails every attempt is recorded on the parent, which then goes on without it.
-          opts: { jobId: shardJobId(id, shard.index), parent: { id, queue: queue.qualifiedName }, ignoreDependencyOnFailure: true, ...retried },
+          opts: {
+            jobId: shardJobId(id, shard.index),
+            parent: { id, queue: queue.qualifiedName },
+            ignoreDependencyOnFailure: true,
+            ...retried,
+          },
         })),
       );
       added += missing.length;
@@ -91,7 +114,10 @@ export async function submitEmbedJob(connection: RedisOptions, given: SubmitSpec
     }
     const gate = await Job.fromId(queue, gateJobId(id));
     if (gate && (await gate.getState()) === "delayed") await gate.promote();
-    if (added < spec.shardCount) note(`job ${id}: ${spec.shardCount - added} of ${spec.shardCount} shards were already queued or done; added ${added}`);
+    if (added < spec.shardCount)
+      note(
+        `job ${id}: ${spec.shardCount - added} of ${spec.shardCount} shards were already queued or done; added ${added}`,
+      );
     return { id, spec, added };
   } finally {
     client.disconnect();

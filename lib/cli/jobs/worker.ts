@@ -9,7 +9,17 @@ import { note } from "../terminal.js";
 import { buildManifest, writeManifest } from "./manifest.js";
 import { embedShard, sha256OfFile, type LoadedModel } from "./parts.js";
 import { requireRedis } from "./redis.js";
-import { jobNames, queueName, shardLines, shardIndexOfKey, type CommittedPart, type EmbedJobSpec, type FailedShard, type JobResult, type ShardJobData } from "./spec.js";
+import {
+  jobNames,
+  queueName,
+  shardLines,
+  shardIndexOfKey,
+  type CommittedPart,
+  type EmbedJobSpec,
+  type FailedShard,
+  type JobResult,
+  type ShardJobData,
+} from "./spec.js";
 
 export interface WorkerOptions {
   queue: string;
@@ -33,7 +43,11 @@ class ModelCache {
     let loaded = this.models.get(name);
     if (!loaded) {
       const { threads, gpuLayers } = this.options;
-      loaded = loadModel(name, { onProgress: note, ...(threads === undefined ? {} : { threads }), ...(gpuLayers === undefined ? {} : { gpuLayers }) }).then(async (model) => ({
+      loaded = loadModel(name, {
+        onProgress: note,
+        ...(threads === undefined ? {} : { threads }),
+        ...(gpuLayers === undefined ? {} : { gpuLayers }),
+      }).then(async (model) => ({
         model,
         sha256: await sha256OfFile(model.info.path),
       }));
@@ -77,10 +91,17 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       const { part, reused } = await embedShard(data, await models.get(data.spec.model));
       const [first, end] = part.lines;
       const name = part.files[0]?.name ?? `shard ${part.index} (no rows)`;
-      note(`${reused ? "found" : "committed"} ${name}: lines ${first + 1}-${end}, ${part.rows} rows, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      note(
+        `${reused ? "found" : "committed"} ${name}: lines ${first + 1}-${end}, ${part.rows} rows, ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
       return part;
     },
-    { connection, concurrency: options.concurrency, lockDuration: options.lockDuration, stalledInterval: options.stalledInterval },
+    {
+      connection,
+      concurrency: options.concurrency,
+      lockDuration: options.lockDuration,
+      stalledInterval: options.stalledInterval,
+    },
   );
   worker.on("stalled", (jobId) => note(`taking over ${jobId}: its worker stopped renewing the lock`));
   worker.on("failed", (job, error) => {

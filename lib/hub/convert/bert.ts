@@ -22,9 +22,14 @@ export interface BertHyperparameters {
 export function readBertConfig(config: JsonObject, configPath: string): BertHyperparameters {
   const architectures = config.architectures;
   const architecture = Array.isArray(architectures) ? architectures[0] : undefined;
-  if (architecture !== undefined ? !SUPPORTED_ARCHITECTURES.includes(String(architecture)) : config.model_type !== "bert") {
-    const found = architecture !== undefined ? `architecture ${String(architecture)}` : `model_type ${String(config.model_type)}`;
-    throw new Error(`${configPath}: unsupported ${found}; only BERT checkpoints (${SUPPORTED_ARCHITECTURES.join(", ")}) can be converted`);
+  if (
+    architecture !== undefined ? !SUPPORTED_ARCHITECTURES.includes(String(architecture)) : config.model_type !== "bert"
+  ) {
+    const found =
+      architecture !== undefined ? `architecture ${String(architecture)}` : `model_type ${String(config.model_type)}`;
+    throw new Error(
+      `${configPath}: unsupported ${found}; only BERT checkpoints (${SUPPORTED_ARCHITECTURES.join(", ")}) can be converted`,
+    );
   }
   const integer = (key: string, fallback?: number): number => {
     const value = config[key] ?? fallback;
@@ -35,7 +40,8 @@ export function readBertConfig(config: JsonObject, configPath: string): BertHype
     return value;
   };
   const epsilon = config.layer_norm_eps ?? 1e-12;
-  if (typeof epsilon !== "number" || !(epsilon > 0)) throw new Error(`${configPath}: "layer_norm_eps" must be a positive number`);
+  if (typeof epsilon !== "number" || !(epsilon > 0))
+    throw new Error(`${configPath}: "layer_norm_eps" must be a positive number`);
   // The fallbacks are transformers' BertConfig defaults, which llama.cpp's converter sees through AutoConfig.
   const parameters: BertHyperparameters = {
     vocabSize: integer("vocab_size"),
@@ -48,10 +54,14 @@ export function readBertConfig(config: JsonObject, configPath: string): BertHype
     tokenTypeCount: integer("type_vocab_size", 2),
   };
   if (parameters.hiddenSize % parameters.headCount !== 0) {
-    throw new Error(`${configPath}: hidden_size ${parameters.hiddenSize} is not divisible by num_attention_heads ${parameters.headCount}`);
+    throw new Error(
+      `${configPath}: hidden_size ${parameters.hiddenSize} is not divisible by num_attention_heads ${parameters.headCount}`,
+    );
   }
   if (config.position_embedding_type !== undefined && config.position_embedding_type !== "absolute") {
-    throw new Error(`${configPath}: position_embedding_type ${String(config.position_embedding_type)} is not supported by llama.cpp's BERT`);
+    throw new Error(
+      `${configPath}: position_embedding_type ${String(config.position_embedding_type)} is not supported by llama.cpp's BERT`,
+    );
   }
   return parameters;
 }
@@ -129,7 +139,8 @@ export function planBertTensors(
       throw new Error(`${weightsPath}: unexpected tensor "${name}"; only plain BERT encoder weights can be converted`);
     }
     const previous = planned.get(canonical);
-    if (previous !== undefined) throw new Error(`${weightsPath}: tensors "${previous.sourceName}" and "${name}" are the same weight`);
+    if (previous !== undefined)
+      throw new Error(`${weightsPath}: tensors "${previous.sourceName}" and "${name}" are the same weight`);
     if (shape.length !== target.shape.length || shape.some((dim, i) => dim !== target.shape[i])) {
       throw new Error(
         `${weightsPath}: tensor "${name}" has shape [${shape.join(", ")}], but config.json implies [${target.shape.join(", ")}]`,
@@ -149,7 +160,11 @@ export function planBertTensors(
  * The GGUF type llama.cpp's converter picks: 2-D weight matrices take the requested type, except the
  * position and token-type embeddings; vectors (norms, biases) stay F32.
  */
-export function ggufTensorType(ggufName: string, dimensionCount: number, requested: typeof GgmlType.F32 | typeof GgmlType.F16): GgmlType {
+export function ggufTensorType(
+  ggufName: string,
+  dimensionCount: number,
+  requested: typeof GgmlType.F32 | typeof GgmlType.F16,
+): GgmlType {
   const alwaysF32 =
     dimensionCount <= 1 ||
     ggufName.endsWith("_norm.weight") ||

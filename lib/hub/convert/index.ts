@@ -67,7 +67,9 @@ export async function convertCheckpoint(
     const tokenizerFiles = await loadTokenizerFiles(sourceDir);
     const vocabulary = buildWordPieceVocabulary(tokenizerFiles, parameters.vocabSize);
     if (vocabulary.preTokenizer === undefined) {
-      progress("the vocabulary is not one llama.cpp's converter knows by name; writing tokenizer.ggml.pre = default (llama.cpp ignores it for WordPiece)");
+      progress(
+        "the vocabulary is not one llama.cpp's converter knows by name; writing tokenizer.ggml.pre = default (llama.cpp ignores it for WordPiece)",
+      );
     }
     const settings = await readSentenceTransformerSettings(sourceDir);
     const maxSequenceLength = settings.maxSequenceLength ?? parameters.contextLength;
@@ -105,7 +107,14 @@ export async function convertCheckpoint(
     await writeGgufFile(outFile, metadata, outputs);
     const { size } = await stat(outFile);
     progress(`wrote ${outFile} (${(size / 1e6).toFixed(1)} MB)`);
-    return { outFile, architecture: "bert", tensorCount: outputs.length, type, pooling: settings.pooling, maxSequenceLength };
+    return {
+      outFile,
+      architecture: "bert",
+      tensorCount: outputs.length,
+      type,
+      pooling: settings.pooling,
+      maxSequenceLength,
+    };
   } finally {
     await weights.close();
   }
@@ -115,7 +124,8 @@ async function requireDirectory(path: string): Promise<void> {
   const stats = await stat(path).catch((error: Error) => {
     throw new Error(`cannot read checkpoint folder ${path}: ${error.message}`);
   });
-  if (!stats.isDirectory()) throw new Error(`${path} is not a folder; pass the folder that holds config.json and model.safetensors`);
+  if (!stats.isDirectory())
+    throw new Error(`${path} is not a folder; pass the folder that holds config.json and model.safetensors`);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -128,9 +138,16 @@ async function exists(path: string): Promise<boolean> {
 async function findWeights(directory: string): Promise<string> {
   const safetensors = join(directory, "model.safetensors");
   if (await exists(safetensors)) return safetensors;
-  for (const other of ["model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5"]) {
+  for (const other of [
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+    "tf_model.h5",
+  ]) {
     if (await exists(join(directory, other))) {
-      throw new Error(`${directory}: unsupported weights: only single-file safetensors checkpoints (model.safetensors) are supported (found ${other})`);
+      throw new Error(
+        `${directory}: unsupported weights: only single-file safetensors checkpoints (model.safetensors) are supported (found ${other})`,
+      );
     }
   }
   throw new Error(`${directory}: missing model.safetensors`);
@@ -139,7 +156,9 @@ async function findWeights(directory: string): Promise<string> {
 function sourceTensor(weights: SafetensorsFile, tensor: BertTensor): SafetensorsTensor {
   const source = weights.tensors.get(tensor.sourceName) as SafetensorsTensor;
   if (!SUPPORTED_DTYPES.includes(source.dtype)) {
-    throw new Error(`${weights.path}: tensor "${source.name}" has dtype ${source.dtype}; only ${SUPPORTED_DTYPES.join(", ")} weights can be converted`);
+    throw new Error(
+      `${weights.path}: tensor "${source.name}" has dtype ${source.dtype}; only ${SUPPORTED_DTYPES.join(", ")} weights can be converted`,
+    );
   }
   return source;
 }
@@ -162,7 +181,11 @@ async function readModelCardLicense(directory: string): Promise<string | undefin
 }
 
 /** bert.* and general.file_type, in the order llama.cpp's converter writes them. */
-function hyperparameterMetadata(parameters: BertHyperparameters, type: ConvertType, pooling: Pooling): [string, GgufTypedValue][] {
+function hyperparameterMetadata(
+  parameters: BertHyperparameters,
+  type: ConvertType,
+  pooling: Pooling,
+): [string, GgufTypedValue][] {
   const entries: [string, GgufTypedValue][] = [
     ["bert.block_count", ggufValue.uint32(parameters.layerCount)],
     ["bert.context_length", ggufValue.uint32(parameters.contextLength)],
@@ -178,8 +201,13 @@ function hyperparameterMetadata(parameters: BertHyperparameters, type: ConvertTy
   return entries;
 }
 
-async function* convertedChunks(weights: SafetensorsFile, source: SafetensorsTensor, targetType: number): AsyncGenerator<Uint8Array> {
-  for await (const chunk of weights.chunks(source, READ_CHUNK_BYTES)) yield convertChunk(chunk, source.dtype, targetType);
+async function* convertedChunks(
+  weights: SafetensorsFile,
+  source: SafetensorsTensor,
+  targetType: number,
+): AsyncGenerator<Uint8Array> {
+  for await (const chunk of weights.chunks(source, READ_CHUNK_BYTES))
+    yield convertChunk(chunk, source.dtype, targetType);
 }
 
 /** Converts whole elements from the checkpoint's dtype; `bytes` must be freshly allocated (aligned). */

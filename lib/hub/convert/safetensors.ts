@@ -63,7 +63,12 @@ export class SafetensorsFile {
     for (let done = 0; done < tensor.byteLength; ) {
       // A fresh, aligned buffer each time so callers may view it as a typed array and keep it.
       const chunk = new Uint8Array(Math.min(chunkBytes, tensor.byteLength - done));
-      await readExactly(this.handle, chunk, tensor.start + done, () => `${this.path}: the data of tensor "${tensor.name}" ends early`);
+      await readExactly(
+        this.handle,
+        chunk,
+        tensor.start + done,
+        () => `${this.path}: the data of tensor "${tensor.name}" ends early`,
+      );
       done += chunk.length;
       yield chunk;
     }
@@ -129,7 +134,12 @@ function parseEntry(name: string, entry: unknown, dataStart: number, dataSize: n
   return { name, dtype, shape: shape as number[], start: dataStart + begin, byteLength: end - begin };
 }
 
-async function readExactly(handle: FileHandle, target: Uint8Array, position: number, describeShortRead: () => string): Promise<void> {
+async function readExactly(
+  handle: FileHandle,
+  target: Uint8Array,
+  position: number,
+  describeShortRead: () => string,
+): Promise<void> {
   for (let filled = 0; filled < target.length; ) {
     const { bytesRead } = await handle.read(target, filled, target.length - filled, position + filled);
     if (bytesRead === 0) throw new Error(describeShortRead());

@@ -1,6 +1,11 @@
 import { join } from "node:path";
 
-import { isJsonObject, readOptionalJson, readOptionalJsonObject, readRequiredJsonObject } from "../../util/json-files.js";
+import {
+  isJsonObject,
+  readOptionalJson,
+  readOptionalJsonObject,
+  readRequiredJsonObject,
+} from "../../util/json-files.js";
 
 export type Pooling = "none" | "mean" | "cls" | "last";
 
@@ -16,7 +21,6 @@ export interface SentenceTransformerSettings {
   maxSequenceLength: number | undefined;
 }
 
-
 /**
  * Reads the sentence-transformers pipeline (modules.json and the module folders). Only
  * Transformer -> Pooling -> Normalize pipelines are accepted: any other module (Dense, ...) would
@@ -27,7 +31,10 @@ export async function readSentenceTransformerSettings(directory: string): Promis
   const modules = await readOptionalJson(modulesPath);
   const settingsPath = join(directory, "sentence_bert_config.json");
   const maxSequenceLength = (await readOptionalJsonObject(settingsPath))?.max_seq_length;
-  if (maxSequenceLength !== undefined && (typeof maxSequenceLength !== "number" || !Number.isSafeInteger(maxSequenceLength) || maxSequenceLength <= 0)) {
+  if (
+    maxSequenceLength !== undefined &&
+    (typeof maxSequenceLength !== "number" || !Number.isSafeInteger(maxSequenceLength) || maxSequenceLength <= 0)
+  ) {
     throw new Error(`${settingsPath}: max_seq_length must be a positive integer`);
   }
   if (modules === undefined) return { pooling: "none", normalize: false, maxSequenceLength };
@@ -37,14 +44,17 @@ export async function readSentenceTransformerSettings(directory: string): Promis
   let normalize = false;
   for (const module of modules) {
     // Module types are class paths such as "sentence_transformers.models.Pooling".
-    const moduleClass = isJsonObject(module) && typeof module.type === "string" ? module.type.split(".").at(-1) : undefined;
+    const moduleClass =
+      isJsonObject(module) && typeof module.type === "string" ? module.type.split(".").at(-1) : undefined;
     if (moduleClass === "Transformer") continue;
     if (moduleClass === "Normalize") {
       normalize = true;
     } else if (moduleClass === "Pooling" && isJsonObject(module) && typeof module.path === "string") {
       pooling = await readPoolingMode(join(directory, module.path, "config.json"));
     } else {
-      throw new Error(`${modulesPath}: module ${JSON.stringify(module)} is not supported; only Transformer, Pooling and Normalize modules can be converted`);
+      throw new Error(
+        `${modulesPath}: module ${JSON.stringify(module)} is not supported; only Transformer, Pooling and Normalize modules can be converted`,
+      );
     }
   }
   return { pooling, normalize, maxSequenceLength };
@@ -52,9 +62,11 @@ export async function readSentenceTransformerSettings(directory: string): Promis
 
 async function readPoolingMode(configPath: string): Promise<Pooling> {
   const config = await readRequiredJsonObject(configPath, "the sentence-transformers pooling configuration");
-  const unsupported = ["pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens"].filter(
-    (key) => config[key] === true,
-  );
+  const unsupported = [
+    "pooling_mode_max_tokens",
+    "pooling_mode_mean_sqrt_len_tokens",
+    "pooling_mode_weightedmean_tokens",
+  ].filter((key) => config[key] === true);
   if (unsupported.length > 0) throw new Error(`${configPath}: ${unsupported.join(", ")} is not supported by llama.cpp`);
   // Same precedence as llama.cpp's converter (_try_set_pooling_type).
   if (config.pooling_mode_mean_tokens === true) return "mean";

@@ -62,7 +62,8 @@ class SpecialVocab {
   loadFromTokenizerFiles(files: TokenizerFiles): void {
     const tokenizer = files.tokenizerJson;
     // SpecialVocab edits its copy of tokenizer_config.json as it infers roles.
-    const config: JsonObject | undefined = files.tokenizerConfig === undefined ? undefined : { ...files.tokenizerConfig };
+    const config: JsonObject | undefined =
+      files.tokenizerConfig === undefined ? undefined : { ...files.tokenizerConfig };
     let addedTokens: unknown[] = [];
     if (tokenizer !== undefined) {
       if (truthy(tokenizer.normalizer)) this.parseNormalizer(tokenizer.normalizer);
@@ -127,7 +128,8 @@ class SpecialVocab {
         if ("strip_accents" in normalizer) this.normalizerStripAccents = normalizer.strip_accents;
         break;
       case "Sequence":
-        for (const inner of Array.isArray(normalizer.normalizers) ? normalizer.normalizers : []) this.parseNormalizer(inner);
+        for (const inner of Array.isArray(normalizer.normalizers) ? normalizer.normalizers : [])
+          this.parseNormalizer(inner);
         break;
     }
   }

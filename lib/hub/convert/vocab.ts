@@ -55,7 +55,9 @@ export function buildWordPieceVocabulary(files: TokenizerFiles, vocabSize: numbe
   const textById = new Map<number, string>();
   for (const [text, id] of vocabulary) {
     if (id >= vocabSize) {
-      throw new Error(`${files.directory}: the tokenizer has token id ${id} (${JSON.stringify(text)}) but config.json vocab_size is ${vocabSize}`);
+      throw new Error(
+        `${files.directory}: the tokenizer has token id ${id} (${JSON.stringify(text)}) but config.json vocab_size is ${vocabSize}`,
+      );
     }
     textById.set(id, text);
   }
@@ -96,12 +98,16 @@ function readWordPieceVocabulary(files: TokenizerFiles): Map<string, number> {
     const model = tokenizerJson.model;
     if (!isJsonObject(model) || model.type !== "WordPiece" || !isJsonObject(model.vocab)) {
       const type = isJsonObject(model) ? String(model.type) : "missing";
-      throw new Error(`${join(directory, "tokenizer.json")}: the tokenizer model is ${type}, not WordPiece as BERT needs`);
+      throw new Error(
+        `${join(directory, "tokenizer.json")}: the tokenizer model is ${type}, not WordPiece as BERT needs`,
+      );
     }
     const vocabulary = new Map<string, number>();
     for (const [text, id] of Object.entries(model.vocab)) {
       if (!Number.isSafeInteger(id) || (id as number) < 0) {
-        throw new Error(`${join(directory, "tokenizer.json")}: token ${JSON.stringify(text)} has invalid id ${String(id)}`);
+        throw new Error(
+          `${join(directory, "tokenizer.json")}: token ${JSON.stringify(text)} has invalid id ${String(id)}`,
+        );
       }
       vocabulary.set(text, id as number);
     }
@@ -157,12 +163,16 @@ function collectAddedTokens(files: TokenizerFiles, vocabulary: ReadonlyMap<strin
 function namedSpecialToken(files: TokenizerFiles, role: (typeof SPECIAL_TOKEN_ROLES)[number]): string {
   const key = `${role}_token`;
   return (
-    tokenContent(files.specialTokensMap?.[key]) ?? tokenContent(files.tokenizerConfig?.[key]) ?? BERT_DEFAULT_SPECIAL_TOKENS[role]
+    tokenContent(files.specialTokensMap?.[key]) ??
+    tokenContent(files.tokenizerConfig?.[key]) ??
+    BERT_DEFAULT_SPECIAL_TOKENS[role]
   );
 }
 
 function namedSpecialTokens(files: TokenizerFiles): string[] {
-  const additional = asArray(files.specialTokensMap?.additional_special_tokens ?? files.tokenizerConfig?.additional_special_tokens);
+  const additional = asArray(
+    files.specialTokensMap?.additional_special_tokens ?? files.tokenizerConfig?.additional_special_tokens,
+  );
   return [
     ...SPECIAL_TOKEN_ROLES.map((role) => namedSpecialToken(files, role)),
     ...additional.map(tokenContent).filter((content): content is string => content !== undefined),
@@ -207,12 +217,17 @@ function identifyPreTokenizer(files: TokenizerFiles, vocabulary: ReadonlyMap<str
   if (tokenizer === undefined) return undefined;
   const ids = tokenizer.encode(PRE_TOKENIZER_PROBE);
   // The hash is of Python's str() of the id list: "[101, 7592, 102]".
-  const hash = createHash("sha256").update(`[${ids.join(", ")}]`).digest("hex");
+  const hash = createHash("sha256")
+    .update(`[${ids.join(", ")}]`)
+    .digest("hex");
   return WORDPIECE_PRE_TOKENIZERS.get(hash);
 }
 
 /** A tokenizer equivalent to the checkpoint's, or undefined when it uses parts we do not model. */
-function probeTokenizer(files: TokenizerFiles, vocabulary: ReadonlyMap<string, number>): WordPieceTokenizer | undefined {
+function probeTokenizer(
+  files: TokenizerFiles,
+  vocabulary: ReadonlyMap<string, number>,
+): WordPieceTokenizer | undefined {
   const json = files.tokenizerJson;
   const config = files.tokenizerConfig ?? {};
   const unknownToken = namedSpecialToken(files, "unk");
@@ -239,13 +254,19 @@ function probeTokenizer(files: TokenizerFiles, vocabulary: ReadonlyMap<string, n
   const normalizer = bertNormalizerOptions(json.normalizer);
   const template = postProcessorIds(json.post_processor);
   const model = json.model as JsonObject;
-  if (normalizer === undefined || template === undefined || !isJsonObject(json.pre_tokenizer) || json.pre_tokenizer.type !== "BertPreTokenizer") {
+  if (
+    normalizer === undefined ||
+    template === undefined ||
+    !isJsonObject(json.pre_tokenizer) ||
+    json.pre_tokenizer.type !== "BertPreTokenizer"
+  ) {
     return undefined;
   }
   return new WordPieceTokenizer({
     vocabulary,
     unknownToken: typeof model.unk_token === "string" ? model.unk_token : unknownToken,
-    continuingSubwordPrefix: typeof model.continuing_subword_prefix === "string" ? model.continuing_subword_prefix : "##",
+    continuingSubwordPrefix:
+      typeof model.continuing_subword_prefix === "string" ? model.continuing_subword_prefix : "##",
     maxInputCharsPerWord: typeof model.max_input_chars_per_word === "number" ? model.max_input_chars_per_word : 100,
     normalizer,
     ...template,

@@ -3,7 +3,11 @@ import type { FastifyInstance } from "fastify";
 import type { ServerMetrics } from "../metrics.js";
 import type { RouteContext } from "./context.js";
 
-export function serviceRoutes(app: FastifyInstance, { service, options, modelName }: RouteContext, metrics: ServerMetrics): void {
+export function serviceRoutes(
+  app: FastifyInstance,
+  { service, options, modelName }: RouteContext,
+  metrics: ServerMetrics,
+): void {
   // While the server shuts down fastify answers 503 for it, which is what a load balancer needs to see.
   app.get("/health", async () => ({ status: "ok" }));
 
@@ -16,7 +20,12 @@ export function serviceRoutes(app: FastifyInstance, { service, options, modelNam
         ? `${service.batcher.inFlight} requests in flight, the most this server admits`
         : undefined;
     if (reason) return reply.status(503).send({ status: "not_ready", reason });
-    return { status: "ready", model: modelName, in_flight: service.batcher.inFlight, max_concurrent_requests: options.maxConcurrentRequests };
+    return {
+      status: "ready",
+      model: modelName,
+      in_flight: service.batcher.inFlight,
+      max_concurrent_requests: options.maxConcurrentRequests,
+    };
   });
 
   app.get("/info", async () => {

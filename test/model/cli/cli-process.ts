@@ -18,7 +18,11 @@ export interface CliProcess {
 }
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", cliEntry, ...args], { cwd: repositoryRoot, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", cliEntry, ...args], {
+    cwd: repositoryRoot,
+    env: { ...process.env, ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   let stderr = "";
   let stdout = "";
   const listeners = new Set<() => void>();

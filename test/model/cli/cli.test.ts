@@ -11,7 +11,11 @@ import { minilmPath, repositoryRoot } from "../models.js";
 const cliEntry = join(repositoryRoot, "lib", "cli", "main.ts");
 
 function ctxembed(args: string[], input?: string) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", cliEntry, ...args], { input, encoding: "utf8", cwd: repositoryRoot });
+  const result = spawnSync(process.execPath, ["--import", "tsx", cliEntry, ...args], {
+    input,
+    encoding: "utf8",
+    cwd: repositoryRoot,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -28,10 +32,15 @@ describe("ctxembed embed", () => {
     const lines = ["The cat sits outside.", "A man is playing guitar.", "Émigrés café naïve — 東京"];
     const run = ctxembed(["embed", "--model", modelFile, "--threads", "2"], `${lines.join("\n")}\n`);
     expect(run.status, run.stderr).toBe(0);
-    const records = run.stdout.trim().split("\n").map((line) => JSON.parse(line) as { index: number; embedding: number[] });
+    const records = run.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { index: number; embedding: number[] });
     expect(records.map((record) => record.index)).toEqual([0, 1, 2]);
     const expected = await model.embed(lines);
-    records.forEach((record, i) => expect(cosineSimilarity(Float32Array.from(record.embedding), expected[i]!.embedding)).toBeGreaterThan(0.999999));
+    records.forEach((record, i) =>
+      expect(cosineSimilarity(Float32Array.from(record.embedding), expected[i]!.embedding)).toBeGreaterThan(0.999999),
+    );
     expect(run.stderr).toMatch(/embedded 3 inputs \(\d+ tokens, 0 truncated\)/);
   });
 
@@ -45,13 +54,25 @@ describe("ctxembed embed", () => {
     expect(failing.stderr).toMatch(/line 2 of standard input is empty; pass --skip-empty/);
 
     const skipping = ctxembed(["embed", "--model", modelFile, "--skip-empty"], "one\n\nthree\n");
-    expect(skipping.stdout.trim().split("\n").map((line) => (JSON.parse(line) as { index: number }).index)).toEqual([0, 2]);
+    expect(
+      skipping.stdout
+        .trim()
+        .split("\n")
+        .map((line) => (JSON.parse(line) as { index: number }).index),
+    ).toEqual([0, 2]);
   });
 
   it("stops quietly with exit code 0 when its reader closes the pipe early", () => {
     const corpus = join(mkdtempSync(join(tmpdir(), "ctxembed-pipe-")), "corpus.txt");
     writeFileSync(corpus, "A sentence to embed.\n".repeat(2000));
-    const run = spawnSync("bash", ["-c", `"${process.execPath}" --import tsx "${cliEntry}" embed --model "${modelFile}" --input "${corpus}" | head -c 10 > /dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: "utf8", cwd: repositoryRoot });
+    const run = spawnSync(
+      "bash",
+      [
+        "-c",
+        `"${process.execPath}" --import tsx "${cliEntry}" embed --model "${modelFile}" --input "${corpus}" | head -c 10 > /dev/null; echo "\${PIPESTATUS[0]}"`,
+      ],
+      { encoding: "utf8", cwd: repositoryRoot },
+    );
     expect(run.stdout.trim()).toBe("0");
     expect(run.stderr).not.toMatch(/EPIPE|Error/);
   });
@@ -70,7 +91,14 @@ describe("ctxembed info and models", () => {
   it("prints the model's metadata as JSON", () => {
     const run = ctxembed(["info", "--model", modelFile]);
     expect(run.status, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ architecture: "bert", dimensions: 384, layerCount: 6, maxSequenceLength: 256, defaultPooling: "mean", causal: false });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      architecture: "bert",
+      dimensions: 384,
+      layerCount: 6,
+      maxSequenceLength: 256,
+      defaultPooling: "mean",
+      causal: false,
+    });
   });
 
   it("prints the cached path of a pulled model", () => {
@@ -84,22 +112,40 @@ describe("ctxembed tokens and span", () => {
     const text = "Émigrés' café 😀 naïve";
     const run = ctxembed(["tokens", "--model", modelFile, "--text", text, "--layers", "last2:mean"]);
     expect(run.status, run.stderr).toBe(0);
-    const record = JSON.parse(run.stdout) as { index: number; tokens: { id: number; start: number; end: number; special: boolean; embedding: number[] }[] };
+    const record = JSON.parse(run.stdout) as {
+      index: number;
+      tokens: { id: number; start: number; end: number; special: boolean; embedding: number[] }[];
+    };
     const expected = await model.embed(text, { tokens: true, layers: { layers: [-2, -1] } });
     expect(record.tokens.map((token) => [token.id, token.start, token.end, token.special])).toEqual(
       expected.tokens!.map((token) => [token.id, token.start, token.end, token.special]),
     );
     record.tokens.forEach((token, t) =>
-      expect(cosineSimilarity(Float32Array.from(token.embedding), expected.tokens![t]!.embedding)).toBeGreaterThan(0.999999),
+      expect(cosineSimilarity(Float32Array.from(token.embedding), expected.tokens![t]!.embedding)).toBeGreaterThan(
+        0.999999,
+      ),
     );
     expect(text.slice(record.tokens[1]!.start, record.tokens[1]!.end)).toBe("Émi");
   });
 
   it("prints span vectors found by phrase and by range, and refuses a span-less call", () => {
-    const run = ctxembed(["span", "--model", modelFile, "--text", "She sat on the river bank.", "--find", "river bank", "--span", "0:3"]);
+    const run = ctxembed([
+      "span",
+      "--model",
+      modelFile,
+      "--text",
+      "She sat on the river bank.",
+      "--find",
+      "river bank",
+      "--span",
+      "0:3",
+    ]);
     expect(run.status, run.stderr).toBe(0);
     const spans = (JSON.parse(run.stdout) as { spans: { text: string; start: number; end: number }[] }).spans;
-    expect(spans.map((span) => [span.text, span.start, span.end])).toEqual([["She", 0, 3], ["river bank", 15, 25]]);
+    expect(spans.map((span) => [span.text, span.start, span.end])).toEqual([
+      ["She", 0, 3],
+      ["river bank", 15, 25],
+    ]);
     const none = ctxembed(["span", "--model", modelFile, "--text", "nothing"]);
     expect(none.status).toBe(2);
   });
@@ -107,7 +153,17 @@ describe("ctxembed tokens and span", () => {
 
 describe("ctxembed embed storage forms", () => {
   it("writes int8 vectors with their scale, Matryoshka-cut, in JSON lines", async () => {
-    const run = ctxembed(["embed", "--model", modelFile, "--text", "A man is playing a guitar.", "--precision", "int8", "--dimensions", "128"]);
+    const run = ctxembed([
+      "embed",
+      "--model",
+      modelFile,
+      "--text",
+      "A man is playing a guitar.",
+      "--precision",
+      "int8",
+      "--dimensions",
+      "128",
+    ]);
     expect(run.status, run.stderr).toBe(0);
     const record = JSON.parse(run.stdout) as { embedding: { values: number[]; scale: number } };
     expect(record.embedding.values).toHaveLength(128);
@@ -119,11 +175,16 @@ describe("ctxembed embed storage forms", () => {
   it("writes .npy rows in input order, and int8 scales beside them", async () => {
     const directory = mkdtempSync(join(tmpdir(), "ctxembed-npy-"));
     const output = join(directory, "vectors.npy");
-    const run = ctxembed(["embed", "--model", modelFile, "--format", "npy", "--precision", "int8", "-o", output], "first line\nsecond line\nthird line\n");
+    const run = ctxembed(
+      ["embed", "--model", modelFile, "--format", "npy", "--precision", "int8", "-o", output],
+      "first line\nsecond line\nthird line\n",
+    );
     expect(run.status, run.stderr).toBe(0);
     const header = readFileSync(output).subarray(0, 128).toString("latin1");
     expect(header).toMatch(/'descr': '\|i1', 'fortran_order': False, 'shape': \(3, 384\)/);
-    expect(readFileSync(join(directory, "vectors.scales.npy")).subarray(0, 128).toString("latin1")).toMatch(/'shape': \(3, 1\)/);
+    expect(readFileSync(join(directory, "vectors.scales.npy")).subarray(0, 128).toString("latin1")).toMatch(
+      /'shape': \(3, 1\)/,
+    );
     expect(ctxembed(["embed", "--model", modelFile, "--format", "npy"], "x\n").status).toBe(2);
   });
 });
@@ -140,7 +201,9 @@ describe("ctxembed embed over files", () => {
 
   async function expectLibraryVectors(records: { embedding: number[] }[], inputs: string[]) {
     const expected = await model.embed(inputs);
-    records.forEach((record, i) => expect(cosineSimilarity(Float32Array.from(record.embedding), expected[i]!.embedding)).toBeGreaterThan(0.999999));
+    records.forEach((record, i) =>
+      expect(cosineSimilarity(Float32Array.from(record.embedding), expected[i]!.embedding)).toBeGreaterThan(0.999999),
+    );
   }
 
   it("reads JSON lines, CSV and TSV, carrying each record's id to its output line", async () => {
@@ -156,7 +219,10 @@ describe("ctxembed embed over files", () => {
     for (const { args, ids, inputs } of cases) {
       const run = ctxembed(["embed", "--model", modelFile, ...args]);
       expect(run.status, run.stderr).toBe(0);
-      const records = run.stdout.trim().split("\n").map((line) => JSON.parse(line) as { index: number; id: string; embedding: number[] });
+      const records = run.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { index: number; id: string; embedding: number[] });
       expect(records.map(({ index, id }) => [index, id])).toEqual(ids.map((id, i) => [i, id]));
       await expectLibraryVectors(records, inputs);
     }
@@ -164,19 +230,33 @@ describe("ctxembed embed over files", () => {
 
   it("writes raw little-endian rows with a sidecar holding shape, dtype, model and options", async () => {
     const output = join(directory, "vectors.f32");
-    const run = ctxembed(["embed", "--model", modelFile, "--format", "raw", "--pooling", "cls", "-o", output], `${texts.join("\n")}\n`);
+    const run = ctxembed(
+      ["embed", "--model", modelFile, "--format", "raw", "--pooling", "cls", "-o", output],
+      `${texts.join("\n")}\n`,
+    );
     expect(run.status, run.stderr).toBe(0);
     const sidecar = JSON.parse(readFileSync(`${output}.json`, "utf8"));
-    expect(sidecar).toMatchObject({ shape: [3, 384], dtype: "<f4", complete: true, model: model.info.name, options: { pooling: "cls", precision: "float32" } });
+    expect(sidecar).toMatchObject({
+      shape: [3, 384],
+      dtype: "<f4",
+      complete: true,
+      model: model.info.name,
+      options: { pooling: "cls", precision: "float32" },
+    });
     const bytes = readFileSync(output);
     const rows = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
     expect(rows.length).toBe(3 * 384);
     const expected = await model.embed(texts, { pooling: "cls" });
-    expected.forEach((result, i) => expect(cosineSimilarity(rows.subarray(i * 384, (i + 1) * 384), result.embedding)).toBeGreaterThan(0.999999));
+    expected.forEach((result, i) =>
+      expect(cosineSimilarity(rows.subarray(i * 384, (i + 1) * 384), result.embedding)).toBeGreaterThan(0.999999),
+    );
   });
 
   it("refuses --resume without an output file, and a resume whose output holds more results than the input has", () => {
-    expect(ctxembed(["embed", "--model", modelFile, "--resume"], "x\n")).toMatchObject({ status: 2, stderr: expect.stringMatching(/--resume continues an --output file/) });
+    expect(ctxembed(["embed", "--model", modelFile, "--resume"], "x\n")).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/--resume continues an --output file/),
+    });
     const output = file("longer.jsonl", "");
     expect(ctxembed(["embed", "--model", modelFile, "-o", output], "first line\nsecond line\n").status).toBe(0);
     const run = ctxembed(["embed", "--model", modelFile, "-o", output, "--resume"], "only one line\n");
@@ -184,4 +264,3 @@ describe("ctxembed embed over files", () => {
     expect(run.stderr).toMatch(/longer\.jsonl holds 2 results but standard input has only 1 inputs/);
   });
 });
-

@@ -93,7 +93,9 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 const common = () => ["embed", "--model", modelFile, "--input", corpus, "--threads", "1"];
 
 describe("ctxembed embed over a 200,000-line file", () => {
-  it("streams it with peak memory under the model's size + 200 MB, one result per line in order", { timeout: 900_000 }, async () => {
+  it("streams it with peak memory under the model's size + 200 MB, one result per line in order", {
+    timeout: 900_000,
+  }, async () => {
     const run = await ctxembed([...common(), "--output", clean]);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).toMatch(new RegExp(`embedded ${LINES} inputs \\(\\d+ tokens, 0 truncated\\)`));
@@ -114,7 +116,8 @@ describe("ctxembed embed over a 200,000-line file", () => {
     expect(output.pop()).toBe("");
     expect(output).toHaveLength(LINES);
     output.forEach((line, i) => {
-      if ((JSON.parse(line) as { index: number }).index !== i) throw new Error(`line ${i + 1} of the output is not input ${i}: ${line.slice(0, 40)}`);
+      if ((JSON.parse(line) as { index: number }).index !== i)
+        throw new Error(`line ${i + 1} of the output is not input ${i}: ${line.slice(0, 40)}`);
     });
 
     // A sample against the library's vectors for the same texts.
@@ -131,10 +134,15 @@ describe("ctxembed embed over a 200,000-line file", () => {
     }
   });
 
-  it("killed half way (SIGKILL) and run again with --resume, gives each input's result exactly once, in order", { timeout: 900_000 }, async () => {
+  it("killed half way (SIGKILL) and run again with --resume, gives each input's result exactly once, in order", {
+    timeout: 900_000,
+  }, async () => {
     const resumed = join(directory, "resumed.jsonl");
     const half = fileSize(clean) / 2;
-    const killed = await ctxembed([...common(), "--output", resumed], { ready: () => fileSize(resumed) >= half, signal: "SIGKILL" });
+    const killed = await ctxembed([...common(), "--output", resumed], {
+      ready: () => fileSize(resumed) >= half,
+      signal: "SIGKILL",
+    });
     expect(killed.signal).toBe("SIGKILL");
     const left = fileSize(resumed);
     expect(left).toBeGreaterThanOrEqual(half);
@@ -156,21 +164,41 @@ describe("ctxembed embed over a 200,000-line file", () => {
     got.forEach((line, i) => {
       const record = JSON.parse(line) as { index: number; embedding: number[] };
       if (record.index !== i) throw new Error(`line ${i + 1} of the resumed output is input ${record.index}, not ${i}`);
-      const cosine = cosineSimilarity(Float32Array.from(record.embedding), Float32Array.from((JSON.parse(expected[i]!) as { embedding: number[] }).embedding));
+      const cosine = cosineSimilarity(
+        Float32Array.from(record.embedding),
+        Float32Array.from((JSON.parse(expected[i]!) as { embedding: number[] }).embedding),
+      );
       worst = Math.min(worst, cosine);
     });
     expect(worst).toBeGreaterThan(0.999999);
   });
 
-  it("stops on Ctrl-C (SIGINT) with exit 130, a .npy header and run record that say partial, and a --resume hint; --resume completes it", { timeout: 600_000 }, async () => {
+  it("stops on Ctrl-C (SIGINT) with exit 130, a .npy header and run record that say partial, and a --resume hint; --resume completes it", {
+    timeout: 600_000,
+  }, async () => {
     const count = 20_000;
     const input = join(directory, "first.txt");
     writeFileSync(input, `${lines.slice(0, count).join("\n")}\n`);
     const npy = join(directory, "first.npy");
-    const args = ["embed", "--model", modelFile, "--input", input, "--threads", "1", "--format", "npy", "--output", npy];
+    const args = [
+      "embed",
+      "--model",
+      modelFile,
+      "--input",
+      input,
+      "--threads",
+      "1",
+      "--format",
+      "npy",
+      "--output",
+      npy,
+    ];
     const headerBytes = 128;
     const rowBytes = 32 * 4;
-    const interrupted = await ctxembed(args, { ready: () => fileSize(npy) > headerBytes + 1000 * rowBytes, signal: "SIGINT" });
+    const interrupted = await ctxembed(args, {
+      ready: () => fileSize(npy) > headerBytes + 1000 * rowBytes,
+      signal: "SIGINT",
+    });
     expect(interrupted.status, interrupted.stderr).toBe(130);
     expect(interrupted.stderr).toMatch(/results are in .*first\.npy; run the same command with --resume to continue/);
     // A partial .npy keeps a 0-row header, so that NumPy never takes it for the whole array; the run record counts its rows.
@@ -186,8 +214,12 @@ describe("ctxembed embed over a 200,000-line file", () => {
     expect(run.status, run.stderr).toBe(0);
     const finished = readNpyRows(npy);
     expect(finished.rows).toBe(count);
-    const expected = readFileSync(clean, "utf8").split("\n", count).map((line) => Float32Array.from((JSON.parse(line) as { embedding: number[] }).embedding));
-    const worst = Math.min(...expected.map((vector, i) => cosineSimilarity(finished.values.subarray(i * 32, (i + 1) * 32), vector)));
+    const expected = readFileSync(clean, "utf8")
+      .split("\n", count)
+      .map((line) => Float32Array.from((JSON.parse(line) as { embedding: number[] }).embedding));
+    const worst = Math.min(
+      ...expected.map((vector, i) => cosineSimilarity(finished.values.subarray(i * 32, (i + 1) * 32), vector)),
+    );
     expect(worst).toBeGreaterThan(0.999999);
   });
 });

@@ -14,7 +14,12 @@ import { repositoryRoot } from "../models.js";
 import { tinyModelPath } from "../tiny-model.js";
 
 function ctxembed(args: string[], input?: string | Buffer, env: NodeJS.ProcessEnv = {}) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", cliEntry, ...args], { input, encoding: "utf8", cwd: repositoryRoot, env: { ...process.env, ...env } });
+  const result = spawnSync(process.execPath, ["--import", "tsx", cliEntry, ...args], {
+    input,
+    encoding: "utf8",
+    cwd: repositoryRoot,
+    env: { ...process.env, ...env },
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -39,7 +44,8 @@ beforeAll(async () => {
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 const embed = (...args: string[]) => ["embed", "--model", modelFile, "--threads", "1", ...args];
-const sentences = (count: number, from = 0) => Array.from({ length: count }, (_, i) => `sentence number ${from + i} about a river bank`);
+const sentences = (count: number, from = 0) =>
+  Array.from({ length: count }, (_, i) => `sentence number ${from + i} about a river bank`);
 
 describe("an output a run did not finish", () => {
   // 3,000 JSON lines, line 2,501 malformed: with chunks of 512, three chunks (1,536 rows) are written before the failure.
@@ -47,28 +53,34 @@ describe("an output a run did not finish", () => {
   const broken = [...lines];
   broken[2500] = "{not json";
 
-  it.each(["raw", "npy"] as const)("--format %s: after a failure the sidecar, header and run record say partial; fixed, --resume finishes it", (format) => {
-    const input = join(directory, `corpus-${format}.jsonl`);
-    const output = join(directory, `vectors.${format}`);
-    writeFileSync(input, `${broken.join("\n")}\n`);
-    const failed = ctxembed(embed("--input", input, "--format", format, "--output", output));
-    expect(failed.status).toBe(1);
-    expect(failed.stderr).toMatch(/line 2501 of .* is not valid JSON/);
-    const record = json(`${output}.meta.json`);
-    expect(record).toMatchObject({ complete: false, results: 1536 });
-    if (format === "raw") expect(json(`${output}.json`)).toMatchObject({ shape: [1536, dimensions], complete: false });
-    else expect(npyShape(output)).toEqual([0, dimensions]);
+  it.each(["raw", "npy"] as const)(
+    "--format %s: after a failure the sidecar, header and run record say partial; fixed, --resume finishes it",
+    (format) => {
+      const input = join(directory, `corpus-${format}.jsonl`);
+      const output = join(directory, `vectors.${format}`);
+      writeFileSync(input, `${broken.join("\n")}\n`);
+      const failed = ctxembed(embed("--input", input, "--format", format, "--output", output));
+      expect(failed.status).toBe(1);
+      expect(failed.stderr).toMatch(/line 2501 of .* is not valid JSON/);
+      const record = json(`${output}.meta.json`);
+      expect(record).toMatchObject({ complete: false, results: 1536 });
+      if (format === "raw")
+        expect(json(`${output}.json`)).toMatchObject({ shape: [1536, dimensions], complete: false });
+      else expect(npyShape(output)).toEqual([0, dimensions]);
 
-    writeFileSync(input, `${lines.join("\n")}\n`);
-    const resumed = ctxembed(embed("--input", input, "--format", format, "--output", output, "--resume"));
-    expect(resumed.status, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(/embedded 1464 inputs .* after the 1536 already in/);
-    expect(json(`${output}.meta.json`)).toMatchObject({ complete: true, results: 3000 });
-    if (format === "raw") expect(json(`${output}.json`)).toMatchObject({ shape: [3000, dimensions], complete: true });
-    else expect(npyShape(output)).toEqual([3000, dimensions]);
-  });
+      writeFileSync(input, `${lines.join("\n")}\n`);
+      const resumed = ctxembed(embed("--input", input, "--format", format, "--output", output, "--resume"));
+      expect(resumed.status, resumed.stderr).toBe(0);
+      expect(resumed.stderr).toMatch(/embedded 1464 inputs .* after the 1536 already in/);
+      expect(json(`${output}.meta.json`)).toMatchObject({ complete: true, results: 3000 });
+      if (format === "raw") expect(json(`${output}.json`)).toMatchObject({ shape: [3000, dimensions], complete: true });
+      else expect(npyShape(output)).toEqual([3000, dimensions]);
+    },
+  );
 
-  it("after Ctrl-C (exit 130) the raw sidecar and run record say partial, and --resume completes it", { timeout: 300_000 }, async () => {
+  it("after Ctrl-C (exit 130) the raw sidecar and run record say partial, and --resume completes it", {
+    timeout: 300_000,
+  }, async () => {
     const input = join(directory, "long.txt");
     const output = join(directory, "interrupted.f32");
     const count = 40_000;
@@ -121,7 +133,9 @@ describe("--resume refuses an output it did not make", () => {
     writeFileSync(other, `${sentences(10, 100).join("\n")}\n`);
     const run = ctxembed(embed("--input", other, "--output", output, "--resume"));
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/cannot resume .*first\.jsonl: it was made by another run: input\.path was .*first\.txt.*, now .*other\.txt.*; the input's first bytes differ/);
+    expect(run.stderr).toMatch(
+      /cannot resume .*first\.jsonl: it was made by another run: input\.path was .*first\.txt.*, now .*other\.txt.*; the input's first bytes differ/,
+    );
     expect(readFileSync(output, "utf8").trim().split("\n")).toHaveLength(5);
   });
 
@@ -143,7 +157,9 @@ describe("--resume refuses an output it did not make", () => {
 
   it("other options: precision and dimensions, pooling, the model", () => {
     const { input, output } = first();
-    const run = ctxembed(embed("--input", input, "--output", output, "--resume", "--precision", "int8", "--dimensions", "16"));
+    const run = ctxembed(
+      embed("--input", input, "--output", output, "--resume", "--precision", "int8", "--dimensions", "16"),
+    );
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/options\.precision was "float32", now "int8"/);
     expect(run.stderr).toMatch(/options\.dimensions was \(not set\), now 16/);
@@ -162,7 +178,9 @@ describe("bad input lines", () => {
     const input = Buffer.concat([Buffer.from("a short line\n"), Buffer.alloc(3_000_000, "a"), Buffer.from("\nmore\n")]);
     const run = ctxembed(embed(), input, { CTXEMBED_MAX_LINE_BYTES: "1000000" });
     expect(run.status).toBe(1);
-    expect(run.stderr.trim()).toBe("ctxembed: line 2 of standard input is longer than 1000000 bytes, the most one input line may have");
+    expect(run.stderr.trim()).toBe(
+      "ctxembed: line 2 of standard input is longer than 1000000 bytes, the most one input line may have",
+    );
   });
 
   it("invalid UTF-8 is refused with its line number unless --invalid-utf8 replace", () => {
@@ -180,7 +198,12 @@ describe("bad input lines", () => {
     expect(failing.status).toBe(1);
     expect(failing.stderr).toMatch(/line 2 of standard input is only whitespace; pass --skip-empty/);
     const skipping = ctxembed(embed("--skip-empty"), "one\n   \nthree\n");
-    expect(skipping.stdout.trim().split("\n").map((line) => (JSON.parse(line) as { index: number }).index)).toEqual([0, 2]);
+    expect(
+      skipping.stdout
+        .trim()
+        .split("\n")
+        .map((line) => (JSON.parse(line) as { index: number }).index),
+    ).toEqual([0, 2]);
     const nothing = ctxembed(embed(), "one\n\u0000\n");
     expect(nothing.status).toBe(1);
     expect(nothing.stderr).toMatch(/line 2 of standard input has no tokens .* besides its special ones/);
@@ -189,7 +212,9 @@ describe("bad input lines", () => {
   it("--no-truncate's error names the flags", () => {
     const run = ctxembed(embed("--no-truncate"), `${"word ".repeat(3000)}\n`);
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/line 1 of standard input has \d+ tokens .*leave out --no-truncate to cut it, or pass --window SIZE/);
+    expect(run.stderr).toMatch(
+      /line 1 of standard input has \d+ tokens .*leave out --no-truncate to cut it, or pass --window SIZE/,
+    );
     expect(run.stderr).not.toMatch(/truncate: true/);
   });
 });
@@ -202,11 +227,15 @@ describe("the command line", () => {
   ])("%s %s exits 2 naming the flag", (flag, value) => {
     const run = ctxembed(embed("--text", "x", flag, value));
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain(`option '${flag === "--threads" ? "-t, --threads <n>" : "--dimensions <n>"}' argument '${value}' is invalid. expected a positive integer`);
+    expect(run.stderr).toContain(
+      `option '${flag === "--threads" ? "-t, --threads <n>" : "--dimensions <n>"}' argument '${value}' is invalid. expected a positive integer`,
+    );
   });
 
   it("a write error names the file", () => {
-    const run = ctxembed(embed("--text", "x", "--format", "npy", "--output", join(directory, "no-such-folder", "out.npy")));
+    const run = ctxembed(
+      embed("--text", "x", "--format", "npy", "--output", join(directory, "no-such-folder", "out.npy")),
+    );
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/cannot write .*no-such-folder\/out\.npy/);
   });

@@ -16,7 +16,10 @@ const cliEntry = join(repositoryRoot, "lib", "cli", "main.ts");
 const parity = 0.9999;
 
 function ctxembed(args: string[]) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", cliEntry, ...args], { encoding: "utf8", cwd: repositoryRoot });
+  const result = spawnSync(process.execPath, ["--import", "tsx", cliEntry, ...args], {
+    encoding: "utf8",
+    cwd: repositoryRoot,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -47,33 +50,80 @@ describe("ctxembed embed --prompt on gemma-3-270m", () => {
   afterAll(() => gemma.dispose());
 
   it("--prompt prompteol --examples demo.jsonl equals the library's vectors (cosine >= 0.9999) and the summary says so", async () => {
-    const run = ctxembed(["embed", "--model", "gemma-3-270m", "--input", inputFile, "--prompt", "prompteol", "--examples", demo]);
+    const run = ctxembed([
+      "embed",
+      "--model",
+      "gemma-3-270m",
+      "--input",
+      inputFile,
+      "--prompt",
+      "prompteol",
+      "--examples",
+      demo,
+    ]);
     expect(run.status, run.stderr).toBe(0);
-    const expected = await gemma.embed(sentences, { prompt: { template: "prompteol", examples: promptEolDemonstrations.slice(0, 1) } });
+    const expected = await gemma.embed(sentences, {
+      prompt: { template: "prompteol", examples: promptEolDemonstrations.slice(0, 1) },
+    });
     const vectors = vectorsOf(run.stdout);
     expect(vectors).toHaveLength(sentences.length);
-    vectors.forEach((vector, i) => expect(cosineSimilarity(vector, expected[i]!.embedding), sentences[i]).toBeGreaterThanOrEqual(parity));
+    vectors.forEach((vector, i) =>
+      expect(cosineSimilarity(vector, expected[i]!.embedding), sentences[i]).toBeGreaterThanOrEqual(parity),
+    );
     expect(run.stderr).toContain(`, prompt prompteol (query, 1 fixed demonstration from ${demo})`);
   });
 
   it("--retrieve-examples 3 equals the library's retrieval from the same pool (cosine >= 0.9999)", async () => {
-    const run = ctxembed(["embed", "--model", "gemma-3-270m", "--input", inputFile, "--prompt", "prompteol", "--examples", pool, "--retrieve-examples", "3"]);
+    const run = ctxembed([
+      "embed",
+      "--model",
+      "gemma-3-270m",
+      "--input",
+      inputFile,
+      "--prompt",
+      "prompteol",
+      "--examples",
+      pool,
+      "--retrieve-examples",
+      "3",
+    ]);
     expect(run.status, run.stderr).toBe(0);
     const selector = gemma.demonstrationSelector(promptEolDemonstrations);
     const expected = await gemma.embed(sentences, { prompt: { template: "prompteol", examples: { selector, k: 3 } } });
-    vectorsOf(run.stdout).forEach((vector, i) => expect(cosineSimilarity(vector, expected[i]!.embedding), sentences[i]).toBeGreaterThanOrEqual(parity));
+    vectorsOf(run.stdout).forEach((vector, i) =>
+      expect(cosineSimilarity(vector, expected[i]!.embedding), sentences[i]).toBeGreaterThanOrEqual(parity),
+    );
     expect(run.stderr).toContain(`prompt prompteol (query, 3 retrieved per input from the 24 in ${pool})`);
   });
 
   it("span --prompt finds the phrase in the text and equals the library's span vector in the same prompt", async () => {
     const text = "She sat on the river bank.";
-    const run = ctxembed(["span", "--model", "gemma-3-270m", "--text", text, "--find", "bank", "--prompt", "prompteol", "--examples", demo]);
+    const run = ctxembed([
+      "span",
+      "--model",
+      "gemma-3-270m",
+      "--text",
+      text,
+      "--find",
+      "bank",
+      "--prompt",
+      "prompteol",
+      "--examples",
+      demo,
+    ]);
     expect(run.status, run.stderr).toBe(0);
-    const output = JSON.parse(run.stdout) as { prompted: string; spans: { start: number; end: number; embedding: number[] }[] };
-    const [expected] = await gemma.embed([{ text, spans: [{ find: "bank" }] }], { prompt: { template: "prompteol", examples: promptEolDemonstrations.slice(0, 1) } });
+    const output = JSON.parse(run.stdout) as {
+      prompted: string;
+      spans: { start: number; end: number; embedding: number[] }[];
+    };
+    const [expected] = await gemma.embed([{ text, spans: [{ find: "bank" }] }], {
+      prompt: { template: "prompteol", examples: promptEolDemonstrations.slice(0, 1) },
+    });
     expect(output.prompted).toBe(expected!.promptedText);
     expect(output.spans[0]).toMatchObject({ start: 21, end: 25 });
-    expect(cosineSimilarity(Float32Array.from(output.spans[0]!.embedding), expected!.spans![0]!.embedding)).toBeGreaterThanOrEqual(parity);
+    expect(
+      cosineSimilarity(Float32Array.from(output.spans[0]!.embedding), expected!.spans![0]!.embedding),
+    ).toBeGreaterThanOrEqual(parity);
   });
 });
 
@@ -88,22 +138,61 @@ describe("prompt options recorded and used on all-MiniLM-L6-v2", () => {
 
   it("a raw sidecar records the prompt, and --resume refuses a run with another prompt", () => {
     const output = join(folder, "vectors.f32");
-    const first = ctxembed(["embed", "--model", modelFile, "--input", inputFile, "--prompt", "query: {query}", "--format", "raw", "-o", output]);
+    const first = ctxembed([
+      "embed",
+      "--model",
+      modelFile,
+      "--input",
+      inputFile,
+      "--prompt",
+      "query: {query}",
+      "--format",
+      "raw",
+      "-o",
+      output,
+    ]);
     expect(first.status, first.stderr).toBe(0);
     const sidecar = JSON.parse(readFileSync(`${output}.json`, "utf8"));
     expect(sidecar.options.prompt).toEqual({ prompt: "query: {query}", role: "query" });
-    const other = ctxembed(["embed", "--model", modelFile, "--input", inputFile, "--prompt", "passage: {query}", "--format", "raw", "-o", output, "--resume"]);
+    const other = ctxembed([
+      "embed",
+      "--model",
+      modelFile,
+      "--input",
+      inputFile,
+      "--prompt",
+      "passage: {query}",
+      "--format",
+      "raw",
+      "-o",
+      output,
+      "--resume",
+    ]);
     expect(other.status).toBe(1);
-    expect(other.stderr).toMatch(/cannot resume .*vectors\.f32: it was made by another run: options\.prompt\.prompt was "query: \{query\}", now "passage: \{query\}"/);
+    expect(other.stderr).toMatch(
+      /cannot resume .*vectors\.f32: it was made by another run: options\.prompt\.prompt was "query: \{query\}", now "passage: \{query\}"/,
+    );
   });
 
   it("tokens --prompt returns the prompted text and every token of it, as the library does", async () => {
     const run = ctxembed(["tokens", "--model", modelFile, "--text", sentences[0]!, "--prompt", "query: {query}"]);
     expect(run.status, run.stderr).toBe(0);
-    const record = JSON.parse(run.stdout) as { prompted: string; tokens: { text: string; start: number; end: number; embedding: number[] }[] };
+    const record = JSON.parse(run.stdout) as {
+      prompted: string;
+      tokens: { text: string; start: number; end: number; embedding: number[] }[];
+    };
     expect(record.prompted).toBe(`query: ${sentences[0]}`);
-    const [expected] = await minilm.embed([sentences[0]!], { tokens: true, prompt: { template: { query: "query: {query}" } } });
-    expect(record.tokens.map((token) => [token.start, token.end])).toEqual(expected!.tokens!.map((token) => [token.start, token.end]));
-    record.tokens.forEach((token, i) => expect(cosineSimilarity(Float32Array.from(token.embedding), expected!.tokens![i]!.embedding)).toBeGreaterThan(0.999999));
+    const [expected] = await minilm.embed([sentences[0]!], {
+      tokens: true,
+      prompt: { template: { query: "query: {query}" } },
+    });
+    expect(record.tokens.map((token) => [token.start, token.end])).toEqual(
+      expected!.tokens!.map((token) => [token.start, token.end]),
+    );
+    record.tokens.forEach((token, i) =>
+      expect(cosineSimilarity(Float32Array.from(token.embedding), expected!.tokens![i]!.embedding)).toBeGreaterThan(
+        0.999999,
+      ),
+    );
   });
 });

@@ -15,7 +15,13 @@ describe("batch invariance", () => {
     const sentences = sentenceFixture().sentences;
     const mixed = Array.from({ length: 64 }, (_, i) => {
       const base = sentences[i]!;
-      return i % 4 === 0 ? base : i % 4 === 1 ? `${base} ${sentences[i + 100]!} ${sentences[i + 150]!}` : i % 4 === 2 ? base.split(" ").slice(0, 2).join(" ") : `${base} `.repeat(10);
+      return i % 4 === 0
+        ? base
+        : i % 4 === 1
+          ? `${base} ${sentences[i + 100]!} ${sentences[i + 150]!}`
+          : i % 4 === 2
+            ? base.split(" ").slice(0, 2).join(" ")
+            : `${base} `.repeat(10);
     });
     const lengths = mixed.map((text) => model.tokenize(text).length);
     expect(Math.min(...lengths)).toBeLessThan(8);

@@ -41,7 +41,9 @@ describe("text inputs", () => {
   });
 
   it("rejects non-strings and unknown options before reaching the addon", async () => {
-    await expect(model.embed([42 as unknown as string])).rejects.toThrow(/inputs\[0\] must be a string or \{text, spans\}, got number 42/);
+    await expect(model.embed([42 as unknown as string])).rejects.toThrow(
+      /inputs\[0\] must be a string or \{text, spans\}, got number 42/,
+    );
     await expect(model.embed(["a"], { normalise: false } as never)).rejects.toThrow(/no option "normalise"/);
     await expect(model.embed(["a"], { pooling: "median" as never })).rejects.toThrow(/pooling must be one of/);
   });
@@ -63,7 +65,9 @@ describe("text inputs", () => {
 
   it("rejects an over-long text with truncate: false, naming the limit", async () => {
     const words = "lorem ipsum ".repeat(400);
-    await expect(model.embed(words, { truncate: false })).rejects.toThrow(/has \d+ tokens but .* embeds at most 256 \(pass truncate: true/);
+    await expect(model.embed(words, { truncate: false })).rejects.toThrow(
+      /has \d+ tokens but .* embeds at most 256 \(pass truncate: true/,
+    );
   });
 
   it("returns an empty list for an empty batch", async () => {
@@ -103,7 +107,9 @@ describe("lifecycle and concurrency", () => {
     const groups = [0, 1, 2, 3, 4, 5, 6, 7].map((g) => fixture.sentences.slice(g * 16, g * 16 + 16));
     const results = await Promise.all(groups.map((group) => model.embed(group)));
     results.forEach((group, g) =>
-      group.forEach((result, i) => expect(cosineSimilarity(result.embedding, fixture.embeddings[g * 16 + i]!)).toBeGreaterThan(0.9999)),
+      group.forEach((result, i) =>
+        expect(cosineSimilarity(result.embedding, fixture.embeddings[g * 16 + i]!)).toBeGreaterThan(0.9999),
+      ),
     );
   });
 

@@ -24,8 +24,13 @@ describe.each([
     const results = await model.embed(fixture.sentences);
     const cosines = results.map((result, i) => cosineSimilarity(result.embedding, fixture.embeddings[i]!));
     const worst = Math.min(...cosines);
-    console.log(`all-MiniLM-L6-v2 ${variant}: worst cosine to sentence-transformers over ${cosines.length} sentences: ${worst.toFixed(7)}`);
-    expect(worst, `worst sentence: ${JSON.stringify(fixture.sentences[cosines.indexOf(worst)])}`).toBeGreaterThanOrEqual(minimumCosine);
+    console.log(
+      `all-MiniLM-L6-v2 ${variant}: worst cosine to sentence-transformers over ${cosines.length} sentences: ${worst.toFixed(7)}`,
+    );
+    expect(
+      worst,
+      `worst sentence: ${JSON.stringify(fixture.sentences[cosines.indexOf(worst)])}`,
+    ).toBeGreaterThanOrEqual(minimumCosine);
     expect(results.every((result) => Math.abs(Math.hypot(...result.embedding) - 1) < 1e-5)).toBe(true);
   });
 });
@@ -36,7 +41,9 @@ describe("STS-B dev through ctxembed", () => {
     try {
       const pairs = await readStsBenchmark(join(sharedData, "stsb", "sts-dev.csv"));
       const result = await evaluateSts(model, pairs);
-      console.log(`STS-B dev Spearman through ctxembed: ${result.spearman.toFixed(3)} (reference ${fixture.stsb_dev.spearman.toFixed(3)})`);
+      console.log(
+        `STS-B dev Spearman through ctxembed: ${result.spearman.toFixed(3)} (reference ${fixture.stsb_dev.spearman.toFixed(3)})`,
+      );
       expect(result.pairs).toBe(fixture.stsb_dev.pairs);
       expect(Math.abs(result.spearman - fixture.stsb_dev.spearman)).toBeLessThanOrEqual(0.3);
     } finally {

@@ -15,7 +15,8 @@ afterAll(() => model.dispose());
 describe("all-MiniLM-L6-v2 f32 token vectors of every layer against transformers", () => {
   it(`tokenizes the ${fixture.sentences.length} sentences exactly as the Hugging Face tokenizer`, () => {
     expect(fixture.sentences.length).toBeGreaterThanOrEqual(50);
-    for (const sentence of fixture.sentences) expect(model.tokenize(sentence.text).map((token) => token.id)).toEqual(sentence.tokenIds);
+    for (const sentence of fixture.sentences)
+      expect(model.tokenize(sentence.text).map((token) => token.id)).toEqual(sentence.tokenIds);
   });
 
   it("every token of every layer (0 = embeddings .. 6) has cosine >= 0.9999", async () => {
@@ -35,12 +36,17 @@ describe("all-MiniLM-L6-v2 f32 token vectors of every layer against transformers
           const reference = sentence.states[layer]!.subarray(t * width, (t + 1) * width);
           const cosine = cosineSimilarity(ours, reference);
           compared++;
-          if (cosine < worst.cosine) worst = { cosine, where: `sentence ${s} token ${t} (${token.text}) layer ${layer}` };
+          if (cosine < worst.cosine)
+            worst = { cosine, where: `sentence ${s} token ${t} (${token.text}) layer ${layer}` };
         }
       });
     });
-    console.log(`token-layer parity: ${compared} token-layer vectors, worst cosine ${worst.cosine.toFixed(7)} at ${worst.where}`);
-    expect(compared).toBe(fixture.sentences.reduce((sum, sentence) => sum + sentence.tokenIds.length, 0) * fixture.layers);
+    console.log(
+      `token-layer parity: ${compared} token-layer vectors, worst cosine ${worst.cosine.toFixed(7)} at ${worst.where}`,
+    );
+    expect(compared).toBe(
+      fixture.sentences.reduce((sum, sentence) => sum + sentence.tokenIds.length, 0) * fixture.layers,
+    );
     expect(worst.cosine, worst.where).toBeGreaterThanOrEqual(0.9999);
   });
 
@@ -50,12 +56,20 @@ describe("all-MiniLM-L6-v2 f32 token vectors of every layer against transformers
     const [single, mean, mix] = await Promise.all([
       model.embed(sentence.text, { tokens: true, normalize: false, layers: -2 }),
       model.embed(sentence.text, { tokens: true, normalize: false, layers: { layers: [3, 4, 5, 6] } }),
-      model.embed(sentence.text, { tokens: true, normalize: false, layers: { layers: [1, 6], combine: { weights: [0, Math.log(3)], gamma: 2 } } }),
+      model.embed(sentence.text, {
+        tokens: true,
+        normalize: false,
+        layers: { layers: [1, 6], combine: { weights: [0, Math.log(3)], gamma: 2 } },
+      }),
     ]);
     const reference = (layer: number, t: number) => sentence.states[layer]!.subarray(t * width, (t + 1) * width);
-    single.tokens!.forEach((token, t) => expect(cosineSimilarity(token.embedding, reference(5, t))).toBeGreaterThanOrEqual(0.9999));
+    single.tokens!.forEach((token, t) =>
+      expect(cosineSimilarity(token.embedding, reference(5, t))).toBeGreaterThanOrEqual(0.9999),
+    );
     mean.tokens!.forEach((token, t) => {
-      const expected = reference(3, t).map((_, d) => [3, 4, 5, 6].reduce((sum, layer) => sum + reference(layer, t)[d]!, 0) / 4);
+      const expected = reference(3, t).map(
+        (_, d) => [3, 4, 5, 6].reduce((sum, layer) => sum + reference(layer, t)[d]!, 0) / 4,
+      );
       expect(cosineSimilarity(token.embedding, expected)).toBeGreaterThanOrEqual(0.9999);
     });
     // softmax([0, ln 3]) = [0.25, 0.75], times gamma 2
@@ -76,6 +90,8 @@ describe("all-MiniLM-L6-v2 f32 token vectors of every layer against transformers
       const reference = sentence.states[fixture.layers - 1]!.subarray(t * width, (t + 1) * width);
       expect(cosineSimilarity(token.embedding, reference)).toBeGreaterThanOrEqual(0.9999);
     });
-    await expect(model.embed(sentence.text, { pooling: "none", precision: "int8" })).rejects.toThrow(/pooling "none" makes no sentence vector/);
+    await expect(model.embed(sentence.text, { pooling: "none", precision: "int8" })).rejects.toThrow(
+      /pooling "none" makes no sentence vector/,
+    );
   });
 });

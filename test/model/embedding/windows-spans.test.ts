@@ -12,7 +12,10 @@ afterAll(() => model.dispose());
 
 // Common words that WordPiece keeps whole, so any slice of the document at word boundaries
 // tokenizes exactly as the same words do inside the document.
-const vocabulary = "the cat sat on a mat while dogs ran in park and birds sang over green trees near old river under blue sky".split(" ");
+const vocabulary =
+  "the cat sat on a mat while dogs ran in park and birds sang over green trees near old river under blue sky".split(
+    " ",
+  );
 
 function document(words: number, seed: number): string {
   let state = seed;
@@ -33,7 +36,9 @@ describe("windows over a document three times the context", () => {
     expect(result.truncated).toBe(false);
     expect(result.windows).toBeGreaterThan(4);
     expect(result.tokens!.map((token) => token.id)).toEqual(expected.map((token) => token.id));
-    expect(result.tokens!.map((token) => [token.start, token.end])).toEqual(expected.map((token) => [token.start, token.end]));
+    expect(result.tokens!.map((token) => [token.start, token.end])).toEqual(
+      expected.map((token) => [token.start, token.end]),
+    );
     expect(result.tokens!.every((token) => token.embedding.every(Number.isFinite))).toBe(true);
   });
 
@@ -50,7 +55,10 @@ describe("windows over a document three times the context", () => {
       const offset = tokens[first + 1]!.start;
       const match = alone.tokens!.find((token) => !token.special && token.start + offset === tokens[centre + 1]!.start);
       expect(match, `window ${window}`).toBeDefined();
-      expect(cosineSimilarity(match!.embedding, tokens[centre + 1]!.embedding), `window ${window}`).toBeGreaterThanOrEqual(0.9999);
+      expect(
+        cosineSimilarity(match!.embedding, tokens[centre + 1]!.embedding),
+        `window ${window}`,
+      ).toBeGreaterThanOrEqual(0.9999);
     }
   });
 
@@ -76,7 +84,9 @@ describe("spans", () => {
     expect(byRange!.text).toBe("the river bank");
     expect(byRange!.tokenEnd - byRange!.tokenStart).toBe(3);
     const tokens = result.tokens!.slice(byRange!.tokenStart, byRange!.tokenEnd);
-    const mean = tokens[0]!.embedding.map((_, d) => tokens.reduce((sum, token) => sum + token.embedding[d]!, 0) / tokens.length);
+    const mean = tokens[0]!.embedding.map(
+      (_, d) => tokens.reduce((sum, token) => sum + token.embedding[d]!, 0) / tokens.length,
+    );
     expect(cosineSimilarity(mean, byRange!.embedding)).toBeGreaterThan(0.999999);
     // The same word in two senses is further apart than two uses of one sense.
     expect(cosineSimilarity(first!.embedding, second!.embedding)).toBeLessThan(0.95);

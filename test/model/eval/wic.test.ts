@@ -14,7 +14,10 @@ import { minilmPath, repositoryRoot, sharedData } from "../models.js";
 let gemma: EmbeddingModel;
 const directory = mkdtempSync(join(tmpdir(), "ctxembed-wic-model-"));
 beforeAll(async () => {
-  gemma = await loadModel("gemma-3-270m", { threads: 2, onProgress: (message) => process.stderr.write(`[models] ${message}\n`) });
+  gemma = await loadModel("gemma-3-270m", {
+    threads: 2,
+    onProgress: (message) => process.stderr.write(`[models] ${message}\n`),
+  });
 });
 afterAll(async () => {
   await gemma.dispose();
@@ -51,16 +54,34 @@ describe("eval wic without --method", () => {
   it("runs the configuration lib/eval/wic-selection.json names, and says so", async () => {
     const wic = join(directory, "wic");
     mkdirSync(wic);
-    for (const [split, count] of [["train", 40], ["dev", 20]] as const) {
+    for (const [split, count] of [
+      ["train", 40],
+      ["dev", 20],
+    ] as const) {
       for (const kind of ["data", "gold"]) {
-        const lines = readFileSync(join(sharedData, "wic", `${split}.${kind}.txt`), "utf8").split("\n").slice(0, count);
+        const lines = readFileSync(join(sharedData, "wic", `${split}.${kind}.txt`), "utf8")
+          .split("\n")
+          .slice(0, count);
         writeFileSync(join(wic, `${split}.${kind}.txt`), `${lines.join("\n")}\n`);
       }
     }
     const selection = JSON.parse(readFileSync(join(repositoryRoot, "lib", "eval", "wic-selection.json"), "utf8"));
     const cli = spawnSync(
       process.execPath,
-      ["--import", "tsx", join(repositoryRoot, "lib", "cli", "main.ts"), "eval", "wic", "--data", wic, "--model", await minilmPath(), "--threads", "2", "--no-cache"],
+      [
+        "--import",
+        "tsx",
+        join(repositoryRoot, "lib", "cli", "main.ts"),
+        "eval",
+        "wic",
+        "--data",
+        wic,
+        "--model",
+        await minilmPath(),
+        "--threads",
+        "2",
+        "--no-cache",
+      ],
       { encoding: "utf8", cwd: repositoryRoot },
     );
     expect(cli.status, cli.stderr).toBe(0);

@@ -4,7 +4,14 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildPhraseSet, expressionKey, type PhraseSet, type PhraseSplit, phraseSplitOf, phraseSplits } from "../../../lib/eval/wordnet-phrase-set.js";
+import {
+  buildPhraseSet,
+  expressionKey,
+  type PhraseSet,
+  type PhraseSplit,
+  phraseSplitOf,
+  phraseSplits,
+} from "../../../lib/eval/wordnet-phrase-set.js";
 import { wordsOf } from "../../../lib/senses/corpus.js";
 import type { PhraseRetrievalItem, PhraseSimilarityPair } from "../../../lib/eval/pic-data.js";
 import { defaultWordNetDirectory, type Synset, WordNet, wordNetPartsOfSpeech } from "../../../lib/wordnet/database.js";
@@ -21,7 +28,8 @@ beforeAll(async () => {
   for (const pos of wordNetPartsOfSpeech) {
     for (const synset of wordnet.allSynsets(pos)) {
       synsetById.set(synset.id, synset);
-      for (const example of synset.examples) synsetsByExample.set(example, [...(synsetsByExample.get(example) ?? []), synset]);
+      for (const example of synset.examples)
+        synsetsByExample.set(example, [...(synsetsByExample.get(example) ?? []), synset]);
     }
   }
 }, 60_000);
@@ -39,7 +47,10 @@ function occurrencesReplaced(pair: PhraseSimilarityPair): { synset: Synset; lemm
   return (synsetsByExample.get(pair.sentence1) ?? []).flatMap((synset) =>
     synset.lemmas.flatMap((lemma) => {
       const at = lemma.includes(" ") ? findLemma(wordnet, pair.sentence1, lemma, synset.pos) : undefined;
-      const replaced = at && pair.sentence1.slice(at.start, at.end) === pair.phrase1 && pair.sentence1.slice(0, at.start) + pair.phrase2 + pair.sentence1.slice(at.end) === pair.sentence2;
+      const replaced =
+        at &&
+        pair.sentence1.slice(at.start, at.end) === pair.phrase1 &&
+        pair.sentence1.slice(0, at.start) + pair.phrase2 + pair.sentence1.slice(at.end) === pair.sentence2;
       return replaced ? [{ synset, lemma }] : [];
     }),
   );
@@ -50,7 +61,8 @@ const psdId = /^psd-(\d{8}-[nvar])-(\d{8}-[nvar])-(.+)$/;
 
 const sameExpression = (a: string, b: string): boolean => expressionKey(a) === expressionKey(b);
 const retrievalTasks = ["pr", "psd"] as const;
-const itemsOf = (items: Record<PhraseSplit, PhraseRetrievalItem[]>): PhraseRetrievalItem[] => phraseSplits.flatMap((split) => items[split]);
+const itemsOf = (items: Record<PhraseSplit, PhraseRetrievalItem[]>): PhraseRetrievalItem[] =>
+  phraseSplits.flatMap((split) => items[split]);
 
 describe("WordNet synsets in file order", () => {
   it("yields every synset line of each data file, each equal to the synset looked up by lemma", async () => {
@@ -59,7 +71,8 @@ describe("WordNet synsets in file order", () => {
       const lines = text.split("\n").filter((line) => /^\d{8} /.test(line));
       const synsets = [...wordnet.allSynsets(pos)];
       expect(synsets.map((synset) => synset.id.slice(0, 8))).toEqual(lines.map((line) => line.slice(0, 8)));
-      for (const synset of synsets.filter((_, i) => i % 997 === 0)) expect(wordnet.synsets(synset.lemmas[0]!, pos)).toContainEqual(synset);
+      for (const synset of synsets.filter((_, i) => i % 997 === 0))
+        expect(wordnet.synsets(synset.lemmas[0]!, pos)).toContainEqual(synset);
     }
   });
 });
@@ -83,7 +96,13 @@ describe("WordNet phrase set", () => {
 
   it("assigns expressions to splits by key alone, about 60/20/20", () => {
     expect(phraseSplitOf("Act_of_God")).toBe(phraseSplitOf("act of  god"));
-    const all = [...new Set([...synsetById.values()].flatMap((synset) => synset.lemmas.filter((lemma) => lemma.includes(" ")).map(expressionKey)))];
+    const all = [
+      ...new Set(
+        [...synsetById.values()].flatMap((synset) =>
+          synset.lemmas.filter((lemma) => lemma.includes(" ")).map(expressionKey),
+        ),
+      ),
+    ];
     const splits = all.map(phraseSplitOf);
     const share = (split: PhraseSplit) => splits.filter((other) => other === split).length / all.length;
     expect(share("train")).toBeCloseTo(0.6, 1);
@@ -92,7 +111,8 @@ describe("WordNet phrase set", () => {
   });
 
   it("has items in every task and split", () => {
-    for (const task of ["ps", "pr", "psd"] as const) for (const split of phraseSplits) expect(set[task][split].length).toBeGreaterThan(0);
+    for (const task of ["ps", "pr", "psd"] as const)
+      for (const split of phraseSplits) expect(set[task][split].length).toBeGreaterThan(0);
   });
 
   it("gives answers that are exact character ranges of their contexts", () => {
@@ -114,10 +134,13 @@ describe("WordNet phrase set", () => {
       for (const item of set.pr[split]) {
         const synset = synsetById.get(prId.exec(item.id)![1]!)!;
         const [answer] = item.answers;
-        expect(lemmasAt(synset, item.context, answer!.start, answer!.text).some((lemma) => phraseSplitOf(lemma) === split)).toBe(true);
+        expect(
+          lemmasAt(synset, item.context, answer!.start, answer!.text).some((lemma) => phraseSplitOf(lemma) === split),
+        ).toBe(true);
       }
       for (const item of set.psd[split]) expect(phraseSplitOf(psdId.exec(item.id)![3]!)).toBe(split);
-      for (const pair of set.ps[split]) expect(occurrencesReplaced(pair).some(({ lemma }) => phraseSplitOf(lemma) === split)).toBe(true);
+      for (const pair of set.ps[split])
+        expect(occurrencesReplaced(pair).some(({ lemma }) => phraseSplitOf(lemma) === split)).toBe(true);
     }
   });
 
@@ -129,12 +152,17 @@ describe("WordNet phrase set", () => {
         const senses = occurrencesReplaced(pair);
         expect(senses.length).toBeGreaterThan(0);
         expect(sameExpression(pair.phrase1, pair.phrase2)).toBe(false);
-        const isSynonym = ({ synset }: { synset: Synset }) => synset.lemmas.some((lemma) => sameExpression(lemma, pair.phrase2));
+        const isSynonym = ({ synset }: { synset: Synset }) =>
+          synset.lemmas.some((lemma) => sameExpression(lemma, pair.phrase2));
         if (pair.label) expect(senses.some(isSynonym)).toBe(true);
         else {
           expect(senses.every((sense) => !isSynonym(sense))).toBe(true);
-          const otherSenses = senses.flatMap(({ synset, lemma }) => wordnet.synsets(lemma, synset.pos).filter((other) => other.id !== synset.id));
-          expect(otherSenses.some((other) => other.lemmas.some((lemma) => sameExpression(lemma, pair.phrase2)))).toBe(true);
+          const otherSenses = senses.flatMap(({ synset, lemma }) =>
+            wordnet.synsets(lemma, synset.pos).filter((other) => other.id !== synset.id),
+          );
+          expect(otherSenses.some((other) => other.lemmas.some((lemma) => sameExpression(lemma, pair.phrase2)))).toBe(
+            true,
+          );
         }
       }
     }
@@ -169,9 +197,16 @@ describe("WordNet phrase set", () => {
       );
       expect(splits.length).toBe(1);
       const [{ mine, offset }] = splits as [{ mine: string; offset: number }];
-      expect(lemmasAt(sense, mine, answer!.start - offset, answer!.text).some((lemma) => sameExpression(lemma, expression!.replaceAll("_", " ")))).toBe(true);
+      expect(
+        lemmasAt(sense, mine, answer!.start - offset, answer!.text).some((lemma) =>
+          sameExpression(lemma, expression!.replaceAll("_", " ")),
+        ),
+      ).toBe(true);
       asked.set(item.context, (asked.get(item.context) ?? new Set()).add(offset));
-      pairsPerExpression.set(expression!, (pairsPerExpression.get(expression!) ?? new Set()).add([askedId, otherId].sort().join()));
+      pairsPerExpression.set(
+        expression!,
+        (pairsPerExpression.get(expression!) ?? new Set()).add([askedId, otherId].sort().join()),
+      );
     }
     for (const halves of asked.values()) expect(halves.size).toBe(2);
     for (const pairs of pairsPerExpression.values()) expect(pairs.size).toBeLessThanOrEqual(3);

@@ -4,7 +4,12 @@ import { join } from "node:path";
 import { sampleRankCorrelation } from "simple-statistics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel, type EmbeddingModel } from "../../../lib/embedding/embedding-model.js";
-import { float16ToFloat32Array, hammingSimilarity, quantize, truncateDimensions } from "../../../lib/output/quantize.js";
+import {
+  float16ToFloat32Array,
+  hammingSimilarity,
+  quantize,
+  truncateDimensions,
+} from "../../../lib/output/quantize.js";
 import { cosineSimilarity } from "../../../lib/vectors/similarity.js";
 import { readStsBenchmark, type StsPair } from "../../../lib/eval/sts.js";
 import { minilmPath, sharedData } from "../models.js";
@@ -26,10 +31,19 @@ describe("STS-B dev at each stored precision (all-MiniLM-L6-v2)", () => {
   afterAll(() => model?.dispose());
 
   /** Spearman x 100 of the gold scores against `similarity` of each pair's stored forms. */
-  function spearman<Stored>(store: (vector: Float32Array) => Stored, similarity: (a: Stored, b: Stored) => number): number {
+  function spearman<Stored>(
+    store: (vector: Float32Array) => Stored,
+    similarity: (a: Stored, b: Stored) => number,
+  ): number {
     const stored = new Map([...vectorOf].map(([sentence, vector]) => [sentence, store(vector)]));
     const predicted = pairs.map((pair) => similarity(stored.get(pair.sentence1)!, stored.get(pair.sentence2)!));
-    return 100 * sampleRankCorrelation(predicted, pairs.map((pair) => pair.score));
+    return (
+      100 *
+      sampleRankCorrelation(
+        predicted,
+        pairs.map((pair) => pair.score),
+      )
+    );
   }
 
   it("int8 and binary stay near float32, float16 matches it", () => {

@@ -18,7 +18,9 @@ interface FixtureCase extends PromptTokenCase {
   tokens: Record<string, ReferenceTokens>;
 }
 
-const fixture: { cases: FixtureCase[] } = JSON.parse(readFileSync(join(repositoryRoot, "test", "fixtures", "prompt-tokens.json"), "utf8"));
+const fixture: { cases: FixtureCase[] } = JSON.parse(
+  readFileSync(join(repositoryRoot, "test", "fixtures", "prompt-tokens.json"), "utf8"),
+);
 
 const models: Record<string, () => Promise<EmbeddingModel>> = {
   "all-minilm-l6-v2": async () => loadModel(await minilmPath("f32")),
@@ -30,7 +32,11 @@ function firstDifference(ids: number[], texts: string[], reference: ReferenceTok
   let index = 0;
   while (index < ids.length && ids[index] === reference.ids[index]) index++;
   const around = (pieces: string[], values: number[]): string =>
-    JSON.stringify(values.slice(Math.max(0, index - 3), index + 3).map((id, offset) => `${id} ${pieces[Math.max(0, index - 3) + offset]}`));
+    JSON.stringify(
+      values
+        .slice(Math.max(0, index - 3), index + 3)
+        .map((id, offset) => `${id} ${pieces[Math.max(0, index - 3) + offset]}`),
+    );
   return `first difference at token ${index}: ctxembed ${around(texts, ids)}, Hugging Face ${around(reference.pieces, reference.ids)}`;
 }
 

@@ -20,7 +20,9 @@ describe("PromptEOL demonstrations", () => {
       ...sentenceColumns("wic/dev.data.txt", [3, 4]),
     ].map(words);
     expect(evaluationSentences.length).toBeGreaterThan(2 * (5749 + 1500 + 5428 + 638));
-    const leaked = promptEolDemonstrations.filter(({ query }) => evaluationSentences.some((sentence) => sentence.includes(words(query))));
+    const leaked = promptEolDemonstrations.filter(({ query }) =>
+      evaluationSentences.some((sentence) => sentence.includes(words(query))),
+    );
     expect(leaked).toEqual([]);
     // The check does catch a sentence that is there: the paper's own demonstration is in STS-B train.
     expect(evaluationSentences.some((sentence) => sentence.includes(words("A jockey riding a horse.")))).toBe(true);

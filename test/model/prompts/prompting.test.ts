@@ -28,7 +28,9 @@ describe("gemma-3-270m: vectors do not depend on batch mates", () => {
       const batched = await gemma.embed(sentences, options);
       for (const [i, sentence] of sentences.entries()) {
         const alone = await gemma.embed(sentence, options);
-        expect(cosineSimilarity(alone.embedding, batched[i]!.embedding), sentence).toBeGreaterThanOrEqual(batchInvariance);
+        expect(cosineSimilarity(alone.embedding, batched[i]!.embedding), sentence).toBeGreaterThanOrEqual(
+          batchInvariance,
+        );
       }
     },
   );
@@ -42,14 +44,18 @@ describe("PromptEOL with a shared prefix of demonstrations", () => {
     const batched = await gemma.embed(sentences, { prompt: { template: "prompteol", examples } });
     for (const [i, prompt] of prompts.entries()) {
       const alone = await gemma.embed(prompt, { pooling: "last" });
-      expect(cosineSimilarity(alone.embedding, batched[i]!.embedding), sentences[i]).toBeGreaterThanOrEqual(batchInvariance);
+      expect(cosineSimilarity(alone.embedding, batched[i]!.embedding), sentences[i]).toBeGreaterThanOrEqual(
+        batchInvariance,
+      );
     }
   });
 
   it("retrieves the demonstrations closest to each input and uses them as if given", async () => {
     const selector = gemma.demonstrationSelector(promptEolDemonstrations);
     const chosen = await selector.selectMany(sentences.slice(0, 2), 2);
-    const retrieved = await gemma.embed(sentences.slice(0, 2), { prompt: { template: "prompteol", examples: { selector, k: 2 } } });
+    const retrieved = await gemma.embed(sentences.slice(0, 2), {
+      prompt: { template: "prompteol", examples: { selector, k: 2 } },
+    });
     for (const i of [0, 1]) {
       const fixed = await gemma.embed(sentences[i]!, { prompt: { template: "prompteol", examples: chosen[i]! } });
       expect(cosineSimilarity(fixed.embedding, retrieved[i]!.embedding)).toBeGreaterThanOrEqual(batchInvariance);
@@ -59,7 +65,10 @@ describe("PromptEOL with a shared prefix of demonstrations", () => {
 
 describe("presets and outputs", () => {
   it("closes the input with the end-of-text token when the preset asks for it", async () => {
-    const result = await gemma.embed("what is a llama?", { prompt: { template: "qwen3-embedding", task: "Given a question, retrieve passages that answer it" }, tokens: true });
+    const result = await gemma.embed("what is a llama?", {
+      prompt: { template: "qwen3-embedding", task: "Given a question, retrieve passages that answer it" },
+      tokens: true,
+    });
     const ids = result.tokens!.map((token) => token.id);
     expect(ids.at(-1)).toBe(gemma.info.specialTokens.eos);
     expect(ids.filter((id) => id === gemma.info.specialTokens.eos)).toHaveLength(1);
@@ -67,7 +76,11 @@ describe("presets and outputs", () => {
 
   it("returns Matryoshka-cut and quantized forms of the same vector", async () => {
     const full = await gemma.embed("A man is playing a guitar.", { pooling: "last" });
-    const cut = await gemma.embed("A man is playing a guitar.", { pooling: "last", dimensions: 128, precision: "int8" });
+    const cut = await gemma.embed("A man is playing a guitar.", {
+      pooling: "last",
+      dimensions: 128,
+      precision: "int8",
+    });
     expect(cut.embedding).toHaveLength(128);
     expect(Math.hypot(...cut.embedding)).toBeCloseTo(1, 5);
     expect(cosineSimilarity(cut.embedding, full.embedding.subarray(0, 128))).toBeGreaterThan(0.99999);
@@ -78,12 +91,18 @@ describe("presets and outputs", () => {
   it("finds spans in the input, not in the demonstrations before it, and returns the prompted text's span vectors", async () => {
     const examples = [{ query: "The bank raised its rates.", response: "Finance" }];
     const text = "She sat on the river bank.";
-    const [result] = await gemma.embed([{ text, spans: [{ find: "bank" }] }], { prompt: { template: "prompteol", examples } });
+    const [result] = await gemma.embed([{ text, spans: [{ find: "bank" }] }], {
+      prompt: { template: "prompteol", examples },
+    });
     const prompted = buildQueryAt(promptEol, { query: text, examples });
     expect(result!.promptedText).toBe(prompted.text);
     expect(result!.spans![0]).toMatchObject({ start: 21, end: 25, text: "bank" });
-    const [plain] = await gemma.embed([{ text: prompted.text, spans: [{ start: prompted.inputStart + 21, end: prompted.inputStart + 25 }] }]);
+    const [plain] = await gemma.embed([
+      { text: prompted.text, spans: [{ start: prompted.inputStart + 21, end: prompted.inputStart + 25 }] },
+    ]);
     expect(result!.spans![0]!.tokenStart).toBe(plain!.spans![0]!.tokenStart);
-    expect(cosineSimilarity(result!.spans![0]!.embedding, plain!.spans![0]!.embedding)).toBeGreaterThanOrEqual(batchInvariance);
+    expect(cosineSimilarity(result!.spans![0]!.embedding, plain!.spans![0]!.embedding)).toBeGreaterThanOrEqual(
+      batchInvariance,
+    );
   });
 });

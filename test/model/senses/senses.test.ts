@@ -17,10 +17,30 @@ import { WordNet } from "../../../lib/wordnet/database.js";
 import { sentenceKey } from "../../../lib/wordnet/sense-inventory.js";
 import { minilmPath, repositoryRoot, sharedData } from "../models.js";
 
-const river = ["the river", "the muddy stream", "the flooded creek", "the lake", "the canal", "the quiet brook", "the swollen river", "the pond"];
-const money = ["the loan", "her savings account", "the mortgage", "a cash deposit", "the interest rate", "his credit card", "the overdraft", "a wire transfer"];
-const riverText = (place: string, i: number) => `We walked along the bank of ${place} and watched the water ${["rise", "fall", "flow", "swirl"][i % 4]}.`;
-const moneyText = (thing: string, i: number) => `She called the bank about ${thing} and asked the clerk ${["twice", "again", "politely", "early"][i % 4]}.`;
+const river = [
+  "the river",
+  "the muddy stream",
+  "the flooded creek",
+  "the lake",
+  "the canal",
+  "the quiet brook",
+  "the swollen river",
+  "the pond",
+];
+const money = [
+  "the loan",
+  "her savings account",
+  "the mortgage",
+  "a cash deposit",
+  "the interest rate",
+  "his credit card",
+  "the overdraft",
+  "a wire transfer",
+];
+const riverText = (place: string, i: number) =>
+  `We walked along the bank of ${place} and watched the water ${["rise", "fall", "flow", "swirl"][i % 4]}.`;
+const moneyText = (thing: string, i: number) =>
+  `She called the bank about ${thing} and asked the clerk ${["twice", "again", "politely", "early"][i % 4]}.`;
 
 async function* corpusOf(lines: string[]): AsyncGenerator<string> {
   yield* lines;
@@ -30,12 +50,21 @@ let model: EmbeddingModel;
 let modelFile: string;
 let dictionary: SenseDictionary;
 const directory = mkdtempSync(join(tmpdir(), "ctxembed-senses-model-"));
-const corpus = [...river.map(riverText), ...money.map(moneyText), ...river.map((p, i) => riverText(p, i + 1)), ...money.map((m, i) => moneyText(m, i + 1))];
+const corpus = [
+  ...river.map(riverText),
+  ...money.map(moneyText),
+  ...river.map((p, i) => riverText(p, i + 1)),
+  ...money.map((m, i) => moneyText(m, i + 1)),
+];
 
 beforeAll(async () => {
   modelFile = await minilmPath("f32");
   model = await loadModel(modelFile, { threads: 2 });
-  dictionary = await buildSenseDictionary(model, () => corpusOf(corpus), { words: ["bank"], clustering: { method: "kmeans", k: 2 }, seed: 3 });
+  dictionary = await buildSenseDictionary(model, () => corpusOf(corpus), {
+    words: ["bank"],
+    clustering: { method: "kmeans", k: 2 },
+    seed: 3,
+  });
 });
 afterAll(async () => {
   await model.dispose();
@@ -54,7 +83,10 @@ describe("sense dictionary from a corpus", () => {
     }
     // New sentences of each kind go to the sense whose contexts are of that kind.
     const fresh = ["They fished from the grassy bank of the stream.", "The bank approved the business loan on Monday."];
-    const vectors = await model.embed(fresh.map((text) => ({ text, spans: [{ find: "bank" }] })), { normalize: false });
+    const vectors = await model.embed(
+      fresh.map((text) => ({ text, spans: [{ find: "bank" }] })),
+      { normalize: false },
+    );
     const assigned = vectors.map((v) => entry.senses[dictionary.assign("bank", v.spans![0]!.embedding)!.sense]!);
     expect(assigned[0]!.contexts[0]).toMatch(/water/);
     expect(assigned[1]!.contexts[0]).not.toMatch(/water/);
@@ -66,18 +98,50 @@ describe("sense dictionary from a corpus", () => {
     writeFileSync(corpusFile, `${corpus.join("\n")}\n`);
     writeFileSync(wordsFile, "bank\n");
     const out = join(directory, "bank.ctxsense");
-    const cli = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", join(repositoryRoot, "lib", "cli", "main.ts"), ...args], { encoding: "utf8", cwd: repositoryRoot });
-    const build = cli(["senses", "build", "--model", modelFile, "--corpus", corpusFile, "--words", wordsFile, "--k", "2", "--seed", "3", "--out", out]);
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, ["--import", "tsx", join(repositoryRoot, "lib", "cli", "main.ts"), ...args], {
+        encoding: "utf8",
+        cwd: repositoryRoot,
+      });
+    const build = cli([
+      "senses",
+      "build",
+      "--model",
+      modelFile,
+      "--corpus",
+      corpusFile,
+      "--words",
+      wordsFile,
+      "--k",
+      "2",
+      "--seed",
+      "3",
+      "--out",
+      out,
+    ]);
     expect(build.status, build.stderr).toBe(0);
     const saved = join(directory, "library.ctxsense");
     await saveDictionary(dictionary, saved);
     const [fromCli, fromLibrary] = [await loadDictionary(out), await loadDictionary(saved)];
-    expect(fromCli.lookup("bank")!.senses.map((s) => s.contexts)).toEqual(fromLibrary.lookup("bank")!.senses.map((s) => s.contexts));
+    expect(fromCli.lookup("bank")!.senses.map((s) => s.contexts)).toEqual(
+      fromLibrary.lookup("bank")!.senses.map((s) => s.contexts),
+    );
 
     const show = cli(["senses", "show", "--dict", out, "--word", "Bank"]);
     expect(show.status, show.stderr).toBe(0);
     expect(JSON.parse(show.stdout).senses).toHaveLength(2);
-    const assign = cli(["senses", "assign", "--dict", out, "--model", modelFile, "--text", "The boat drifted towards the bank of the river.", "--word", "bank"]);
+    const assign = cli([
+      "senses",
+      "assign",
+      "--dict",
+      out,
+      "--model",
+      modelFile,
+      "--text",
+      "The boat drifted towards the bank of the river.",
+      "--word",
+      "bank",
+    ]);
     expect(assign.status, assign.stderr).toBe(0);
     expect(JSON.parse(assign.stdout).contexts[0]).toMatch(/water/);
     expect(cli(["senses", "show", "--dict", out, "--word", "absent"]).status).toBe(1);
@@ -88,9 +152,14 @@ describe("WiC methods on a slice of WiC", () => {
   it("fit on train, score dev; the cosine method agrees with the reference threshold search", async () => {
     const wic = join(directory, "wic");
     mkdirSync(wic);
-    for (const [split, count] of [["train", 30], ["dev", 20]] as const) {
+    for (const [split, count] of [
+      ["train", 30],
+      ["dev", 20],
+    ] as const) {
       for (const kind of ["data", "gold"]) {
-        const lines = (await readFile(join(sharedData, "wic", `${split}.${kind}.txt`), "utf8")).split("\n").slice(0, count);
+        const lines = (await readFile(join(sharedData, "wic", `${split}.${kind}.txt`), "utf8"))
+          .split("\n")
+          .slice(0, count);
         writeFileSync(join(wic, `${split}.${kind}.txt`), `${lines.join("\n")}\n`);
       }
     }
@@ -99,9 +168,25 @@ describe("WiC methods on a slice of WiC", () => {
     // A small sense dictionary of the slice's words from the slice's sentences (plumbing only: no labels are read).
     const sentences = [...train, ...dev].flatMap((p) => [p.sentence1, p.sentence2]);
     const words = [...new Set([...train, ...dev].map((p) => p.word))];
-    const sliceDictionary = await buildSenseDictionary(model, () => corpusOf(sentences), { words, clustering: { method: "kmeans", k: 2 }, minOccurrencesToSplit: 2 });
+    const sliceDictionary = await buildSenseDictionary(model, () => corpusOf(sentences), {
+      words,
+      clustering: { method: "kmeans", k: 2 },
+      minOccurrencesToSplit: 2,
+    });
     const wordnet = await WordNet.open();
-    const results = await evaluateWic(model, wic, "dev", ["cosine", "dictionary", "wordnet", "wordnet-sentence", { method: "logistic", features: ["wordnet", "wordnetSentence", "dictionary"] }], { wordnet, dictionary: sliceDictionary });
+    const results = await evaluateWic(
+      model,
+      wic,
+      "dev",
+      [
+        "cosine",
+        "dictionary",
+        "wordnet",
+        "wordnet-sentence",
+        { method: "logistic", features: ["wordnet", "wordnetSentence", "dictionary"] },
+      ],
+      { wordnet, dictionary: sliceDictionary },
+    );
     const cosine = results.find((r) => r.method === "cosine")!;
     // Reference: the baseline's per-layer cosines (lib/eval/wic.ts), averaged over the chosen layers, and its threshold search.
     const [from, to] = (cosine.parameters.layers as string).split("-").map(Number) as [number, number];
@@ -111,9 +196,19 @@ describe("WiC methods on a slice of WiC", () => {
       const perLayer = layers.map((_, slot) => pairCosines(vectors, [slot]));
       return pairs.map((_, p) => perLayer.reduce((sum, layer) => sum + layer[p]!, 0) / layers.length);
     };
-    const fitted = fitThreshold(await meanCosine(train), train.map((p) => p.same!));
+    const fitted = fitThreshold(
+      await meanCosine(train),
+      train.map((p) => p.same!),
+    );
     expect(cosine.trainAccuracy).toBeCloseTo(fitted.accuracy, 6);
-    expect(cosine.accuracy).toBeCloseTo(accuracyAt(await meanCosine(dev), dev.map((p) => p.same!), fitted.threshold), 6);
+    expect(cosine.accuracy).toBeCloseTo(
+      accuracyAt(
+        await meanCosine(dev),
+        dev.map((p) => p.same!),
+        fitted.threshold,
+      ),
+      6,
+    );
     expect(results.find((r) => r.method === "wordnet")!.parameters.coveredPercent).toBeGreaterThan(90);
 
     // Reference for wordnet-sentence: each sentence's nearest synset by the mean of its cosines to
@@ -128,21 +223,38 @@ describe("WiC methods on a slice of WiC", () => {
       for (const synset of wordnet.synsets(pair.word, wicPos(pair.partOfSpeech))) {
         const definition = dot(occurrence, await vectorOf(`${pair.word}: ${synset.definition}`));
         const examples = await Promise.all(synset.examples.filter((e) => !devKeys.has(sentenceKey(e))).map(vectorOf));
-        scores.push(examples.length === 0 ? definition : (definition + dot(occurrence, unitMean(examples, occurrence.length))) / 2);
+        scores.push(
+          examples.length === 0
+            ? definition
+            : (definition + dot(occurrence, unitMean(examples, occurrence.length))) / 2,
+        );
       }
       return scores.indexOf(Math.max(...scores));
     };
     let agreeing = 0;
-    for (const pair of dev) agreeing += Number(((await nearestSynset(pair, pair.sentence1)) === (await nearestSynset(pair, pair.sentence2))) === pair.same);
+    for (const pair of dev)
+      agreeing += Number(
+        ((await nearestSynset(pair, pair.sentence1)) === (await nearestSynset(pair, pair.sentence2))) === pair.same,
+      );
     expect(sentenceMethod.accuracy).toBeCloseTo((100 * agreeing) / dev.length, 6);
     // Reference for the dictionary's coverage: the dev pairs whose lemma is itself an entry (a pair
     // is also covered through its surface form, so this is a lower bound), most of this slice.
-    const lemmaCovered = (100 * dev.filter((pair) => sliceDictionary.lookup(pair.word.toLowerCase())).length) / dev.length;
+    const lemmaCovered =
+      (100 * dev.filter((pair) => sliceDictionary.lookup(pair.word.toLowerCase())).length) / dev.length;
     expect(lemmaCovered).toBeGreaterThan(50);
-    expect(results.find((r) => r.method === "dictionary")!.parameters.coveredPercent).toBeGreaterThanOrEqual(lemmaCovered);
-    const logisticFeatures = Object.keys(results.find((r) => r.method === "logistic")!.parameters.weights as Record<string, number>);
-    for (const inventory of ["wordnet ", "wordnetSentence ", "dictionary "]) expect(logisticFeatures.some((name) => name.startsWith(inventory)), inventory).toBe(true);
+    expect(results.find((r) => r.method === "dictionary")!.parameters.coveredPercent).toBeGreaterThanOrEqual(
+      lemmaCovered,
+    );
+    const logisticFeatures = Object.keys(
+      results.find((r) => r.method === "logistic")!.parameters.weights as Record<string, number>,
+    );
+    for (const inventory of ["wordnet ", "wordnetSentence ", "dictionary "])
+      expect(
+        logisticFeatures.some((name) => name.startsWith(inventory)),
+        inventory,
+      ).toBe(true);
     // Every method scores each of the dev pairs once: its accuracy is a whole number of them.
-    for (const result of results) expect(Number.isInteger(Number(((result.accuracy * dev.length) / 100).toFixed(6))), result.method).toBe(true);
+    for (const result of results)
+      expect(Number.isInteger(Number(((result.accuracy * dev.length) / 100).toFixed(6))), result.method).toBe(true);
   }, 900_000);
 });

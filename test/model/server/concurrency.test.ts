@@ -32,7 +32,12 @@ beforeAll(async () => {
   // vector answered to the wrong request is another text's vector and fails the cosine.
   const pairs = await readStsBenchmark(join(sharedData, "stsb", "sts-dev.csv"));
   const random = seededRandom(5);
-  const fragments = pairs.map((pair) => pair.sentence1.split(" ").slice(0, 2 + Math.floor(random() * 11)).join(" "));
+  const fragments = pairs.map((pair) =>
+    pair.sentence1
+      .split(" ")
+      .slice(0, 2 + Math.floor(random() * 11))
+      .join(" "),
+  );
   pool = [...new Set(fragments)].slice(0, 400);
   const vectors = await model.embed(pool, { normalize: false });
   pool.forEach((text, i) => reference.set(text, vectors[i]!.embedding));
@@ -56,11 +61,24 @@ function makeCases(count: number, seed: number): Case[] {
 async function send(url: string, request: Case): Promise<{ status: number; vectors?: number[][]; body: any }> {
   const dimensions = request.dimensions === undefined ? {} : { dimensions: request.dimensions };
   if (request.route === "/embed") {
-    const response = await postJson(`${url}/embed`, { inputs: request.texts, normalize: request.normalize, ...dimensions });
+    const response = await postJson(`${url}/embed`, {
+      inputs: request.texts,
+      normalize: request.normalize,
+      ...dimensions,
+    });
     return { ...response, ...(response.status === 200 ? { vectors: response.body } : {}) };
   }
-  const response = await postJson(`${url}/v1/embeddings`, { input: request.texts, encoding_format: "float", ...dimensions });
-  return { ...response, ...(response.status === 200 ? { vectors: response.body.data.map((item: { embedding: number[] }) => item.embedding) } : {}) };
+  const response = await postJson(`${url}/v1/embeddings`, {
+    input: request.texts,
+    encoding_format: "float",
+    ...dimensions,
+  });
+  return {
+    ...response,
+    ...(response.status === 200
+      ? { vectors: response.body.data.map((item: { embedding: number[] }) => item.embedding) }
+      : {}),
+  };
 }
 
 /** What is wrong with a response's vectors for its request, or undefined. */
@@ -70,12 +88,14 @@ function mismatch(request: Case, vectors: number[][]): string | undefined {
     const raw = reference.get(text)!;
     const expected = request.dimensions === undefined ? raw : raw.subarray(0, request.dimensions);
     const actual = Float32Array.from(vectors[i]!);
-    if (actual.length !== expected.length) return `input ${i}: ${actual.length} dimensions, expected ${expected.length}`;
+    if (actual.length !== expected.length)
+      return `input ${i}: ${actual.length} dimensions, expected ${expected.length}`;
     const cosine = cosineSimilarity(actual, expected);
     if (!(cosine >= minimumCosine)) return `input ${i} ${JSON.stringify(text)}: cosine ${cosine}`;
     const norm = Math.hypot(...actual);
     const expectedNorm = request.normalize ? 1 : Math.hypot(...expected);
-    if (Math.abs(norm - expectedNorm) > 1e-3 * expectedNorm) return `input ${i}: norm ${norm}, expected ${expectedNorm}`;
+    if (Math.abs(norm - expectedNorm) > 1e-3 * expectedNorm)
+      return `input ${i}: norm ${norm}, expected ${expectedNorm}`;
   }
   return undefined;
 }
@@ -89,7 +109,11 @@ async function drive(url: string, cases: Case[], clients: number) {
       while (next < cases.length) {
         const index = next++;
         const response = await send(url, cases[index]!);
-        outcomes[index] = { status: response.status, body: response.body, ...(response.vectors ? { problem: mismatch(cases[index]!, response.vectors) } : {}) };
+        outcomes[index] = {
+          status: response.status,
+          body: response.body,
+          ...(response.vectors ? { problem: mismatch(cases[index]!, response.vectors) } : {}),
+        };
       }
     }),
   );
@@ -101,7 +125,9 @@ describe("concurrent clients", () => {
     const server = await startServer(model);
     const cases = makeCases(2000, 11);
     const outcomes = await drive(server.url, cases, 64);
-    const failures = outcomes.flatMap((outcome, i) => (outcome.status !== 200 || outcome.problem ? [{ request: i, ...outcome }] : []));
+    const failures = outcomes.flatMap((outcome, i) =>
+      outcome.status !== 200 || outcome.problem ? [{ request: i, ...outcome }] : [],
+    );
     expect(failures.slice(0, 5)).toEqual([]);
 
     // The requests really were merged: fewer model calls than requests.
@@ -131,7 +157,9 @@ describe("concurrent clients", () => {
 
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    const counted = [...metrics.matchAll(/^ctxembed_requests_total\{route="[^"]+",outcome="overloaded"\} (\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+    const counted = [
+      ...metrics.matchAll(/^ctxembed_requests_total\{route="[^"]+",outcome="overloaded"\} (\d+)/gm),
+    ].reduce((sum, match) => sum + Number(match[1]), 0);
     expect(counted).toBe(refused.length);
     await server.app.close();
   });

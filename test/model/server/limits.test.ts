@@ -40,10 +40,17 @@ describe("response limits", () => {
   // ~400,000 tokens: its /tokenize answer would be ~25 MB, over the default 16 MiB.
   const huge = "word ".repeat(390_000);
 
-  it("/tokenize past the response limit is a 413 in the documented body, and ten at once leave memory bounded", { timeout: 120_000 }, async () => {
+  it("/tokenize past the response limit is a 413 in the documented body, and ten at once leave memory bounded", {
+    timeout: 120_000,
+  }, async () => {
     const alone = await postJson(`${server.url}/tokenize`, { inputs: huge });
     expect(alone.status).toBe(413);
-    expect(alone.body).toEqual({ error: expect.stringMatching(/the \/tokenize answer would be larger than this server's response limit of 16777216 bytes/), error_type: "too_large" });
+    expect(alone.body).toEqual({
+      error: expect.stringMatching(
+        /the \/tokenize answer would be larger than this server's response limit of 16777216 bytes/,
+      ),
+      error_type: "too_large",
+    });
 
     global.gc?.();
     const before = process.memoryUsage().rss;
@@ -57,12 +64,16 @@ describe("response limits", () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
-    const answers = await Promise.all(Array.from({ length: 10 }, () => postJson(`${server.url}/tokenize`, { inputs: huge })));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => postJson(`${server.url}/tokenize`, { inputs: huge })),
+    );
     running = false;
     await probe;
     expect(answers.map((answer) => answer.status)).toEqual(Array(10).fill(413));
     const growth = (process.memoryUsage().rss - before) / MB;
-    process.stderr.write(`[limits] RSS growth after ten 2 MB /tokenize requests: ${growth.toFixed(0)} MB; slowest /health ${slowestHealth.toFixed(0)} ms\n`);
+    process.stderr.write(
+      `[limits] RSS growth after ten 2 MB /tokenize requests: ${growth.toFixed(0)} MB; slowest /health ${slowestHealth.toFixed(0)} ms\n`,
+    );
     // Allowance: ten requests each hold their body (2 MB) and its token ids (~1.6 MB); the answer is
     // refused from the token count before any of it is built. 250 MB leaves room for the heap's
     // own growth; before, each request built ~69 MB of answer and ten took the server to 1.5 GB.
@@ -75,7 +86,9 @@ describe("response limits", () => {
   it("/embed_all past the response limit is a 413 before the model runs; under it the answer is whole", async () => {
     const small = await startServer(model, { maxResponseBytes: 100_000 });
     try {
-      const refused = await postJson(`${small.url}/embed_all`, { inputs: Array(32).fill("a long sentence ".repeat(60)) });
+      const refused = await postJson(`${small.url}/embed_all`, {
+        inputs: Array(32).fill("a long sentence ".repeat(60)),
+      });
       expect(refused.status).toBe(413);
       expect(refused.body.error_type).toBe("too_large");
       const answered = await postJson(`${small.url}/embed_all`, { inputs: ["short"] });
@@ -91,7 +104,12 @@ describe("response limits", () => {
     const one = await startServer(model, { maxConcurrentRequests: 1, maxResponseBytes: 64 * MB });
     try {
       const big = "word ".repeat(100_000);
-      const statuses = (await Promise.all([postJson(`${one.url}/tokenize`, { inputs: big }), postJson(`${one.url}/tokenize`, { inputs: big })])).map((answer) => answer.status);
+      const statuses = (
+        await Promise.all([
+          postJson(`${one.url}/tokenize`, { inputs: big }),
+          postJson(`${one.url}/tokenize`, { inputs: big }),
+        ])
+      ).map((answer) => answer.status);
       expect(statuses.sort()).toEqual([200, 429]);
     } finally {
       await one.app.close();
@@ -101,17 +119,30 @@ describe("response limits", () => {
 
 describe("odd requests get the documented error body", () => {
   it("headers too large: 431; not HTTP: 400", async () => {
-    const large = await rawRequest(port(), `GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: ${"a".repeat(20_000)}\r\n\r\n`);
-    expect(large).toEqual({ status: 431, body: { error: "the request headers are too large", error_type: "too_large" } });
+    const large = await rawRequest(
+      port(),
+      `GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: ${"a".repeat(20_000)}\r\n\r\n`,
+    );
+    expect(large).toEqual({
+      status: 431,
+      body: { error: "the request headers are too large", error_type: "too_large" },
+    });
     const garbage = await rawRequest(port(), "NOT HTTP AT ALL\r\n\r\n");
     expect(garbage.status).toBe(400);
     expect(garbage.body).toEqual({ error: expect.stringMatching(/not valid HTTP/), error_type: "malformed" });
   });
 
   it("a __proto__ key is named, as a 422", async () => {
-    const response = await fetch(`${server.url}/embed`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"inputs": "x", "__proto__": {"a": 1}}' });
+    const response = await fetch(`${server.url}/embed`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"inputs": "x", "__proto__": {"a": 1}}',
+    });
     expect(response.status).toBe(422);
-    expect(await response.json()).toEqual({ error: expect.stringMatching(/holds a __proto__/), error_type: "validation" });
+    expect(await response.json()).toEqual({
+      error: expect.stringMatching(/holds a __proto__/),
+      error_type: "validation",
+    });
   });
 
   it("an input that tokenizes to nothing is refused like an empty one", async () => {

@@ -23,7 +23,11 @@ writeFileSync(demo, `${JSON.stringify(promptEolDemonstrations[0])}\n`);
 
 /** `ctxembed embed` on the sentences, as a user runs it. */
 function cliVectors(args: string[]): Float32Array[] {
-  const run = spawnSync(process.execPath, ["--import", "tsx", cliEntry, "embed", "--model", "gemma-3-270m", "--text", ...sentences, ...args], { encoding: "utf8", cwd: repositoryRoot });
+  const run = spawnSync(
+    process.execPath,
+    ["--import", "tsx", cliEntry, "embed", "--model", "gemma-3-270m", "--text", ...sentences, ...args],
+    { encoding: "utf8", cwd: repositoryRoot },
+  );
   expect(run.status, run.stderr).toBe(0);
   return run.stdout
     .trim()
@@ -33,12 +37,18 @@ function cliVectors(args: string[]): Float32Array[] {
 
 function expectParity(served: number[][], expected: Float32Array[]): void {
   expect(served).toHaveLength(expected.length);
-  served.forEach((vector, i) => expect(cosineSimilarity(Float32Array.from(vector), expected[i]!), sentences[i]).toBeGreaterThanOrEqual(parity));
+  served.forEach((vector, i) =>
+    expect(cosineSimilarity(Float32Array.from(vector), expected[i]!), sentences[i]).toBeGreaterThanOrEqual(parity),
+  );
 }
 
 /** `ctxembed serve` with its own flags on a free port; resolves with its address once it listens. */
 async function serve(args: string[]): Promise<{ url: string; process: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", "tsx", cliEntry, "serve", "--model", "gemma-3-270m", "--port", "0", ...args], { cwd: repositoryRoot });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", cliEntry, "serve", "--model", "gemma-3-270m", "--port", "0", ...args],
+    { cwd: repositoryRoot },
+  );
   let stderr = "";
   child.stderr.setEncoding("utf8");
   for await (const chunk of child.stderr) {
@@ -71,7 +81,10 @@ describe("ctxembed serve --prompt prompteol --examples demo.jsonl (gemma-3-270m)
       expected,
     );
     // Naming the server's own preset keeps its demonstrations.
-    expectParity((await postJson(`${server.url}/embed`, { inputs: sentences, prompt_name: "prompteol" })).body, expected);
+    expectParity(
+      (await postJson(`${server.url}/embed`, { inputs: sentences, prompt_name: "prompteol" })).body,
+      expected,
+    );
   });
 
   it("role: document gives the preset's document form, as --role document does", async () => {
@@ -82,11 +95,17 @@ describe("ctxembed serve --prompt prompteol --examples demo.jsonl (gemma-3-270m)
 
   it("/tokenize shows the prompted text the model reads, demonstration first", async () => {
     const tokenized = await postJson(`${server.url}/tokenize`, { inputs: [sentences[0]] });
-    const text = tokenized.body[0].map((token: { text: string; special: boolean }) => (token.special ? "" : token.text)).join("");
+    const text = tokenized.body[0]
+      .map((token: { text: string; special: boolean }) => (token.special ? "" : token.text))
+      .join("");
     const { query, response } = promptEolDemonstrations[0]!;
     // A token's text is the range it covers, which leaves out the space before a word.
     const withoutSpaces = (value: string) => value.replace(/\s/g, "");
-    expect(withoutSpaces(text)).toBe(withoutSpaces(`This sentence : "${query}" means in one word:"${response}".This sentence : "${sentences[0]}" means in one word:"`));
+    expect(withoutSpaces(text)).toBe(
+      withoutSpaces(
+        `This sentence : "${query}" means in one word:"${response}".This sentence : "${sentences[0]}" means in one word:"`,
+      ),
+    );
   });
 });
 
@@ -104,7 +123,9 @@ describe("per-request prompt_name on a server without a default prompt (gemma-3-
 
   it("prompt_name prompteol equals the CLI's --prompt prompteol, and concurrent requests with it share batches", async () => {
     const before = await batchCount(server.url);
-    const concurrent = await Promise.all(sentences.map((sentence) => postJson(`${server.url}/embed`, { inputs: [sentence], prompt_name: "prompteol" })));
+    const concurrent = await Promise.all(
+      sentences.map((sentence) => postJson(`${server.url}/embed`, { inputs: [sentence], prompt_name: "prompteol" })),
+    );
     const batches = (await batchCount(server.url)) - before;
     expectParity(
       concurrent.map((response) => response.body[0]),
@@ -133,13 +154,25 @@ describe("prompt fields refused or ignored (all-MiniLM-L6-v2)", () => {
   });
 
   it.each([
-    ["a preset whose {task} the server cannot fill", "/embed", { inputs: "a", prompt_name: "qwen3-embedding" }, /prompt_name "qwen3-embedding" needs an instruction for its \{task\} slot/],
+    [
+      "a preset whose {task} the server cannot fill",
+      "/embed",
+      { inputs: "a", prompt_name: "qwen3-embedding" },
+      /prompt_name "qwen3-embedding" needs an instruction for its \{task\} slot/,
+    ],
     ["an unknown role", "/embed", { inputs: "a", prompt_name: "prompteol", role: "passage" }, /role must be one of/],
-    ["an unknown preset on /v1/embeddings", "/v1/embeddings", { input: "a", prompt_name: "no-such-preset" }, /prompt_name: unknown prompt preset "no-such-preset"/],
+    [
+      "an unknown preset on /v1/embeddings",
+      "/v1/embeddings",
+      { input: "a", prompt_name: "no-such-preset" },
+      /prompt_name: unknown prompt preset "no-such-preset"/,
+    ],
   ])("%s: 422 naming the field", async (_name, route, body, message) => {
     const response = await postJson(`${server.url}${route}`, body);
     expect(response.status).toBe(422);
-    expect(typeof response.body.error === "string" ? response.body.error : response.body.error.message).toMatch(message);
+    expect(typeof response.body.error === "string" ? response.body.error : response.body.error.message).toMatch(
+      message,
+    );
   });
 
   it("a role without any prompt embeds the text as it is", async () => {

@@ -25,18 +25,23 @@ describe("GET /ready", () => {
     // 8 inputs of ~150 tokens keep MiniLM busy for a good part of a second on two cores.
     const long = Array.from({ length: 50 }, (_, i) => `word${i % 17} river bank`).join(" ");
     let answered = false;
-    const busy = fetch(`${server.url}/embed`, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer key" }, body: JSON.stringify({ inputs: Array(8).fill(long), truncate: true }) }).then(
-      async (response) => {
-        answered = true;
-        return response.status;
-      },
-    );
+    const busy = fetch(`${server.url}/embed`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer key" },
+      body: JSON.stringify({ inputs: Array(8).fill(long), truncate: true }),
+    }).then(async (response) => {
+      answered = true;
+      return response.status;
+    });
     let sawBusy = false;
     while (!answered && !sawBusy) {
       const response = await fetch(`${server.url}/ready`);
       if (response.status === 503) {
         sawBusy = true;
-        expect(await response.json()).toMatchObject({ status: "not_ready", reason: expect.stringMatching(/1 requests in flight/) });
+        expect(await response.json()).toMatchObject({
+          status: "not_ready",
+          reason: expect.stringMatching(/1 requests in flight/),
+        });
       }
     }
     expect(sawBusy).toBe(true);

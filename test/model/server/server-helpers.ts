@@ -19,7 +19,11 @@ export async function startServer(model: EmbeddingModel, options: ServerOptions 
 }
 
 export async function postJson(url: string, body: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   const text = await response.text();
   return { status: response.status, body: text.length > 0 ? JSON.parse(text) : undefined };
 }

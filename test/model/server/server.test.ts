@@ -43,16 +43,26 @@ describe("OpenAI-compatible /v1/embeddings", () => {
     const expected = (await model.embed(texts)).map((result) => result.embedding);
 
     const base64 = await client.embeddings.create({ model: "all-minilm-l6-v2", input: texts });
-    expectSameVectors(base64.data.map((item) => item.embedding), expected);
+    expectSameVectors(
+      base64.data.map((item) => item.embedding),
+      expected,
+    );
     expect(base64.data.map((item) => item.index)).toEqual([0, 1, 2]);
     const tokens = (await model.embed(texts)).reduce((sum, result) => sum + result.tokenCount, 0);
     expect(base64.usage).toEqual({ prompt_tokens: tokens, total_tokens: tokens });
 
-    const floats = await client.embeddings.create({ model: "all-minilm-l6-v2", input: texts[1]!, encoding_format: "float" });
+    const floats = await client.embeddings.create({
+      model: "all-minilm-l6-v2",
+      input: texts[1]!,
+      encoding_format: "float",
+    });
     expectSameVectors([floats.data[0]!.embedding], [expected[1]!]);
 
     const short = await client.embeddings.create({ model: "all-minilm-l6-v2", input: texts, dimensions: 128 });
-    expectSameVectors(short.data.map((item) => item.embedding), (await model.embed(texts, { dimensions: 128 })).map((result) => result.embedding));
+    expectSameVectors(
+      short.data.map((item) => item.embedding),
+      (await model.embed(texts, { dimensions: 128 })).map((result) => result.embedding),
+    );
   });
 
   it("reaches the client as an OpenAI error it can read", async () => {
@@ -67,7 +77,10 @@ describe("text-embeddings-inference-compatible routes", () => {
   it("/embed equals the library, normalised by default, raw with normalize: false, cut with truncate: true", async () => {
     const normalized = await postJson(`${server.url}/embed`, { inputs: texts });
     expect(normalized.status).toBe(200);
-    expectSameVectors(normalized.body, (await model.embed(texts)).map((result) => result.embedding));
+    expectSameVectors(
+      normalized.body,
+      (await model.embed(texts)).map((result) => result.embedding),
+    );
 
     const raw = await postJson(`${server.url}/embed`, { inputs: texts[0], normalize: false, dimensions: 64 });
     const [expectedRaw] = await model.embed([texts[0]!], { normalize: false, dimensions: 64 });
@@ -76,38 +89,63 @@ describe("text-embeddings-inference-compatible routes", () => {
     expect(norm(raw.body[0])).toBeCloseTo(norm(expectedRaw!.embedding), 4);
 
     const long = "word ".repeat(400);
-    const cut = await postJson(`${server.url}/embed`, { inputs: [long], truncate: true, truncation_direction: "Right" });
+    const cut = await postJson(`${server.url}/embed`, {
+      inputs: [long],
+      truncate: true,
+      truncation_direction: "Right",
+    });
     expectSameVectors(cut.body, [(await model.embed(long, { truncate: true })).embedding]);
   });
 
   it("/embed with prompt_name puts each input in that preset, as the library does", async () => {
     const prompted = await postJson(`${server.url}/embed`, { inputs: texts, prompt_name: "prompteol" });
     expect(prompted.status).toBe(200);
-    expectSameVectors(prompted.body, (await model.embed(texts, { prompt: { template: "prompteol" } })).map((result) => result.embedding));
+    expectSameVectors(
+      prompted.body,
+      (await model.embed(texts, { prompt: { template: "prompteol" } })).map((result) => result.embedding),
+    );
   });
 
   it("/embed_all returns every token's raw vector; /tokenize every token's id and range", async () => {
     const all = await postJson(`${server.url}/embed_all`, { inputs: texts });
     expect(all.status).toBe(200);
     const expected = await model.embed(texts, { tokens: true, normalize: false });
-    all.body.forEach((tokens: number[][], i: number) => expectSameVectors(tokens, expected[i]!.tokens!.map((token) => token.embedding)));
+    all.body.forEach((tokens: number[][], i: number) =>
+      expectSameVectors(
+        tokens,
+        expected[i]!.tokens!.map((token) => token.embedding),
+      ),
+    );
 
     const tokenized = await postJson(`${server.url}/tokenize`, { inputs: texts });
     expect(tokenized.status).toBe(200);
     texts.forEach((text, i) => {
       const spans = model.tokenize(text);
       expect(tokenized.body[i]).toEqual(
-        spans.map((span) => ({ id: span.id, text: span.special ? span.text : text.slice(span.start, span.end), special: span.special, start: span.start, stop: span.end })),
+        spans.map((span) => ({
+          id: span.id,
+          text: span.special ? span.text : text.slice(span.start, span.end),
+          special: span.special,
+          start: span.start,
+          stop: span.end,
+        })),
       );
     });
     const bare = await postJson(`${server.url}/tokenize`, { inputs: "hello", add_special_tokens: false });
-    expect(bare.body[0].map((token: { id: number }) => token.id)).toEqual(model.tokenize("hello", { addSpecial: false }).map((span) => span.id));
+    expect(bare.body[0].map((token: { id: number }) => token.id)).toEqual(
+      model.tokenize("hello", { addSpecial: false }).map((span) => span.id),
+    );
   });
 
   it("/health, /info and /metrics report the service", async () => {
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
     const info = await (await fetch(`${server.url}/info`)).json();
-    expect(info).toMatchObject({ dimensions: model.info.dimensions, max_input_length: model.maxSequenceTokens, max_client_batch_size: 8, batching: true });
+    expect(info).toMatchObject({
+      dimensions: model.info.dimensions,
+      max_input_length: model.maxSequenceTokens,
+      max_client_batch_size: 8,
+      batching: true,
+    });
     const metrics = await fetch(`${server.url}/metrics`);
     expect(metrics.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await metrics.text();
@@ -130,15 +168,28 @@ describe("text-embeddings-inference-compatible routes", () => {
 });
 
 /** Sends raw bytes, so that bodies JSON.stringify could never produce (invalid UTF-8) reach the server. */
-function rawPost(url: string, path: string, body: Buffer, contentType = "application/json"): Promise<{ status: number; body: any }> {
+function rawPost(
+  url: string,
+  path: string,
+  body: Buffer,
+  contentType = "application/json",
+): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest(`${url}${path}`, { method: "POST", headers: { "content-type": contentType, "content-length": body.length } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () => resolve({ status: response.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) }));
-    });
+    const request = httpRequest(
+      `${url}${path}`,
+      { method: "POST", headers: { "content-type": contentType, "content-length": body.length } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () =>
+          resolve({ status: response.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) }),
+        );
+      },
+    );
     // The server may answer 413 and close before reading a large body.
-    request.on("error", (error: NodeJS.ErrnoException) => (error.code === "EPIPE" || error.code === "ECONNRESET" ? undefined : reject(error)));
+    request.on("error", (error: NodeJS.ErrnoException) =>
+      error.code === "EPIPE" || error.code === "ECONNRESET" ? undefined : reject(error),
+    );
     request.end(body);
   });
 }
@@ -149,7 +200,12 @@ describe("bad requests", () => {
     ["malformed JSON", "/embed", Buffer.from('{"inputs": ["a",'), 400],
     ["malformed JSON (OpenAI)", "/v1/embeddings", Buffer.from("{input"), 400],
     ["empty body", "/embed", Buffer.alloc(0), 400],
-    ["invalid UTF-8 in a string", "/embed", Buffer.concat([Buffer.from('{"inputs": "caf'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]), 400],
+    [
+      "invalid UTF-8 in a string",
+      "/embed",
+      Buffer.concat([Buffer.from('{"inputs": "caf'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]),
+      400,
+    ],
     ["a lone surrogate", "/embed", Buffer.from('{"inputs": "a\\ud800b"}'), 422],
     ["a body that is not an object", "/embed", json(["a"]), 422],
     ["inputs missing", "/embed", json({ input: "a" }), 422],
@@ -174,7 +230,8 @@ describe("bad requests", () => {
   it.each(cases)("%s → the right 4xx in the route's error shape", async (_name, path, body, status, contentType) => {
     const response = await rawPost(server.url, path, body, contentType);
     expect(response.status).toBe(status);
-    if (path.startsWith("/v1/")) expect(response.body.error).toMatchObject({ message: expect.any(String), type: expect.any(String) });
+    if (path.startsWith("/v1/"))
+      expect(response.body.error).toMatchObject({ message: expect.any(String), type: expect.any(String) });
     else expect(response.body).toMatchObject({ error: expect.any(String), error_type: expect.any(String) });
   });
 
@@ -183,7 +240,10 @@ describe("bad requests", () => {
     expect((await fetch(`${server.url}/embed`)).status).toBe(404);
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
     const after = await postJson(`${server.url}/embed`, { inputs: texts });
-    expectSameVectors(after.body, (await model.embed(texts)).map((result) => result.embedding));
+    expectSameVectors(
+      after.body,
+      (await model.embed(texts)).map((result) => result.embedding),
+    );
     expect(server.unexpected).toEqual([]);
   });
 });
@@ -192,7 +252,12 @@ describe("API key", () => {
   it("requires the Bearer key on every route but /health", async () => {
     const app = buildServer(model, { apiKey: "s3cret" });
     const embed = (authorization?: string) =>
-      app.inject({ method: "POST", url: "/v1/embeddings", payload: { input: "a" }, headers: authorization ? { authorization } : {} });
+      app.inject({
+        method: "POST",
+        url: "/v1/embeddings",
+        payload: { input: "a" },
+        headers: authorization ? { authorization } : {},
+      });
     expect((await embed()).statusCode).toBe(401);
     expect((await embed("Bearer wrong")).statusCode).toBe(401);
     expect((await embed("s3cret")).statusCode).toBe(401);
@@ -205,10 +270,25 @@ describe("API key", () => {
 
 describe("ctxembed serve", () => {
   it("answers every request in flight when it gets SIGTERM, then exits 0", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(repositoryRoot, "lib", "cli", "main.ts"), "serve", "--model", modelFile, "--port", "0", "--threads", "1"], {
-      cwd: repositoryRoot,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(repositoryRoot, "lib", "cli", "main.ts"),
+        "serve",
+        "--model",
+        modelFile,
+        "--port",
+        "0",
+        "--threads",
+        "1",
+      ],
+      {
+        cwd: repositoryRoot,
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
@@ -221,7 +301,9 @@ describe("ctxembed serve", () => {
     });
 
     // Long enough inputs that the requests are still running when the signal arrives.
-    const requests = Array.from({ length: 4 }, (_, r) => Array.from({ length: 4 }, (_, i) => `${texts[(r + i) % texts.length]} ${"and so on ".repeat(8)}${r}-${i}`));
+    const requests = Array.from({ length: 4 }, (_, r) =>
+      Array.from({ length: 4 }, (_, i) => `${texts[(r + i) % texts.length]} ${"and so on ".repeat(8)}${r}-${i}`),
+    );
     const responses = requests.map((inputs) => postJson(`${url}/embed`, { inputs }));
     const deadline = Date.now() + 60_000;
     while (!/ctxembed_requests_in_flight 4\b/.test(await (await fetch(`${url}/metrics`)).text())) {

@@ -25,33 +25,130 @@ const BYTE_ATTRIBUTE = 1 << 5;
 
 const FRAGMENTS: readonly string[] = [
   // Latin with accents, ligatures, special casing
-  "café", "naïve", "Straße", "İstanbul", "façade", "ÆRØ", "ﬁnance", "ǅemal", "Ñandú", "Łódź", "ÉCOLE", "coöperate",
+  "café",
+  "naïve",
+  "Straße",
+  "İstanbul",
+  "façade",
+  "ÆRØ",
+  "ﬁnance",
+  "ǅemal",
+  "Ñandú",
+  "Łódź",
+  "ÉCOLE",
+  "coöperate",
   // Greek (final sigma), Cyrillic
-  "ΟΔΟΣ", "λόγος", "Ἀθῆναι", "привет", "Ёлка", "ЖУРНАЛ",
+  "ΟΔΟΣ",
+  "λόγος",
+  "Ἀθῆναι",
+  "привет",
+  "Ёлка",
+  "ЖУРНАЛ",
   // Arabic (with harakat), Hebrew (with niqqud)
-  "مرحبا", "السَّلَامُ", "عَلَيْكُم", "שָׁלוֹם", "עברית",
+  "مرحبا",
+  "السَّلَامُ",
+  "عَلَيْكُم",
+  "שָׁלוֹם",
+  "עברית",
   // CJK, Hangul, kana, full- and half-width forms
-  "中文", "日本語", "漢字テスト", "한국어", "ひらがな", "ｶﾀｶﾅ", "ＡＢＣ１２３！", "、。「」",
+  "中文",
+  "日本語",
+  "漢字テスト",
+  "한국어",
+  "ひらがな",
+  "ｶﾀｶﾅ",
+  "ＡＢＣ１２３！",
+  "、。「」",
   // Devanagari, Thai
-  "नमस्ते", "हिन्दी", "สวัสดี",
+  "नमस्ते",
+  "हिन्दी",
+  "สวัสดี",
   // emoji: astral, skin tones, ZWJ sequences, flags, variation selectors, keycaps
-  "😀", "👍🏽", "👨‍👩‍👧‍👦", "🏳️‍🌈", "❤️", "🇫🇷", "1️⃣", "🧑🏿‍🚀",
+  "😀",
+  "👍🏽",
+  "👨‍👩‍👧‍👦",
+  "🏳️‍🌈",
+  "❤️",
+  "🇫🇷",
+  "1️⃣",
+  "🧑🏿‍🚀",
   // combining marks, lone ones included
-  "e\u0301", "a\u0308\u0304", "\u0301", "n\u0303o", "\u20dd",
+  "e\u0301",
+  "a\u0308\u0304",
+  "\u0301",
+  "n\u0303o",
+  "\u20dd",
   // digits and numbers
-  "12345", "3.14159", "١٢٣", "१२३", "½", "²",
+  "12345",
+  "3.14159",
+  "١٢٣",
+  "१२३",
+  "½",
+  "²",
   // punctuation and math
-  "...", "—", "«»", "¿¡", "!?", "(x)", "∑", "∫", "√2", "≤", "±", "𝔸𝕓", "∀x∈ℝ", "a+b=c", "$100", "50%", "#tag", "@user",
+  "...",
+  "—",
+  "«»",
+  "¿¡",
+  "!?",
+  "(x)",
+  "∑",
+  "∫",
+  "√2",
+  "≤",
+  "±",
+  "𝔸𝕓",
+  "∀x∈ℝ",
+  "a+b=c",
+  "$100",
+  "50%",
+  "#tag",
+  "@user",
   // rare characters that SentencePiece spells in bytes
-  "𓀀", "𐍈", "𠀀", "𝄞", "🀄", "ꙮ", "𒀭",
+  "𓀀",
+  "𐍈",
+  "𠀀",
+  "𝄞",
+  "🀄",
+  "ꙮ",
+  "𒀭",
   // ASCII words, contractions, code
-  "Hello", "world", "tokenizer", "don't", "e-mail", "C++", "a@b.com", "x_y", "<div>", "snake_case", "CamelCase",
+  "Hello",
+  "world",
+  "tokenizer",
+  "don't",
+  "e-mail",
+  "C++",
+  "a@b.com",
+  "x_y",
+  "<div>",
+  "snake_case",
+  "CamelCase",
   // control and format characters, the space marker
-  "\u0001", "\u007f", "\u200b", "\ufeff", "▁", "\u00ad",
+  "\u0001",
+  "\u007f",
+  "\u200b",
+  "\ufeff",
+  "▁",
+  "\u00ad",
 ];
 
-const SEPARATORS: readonly string[] = [" ", " ", " ", " ", "", "", "  ", "\t", "\n", "\r\n", "\u00a0", "\u2003", "\u3000", " \n "];
-
+const SEPARATORS: readonly string[] = [
+  " ",
+  " ",
+  " ",
+  " ",
+  "",
+  "",
+  "  ",
+  "\t",
+  "\n",
+  "\r\n",
+  "\u00a0",
+  "\u2003",
+  "\u3000",
+  " \n ",
+];
 
 function mixedStrings(count: number, seed: number): string[] {
   const random = seededRandom(seed);
@@ -129,7 +226,13 @@ function sentencepieceChecks({ text, ids, attributes, spans }: Tokenized): Retok
     // A piece of spaces only covers its own whitespace (or "▁"); any other leaves its leading spaces out.
     const spaces = leadingSpaces(span.text);
     const context = spaces === span.text || slice.startsWith(spaces) ? "" : spaces;
-    checks.push({ token: i, strictText: context + slice, strictIds: Array.from(ids.subarray(i, runEnd)), joinsItsWord: true, looseText: context + slice });
+    checks.push({
+      token: i,
+      strictText: context + slice,
+      strictIds: Array.from(ids.subarray(i, runEnd)),
+      joinsItsWord: true,
+      looseText: context + slice,
+    });
   });
   return checks;
 }
@@ -139,7 +242,8 @@ function wordpieceChecks({ text, ids, attributes, spans }: Tokenized): Retokeniz
   const checks: RetokenizationCheck[] = [];
   let wordFirst = 0;
   // A word starts with a "▁" piece (rendered " "), or is an [UNK], typed control like [CLS] and [SEP].
-  const isWordStart = (k: number): boolean => spans[k]?.text.startsWith(" ") || ((attributes[k] ?? 0) & CONTROL_ATTRIBUTE) !== 0;
+  const isWordStart = (k: number): boolean =>
+    spans[k]?.text.startsWith(" ") || ((attributes[k] ?? 0) & CONTROL_ATTRIBUTE) !== 0;
   spans.forEach((span, i) => {
     if (span.special) return;
     if (isWordStart(i)) wordFirst = i;
@@ -175,7 +279,10 @@ function tally(model: NativeModel, checksOf: (tokenized: Tokenized) => Retokeniz
       const isStrict = check.joinsItsWord && strictIds.join() === check.strictIds.join();
       result.tokens++;
       if (isStrict) result.strict++;
-      else result.strictFailures.push(`${JSON.stringify(text)} token ${check.token} (${id}): ${JSON.stringify(check.strictText)} → [${strictIds.join()}], want [${check.strictIds.join()}]`);
+      else
+        result.strictFailures.push(
+          `${JSON.stringify(text)} token ${check.token} (${id}): ${JSON.stringify(check.strictText)} → [${strictIds.join()}], want [${check.strictIds.join()}]`,
+        );
       if (isStrict || model.tokenize(check.looseText, false, false).includes(id)) result.loose++;
     }
   }
@@ -184,7 +291,9 @@ function tally(model: NativeModel, checksOf: (tokenized: Tokenized) => Retokeniz
 
 function report(name: string, { tokens, strict, loose, strictFailures }: Tally): void {
   const share = (count: number): string => `${((100 * count) / tokens).toFixed(2)}%`;
-  process.stderr.write(`[offsets] ${name}: ${tokens} tokens, strict ${strict} (${share(strict)}), loose ${loose} (${share(loose)})\n`);
+  process.stderr.write(
+    `[offsets] ${name}: ${tokens} tokens, strict ${strict} (${share(strict)}), loose ${loose} (${share(loose)})\n`,
+  );
   for (const failure of strictFailures.slice(0, 20)) process.stderr.write(`[offsets]   ${failure}\n`);
 }
 

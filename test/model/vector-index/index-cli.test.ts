@@ -17,11 +17,18 @@ import { tinyModelPath } from "../tiny-model.js";
 const cliEntry = join(repositoryRoot, "lib", "cli", "main.ts");
 
 function ctxembed(args: string[]) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", cliEntry, ...args], { encoding: "utf8", cwd: repositoryRoot });
+  const result = spawnSync(process.execPath, ["--import", "tsx", cliEntry, ...args], {
+    encoding: "utf8",
+    cwd: repositoryRoot,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-const jsonLines = (text: string) => text.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+const jsonLines = (text: string) =>
+  text
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 // 60 STS-B dev sentences (test/fixtures), two sources alternating for the filter.
 const sentences = [...new Set(sentenceFixture().sentences)].slice(0, 60);
@@ -47,7 +54,21 @@ describe("sentence index", () => {
   let directory: string;
   beforeAll(() => {
     directory = join(root, "sentences");
-    const build = ctxembed(["index", "build", "--input", corpus, "--index", directory, "--model", modelFile, "--store-text", "--metadata", "source", "--threads", "2"]);
+    const build = ctxembed([
+      "index",
+      "build",
+      "--input",
+      corpus,
+      "--index",
+      directory,
+      "--model",
+      modelFile,
+      "--store-text",
+      "--metadata",
+      "source",
+      "--threads",
+      "2",
+    ]);
     expect(build.status, build.stderr).toBe(0);
     expect(build.stderr).toMatch(/60 rows, exact search/);
   });
@@ -56,7 +77,9 @@ describe("sentence index", () => {
     const vectors = (await model.embed(sentences)).map((result) => result.embedding);
     const query = "A man is playing a musical instrument.";
     const [queryVector] = (await model.embed([query])).map((result) => result.embedding);
-    const expected = vectors.map((vector, i) => ({ id: `s${i}`, score: dot(vector, queryVector!) })).sort((a, b) => b.score - a.score);
+    const expected = vectors
+      .map((vector, i) => ({ id: `s${i}`, score: dot(vector, queryVector!) }))
+      .sort((a, b) => b.score - a.score);
 
     const run = ctxembed(["search", "--index", directory, "--query", query, "--k", "10"]);
     expect(run.status, run.stderr).toBe(0);
@@ -67,14 +90,46 @@ describe("sentence index", () => {
       expect(hit.text).toBe(sentences[Number((hit.id as string).slice(1))]);
     });
 
-    const filtered = jsonLines(ctxembed(["search", "--index", directory, "--query", query, "--k", "5", "--filter", "source = 'odd'"]).stdout);
-    expect(filtered.map((hit) => hit.id)).toEqual(expected.filter((hit) => Number(hit.id.slice(1)) % 2 === 1).slice(0, 5).map((hit) => hit.id));
+    const filtered = jsonLines(
+      ctxembed(["search", "--index", directory, "--query", query, "--k", "5", "--filter", "source = 'odd'"]).stdout,
+    );
+    expect(filtered.map((hit) => hit.id)).toEqual(
+      expected
+        .filter((hit) => Number(hit.id.slice(1)) % 2 === 1)
+        .slice(0, 5)
+        .map((hit) => hit.id),
+    );
   });
 
   it("leaves one row per id when built again, and skips stored ids with --resume", async () => {
-    const again = ctxembed(["index", "build", "--input", corpus, "--index", directory, "--model", modelFile, "--store-text", "--metadata", "source"]);
+    const again = ctxembed([
+      "index",
+      "build",
+      "--input",
+      corpus,
+      "--index",
+      directory,
+      "--model",
+      modelFile,
+      "--store-text",
+      "--metadata",
+      "source",
+    ]);
     expect(again.status, again.stderr).toBe(0);
-    const resumed = ctxembed(["index", "build", "--input", corpus, "--index", directory, "--model", modelFile, "--store-text", "--metadata", "source", "--resume"]);
+    const resumed = ctxembed([
+      "index",
+      "build",
+      "--input",
+      corpus,
+      "--index",
+      directory,
+      "--model",
+      modelFile,
+      "--store-text",
+      "--metadata",
+      "source",
+      "--resume",
+    ]);
     expect(resumed.status, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/60 texts already in .* are skipped/);
     expect(resumed.stderr).toMatch(/embedded 0 inputs/);
@@ -92,7 +147,18 @@ describe("sentence index", () => {
     const search = ctxembed(["search", "--index", directory, "--query", "a dog", "--model", other]);
     expect(search.status).toBe(1);
     expect(search.stderr).toMatch(/was built with the model all-MiniLM-L6-v2 .* its vectors are not comparable/);
-    const build = ctxembed(["index", "build", "--input", corpus, "--index", directory, "--model", modelFile, "--pooling", "cls"]);
+    const build = ctxembed([
+      "index",
+      "build",
+      "--input",
+      corpus,
+      "--index",
+      directory,
+      "--model",
+      modelFile,
+      "--pooling",
+      "cls",
+    ]);
     expect(build.status).toBe(1);
     expect(build.stderr).toMatch(/built with other settings/);
   });
@@ -111,16 +177,31 @@ describe("sentence index", () => {
     const app = buildServer(model, {}, {}, indexes);
     try {
       const query = "Two dogs are running through the grass.";
-      const cli = jsonLines(ctxembed(["search", "--index", directory, "--query", query, "--k", "7", "--filter", "source = 'even'"]).stdout);
-      const served = await app.inject({ method: "POST", url: "/search", payload: { query, k: 7, filter: "source = 'even'" } });
+      const cli = jsonLines(
+        ctxembed(["search", "--index", directory, "--query", query, "--k", "7", "--filter", "source = 'even'"]).stdout,
+      );
+      const served = await app.inject({
+        method: "POST",
+        url: "/search",
+        payload: { query, k: 7, filter: "source = 'even'" },
+      });
       expect(served.statusCode).toBe(200);
       const hits = served.json() as Record<string, unknown>[];
       expect(hits.map((hit) => hit.id)).toEqual(cli.map((hit) => hit.id));
       hits.forEach((hit, i) => expect(hit.score as number).toBeCloseTo(cli[i]!.score as number, 5));
 
-      const post = (payload: string | object) => app.inject({ method: "POST", url: "/search", headers: { "content-type": "application/json" }, payload });
+      const post = (payload: string | object) =>
+        app.inject({ method: "POST", url: "/search", headers: { "content-type": "application/json" }, payload });
       expect((await post("{not json")).statusCode).toBe(400);
-      for (const body of [{}, { query: 3 }, { query: "x", k: 0 }, { query: "x", k: 5000 }, { query: "x", filter: "colour = 1" }, { query: "x", table: "phrases" }, { query: "x", extra: 1 }]) {
+      for (const body of [
+        {},
+        { query: 3 },
+        { query: "x", k: 0 },
+        { query: "x", k: 5000 },
+        { query: "x", filter: "colour = 1" },
+        { query: "x", table: "phrases" },
+        { query: "x", extra: 1 },
+      ]) {
         const response = await post(body);
         expect(response.statusCode, JSON.stringify(body)).toBe(422);
         expect(response.json()).toMatchObject({ error_type: "validation" });
@@ -135,17 +216,47 @@ describe("sentence index", () => {
 describe("phrase index", () => {
   it("has the top hit brute-force phrase search finds, with its range", async () => {
     const directory = join(root, "phrases");
-    const build = ctxembed(["index", "build", "--input", corpus, "--index", directory, "--model", modelFile, "--phrases", "--max-words", "3", "--threads", "2"]);
+    const build = ctxembed([
+      "index",
+      "build",
+      "--input",
+      corpus,
+      "--index",
+      directory,
+      "--model",
+      modelFile,
+      "--phrases",
+      "--max-words",
+      "3",
+      "--threads",
+      "2",
+    ]);
     expect(build.status, build.stderr).toBe(0);
     for (const query of ["playing a guitar", "a small child", "cutting vegetables"]) {
       const [best] = await searchPhrases(model, query, sentences, { maxWords: 3, top: 1 });
       const run = ctxembed(["search", "--index", directory, "--phrases", "--query", query, "--k", "1"]);
       expect(run.status, run.stderr).toBe(0);
       const [hit] = jsonLines(run.stdout);
-      expect({ passage: hit!.passage, start: hit!.start, end: hit!.end, text: hit!.text }).toEqual({ passage: `s${best!.passage}`, start: best!.start, end: best!.end, text: best!.text });
+      expect({ passage: hit!.passage, start: hit!.start, end: hit!.end, text: hit!.text }).toEqual({
+        passage: `s${best!.passage}`,
+        start: best!.start,
+        end: best!.end,
+        text: best!.text,
+      });
       expect(hit!.score as number).toBeCloseTo(best!.score, 4);
     }
-    const inContext = ctxembed(["search", "--index", directory, "--phrases", "--query-context", "The man played the guitar loudly.", "--find", "guitar", "--k", "1"]);
+    const inContext = ctxembed([
+      "search",
+      "--index",
+      directory,
+      "--phrases",
+      "--query-context",
+      "The man played the guitar loudly.",
+      "--find",
+      "guitar",
+      "--k",
+      "1",
+    ]);
     expect(inContext.status, inContext.stderr).toBe(0);
     expect(jsonLines(inContext.stdout)[0]!.text).toMatch(/guitar/i);
   });

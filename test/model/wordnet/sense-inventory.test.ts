@@ -46,7 +46,10 @@ describe("WordNet database files", () => {
   });
 
   it("finds a lemma through inflections and irregular forms", () => {
-    expect(findLemma(wordnet, "This letter is being circulated among the faculty", "circulate", "verb")).toEqual({ start: 21, end: 31 });
+    expect(findLemma(wordnet, "This letter is being circulated among the faculty", "circulate", "verb")).toEqual({
+      start: 21,
+      end: 31,
+    });
     expect(findLemma(wordnet, "She ran home", "run", "verb")).toEqual({ start: 4, end: 7 });
     expect(findLemma(wordnet, "he took off his hat", "take off", "verb")).toEqual({ start: 3, end: 11 });
     expect(findLemma(wordnet, "nothing to see", "run", "verb")).toBeUndefined();
@@ -61,8 +64,12 @@ describe("WordNet senses read as whole sentences", () => {
     const senses = await inventory.senses("board", "noun");
     const synsets = wordnet.synsets("board", "noun");
     // every example counts, whether or not it uses the lemma; the excluded one is gone
-    expect(senses.map((sense) => sense.examples.map((e) => e.text))).toEqual(synsets.map((synset) => synset.examples.filter((e) => e !== "room and board")));
-    for (const sense of senses) for (const example of sense.examples) expect(example).toEqual({ text: example.text, start: 0, end: example.text.length });
+    expect(senses.map((sense) => sense.examples.map((e) => e.text))).toEqual(
+      synsets.map((synset) => synset.examples.filter((e) => e !== "room and board")),
+    );
+    for (const sense of senses)
+      for (const example of sense.examples)
+        expect(example).toEqual({ text: example.text, start: 0, end: example.text.length });
     expect(log).not.toContain("room and board");
 
     const text = "He sat on the board of the company";
@@ -70,15 +77,21 @@ describe("WordNet senses read as whole sentences", () => {
     const [whole] = await embed([{ text, start: 0, end: text.length }]);
     expect(Array.from(occurrence!)).toEqual(Array.from(l2Normalize(whole!)));
 
-    const whole1 = async (value: string) => l2Normalize((await embed([{ text: value, start: 0, end: value.length }]))[0]!);
+    const whole1 = async (value: string) =>
+      l2Normalize((await embed([{ text: value, start: 0, end: value.length }]))[0]!);
     for (const [i, sense] of senses.entries()) {
       const definition = await whole1(`board: ${synsets[i]!.definition}`);
-      const expected = sense.examples.length === 0
-        ? dot(occurrence!, definition)
-        : (dot(occurrence!, definition) + dot(occurrence!, unitMean(await Promise.all(sense.examples.map((e) => whole1(e.text))), 8))) / 2;
+      const expected =
+        sense.examples.length === 0
+          ? dot(occurrence!, definition)
+          : (dot(occurrence!, definition) +
+              dot(occurrence!, unitMean(await Promise.all(sense.examples.map((e) => whole1(e.text))), 8))) /
+            2;
       expect(dot(occurrence!, sense.vector)).toBeCloseTo(expected, 5);
     }
-    expect(senses.some((sense) => sense.examples.length === 0) && senses.some((sense) => sense.examples.length > 0)).toBe(true);
+    expect(
+      senses.some((sense) => sense.examples.length === 0) && senses.some((sense) => sense.examples.length > 0),
+    ).toBe(true);
   });
 });
 
@@ -104,11 +117,17 @@ describe("WiC leakage filter", () => {
     const devKeys = new Set(dev.flatMap((pair) => [sentenceKey(pair.sentence1), sentenceKey(pair.sentence2)]));
     const full = WordNetSenses.create(wordnet, fakeEmbedder([]));
     const filtered = full.excluding(dev.flatMap((pair) => [pair.sentence1, pair.sentence2]));
-    const words = [...new Map(dev.map((pair) => [`${pair.word}/${pair.partOfSpeech}`, { lemma: pair.word, pos: wicPos(pair.partOfSpeech) }])).values()];
+    const words = [
+      ...new Map(
+        dev.map((pair) => [`${pair.word}/${pair.partOfSpeech}`, { lemma: pair.word, pos: wicPos(pair.partOfSpeech) }]),
+      ).values(),
+    ];
     let leakedBefore = 0;
     for (const { lemma, pos } of words) {
-      for (const sense of await full.senses(lemma, pos)) leakedBefore += sense.examples.filter((e) => devKeys.has(sentenceKey(e.text))).length;
-      for (const sense of await filtered.senses(lemma, pos)) expect(sense.examples.filter((e) => devKeys.has(sentenceKey(e.text)))).toEqual([]);
+      for (const sense of await full.senses(lemma, pos))
+        leakedBefore += sense.examples.filter((e) => devKeys.has(sentenceKey(e.text))).length;
+      for (const sense of await filtered.senses(lemma, pos))
+        expect(sense.examples.filter((e) => devKeys.has(sentenceKey(e.text)))).toEqual([]);
     }
     // WiC is built from WordNet examples: without the filter, many dev sentences sit in the inventory.
     expect(leakedBefore).toBeGreaterThan(100);
@@ -116,13 +135,24 @@ describe("WiC leakage filter", () => {
 
   it("leaves out the whole split for a scored split, and only a pair's own sentences for the split a classifier is fitted on", async () => {
     const inventory = WordNetSenses.create(wordnet, fakeEmbedder([]));
-    const examples = wordnet.synsets("board", "noun").flatMap((synset) => synset.examples.filter((example) => findLemma(wordnet, example, "board", "noun")));
+    const examples = wordnet
+      .synsets("board", "noun")
+      .flatMap((synset) => synset.examples.filter((example) => findLemma(wordnet, example, "board", "noun")));
     expect(examples.length).toBeGreaterThanOrEqual(4);
-    const pair = (sentence1: string, sentence2: string): WicPair => ({ word: "board", partOfSpeech: "N", sentence1, sentence2, index1: 0, index2: 0 });
+    const pair = (sentence1: string, sentence2: string): WicPair => ({
+      word: "board",
+      partOfSpeech: "N",
+      sentence1,
+      sentence2,
+      index1: 0,
+      index2: 0,
+    });
     const pairs = [pair(examples[0]!, examples[1]!), pair(examples[2]!, examples[3]!)];
-    const used = async (senses: WordNetSenses) => new Set((await senses.senses("board", "noun")).flatMap((sense) => sense.examples.map((e) => e.text)));
+    const used = async (senses: WordNetSenses) =>
+      new Set((await senses.senses("board", "noun")).flatMap((sense) => sense.examples.map((e) => e.text)));
     const split = leaveOutInventories(inventory, pairs, "split");
-    for (const p of pairs) for (const sentence of examples.slice(0, 4)) expect(await used(split.of(p))).not.toContain(sentence);
+    for (const p of pairs)
+      for (const sentence of examples.slice(0, 4)) expect(await used(split.of(p))).not.toContain(sentence);
     const perPair = leaveOutInventories(inventory, pairs, "pair");
     const [first, second] = [await used(perPair.of(pairs[0]!)), await used(perPair.of(pairs[1]!))];
     expect(first).not.toContain(examples[0]);

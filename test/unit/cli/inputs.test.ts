@@ -8,7 +8,11 @@ import { inputFormatOf, openInput, type InputOptions, type InputRecord } from ".
 const directory = mkdtempSync(join(tmpdir(), "ctxembed-inputs-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-async function read(name: string, content: string, options: Partial<InputOptions> = {}): Promise<Omit<InputRecord, "where">[]> {
+async function read(
+  name: string,
+  content: string,
+  options: Partial<InputOptions> = {},
+): Promise<Omit<InputRecord, "where">[]> {
   const input = join(directory, name);
   writeFileSync(input, content);
   const reader = await openInput({ input, field: "text", header: true, skipEmpty: false, ...options });
@@ -19,7 +23,9 @@ async function read(name: string, content: string, options: Partial<InputOptions
 
 describe("input formats", () => {
   it("takes the format from --input-format, else the extension, else plain text", () => {
-    expect(["a.jsonl", "a.NDJSON", "a.csv", "a.tsv", "a.tab", "a.txt", "-"].map((input) => inputFormatOf({ input }))).toEqual(["jsonl", "jsonl", "csv", "tsv", "tsv", "text", "text"]);
+    expect(
+      ["a.jsonl", "a.NDJSON", "a.csv", "a.tsv", "a.tab", "a.txt", "-"].map((input) => inputFormatOf({ input })),
+    ).toEqual(["jsonl", "jsonl", "csv", "tsv", "tsv", "text", "text"]);
     expect(inputFormatOf({ input: "a.csv", inputFormat: "text" })).toBe("text");
   });
 
@@ -38,8 +44,12 @@ describe("input formats", () => {
       { index: 0, text: "first", fields: { year: 2001, source: null, tags: ["a"] } },
       { index: 1, text: "second", fields: { year: null, source: "blog", tags: null } },
     ]);
-    expect(await read("fields.csv", "text,source\nfirst,news\n", { fields: ["source"] })).toEqual([{ index: 0, text: "first", fields: { source: "news" } }]);
-    await expect(read("nofield.csv", "text,source\nfirst,news\n", { fields: ["year"] })).rejects.toThrow(/no column "year" for the field "year"/);
+    expect(await read("fields.csv", "text,source\nfirst,news\n", { fields: ["source"] })).toEqual([
+      { index: 0, text: "first", fields: { source: "news" } },
+    ]);
+    await expect(read("nofield.csv", "text,source\nfirst,news\n", { fields: ["year"] })).rejects.toThrow(
+      /no column "year" for the field "year"/,
+    );
   });
 
   it("reads JSON lines' --field and carries the id field through", async () => {
@@ -49,9 +59,15 @@ describe("input formats", () => {
       { index: 1, text: "second", id: 7 },
       { index: 2, text: "third" },
     ]);
-    await expect(read("b.jsonl", content, { field: "body", idField: "id" })).rejects.toThrow(/line 3 of .*b\.jsonl has no field "id" \(--id-field\)/);
-    await expect(read("c.jsonl", '{"text":"ok"}\n{"text":\n')).rejects.toThrow(/line 2 of .*c\.jsonl is not valid JSON/);
-    await expect(read("d.jsonl", '{"body":"x"}\n')).rejects.toThrow(/line 1 of .*d\.jsonl has no string field "text"; choose the field with --field/);
+    await expect(read("b.jsonl", content, { field: "body", idField: "id" })).rejects.toThrow(
+      /line 3 of .*b\.jsonl has no field "id" \(--id-field\)/,
+    );
+    await expect(read("c.jsonl", '{"text":"ok"}\n{"text":\n')).rejects.toThrow(
+      /line 2 of .*c\.jsonl is not valid JSON/,
+    );
+    await expect(read("d.jsonl", '{"body":"x"}\n')).rejects.toThrow(
+      /line 1 of .*d\.jsonl has no string field "text"; choose the field with --field/,
+    );
   });
 
   it("reads a CSV column by header name or number, with quoted commas and newlines, and its id column", async () => {
@@ -68,8 +84,12 @@ describe("input formats", () => {
       { index: 0, text: "first" },
       { index: 1, text: "second" },
     ]);
-    await expect(read("d.csv", content, { column: "body" })).rejects.toThrow(/d\.csv has no column "body" for the text \(--column\); its columns are "id", "title", "text"/);
-    await expect(read("e.csv", "id,text\n1,a\n2,b,c\n")).rejects.toThrow(/e\.csv: Invalid Record Length: expect 2, got 3 on line 3/);
+    await expect(read("d.csv", content, { column: "body" })).rejects.toThrow(
+      /d\.csv has no column "body" for the text \(--column\); its columns are "id", "title", "text"/,
+    );
+    await expect(read("e.csv", "id,text\n1,a\n2,b,c\n")).rejects.toThrow(
+      /e\.csv: Invalid Record Length: expect 2, got 3 on line 3/,
+    );
   });
 
   it("reads TSV without quoting, so quotes are ordinary characters", async () => {

@@ -12,7 +12,9 @@ describe("--layers syntax", () => {
     ["4,5,6:mix=0.1,0.2,0.7:gamma=2", { layers: [4, 5, 6], combine: { weights: [0.1, 0.2, 0.7], gamma: 2 } }],
   ])("%s", (text, spec) => expect(parseLayerOption(text)).toEqual(spec));
 
-  it.each(["", "a,b", "1:median", "1,2:mix=x", "1:sum:gamma=2"])("rejects %j", (text) => expect(() => parseLayerOption(text)).toThrow());
+  it.each(["", "a,b", "1:median", "1,2:mix=x", "1:sum:gamma=2"])("rejects %j", (text) =>
+    expect(() => parseLayerOption(text)).toThrow(),
+  );
 
   it("parses windows", () => {
     expect(parseWindowOption("128")).toEqual({ size: 128 });
@@ -48,6 +50,8 @@ describe("planLayers and combineLayers", () => {
   });
 
   it("reads only the requested tokens of the batch", () => {
-    expect(Array.from(combineLayers(states, 2, 2, planLayers({ layers: [1, 2], combine: "sum" }, 6), 1, 1))).toEqual([33, 44]);
+    expect(Array.from(combineLayers(states, 2, 2, planLayers({ layers: [1, 2], combine: "sum" }, 6), 1, 1))).toEqual([
+      33, 44,
+    ]);
   });
 });

@@ -26,7 +26,9 @@ describe("packPrefixBatches", () => {
   const tokens = (length: number, from = 1000) => Array.from({ length }, () => from + Math.floor(random() * 50));
   // Three prompts (long distinct prefixes, like demonstration sets), texts of 3-12 tokens after them.
   const prompts = [tokens(40), tokens(25), tokens(60)];
-  const prompted = Array.from({ length: 90 }, (_, i) => Int32Array.from([1, ...prompts[i % 3]!, ...tokens(3 + (i % 10), 2000)]));
+  const prompted = Array.from({ length: 90 }, (_, i) =>
+    Int32Array.from([1, ...prompts[i % 3]!, ...tokens(3 + (i % 10), 2000)]),
+  );
   const limits = { batchTokens: 256, maxSequences: 16 };
 
   function checkInvariants(sequences: Int32Array[], batches: PrefixBatch[]): void {

@@ -7,7 +7,10 @@ describe("fitLogistic", () => {
     const random = seededRandom(4);
     const truth = { weights: [2, -1, 0], intercept: 0.5 };
     const rows = Array.from({ length: 20000 }, () => [random() * 2 - 1, random() * 2 - 1, random() * 2 - 1]);
-    const labels = rows.map((row) => random() < 1 / (1 + Math.exp(-(truth.intercept + row.reduce((s, v, j) => s + v * truth.weights[j]!, 0)))));
+    const labels = rows.map(
+      (row) =>
+        random() < 1 / (1 + Math.exp(-(truth.intercept + row.reduce((s, v, j) => s + v * truth.weights[j]!, 0)))),
+    );
     const model = fitLogistic(rows, labels, { l2: 1e-6 });
     // Weights are on standardised features: undo the scaling to compare with the generating ones.
     const raw = model.weights.map((w, j) => w / model.scales[j]!);
@@ -23,7 +26,11 @@ describe("fitLogistic", () => {
     const rowWeights = rows.map((_, i) => i % 3); // 0, 1, 2, 0, 1, 2, ...
     const weighted = fitLogistic(rows, labels, { l2: 0.5, rowWeights });
     const copied = rows.flatMap((row, i) => Array.from({ length: rowWeights[i]! }, () => ({ row, label: labels[i]! })));
-    const expanded = fitLogistic(copied.map((c) => c.row), copied.map((c) => c.label), { l2: 0.5 });
+    const expanded = fitLogistic(
+      copied.map((c) => c.row),
+      copied.map((c) => c.label),
+      { l2: 0.5 },
+    );
     for (const row of rows) expect(predictProbability(weighted, row)).toBeCloseTo(predictProbability(expanded, row), 9);
     expect(() => fitLogistic(rows, labels, { rowWeights: [1] })).toThrow(RangeError);
     expect(() => fitLogistic(rows, labels, { rowWeights: rows.map(() => -1) })).toThrow(RangeError);

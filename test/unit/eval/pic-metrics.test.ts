@@ -2,7 +2,13 @@
 // SQuAD's evaluation rules, and against properties every ranking must satisfy.
 import { describe, expect, it } from "vitest";
 import type { PhraseAnswer } from "../../../lib/eval/pic-data.js";
-import { exactMatch, normalizeAnswer, retrievalMetrics, tokenF1, type RankedSpan } from "../../../lib/eval/pic-metrics.js";
+import {
+  exactMatch,
+  normalizeAnswer,
+  retrievalMetrics,
+  tokenF1,
+  type RankedSpan,
+} from "../../../lib/eval/pic-metrics.js";
 
 /** The span of `context` starting at the `nth` occurrence of `text`, scored `score`. */
 function span(context: string, text: string, score: number, nth = 0): RankedSpan {
@@ -11,7 +17,10 @@ function span(context: string, text: string, score: number, nth = 0): RankedSpan
   if (start < 0) throw new Error(`${text} is not in the context`);
   return { text, start, end: start + text.length, score };
 }
-const answerAt = (context: string, text: string, nth = 0): PhraseAnswer => ({ text, start: span(context, text, 0, nth).start });
+const answerAt = (context: string, text: string, nth = 0): PhraseAnswer => ({
+  text,
+  start: span(context, text, 0, nth).start,
+});
 
 describe("SQuAD answer metrics", () => {
   it("normalises as SQuAD does: lower case, ASCII punctuation and articles removed, whitespace collapsed", () => {
@@ -56,9 +65,17 @@ describe("PiC retrieval metrics", () => {
       // hit at rank 1; best span exact: EM 1, F1 1
       { answers, ranked: [span(context, "harbour master", 0.9), span(context, "storm", 0.5)] },
       // hit at rank 3; best span "the harbour" -> [harbour] vs [harbour, master]: P 1, R 1/2, F1 2/3
-      { answers, ranked: [span(context, "the harbour", 0.8), span(context, "crews", 0.7), span(context, "harbour master", 0.6)] },
+      {
+        answers,
+        ranked: [span(context, "the harbour", 0.8), span(context, "crews", 0.7), span(context, "harbour master", 0.6)],
+      },
       // hit at rank 6, outside the five MRR@5 looks at; best span shares no token: EM 0, F1 0
-      { answers, ranked: ["storm", "breakwater", "crews", "nets", "inspected", "harbour master"].map((text, i) => span(context, text, 1 - i / 10)) },
+      {
+        answers,
+        ranked: ["storm", "breakwater", "crews", "nets", "inspected", "harbour master"].map((text, i) =>
+          span(context, text, 1 - i / 10),
+        ),
+      },
     ];
     const metrics = retrievalMetrics(results);
     expect(metrics.count).toBe(3);
@@ -72,15 +89,25 @@ describe("PiC retrieval metrics", () => {
   it("counts a span as the answer by its normalised text or by its exact range", () => {
     const byText = { ...span(context, "harbour master", 1), text: "The Harbour Master", start: 0, end: 5 };
     const byRange = { ...span(context, "harbour master", 1), text: "harbourmaster" };
-    const offByOne = { ...span(context, "harbour master", 1), text: "harbour-master", end: span(context, "harbour master", 1).end + 1 };
+    const offByOne = {
+      ...span(context, "harbour master", 1),
+      text: "harbour-master",
+      end: span(context, "harbour master", 1).end + 1,
+    };
     expect(retrievalMetrics([{ answers, ranked: [byText] }]).top1).toBe(100);
     expect(retrievalMetrics([{ answers, ranked: [byRange] }]).top1).toBe(100);
     expect(retrievalMetrics([{ answers, ranked: [offByOne] }]).top1).toBe(0);
   });
 
   it("PSD: the phrase in the wrong passage counts by text, not with match 'range'", () => {
-    const joined = "The ship was sent to break the ice in the strait. The trainer told a joke to break the ice among colleagues.";
-    const results = [{ answers: [answerAt(joined, "break the ice", 1)], ranked: [span(joined, "break the ice", 0.9, 0), span(joined, "break the ice", 0.8, 1)] }];
+    const joined =
+      "The ship was sent to break the ice in the strait. The trainer told a joke to break the ice among colleagues.";
+    const results = [
+      {
+        answers: [answerAt(joined, "break the ice", 1)],
+        ranked: [span(joined, "break the ice", 0.9, 0), span(joined, "break the ice", 0.8, 1)],
+      },
+    ];
     expect(retrievalMetrics(results).top1).toBe(100);
     const bySense = retrievalMetrics(results, { match: "range" });
     expect(bySense.top1).toBe(0);
@@ -94,13 +121,30 @@ describe("PiC retrieval metrics", () => {
       { context, answers },
       { context, answers: [answerAt(context, "mended their nets")] },
     ];
-    const perfect = retrievalMetrics(items.map((item) => ({ answers: item.answers, ranked: [span(context, item.answers[0]!.text, 1), span(context, "storm", 0)] })));
+    const perfect = retrievalMetrics(
+      items.map((item) => ({
+        answers: item.answers,
+        ranked: [span(context, item.answers[0]!.text, 1), span(context, "storm", 0)],
+      })),
+    );
     expect(perfect).toEqual({ count: 2, top1: 100, top3: 100, mrr5: 100, exactMatch: 100, f1: 100 });
-    expect(retrievalMetrics(items.map((item) => ({ answers: item.answers, ranked: [] })))).toEqual({ count: 2, top1: 0, top3: 0, mrr5: 0, exactMatch: 0, f1: 0 });
+    expect(retrievalMetrics(items.map((item) => ({ answers: item.answers, ranked: [] })))).toEqual({
+      count: 2,
+      top1: 0,
+      top3: 0,
+      mrr5: 0,
+      exactMatch: 0,
+      f1: 0,
+    });
     expect(retrievalMetrics([])).toEqual({ count: 0, top1: 0, top3: 0, mrr5: 0, exactMatch: 0, f1: 0 });
   });
 
   it("refuses a result without gold answers", () => {
-    expect(() => retrievalMetrics([{ answers, ranked: [] }, { answers: [], ranked: [] }])).toThrow(new RangeError("result 2 has no gold answers to compare with"));
+    expect(() =>
+      retrievalMetrics([
+        { answers, ranked: [] },
+        { answers: [], ranked: [] },
+      ]),
+    ).toThrow(new RangeError("result 2 has no gold answers to compare with"));
   });
 });

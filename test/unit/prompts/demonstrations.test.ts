@@ -18,7 +18,10 @@ function angleEmbedding(angles: Record<string, number>): EmbedTexts & { calls: s
   return Object.assign(embed, { calls });
 }
 
-const pool: Demonstration[] = ["far", "near", "middle", "near twin", "farthest"].map((query) => ({ query, response: query.toUpperCase() }));
+const pool: Demonstration[] = ["far", "near", "middle", "near twin", "farthest"].map((query) => ({
+  query,
+  response: query.toUpperCase(),
+}));
 const angles = { far: 0.9, near: 0.1, middle: 0.5, "near twin": 0.1, farthest: 2, query: 0, other: 1.9 };
 
 describe("DemonstrationSelector", () => {
@@ -33,7 +36,11 @@ describe("DemonstrationSelector", () => {
   it("embeds the pool once, however many calls wait for it, and the queries of selectMany in one call", async () => {
     const embed = angleEmbedding(angles);
     const selector = new DemonstrationSelector(pool, embed);
-    const [first, second, many] = await Promise.all([selector.select("query", 2), selector.select("other", 2), selector.selectMany(["query", "other"], 2)]);
+    const [first, second, many] = await Promise.all([
+      selector.select("query", 2),
+      selector.select("other", 2),
+      selector.selectMany(["query", "other"], 2),
+    ]);
     expect(many).toEqual([first, second]);
     await selector.select("query", 1);
     const poolTexts = pool.map((d) => d.query);
@@ -66,9 +73,13 @@ describe("DemonstrationSelector", () => {
 
   it("checks what it is given and what the embedding function returns", async () => {
     expect(() => new DemonstrationSelector([], angleEmbedding(angles))).toThrow(/non-empty array/);
-    expect(() => new DemonstrationSelector([{ query: "x" } as Demonstration], angleEmbedding(angles))).toThrow(/pool\[0\]\.response/);
+    expect(() => new DemonstrationSelector([{ query: "x" } as Demonstration], angleEmbedding(angles))).toThrow(
+      /pool\[0\]\.response/,
+    );
     const short = new DemonstrationSelector(pool, async () => [new Float32Array(2)]);
-    await expect(short.select("query", 1)).rejects.toThrow(/embed returned 1 vectors for 5 texts of the demonstration pool/);
+    await expect(short.select("query", 1)).rejects.toThrow(
+      /embed returned 1 vectors for 5 texts of the demonstration pool/,
+    );
     expect(await new DemonstrationSelector(pool, angleEmbedding(angles)).selectMany([], 1)).toEqual([]);
   });
 });
@@ -82,5 +93,4 @@ describe("PromptEOL demonstrations", () => {
       expect(response).toMatch(/^[A-Z][a-z]+$/);
     }
   });
-
 });

@@ -12,7 +12,10 @@ function separatedClusters(clusters: number, perCluster: number, width: number, 
   const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const centres = Array.from({ length: clusters }, () => l2Normalize(Float32Array.from({ length: width }, gaussian)));
   const points = centres.flatMap((centre, c) =>
-    Array.from({ length: perCluster + c }, () => ({ truth: c, vector: l2Normalize(centre.map((value) => value + noise * gaussian())) })),
+    Array.from({ length: perCluster + c }, () => ({
+      truth: c,
+      vector: l2Normalize(centre.map((value) => value + noise * gaussian())),
+    })),
   );
   const shuffled = shuffle(points, random);
   return { vectors: shuffled.map((p) => p.vector), truth: shuffled.map((p) => p.truth) };
@@ -55,7 +58,11 @@ describe("clustering recovers separated clusters exactly", () => {
   });
 
   it("k larger than the distinct points yields only the distinct clusters", () => {
-    const twoPoints = [l2Normalize(Float32Array.of(1, 0)), l2Normalize(Float32Array.of(0, 1)), l2Normalize(Float32Array.of(1, 0))];
+    const twoPoints = [
+      l2Normalize(Float32Array.of(1, 0)),
+      l2Normalize(Float32Array.of(0, 1)),
+      l2Normalize(Float32Array.of(1, 0)),
+    ];
     const result = kMeans(twoPoints, 20);
     expect(result.centroids).toHaveLength(2);
     expect(samePartition(result.assignments, [0, 1, 0])).toBe(true);
@@ -72,7 +79,9 @@ describe("meanSilhouette", () => {
       labels
         .map((own, i) => {
           const mean = (cluster: number) => {
-            const others = labels.map((l, j) => (l === cluster && j !== i ? d(i, j) : NaN)).filter((x) => !Number.isNaN(x));
+            const others = labels
+              .map((l, j) => (l === cluster && j !== i ? d(i, j) : NaN))
+              .filter((x) => !Number.isNaN(x));
             return others.reduce((a, b) => a + b, 0) / others.length;
           };
           const a = mean(own);

@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SenseDictionary, type DictionarySettings } from "../../../lib/senses/dictionary.js";
-import { decodeDictionary, encodeDictionary, loadDictionary, saveDictionary } from "../../../lib/senses/dictionary-file.js";
+import {
+  decodeDictionary,
+  encodeDictionary,
+  loadDictionary,
+  saveDictionary,
+} from "../../../lib/senses/dictionary-file.js";
 import { l2Normalize } from "../../../lib/vectors/similarity.js";
 import { seededRandom } from "../../../lib/util/random.js";
 
@@ -22,7 +27,15 @@ function sampleDictionary(): SenseDictionary {
   const random = seededRandom(9);
   const vector = () => l2Normalize(Float32Array.from({ length: settings.dimensions }, () => random() - 0.5));
   return new SenseDictionary(settings, [
-    { word: "bank", occurrences: 120, senses: [0, 1, 2].map((i) => ({ centroid: vector(), samples: 10 + i, contexts: [`river bank ${i}`, "naïve “quotes”"] })) },
+    {
+      word: "bank",
+      occurrences: 120,
+      senses: [0, 1, 2].map((i) => ({
+        centroid: vector(),
+        samples: 10 + i,
+        contexts: [`river bank ${i}`, "naïve “quotes”"],
+      })),
+    },
     { word: "rare", occurrences: 3, senses: [{ centroid: vector(), samples: 3, contexts: ["a rare word"] }] },
   ]);
 }
@@ -37,8 +50,16 @@ describe("sense dictionary file", () => {
     await saveDictionary(original, path);
     const loaded = await loadDictionary(path);
     expect(loaded.settings).toEqual(original.settings);
-    expect([...loaded.words].map((w) => ({ ...w, senses: w.senses.map((s) => ({ ...s, centroid: Array.from(s.centroid) })) }))).toEqual(
-      [...original.words].map((w) => ({ ...w, senses: w.senses.map((s) => ({ ...s, centroid: Array.from(s.centroid) })) })),
+    expect(
+      [...loaded.words].map((w) => ({
+        ...w,
+        senses: w.senses.map((s) => ({ ...s, centroid: Array.from(s.centroid) })),
+      })),
+    ).toEqual(
+      [...original.words].map((w) => ({
+        ...w,
+        senses: w.senses.map((s) => ({ ...s, centroid: Array.from(s.centroid) })),
+      })),
     );
   });
 

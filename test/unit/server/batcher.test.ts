@@ -30,7 +30,10 @@ function fakeModel() {
 const defaults: BatcherOptions = { maxBatchTokens: 100, maxRequests: 100, merge: true };
 const tokensOf = (texts: string[]) => texts.map((text) => text.length);
 
-async function settleAll(model: ReturnType<typeof fakeModel>, promises: Promise<unknown>[]): Promise<PromiseSettledResult<unknown>[]> {
+async function settleAll(
+  model: ReturnType<typeof fakeModel>,
+  promises: Promise<unknown>[],
+): Promise<PromiseSettledResult<unknown>[]> {
   const settled = Promise.allSettled(promises);
   let done = false;
   void settled.then(() => (done = true));
@@ -43,8 +46,15 @@ describe("Batcher", () => {
     const model = fakeModel();
     const batcher = new Batcher(model.run, defaults, () => {});
     const requests = [["a"], ["b", "c"], ["d"]];
-    const settled = await settleAll(model, requests.map((texts) => batcher.submit(texts, tokensOf(texts), { suffix: "!" })));
-    expect(settled.map((result) => (result as PromiseFulfilledResult<string[]>).value)).toEqual([["a!"], ["b!", "c!"], ["d!"]]);
+    const settled = await settleAll(
+      model,
+      requests.map((texts) => batcher.submit(texts, tokensOf(texts), { suffix: "!" })),
+    );
+    expect(settled.map((result) => (result as PromiseFulfilledResult<string[]>).value)).toEqual([
+      ["a!"],
+      ["b!", "c!"],
+      ["d!"],
+    ]);
     expect(model.calls.map((call) => call.texts)).toEqual([["a", "b", "c", "d"]]);
   });
 
@@ -55,9 +65,14 @@ describe("Batcher", () => {
     const first = batcher.submit(["a"], [1], { suffix: "!" });
     while (model.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
     const later = [["b", "c"], ["d"], ["e", "f", "g"]];
-    const settled = await settleAll(model, [first, ...later.map((texts) => batcher.submit(texts, tokensOf(texts), { suffix: "!" }))]);
+    const settled = await settleAll(model, [
+      first,
+      ...later.map((texts) => batcher.submit(texts, tokensOf(texts), { suffix: "!" })),
+    ]);
 
-    expect(settled.map((result) => (result as PromiseFulfilledResult<string[]>).value)).toEqual([["a"], ...later].map((texts) => texts.map((t) => `${t}!`)));
+    expect(settled.map((result) => (result as PromiseFulfilledResult<string[]>).value)).toEqual(
+      [["a"], ...later].map((texts) => texts.map((t) => `${t}!`)),
+    );
     // The first request started alone; the three that queued behind it share one call.
     expect(model.calls.map((call) => call.texts)).toEqual([["a"], ["b", "c", "d", "e", "f", "g"]]);
     expect(reports.map((report) => [report.requests, report.inputs, report.tokens])).toEqual([
@@ -75,7 +90,8 @@ describe("Batcher", () => {
     await settleAll(model, pending);
     const batches = model.calls.map((call) => call.texts);
     expect(batches).toEqual([["x", "aaaa", "bbbb"], ["cccccccccccc"], ["dd", "eeee"]]);
-    for (const batch of batches.filter((batch) => batch.length > 1)) expect(batch.join("").length).toBeLessThanOrEqual(10);
+    for (const batch of batches.filter((batch) => batch.length > 1))
+      expect(batch.join("").length).toBeLessThanOrEqual(10);
   });
 
   it("merges only requests with identical options", async () => {
@@ -88,7 +104,12 @@ describe("Batcher", () => {
       batcher.submit(["c"], [1], { suffix: "-1" }),
     ];
     const settled = await settleAll(model, pending);
-    expect(settled.map((result) => (result as PromiseFulfilledResult<string[]>).value)).toEqual([["first"], ["a-1"], ["b-2"], ["c-1"]]);
+    expect(settled.map((result) => (result as PromiseFulfilledResult<string[]>).value)).toEqual([
+      ["first"],
+      ["a-1"],
+      ["b-2"],
+      ["c-1"],
+    ]);
     expect(model.calls.map((call) => [call.texts, call.options.suffix])).toEqual([
       [["first"], ""],
       [["a", "c"], "-1"],
@@ -99,7 +120,10 @@ describe("Batcher", () => {
   it("gives every request its own call when merging is off", async () => {
     const model = fakeModel();
     const batcher = new Batcher(model.run, { ...defaults, merge: false }, () => {});
-    await settleAll(model, ["a", "b", "c"].map((text) => batcher.submit([text], [1], { suffix: "" })));
+    await settleAll(
+      model,
+      ["a", "b", "c"].map((text) => batcher.submit([text], [1], { suffix: "" })),
+    );
     expect(model.calls.map((call) => call.texts)).toEqual([["a"], ["b"], ["c"]]);
   });
 
@@ -120,7 +144,9 @@ describe("Batcher", () => {
   it("isolates a failing request: the requests merged with it still get their results", async () => {
     const model = fakeModel();
     const batcher = new Batcher(model.run, defaults, () => {});
-    const pending = [["first"], ["good"], ["bad"], ["also good"]].map((texts) => batcher.submit(texts, [1], { suffix: "." }));
+    const pending = [["first"], ["good"], ["bad"], ["also good"]].map((texts) =>
+      batcher.submit(texts, [1], { suffix: "." }),
+    );
     const settled = await settleAll(model, pending);
     expect(settled.map((result) => result.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
     expect((settled[1] as PromiseFulfilledResult<string[]>).value).toEqual(["good."]);
@@ -129,7 +155,11 @@ describe("Batcher", () => {
   });
 
   it("rejects a model call that returns the wrong number of results instead of mixing them up", async () => {
-    const batcher = new Batcher(async (texts: string[]) => texts.slice(1), defaults, () => {});
+    const batcher = new Batcher(
+      async (texts: string[]) => texts.slice(1),
+      defaults,
+      () => {},
+    );
     await expect(batcher.submit(["a", "b"], [1, 1], {})).rejects.toThrow(/returned 1 results for 2 inputs/);
   });
 

@@ -43,9 +43,12 @@ describe("bearerCheck", () => {
     expect(() => check("Bearer s3cret-key")).not.toThrow();
     expect(() => check("bearer s3cret-key")).not.toThrow();
   });
-  it.each([undefined, "", "s3cret-key", "Bearer ", "Bearer s3cret", "Bearer s3cret-key2", "Basic s3cret-key"])("refuses %j with a 401", (header) => {
-    expect(() => check(header)).toThrow(expect.objectContaining({ status: 401 }));
-  });
+  it.each([undefined, "", "s3cret-key", "Bearer ", "Bearer s3cret", "Bearer s3cret-key2", "Basic s3cret-key"])(
+    "refuses %j with a 401",
+    (header) => {
+      expect(() => check(header)).toThrow(expect.objectContaining({ status: 401 }));
+    },
+  );
 });
 
 describe("error shapes", () => {
@@ -54,7 +57,9 @@ describe("error shapes", () => {
     expect(errorFamily("/v1/embeddings")).toBe("openai");
     expect(errorFamily("/embed?x=1")).toBe("tei");
     expect(errorBody(error, "tei")).toEqual({ error: "input is an empty array", error_type: "validation" });
-    expect(errorBody(error, "openai")).toEqual({ error: { message: "input is an empty array", type: "invalid_request_error", param: null, code: "validation" } });
+    expect(errorBody(error, "openai")).toEqual({
+      error: { message: "input is an empty array", type: "invalid_request_error", param: null, code: "validation" },
+    });
     expect(errorBody(new ApiError("overloaded", "full"), "tei")).toEqual({ error: "full", error_type: "overloaded" });
     expect(new ApiError("overloaded", "full").status).toBe(429);
   });

@@ -22,7 +22,9 @@ const encoder = new TextEncoder();
 
 /** Aligns synthetic tokens; equal pieces get equal ids, as they would from a vocabulary. */
 function align(input: string, vocabularyType: string, tokens: SyntheticToken[]): TokenSpan[] {
-  const encoded = tokens.map(({ piece }) => (typeof piece === "string" ? encoder.encode(piece) : Uint8Array.from(piece)));
+  const encoded = tokens.map(({ piece }) =>
+    typeof piece === "string" ? encoder.encode(piece) : Uint8Array.from(piece),
+  );
   const idOf = new Map<string, number>();
   const ids = Int32Array.from(encoded, (piece) => {
     const key = piece.join();
@@ -37,7 +39,13 @@ function align(input: string, vocabularyType: string, tokens: SyntheticToken[]):
     offset += piece.length;
     ends[i] = offset;
   });
-  const spans = alignTokens(input, ids, { bytes: pieceBytes, ends }, Uint32Array.from(tokens, (token) => token.attribute), vocabularyType);
+  const spans = alignTokens(
+    input,
+    ids,
+    { bytes: pieceBytes, ends },
+    Uint32Array.from(tokens, (token) => token.attribute),
+    vocabularyType,
+  );
   expectWellFormed(input, spans);
   return spans;
 }
@@ -80,7 +88,11 @@ describe("WordPiece", () => {
 
   it("follows llama.cpp's NFD (first code point only) and simple lowercasing", () => {
     const input = "İstanbul ΟΔΟΣ 한국어 e\u0301 ﬁ";
-    const spans = align(input, "wpm", [" istanbul", " ο", "δ", "ο", "σ", " ᄒ", "ᄀ", "ᄋ", " e", " ﬁ"].map((piece) => text(piece)));
+    const spans = align(
+      input,
+      "wpm",
+      [" istanbul", " ο", "δ", "ο", "σ", " ᄒ", "ᄀ", "ᄋ", " e", " ﬁ"].map((piece) => text(piece)),
+    );
     expect(slices(input, spans)).toEqual(["İstanbul", "Ο", "Δ", "Ο", "Σ", "한", "국", "어", "e\u0301", "ﬁ"]);
   });
 
@@ -128,9 +140,24 @@ describe("WordPiece", () => {
 describe("SentencePiece", () => {
   it("gives a byte-fallback character to its first byte token and empty ranges at its end to the rest", () => {
     const input = "I ❤ 𓀀!";
-    const spans = align(input, "spm", [control("<bos>"), text("I"), text(" ❤"), text(" "), bytes(0xf0), bytes(0x93), bytes(0x80), bytes(0x80), text("!")]);
+    const spans = align(input, "spm", [
+      control("<bos>"),
+      text("I"),
+      text(" ❤"),
+      text(" "),
+      bytes(0xf0),
+      bytes(0x93),
+      bytes(0x80),
+      bytes(0x80),
+      text("!"),
+    ]);
     expect(slices(input, spans)).toEqual(["", "I", "❤", " ", "𓀀", "", "", "", "!"]);
-    expect(spans.slice(4, 8).map((span) => [span.start, span.end])).toEqual([[4, 6], [6, 6], [6, 6], [6, 6]]);
+    expect(spans.slice(4, 8).map((span) => [span.start, span.end])).toEqual([
+      [4, 6],
+      [6, 6],
+      [6, 6],
+      [6, 6],
+    ]);
     expect(spans.slice(4, 8).map((span) => span.text)).toEqual(["", "", "", ""]);
   });
 
@@ -139,12 +166,20 @@ describe("SentencePiece", () => {
     const spans = align(input, "spm", [text(" Hello"), text(" "), text(" world")]);
     expect(slices(input, spans)).toEqual(["Hello", " ", "world"]);
     const emoji = "😀";
-    expect(slices(emoji, align(emoji, "spm", [text(" "), bytes(0xf0), bytes(0x9f), bytes(0x98), bytes(0x80)]))).toEqual(["", "😀", "", "", ""]);
+    expect(slices(emoji, align(emoji, "spm", [text(" "), bytes(0xf0), bytes(0x9f), bytes(0x98), bytes(0x80)]))).toEqual(
+      ["", "😀", "", "", ""],
+    );
   });
 
   it("reads ▁ in the text and in user-defined pieces as the space it stands for", () => {
     const input = "a▁b  \tc";
-    const spans = align(input, "spm", [text("a"), text(" b"), text("▁▁", USER_DEFINED), text("\t", USER_DEFINED), text("c")]);
+    const spans = align(input, "spm", [
+      text("a"),
+      text(" b"),
+      text("▁▁", USER_DEFINED),
+      text("\t", USER_DEFINED),
+      text("c"),
+    ]);
     expect(slices(input, spans)).toEqual(["a", "b", "  ", "\t", "c"]);
   });
 
@@ -156,7 +191,11 @@ describe("SentencePiece", () => {
   it("puts added special tokens at the ends even around unclaimed whitespace", () => {
     const input = "  Hi  ";
     const spans = align(input, "spm", [control("<bos>"), text(" Hi"), control("<eos>")]);
-    expect(spans.map((span) => [span.start, span.end])).toEqual([[0, 0], [2, 4], [6, 6]]);
+    expect(spans.map((span) => [span.start, span.end])).toEqual([
+      [0, 0],
+      [2, 4],
+      [6, 6],
+    ]);
   });
 });
 
@@ -189,32 +228,52 @@ describe("byte-level BPE", () => {
 describe("fallback when normalisation defeats matching", () => {
   it("gives a piece not found in the text the text up to where the next piece matches", () => {
     const input = "one two three";
-    expect(slices(input, align(input, "wpm", [text(" one"), text(" xyz"), text(" three")]))).toEqual(["one", "two", "three"]);
+    expect(slices(input, align(input, "wpm", [text(" one"), text(" xyz"), text(" three")]))).toEqual([
+      "one",
+      "two",
+      "three",
+    ]);
   });
 
   it("guesses one unit per piece unit when nothing after it matches either, and stays ordered", () => {
     const input = "one two";
     const spans = align(input, "spm", [text("one"), text(" qqq"), text(" zz")]);
-    expect(spans.map((span) => [span.start, span.end])).toEqual([[0, 3], [4, 7], [7, 7]]);
+    expect(spans.map((span) => [span.start, span.end])).toEqual([
+      [0, 3],
+      [4, 7],
+      [7, 7],
+    ]);
   });
 
   it("survives pieces that belong to another text entirely", () => {
     const input = "Straße İ ς 👨‍👩‍👧 ﬁ ＡＢＣ \u00a0مرحبا שלום \u0301";
     for (const vocabularyType of ["wpm", "spm", "bpe", "ugm"]) {
-      align(input, vocabularyType, ["unrelated", " pieces", "ö", "ﬀ", " ", "[UNK]"].map((piece) => text(piece)));
+      align(
+        input,
+        vocabularyType,
+        ["unrelated", " pieces", "ö", "ﬀ", " ", "[UNK]"].map((piece) => text(piece)),
+      );
     }
   });
 
   it("rejects pieces and attributes that do not match the ids", () => {
-    expect(() => alignTokens("x", Int32Array.of(1, 2), { bytes: Uint8Array.of(0x78), ends: Uint32Array.of(1) }, Uint32Array.of(NORMAL), "spm")).toThrow(RangeError);
+    expect(() =>
+      alignTokens(
+        "x",
+        Int32Array.of(1, 2),
+        { bytes: Uint8Array.of(0x78), ends: Uint32Array.of(1) },
+        Uint32Array.of(NORMAL),
+        "spm",
+      ),
+    ).toThrow(RangeError);
   });
 });
-
 
 describe("properties", () => {
   const random = seededRandom(7);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-  const randomText = (alphabet: readonly string[]): string => Array.from({ length: 1 + Math.floor(random() * 30) }, () => pick(alphabet)).join("");
+  const randomText = (alphabet: readonly string[]): string =>
+    Array.from({ length: 1 + Math.floor(random() * 30) }, () => pick(alphabet)).join("");
 
   it("with exact byte pieces cut anywhere, each character belongs to the piece holding its first byte", () => {
     const alphabet = ["a", "Z", "é", "e\u0301", "中", "😀", "👍🏽", " ", "  ", "\n", "\u00a0", "▁", "ق", "\u200d"];
@@ -222,8 +281,11 @@ describe("properties", () => {
       const input = randomText(alphabet);
       const utf8 = encoder.encode(input);
       const cuts = [0];
-      while ((cuts[cuts.length - 1] ?? 0) < utf8.length) cuts.push(Math.min(utf8.length, (cuts[cuts.length - 1] ?? 0) + 1 + Math.floor(random() * 6)));
-      const tokens = cuts.slice(1).map((end, k): SyntheticToken => ({ piece: Array.from(utf8.subarray(cuts[k], end)), attribute: NORMAL }));
+      while ((cuts[cuts.length - 1] ?? 0) < utf8.length)
+        cuts.push(Math.min(utf8.length, (cuts[cuts.length - 1] ?? 0) + 1 + Math.floor(random() * 6)));
+      const tokens = cuts
+        .slice(1)
+        .map((end, k): SyntheticToken => ({ piece: Array.from(utf8.subarray(cuts[k], end)), attribute: NORMAL }));
       const spans = align(input, "bpe", tokens);
 
       let index = 0;
@@ -234,7 +296,10 @@ describe("properties", () => {
         const span = spans[owner] as TokenSpan;
         const piece = new TextDecoder().decode(Uint8Array.from(tokens[owner]?.piece as number[]));
         if (!/\s/u.test(character) || /^\s*$/u.test(piece)) {
-          expect(index >= span.start && index < span.end, `${JSON.stringify(input)}: ${JSON.stringify(character)} at ${index}`).toBe(true);
+          expect(
+            index >= span.start && index < span.end,
+            `${JSON.stringify(input)}: ${JSON.stringify(character)} at ${index}`,
+          ).toBe(true);
         }
         index += character.length;
         byteOffset += encoder.encode(character).length;
@@ -253,7 +318,9 @@ describe("properties", () => {
         return chunks.map((chunk, k) => text(k === 0 ? ` ${chunk}` : chunk));
       });
       const spans = align(input, "wpm", tokens);
-      expect(spans.map((span) => fold(input.slice(span.start, span.end)))).toEqual(tokens.map((token) => (token.piece as string).trim()));
+      expect(spans.map((span) => fold(input.slice(span.start, span.end)))).toEqual(
+        tokens.map((token) => (token.piece as string).trim()),
+      );
     }
   });
 });

@@ -15,6 +15,8 @@ describe("truncateTokens", () => {
   });
 
   it("just cuts when the tokenizer appended nothing", () => {
-    expect(Array.from(truncateTokens(Int32Array.from([2, 10, 11, 12]), 2, { leading: 1, trailing: 0 }).ids)).toEqual([2, 10]);
+    expect(Array.from(truncateTokens(Int32Array.from([2, 10, 11, 12]), 2, { leading: 1, trailing: 0 }).ids)).toEqual([
+      2, 10,
+    ]);
   });
 });

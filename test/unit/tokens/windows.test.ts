@@ -27,7 +27,12 @@ describe("planWindows", () => {
   });
 
   it("prefers left context for a causal model", () => {
-    const plan = planWindows(Int32Array.from([2, 0, 1, 2, 3, 4, 5]), { leading: 1, trailing: 0 }, { size: 4, stride: 1 }, true);
+    const plan = planWindows(
+      Int32Array.from([2, 0, 1, 2, 3, 4, 5]),
+      { leading: 1, trailing: 0 },
+      { size: 4, stride: 1 },
+      true,
+    );
     // t2 is in windows starting at t0, t1, t2: the earliest start gives it most left context.
     expect(plan.source.window[3]).toBe(0);
   });

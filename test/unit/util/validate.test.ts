@@ -20,6 +20,8 @@ describe("argument validation", () => {
     expect(() => requireInteger(1.5, "threads", 1)).toThrow(/must be an integer/);
     expect(() => requireInteger(0, "threads", 1, 8)).toThrow(/between 1 and 8, got 0/);
     expect(() => requireOneOf("median", "pooling", ["mean", "cls"])).toThrow(/"mean", "cls"/);
-    expect(() => requireKnownKeys({ normalise: true }, "embed options", ["normalize"])).toThrow(/no option "normalise"/);
+    expect(() => requireKnownKeys({ normalise: true }, "embed options", ["normalize"])).toThrow(
+      /no option "normalise"/,
+    );
   });
 });

@@ -41,7 +41,12 @@ describe("flat search", () => {
   beforeAll(async () => {
     directory = join(root, "flat");
     const index = await openIndex(directory, { settings: settingsFor(dimensions) });
-    const rows: IndexRow[] = vectors.map((vector, i) => ({ id: `v${i}`, vector, group: i % 2 === 0 ? "even" : "odd", position: i }));
+    const rows: IndexRow[] = vectors.map((vector, i) => ({
+      id: `v${i}`,
+      vector,
+      group: i % 2 === 0 ? "even" : "odd",
+      position: i,
+    }));
     // Two calls: the first makes the table, the second upserts into it.
     await index.add(rows.slice(0, 700));
     await index.add(rows.slice(700));
@@ -66,7 +71,9 @@ describe("flat search", () => {
     const index = await openIndex(directory);
     try {
       const hits = await index.search(queries[0]!, { k: 10, filter: "group = 'odd' AND position < 1000" });
-      const expected = bruteForce(vectors, queries[0]!, 2000).filter((hit) => Number(hit.id.slice(1)) % 2 === 1 && Number(hit.id.slice(1)) < 1000);
+      const expected = bruteForce(vectors, queries[0]!, 2000).filter(
+        (hit) => Number(hit.id.slice(1)) % 2 === 1 && Number(hit.id.slice(1)) < 1000,
+      );
       expect(hits.map((hit) => hit.id)).toEqual(expected.slice(0, 10).map((hit) => hit.id));
       expect(hits.every((hit) => hit.group === "odd")).toBe(true);
       await expect(index.search(queries[0]!, { filter: "colour = 'red'" })).rejects.toThrow(IndexFilterError);

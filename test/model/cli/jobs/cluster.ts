@@ -11,7 +11,11 @@ export const cliEntry = join(repositoryRoot, "dist", "cli", "main.js");
 
 /** Compiles lib/ into dist/, so that the child processes run the code under test. */
 export function buildCli(): void {
-  execFileSync(process.execPath, [join(repositoryRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(repositoryRoot, "tsconfig.json")], { stdio: "inherit" });
+  execFileSync(
+    process.execPath,
+    [join(repositoryRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(repositoryRoot, "tsconfig.json")],
+    { stdio: "inherit" },
+  );
 }
 
 function freePort(): Promise<number> {
@@ -34,10 +38,16 @@ export interface RedisServer {
 /** redis-server with nothing saved to disk, ready when it says so. */
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   await new Promise<void>((resolve, reject) => {
     let output = "";
-    child.once("error", (error) => reject(new Error(`cannot start redis-server (apt-get install redis-server): ${error.message}`)));
+    child.once("error", (error) =>
+      reject(new Error(`cannot start redis-server (apt-get install redis-server): ${error.message}`)),
+    );
     child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
     child.stdout!.setEncoding("utf8").on("data", (text: string) => {
       output += text;
@@ -65,7 +75,10 @@ export interface CliRun {
 }
 
 export function ctxembed(args: string[]): CliRun {
-  const child = spawn(process.execPath, [cliEntry, ...args], { cwd: repositoryRoot, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [cliEntry, ...args], {
+    cwd: repositoryRoot,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stderr = "";
   let stdout = "";
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
@@ -80,8 +93,8 @@ export function ctxembed(args: string[]): CliRun {
       }
     }
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr })),
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
   return {
     child,

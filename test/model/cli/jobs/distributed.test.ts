@@ -13,14 +13,29 @@ import { queueName } from "../../../../lib/cli/jobs/spec.js";
 import { cosineSimilarity } from "../../../../lib/vectors/similarity.js";
 import { seededRandom } from "../../../../lib/util/random.js";
 import { tinyModelPath } from "../../tiny-model.js";
-import { buildCli, ctxembed, notExactlyOnce, partRecords, startRedis, type CliRun, type RedisServer } from "./cluster.js";
+import {
+  buildCli,
+  ctxembed,
+  notExactlyOnce,
+  partRecords,
+  startRedis,
+  type CliRun,
+  type RedisServer,
+} from "./cluster.js";
 
-const vocabulary = "river bank money stone light paper green window music garden table cloud winter market horse letter silver train".split(" ");
+const vocabulary =
+  "river bank money stone light paper green window music garden table cloud winter market horse letter silver train".split(
+    " ",
+  );
 
 function corpus(path: string, count: number, wordsPerLine: [number, number], seed: number): void {
   const random = seededRandom(seed);
   const [least, most] = wordsPerLine;
-  const line = (): string => Array.from({ length: least + Math.floor(random() * (most - least + 1)) }, () => vocabulary[Math.floor(random() * vocabulary.length)]).join(" ");
+  const line = (): string =>
+    Array.from(
+      { length: least + Math.floor(random() * (most - least + 1)) },
+      () => vocabulary[Math.floor(random() * vocabulary.length)],
+    ).join(" ");
   writeFileSync(path, `${Array.from({ length: count }, line).join("\n")}\n`);
 }
 
@@ -38,7 +53,18 @@ function worker(...extra: string[]): CliRun {
 }
 
 function submit(input: string, output: string, ...extra: string[]): CliRun {
-  const run = ctxembed(["embed", "--model", modelFile, "--input", input, "--output", output, "--queue", redis.url, ...extra]);
+  const run = ctxembed([
+    "embed",
+    "--model",
+    modelFile,
+    "--input",
+    input,
+    "--output",
+    output,
+    "--queue",
+    redis.url,
+    ...extra,
+  ]);
   running.push(run);
   return run;
 }
@@ -65,7 +91,8 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const run of running.splice(0)) if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL");
+  for (const run of running.splice(0))
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL");
   await queue.obliterate({ force: true });
 });
 
@@ -76,12 +103,24 @@ afterAll(async () => {
 });
 
 describe("distributed embedding jobs", () => {
-  it("a 20,000-line file through 2 workers equals the single-process embed: each index once, cosine >= 0.99999", { timeout: 300_000 }, async () => {
+  it("a 20,000-line file through 2 workers equals the single-process embed: each index once, cosine >= 0.99999", {
+    timeout: 300_000,
+  }, async () => {
     const LINES = 20_000;
     const input = join(directory, "equality.txt");
     corpus(input, LINES, [1, 4], 11);
     const local = join(directory, "local.jsonl");
-    const single = await ctxembed(["embed", "--model", modelFile, "--input", input, "--output", local, "--threads", "1"]).exited;
+    const single = await ctxembed([
+      "embed",
+      "--model",
+      modelFile,
+      "--input",
+      input,
+      "--output",
+      local,
+      "--threads",
+      "1",
+    ]).exited;
     expect(single.code, single.stderr).toBe(0);
 
     worker();
@@ -92,10 +131,17 @@ describe("distributed embedding jobs", () => {
     expect(submitted.stderr).toMatch(/complete: 20,000 rows in 20 parts/);
 
     const records = partRecords(output);
-    expect(notExactlyOnce(records.map((record) => record.index), LINES)).toEqual([]);
+    expect(
+      notExactlyOnce(
+        records.map((record) => record.index),
+        LINES,
+      ),
+    ).toEqual([]);
     const manifest = manifestOf(output);
     expect(manifest.complete).toBe(true);
-    expect(manifest.parts.map((part) => part.lines)).toEqual(Array.from({ length: 20 }, (_, k) => [k * 1000, (k + 1) * 1000]));
+    expect(manifest.parts.map((part) => part.lines)).toEqual(
+      Array.from({ length: 20 }, (_, k) => [k * 1000, (k + 1) * 1000]),
+    );
 
     const merged = join(directory, "merged.jsonl");
     const merge = await ctxembed(["merge", output, "--output", merged]).exited;
@@ -113,7 +159,9 @@ describe("distributed embedding jobs", () => {
     expect(worst).toBeGreaterThanOrEqual(0.99999);
   });
 
-  it("a worker SIGKILLed in a shard: another takes it over after the lock lapses; every index exactly once; SIGTERM finishes the shard in hand", { timeout: 300_000 }, async () => {
+  it("a worker SIGKILLed in a shard: another takes it over after the lock lapses; every index exactly once; SIGTERM finishes the shard in hand", {
+    timeout: 300_000,
+  }, async () => {
     const LINES = 6000;
     const input = join(directory, "kill.txt");
     // Long lines make each shard take long enough to be killed inside it.
@@ -136,7 +184,12 @@ describe("distributed embedding jobs", () => {
       expect(result.code, result.stderr).toBe(0);
       expect(stalled.length, `stalled events: ${stalled.join(", ")}\n${survivor.stderr()}`).toBeGreaterThan(0);
       expect(survivor.stderr()).toMatch(/taking over .*-shard-\d+/);
-      expect(notExactlyOnce(partRecords(output).map((record) => record.index), LINES)).toEqual([]);
+      expect(
+        notExactlyOnce(
+          partRecords(output).map((record) => record.index),
+          LINES,
+        ),
+      ).toEqual([]);
       expect(manifestOf(output).complete).toBe(true);
 
       // SIGTERM while a shard is in hand: the worker commits it, then exits 0.
@@ -157,7 +210,9 @@ describe("distributed embedding jobs", () => {
     }
   });
 
-  it("a submitter killed half-way and run again adds no job twice; a finished job run again adds none", { timeout: 300_000 }, async () => {
+  it("a submitter killed half-way and run again adds no job twice; a finished job run again adds none", {
+    timeout: 300_000,
+  }, async () => {
     const LINES = 4000;
     const input = join(directory, "resubmit.txt");
     corpus(input, LINES, [1, 3], 13);
@@ -178,7 +233,12 @@ describe("distributed embedding jobs", () => {
     const added = Number(/added (\d+)/.exec(again.stderr)?.[1]);
     expect(added).toBe(2000 - (afterKill - 2));
     expect(await jobCount()).toBe(2 + 2000);
-    expect(notExactlyOnce(partRecords(output).map((record) => record.index), LINES)).toEqual([]);
+    expect(
+      notExactlyOnce(
+        partRecords(output).map((record) => record.index),
+        LINES,
+      ),
+    ).toEqual([]);
 
     const finished = await submit(input, output, "--shard-size", "2", "--detach").exited;
     expect(finished.code, finished.stderr).toBe(0);
@@ -186,7 +246,9 @@ describe("distributed embedding jobs", () => {
     expect(await jobCount()).toBe(2 + 2000);
   });
 
-  it("a shard that fails every attempt is reported with its line range; the others complete; the exit code says so", { timeout: 300_000 }, async () => {
+  it("a shard that fails every attempt is reported with its line range; the others complete; the exit code says so", {
+    timeout: 300_000,
+  }, async () => {
     const LINES = 1000;
     const input = join(directory, "poison.txt");
     corpus(input, LINES, [2, 5], 14);
@@ -198,16 +260,25 @@ describe("distributed embedding jobs", () => {
     const output = join(directory, "poison-parts");
     const result = await submit(input, output, "--shard-size", "100", "--no-truncate", "--attempts", "2").exited;
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/1 of 10 shards failed every attempt: shard 2 \(lines 201-300\): line 250 of .*poison\.txt/);
+    expect(result.stderr).toMatch(
+      /1 of 10 shards failed every attempt: shard 2 \(lines 201-300\): line 250 of .*poison\.txt/,
+    );
     const manifest = manifestOf(output);
     expect(manifest.complete).toBe(false);
-    expect(manifest.failed).toEqual([{ index: 2, lines: [200, 300], error: expect.stringMatching(/line 250 .* tokens/) }]);
+    expect(manifest.failed).toEqual([
+      { index: 2, lines: [200, 300], error: expect.stringMatching(/line 250 .* tokens/) },
+    ]);
     expect(manifest.parts.map((part) => part.index)).toEqual([0, 1, 3, 4, 5, 6, 7, 8, 9]);
 
     const id = manifest.job;
     const status = await ctxembed(["jobs", "status", id, "--queue", redis.url]).exited;
     expect(status.code, status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ id, state: "completed", shards: { total: 10, done: 9, failed: 1 }, failed: [{ index: 2, lines: [200, 300] }] });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      id,
+      state: "completed",
+      shards: { total: 10, done: 9, failed: 1 },
+      failed: [{ index: 2, lines: [200, 300] }],
+    });
     const merge = await ctxembed(["merge", output, "--output", join(directory, "poison.jsonl")]).exited;
     expect(merge.code).toBe(1);
     expect(merge.stderr).toMatch(/incomplete: shard 2 \(lines 201-300\)/);

@@ -35,7 +35,11 @@ describe("scanShards", () => {
       const scanned = await scanShards(path, size);
       expect(scanned.bytes).toBe(Buffer.byteLength(text));
       expect(scanned.lines).toBe(text.split("\n").length - (text.endsWith("\n") ? 1 : 0));
-      expect(scanned.shards.every((shard, k) => shard.index === k && shard.lines <= size && shard.start === (scanned.shards[k - 1]?.end ?? 0))).toBe(true);
+      expect(
+        scanned.shards.every(
+          (shard, k) => shard.index === k && shard.lines <= size && shard.start === (scanned.shards[k - 1]?.end ?? 0),
+        ),
+      ).toBe(true);
       expect(scanned.shards.at(-1)!.end).toBe(scanned.bytes);
       const pieces = [];
       for (const shard of scanned.shards) pieces.push(...(await records({ ...options, range: shard })));
@@ -46,6 +50,14 @@ describe("scanShards", () => {
   it("refuses byte ranges of CSV input", async () => {
     const path = join(directory, "rows.csv");
     writeFileSync(path, "text\na\n");
-    await expect(openInput({ input: path, field: "text", header: true, skipEmpty: false, range: { start: 0, end: 3, firstLine: 0 } })).rejects.toThrow(/only a text or JSON lines file/);
+    await expect(
+      openInput({
+        input: path,
+        field: "text",
+        header: true,
+        skipEmpty: false,
+        range: { start: 0, end: 3, firstLine: 0 },
+      }),
+    ).rejects.toThrow(/only a text or JSON lines file/);
   });
 });
