@@ -5,6 +5,7 @@
 #include "llama.h"
 #include "llama_log.h"
 #include "model.h"
+#include "quantize_worker.h"
 
 namespace {
 
@@ -18,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   Model::Init(env, exports);
   EmbeddingContext::Init(env, exports);
+  exports.Set("quantizeModel", Napi::Function::New<&QuantizeWorker::Start>(env, "quantizeModel"));
   exports.Set("systemInfo", Napi::Function::New<SystemInfo>(env, "systemInfo"));
   return exports;
 }

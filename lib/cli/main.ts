@@ -9,6 +9,7 @@ import { jobsCommand } from "./commands/jobs.js";
 import { mergeCommand } from "./commands/merge.js";
 import { modelsCommand } from "./commands/models.js";
 import { phraseSearchCommand } from "./commands/phrase-search.js";
+import { quantizeCommand } from "./commands/quantize.js";
 import { sensesCommand } from "./commands/senses.js";
 import { searchCommand } from "./commands/search.js";
 import { serveCommand } from "./commands/serve.js";
@@ -33,6 +34,7 @@ const program = new Command("ctxembed")
   .addCommand(infoCommand())
   .addCommand(modelsCommand())
   .addCommand(convertCommand())
+  .addCommand(quantizeCommand())
   .addCommand(serveCommand())
   .addCommand(sensesCommand())
   .addCommand(evalCommand())

@@ -179,10 +179,26 @@ export function ggmlTensorByteLength(shape: readonly number[] | readonly bigint[
   return (elements / BigInt(traits.blockSize)) * BigInt(traits.blockBytes);
 }
 
-/** general.file_type values (enum llama_ftype) this package produces. */
+/** general.file_type values (enum llama_ftype) this package produces: by its converter (F32, F16) or by llama.cpp's quantizer. */
 export const LlamaFileType = {
   ALL_F32: 0,
   MOSTLY_F16: 1,
+  MOSTLY_Q4_0: 2,
+  MOSTLY_Q4_1: 3,
+  MOSTLY_Q8_0: 7,
+  MOSTLY_Q5_0: 8,
+  MOSTLY_Q5_1: 9,
+  MOSTLY_Q2_K: 10,
+  MOSTLY_Q3_K_S: 11,
+  MOSTLY_Q3_K_M: 12,
+  MOSTLY_Q3_K_L: 13,
+  MOSTLY_Q4_K_S: 14,
+  MOSTLY_Q4_K_M: 15,
+  MOSTLY_Q5_K_S: 16,
+  MOSTLY_Q5_K_M: 17,
+  MOSTLY_Q6_K: 18,
+  MOSTLY_IQ4_NL: 25,
+  MOSTLY_BF16: 32,
 } as const;
 
 export function alignUp(offset: number, alignment: number): number {

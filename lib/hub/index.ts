@@ -21,5 +21,12 @@ export {
   type ResolveOptions,
 } from "./pull.js";
 export { ChecksumMismatchError, sha256File, verifySha256 } from "./wheel.js";
+export {
+  QUANTIZE_TYPES,
+  quantizeModel,
+  type QuantizeOptions,
+  type QuantizeReport,
+  type QuantizeType,
+} from "./quantize.js";
 export { convertCheckpoint, type ConversionReport, type ConvertOptions, type ConvertType } from "./convert/index.js";
 export { readGgufHeader, type GgufHeader, type GgufTensorInfo, type GgufValue } from "../gguf/reader.js";

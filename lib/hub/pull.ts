@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { convertCheckpoint } from "./convert/index.js";
 import { modelDirectory, partialPathFor, removeAbandonedPartials } from "./cache.js";
+import { quantizeModel } from "./quantize.js";
 import {
   catalogNames,
   findCatalogEntry,
@@ -127,6 +128,14 @@ async function buildVariant(
         name: entry.upstream.split("/").pop(),
         onProgress: context.onProgress,
       });
+    } else if (recipe.kind === "quantize") {
+      const source = await pullModel(entry.name, {
+        variant: recipe.from,
+        force: context.force,
+        onProgress: context.onProgress,
+      });
+      context.onProgress(`quantizing ${recipe.from} to ${recipe.type} with llama.cpp…`);
+      await quantizeModel(source, partial, { type: recipe.type });
     } else {
       await concatenateParts(recipe.parts, recipe.sha256, partial, context);
     }
@@ -208,14 +217,22 @@ async function concatenateParts(
 }
 
 /**
- * A path to an existing file is returned as is; a catalogue name resolves to its
- * cached gguf, pulling it first unless `pull` is false.
+ * A path to an existing file is returned as is; a catalogue name ("all-minilm-l6-v2", or with a
+ * variant, "all-minilm-l6-v2:q8_0") resolves to its cached gguf, pulling it first unless `pull`
+ * is false.
  */
 export async function resolveModel(nameOrPath: string, options: ResolveOptions = {}): Promise<string> {
   if (statSync(nameOrPath, { throwIfNoEntry: false })?.isFile()) return nameOrPath;
-  if (!isCatalogName(nameOrPath)) {
-    throw new Error(`unknown model '${nameOrPath}': not a file and not one of: ${catalogNames().join(", ")}`);
+  const [name = nameOrPath, suffix] = nameOrPath.split(/:(?=[^:]*$)/);
+  if (!isCatalogName(name)) {
+    throw new Error(
+      `unknown model '${nameOrPath}': not a file and not one of: ${catalogNames().join(", ")} (a variant is chosen as name:variant)`,
+    );
   }
-  if (options.pull === false) return modelPath(nameOrPath, options.variant);
-  return pullModel(nameOrPath, { variant: options.variant, onProgress: options.onProgress });
+  if (suffix !== undefined && options.variant !== undefined && suffix !== options.variant) {
+    throw new Error(`'${nameOrPath}' names variant ${suffix}, but variant ${options.variant} was asked for as well`);
+  }
+  const variant = suffix ?? options.variant;
+  if (options.pull === false) return modelPath(name, variant);
+  return pullModel(name, { variant, onProgress: options.onProgress });
 }

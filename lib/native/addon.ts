@@ -109,6 +109,12 @@ export interface NativeAddon {
     path: string,
     options: { gpuLayers: number; useMmap: boolean; repackWeights: boolean },
   ): Promise<NativeModel>;
+  /** llama_model_quantize; fileType is a llama_ftype value */
+  quantizeModel(
+    inputPath: string,
+    outputPath: string,
+    options: { fileType: number; threads: number; allowRequantize: boolean },
+  ): Promise<void>;
   systemInfo(): string;
 }
 

@@ -13,7 +13,9 @@ const announce = (message: string): void => {
   process.stderr.write(`[models] ${message}\n`);
 };
 
-export function minilmPath(variant: "f32" | "f16" = "f32"): Promise<string> {
+export type MinilmVariant = "f32" | "f16" | "bf16" | "q8_0";
+
+export function minilmPath(variant: MinilmVariant = "f32"): Promise<string> {
   return pullModel("all-minilm-l6-v2", { variant, onProgress: announce });
 }
 

@@ -4,14 +4,22 @@ import { loadModel, type EmbeddingModel } from "../../../lib/embedding/embedding
 import { cosineSimilarity } from "../../../lib/vectors/similarity.js";
 import { minilmPath, sentenceFixture } from "../models.js";
 
-let model: EmbeddingModel;
-beforeAll(async () => {
-  model = await loadModel(await minilmPath("f32"));
-});
-afterAll(() => model.dispose());
+// Every weight type the catalogue makes. q8_0 quantizes each token's activations to 8 bits in
+// every matrix product (per token, so batch mates never share a scale, unlike ONNX Runtime's
+// per-tensor dynamic int8); a last-bit difference in float accumulation between a lone text's
+// kernel path and a batch's can flip one such rounding, measured at worst 0.99977 here.
+describe.each([
+  { variant: "f32", minimumCosine: 0.99999 },
+  { variant: "bf16", minimumCosine: 0.99999 },
+  { variant: "q8_0", minimumCosine: 0.9995 },
+] as const)("batch invariance, all-MiniLM-L6-v2 $variant", ({ variant, minimumCosine }) => {
+  let model: EmbeddingModel;
+  beforeAll(async () => {
+    model = await loadModel(await minilmPath(variant));
+  });
+  afterAll(() => model.dispose());
 
-describe("batch invariance", () => {
-  it("a text alone and inside a batch of 64 mixed-length texts: cosine >= 0.99999", async () => {
+  it(`a text alone and inside a batch of 64 mixed-length texts: cosine >= ${minimumCosine}`, async () => {
     const sentences = sentenceFixture().sentences;
     const mixed = Array.from({ length: 64 }, (_, i) => {
       const base = sentences[i]!;
@@ -30,7 +38,9 @@ describe("batch invariance", () => {
     const batched = await model.embed(mixed);
     for (const [i, text] of mixed.entries()) {
       const alone = await model.embed(text);
-      expect(cosineSimilarity(alone.embedding, batched[i]!.embedding), `text ${i}`).toBeGreaterThanOrEqual(0.99999);
+      expect(cosineSimilarity(alone.embedding, batched[i]!.embedding), `text ${i}`).toBeGreaterThanOrEqual(
+        minimumCosine,
+      );
     }
   });
 });

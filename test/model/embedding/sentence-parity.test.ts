@@ -5,14 +5,18 @@ import { loadModel, type EmbeddingModel } from "../../../lib/embedding/embedding
 import { cosineSimilarity } from "../../../lib/vectors/similarity.js";
 import { evaluateSts, readStsBenchmark } from "../../../lib/eval/sts.js";
 import { join } from "node:path";
-import { minilmPath, sentenceFixture, sharedData } from "../models.js";
+import { minilmPath, sentenceFixture, sharedData, type MinilmVariant } from "../models.js";
 
 const fixture = sentenceFixture();
 
-describe.each([
-  { variant: "f32" as const, minimumCosine: 0.9999 },
-  { variant: "f16" as const, minimumCosine: 0.999 },
-])("all-MiniLM-L6-v2 $variant against sentence-transformers", ({ variant, minimumCosine }) => {
+const variants: { variant: MinilmVariant; minimumCosine: number }[] = [
+  { variant: "f32", minimumCosine: 0.9999 },
+  { variant: "f16", minimumCosine: 0.999 },
+  { variant: "bf16", minimumCosine: 0.999 },
+  { variant: "q8_0", minimumCosine: 0.999 },
+];
+
+describe.each(variants)("all-MiniLM-L6-v2 $variant against sentence-transformers", ({ variant, minimumCosine }) => {
   let model: EmbeddingModel;
   beforeAll(async () => {
     model = await loadModel(await minilmPath(variant));
@@ -35,14 +39,14 @@ describe.each([
   });
 });
 
-describe("STS-B dev through ctxembed", () => {
+describe.each(variants)("STS-B dev through ctxembed, $variant", ({ variant }) => {
   it("Spearman is within 0.3 points of the reference pipeline's", async () => {
-    const model = await loadModel(await minilmPath("f32"));
+    const model = await loadModel(await minilmPath(variant));
     try {
       const pairs = await readStsBenchmark(join(sharedData, "stsb", "sts-dev.csv"));
       const result = await evaluateSts(model, pairs);
       console.log(
-        `STS-B dev Spearman through ctxembed: ${result.spearman.toFixed(3)} (reference ${fixture.stsb_dev.spearman.toFixed(3)})`,
+        `STS-B dev Spearman through ctxembed, ${variant}: ${result.spearman.toFixed(3)} (reference ${fixture.stsb_dev.spearman.toFixed(3)})`,
       );
       expect(result.pairs).toBe(fixture.stsb_dev.pairs);
       expect(Math.abs(result.spearman - fixture.stsb_dev.spearman)).toBeLessThanOrEqual(0.3);

