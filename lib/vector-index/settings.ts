@@ -24,8 +24,8 @@ export interface IndexSettings {
   model: IndexModel;
   /** width of the stored vectors */
   dimensions: number;
-  /** sentences: the embed options the vectors were made with */
-  embed?: Pick<EmbedOptions, "pooling" | "normalize" | "truncate" | "layers" | "window" | "dimensions">;
+  /** sentences: the embed options the vectors were made with (a prompt with fixed demonstrations only, so that it is JSON) */
+  embed?: Pick<EmbedOptions, "pooling" | "normalize" | "truncate" | "layers" | "window" | "dimensions" | "prompt">;
   /** phrases: how candidates were chosen and read */
   phrases?: Required<CandidateOptions> & PhraseVectorOptions;
 }

@@ -12,16 +12,28 @@ import type { VectorSink } from "../sinks.js";
 import { note } from "../terminal.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
 import { addPhraseOptions, phraseSettingsOf, type PhraseCommandOptions } from "./phrase-options.js";
+import {
+  addPromptOptions,
+  describePrompt,
+  promptOptionsFor,
+  readPromptChoice,
+  type PromptChoice,
+  type PromptCommandOptions,
+} from "./prompt-options.js";
 import { addInputOptions, layersOption, positiveInteger, windowOption, type SourceOptions } from "./source-options.js";
 
-interface IndexBuildOptions extends ModelCommandOptions, Omit<SourceOptions, "output">, PhraseCommandOptions {
+interface IndexBuildOptions
+  extends ModelCommandOptions,
+    Omit<SourceOptions, "output">,
+    PhraseCommandOptions,
+    PromptCommandOptions {
   index: string;
   table?: string;
   phrases: boolean;
   storeText: boolean;
   metadata?: string[];
   annThreshold: number;
-  pooling: NonNullable<EmbedOptions["pooling"]>;
+  pooling?: NonNullable<EmbedOptions["pooling"]>;
   normalize: boolean;
   truncate: boolean;
   layers?: EmbedOptions["layers"];
@@ -70,7 +82,7 @@ interface RowPlan {
   storedBy: string;
 }
 
-async function rowPlan(model: EmbeddingModel, options: IndexBuildOptions): Promise<RowPlan> {
+async function rowPlan(model: EmbeddingModel, options: IndexBuildOptions, prompt?: PromptChoice): Promise<RowPlan> {
   const indexModel = await indexModelOf(model, options.model);
   const fieldsOf = (record: InputRecord) => record.fields ?? {};
   if (options.phrases) {
@@ -112,7 +124,9 @@ async function rowPlan(model: EmbeddingModel, options: IndexBuildOptions): Promi
   }
   const { pooling, normalize, truncate, layers, window, dimensions } = options;
   const embedOptions: EmbedOptions = {
-    pooling,
+    // As in `embed`: without --pooling a prompt brings its preset's pooling, else the model's own.
+    ...(pooling !== undefined ? { pooling } : prompt ? {} : { pooling: "model" }),
+    ...(prompt ? { prompt: promptOptionsFor(prompt) } : {}),
     normalize,
     truncate,
     ...(layers === undefined ? {} : { layers }),
@@ -190,9 +204,10 @@ export function indexCommand(): Command {
         .default(512),
     )
     .addOption(
-      new Option("--pooling <mode>", "sentences: pooling; model = the model's own")
-        .choices(["model", ...poolingModes])
-        .default("model"),
+      new Option(
+        "--pooling <mode>",
+        "sentences: pooling; model = the model's own (default: the --prompt preset's, else the model's)",
+      ).choices(["model", ...poolingModes]),
     )
     .addOption(
       new Option("--dimensions <n>", "sentences: keep the first N dimensions (Matryoshka), re-normalised").argParser(
@@ -203,7 +218,10 @@ export function indexCommand(): Command {
     .addOption(windowOption())
     .option("--no-normalize", "sentences: keep raw vectors (search still ranks by cosine)")
     .option("--no-truncate", "sentences: fail on inputs longer than the model's limit instead of cutting them");
-  addPhraseOptions(build, "with --phrases: ")
+  addPhraseOptions(
+    addPromptOptions(build, "each text (sentence indexes; stored, so queries get it too)"),
+    "with --phrases: ",
+  )
     .addOption(threadsOption())
     .addOption(gpuLayersOption())
     .addHelpText(
@@ -213,14 +231,17 @@ Rows are upserted by id (the input's id, else the 0-based line or data row): bui
 leaves one row per id, and a re-read passage replaces all its spans. One process writes an
 index at a time (a lock file in the directory). The table records the model (name and sha256)
 and every option that changes the vectors; adding with other options is refused, and so is
-searching with another model. Ctrl-C stops after the chunk in hand (exit 130): run the same
+searching with another model. A --prompt is stored with the table: \`search\` embeds queries
+with it unless given prompt flags of its own (for models that prompt queries and documents
+differently). Ctrl-C stops after the chunk in hand (exit 130): run the same
 command with --resume to skip what is stored. Progress shows on standard error.
 
 Examples:
   $ ctxembed index build --input docs.jsonl --field body --id-field doc_id --index ./idx --store-text
   $ ctxembed index build --input news.csv --column text --metadata source,year --index ./idx
   $ ctxembed index build --input passages.jsonl --index ./idx --phrases --max-words 4 --min-words 2
-  $ ctxembed index build --input docs.jsonl --index ./idx --resume        # after Ctrl-C`,
+  $ ctxembed index build --input docs.jsonl --index ./idx --resume        # after Ctrl-C
+  $ ctxembed index build --model ./qwen3-embedding.gguf --prompt qwen3-embedding --role document --input passages.txt --index ./idx`,
     )
     .action(async (options: IndexBuildOptions, command: Command) => {
       const kind = options.phrases ? "phrases" : "sentences";
@@ -232,6 +253,17 @@ Examples:
         );
       if (options.text && options.resume)
         command.error("error: --resume works on an --input file, not on --text", { exitCode: 2 });
+      const prompt = await readPromptChoice(options, command);
+      if (prompt && options.phrases)
+        command.error(
+          "error: --prompt shapes sentence vectors; a phrase index reads its spans in their passages as they are",
+          { exitCode: 2 },
+        );
+      // The table records how its vectors were made, as JSON: fixed demonstrations can be stored, a retrieval pool cannot.
+      if (prompt?.retrieve !== undefined)
+        command.error("error: --retrieve-examples cannot be recorded in an index: give fixed --examples", {
+          exitCode: 2,
+        });
       const reader = await openInput({
         ...options,
         ...(options.phrases ? { skipEmpty: true } : {}),
@@ -239,7 +271,8 @@ Examples:
       });
       const model = await openModel(options);
       try {
-        const plan = await rowPlan(model, options);
+        const plan = await rowPlan(model, options, prompt);
+        if (prompt) note(describePrompt(prompt));
         // Loaded here, not at the top: every other command would otherwise pay for loading LanceDB.
         const { openIndex } = await import("../../vector-index/vector-index.js");
         const index = await openIndex(options.index, {

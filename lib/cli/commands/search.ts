@@ -4,9 +4,10 @@ import type { IndexQuery } from "../../vector-index/query.js";
 import { maxK } from "../../vector-index/settings.js";
 import type { VectorIndex } from "../../vector-index/vector-index.js";
 import { gpuLayersOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
+import { addPromptOptions, promptOptionsFor, readPromptChoice, type PromptCommandOptions } from "./prompt-options.js";
 import { positiveInteger } from "./source-options.js";
 
-interface SearchCommandOptions extends Partial<ModelCommandOptions> {
+interface SearchCommandOptions extends Partial<ModelCommandOptions>, PromptCommandOptions {
   index: string;
   table?: string;
   phrases: boolean;
@@ -42,7 +43,7 @@ export function queryOf(
 }
 
 export function searchCommand(): Command {
-  return new Command("search")
+  return addPromptOptions(new Command("search"), "the query (default: the prompt the index was built with, if any)")
     .description("search an index built by `ctxembed index build`: the rows closest to a query, as JSON lines")
     .requiredOption("--index <dir>", "the index directory")
     .option("--table <name>", "the table (default: sentences, or phrases with --phrases)")
@@ -70,16 +71,20 @@ export function searchCommand(): Command {
 The query is embedded with the index's own model and options (recorded in the table). Output:
 one JSON object per hit, best first: id, score (cosine similarity), and the stored columns
 (text with --store-text, metadata fields; phrase hits: passage, start, end, text, where
-[start, end) is the span's character range in its passage).
+[start, end) is the span's character range in its passage). Prompt flags replace the index's
+own prompt for the query: an index of documents built with --role document is searched with the
+preset's query form and its instruction (--prompt PRESET --task TEXT).
 
 Examples:
   $ ctxembed search --index ./idx --query "rising interest rates" --k 5
   $ ctxembed search --index ./idx --query "tax cuts" --filter "year > 2000"
   $ ctxembed search --index ./idx --phrases --query "left the ground"
-  $ ctxembed search --index ./idx --phrases --query-context "She paid the cheque into the bank." --find bank`,
+  $ ctxembed search --index ./idx --phrases --query-context "She paid the cheque into the bank." --find bank
+  $ ctxembed search --index ./idx --prompt qwen3-embedding --task "Given a web search query, retrieve relevant passages" --query "tax cuts"`,
     )
     .action(async (options: SearchCommandOptions, command: Command) => {
       const query = queryOf(options, (message) => command.error(message, { exitCode: 2 }));
+      const prompt = await readPromptChoice(options, command);
       // Loaded here, not at the top: every other command would otherwise pay for loading LanceDB.
       const { openIndex } = await import("../../vector-index/vector-index.js");
       const { searchIndex } = await import("../../vector-index/query.js");
@@ -93,6 +98,7 @@ Examples:
             k: options.k,
             exact: options.exact,
             ...(options.filter === undefined ? {} : { filter: options.filter }),
+            ...(prompt ? { prompt: promptOptionsFor(prompt, model) } : {}),
           });
           process.stdout.write(hits.map((hit) => `${JSON.stringify(hit)}\n`).join(""));
         } finally {

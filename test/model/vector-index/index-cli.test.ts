@@ -213,6 +213,70 @@ describe("sentence index", () => {
   });
 });
 
+describe("prompted sentence index", () => {
+  // A document form for the stored texts and a query form for the search, as asymmetric
+  // embedding models use them; MiniLM has no preset, so both are templates.
+  const documentPrompt = { template: { query: "{query}", document: "passage: {text}" }, role: "document" } as const;
+  const queryPrompt = { template: { query: "query: {query}" }, role: "query" } as const;
+  const query = "A man is playing a musical instrument.";
+  let directory: string;
+  beforeAll(() => {
+    directory = join(root, "prompted");
+    const build = ctxembed([
+      ...["index", "build", "--input", corpus, "--index", directory, "--model", modelFile],
+      ...["--prompt", "passage: {text}", "--role", "document", "--threads", "2"],
+    ]);
+    expect(build.status, build.stderr).toBe(0);
+    expect(build.stderr).toMatch(/prompt "passage: \{text\}" \(document\)/);
+  });
+
+  /** ids best first by cosine of the library's prompted vectors */
+  async function bruteForce(prompt: typeof queryPrompt | typeof documentPrompt): Promise<string[]> {
+    const vectors = (await model.embed(sentences, { prompt: documentPrompt })).map((result) => result.embedding);
+    const [queryVector] = await model.embed([query], { prompt });
+    return vectors
+      .map((vector, i) => ({ id: `s${i}`, score: dot(vector, queryVector!.embedding) }))
+      .sort((a, b) => b.score - a.score)
+      .map((hit) => hit.id);
+  }
+
+  it("stores the library's prompted vectors, and embeds queries with search's own prompt flags", async () => {
+    const run = ctxembed(["search", "--index", directory, "--query", query, "--prompt", "query: {query}", "--k", "10"]);
+    expect(run.status, run.stderr).toBe(0);
+    const expected = await bruteForce(queryPrompt);
+    expect(jsonLines(run.stdout).map((hit) => hit.id)).toEqual(expected.slice(0, 10));
+    // The prompt changes the ranking here, so the comparison above could tell a lost prompt.
+    const unprompted = jsonLines(ctxembed(["search", "--index", join(root, "sentences"), "--query", query]).stdout);
+    expect(unprompted.map((hit) => hit.id)).not.toEqual(expected.slice(0, 10));
+  });
+
+  it("embeds a query with the index's own prompt when search has none", async () => {
+    const run = ctxembed(["search", "--index", directory, "--query", query, "--k", "10"]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(jsonLines(run.stdout).map((hit) => hit.id)).toEqual((await bruteForce(documentPrompt)).slice(0, 10));
+  });
+
+  it("refuses a prompt for a phrase index, retrieved demonstrations, and adding without the prompt", async () => {
+    const phrases = ctxembed([
+      ...["index", "build", "--input", corpus, "--index", join(root, "prompted-phrases"), "--model", modelFile],
+      ...["--phrases", "--prompt", "passage: {query}"],
+    ]);
+    expect(phrases.status).toBe(2);
+    expect(phrases.stderr).toMatch(/a phrase index reads its spans in their passages as they are/);
+    const pool = join(root, "pool.jsonl");
+    await writeFile(pool, `${JSON.stringify({ query: "a dog runs", response: "dog" })}\n`);
+    const retrieved = ctxembed([
+      ...["index", "build", "--input", corpus, "--index", join(root, "retrieved"), "--model", modelFile],
+      ...["--prompt", "prompteol", "--examples", pool, "--retrieve-examples", "1"],
+    ]);
+    expect(retrieved.status).toBe(2);
+    expect(retrieved.stderr).toMatch(/--retrieve-examples cannot be recorded in an index/);
+    const plain = ctxembed(["index", "build", "--input", corpus, "--index", directory, "--model", modelFile]);
+    expect(plain.status).toBe(1);
+    expect(plain.stderr).toMatch(/built with other settings/);
+  });
+});
+
 describe("phrase index", () => {
   it("has the top hit brute-force phrase search finds, with its range", async () => {
     const directory = join(root, "phrases");
