@@ -285,7 +285,7 @@ async function preparePeers(
             `transformers.js ${transformersJs}`,
             "transformers.js",
             file,
-            `\`pipeline("feature-extraction", …, {dtype: "${transformersJs}", session_options: {intraOpNumThreads: threads}})\` on \`${basename(file)}\`, batches of ${onnxBatchSize} in the file's order, \`{pooling: "mean", normalize: true}\``,
+            `\`pipeline("feature-extraction", …, {dtype: "${transformersJs}", session_options: {intraOpNumThreads: threads}})\` on \`${basename(file)}\`, batches of ${onnxBatchSize} in the file's order, \`{pooling: "mean", normalize: true}\`; it cuts at the tokenizer's \`model_max_length\` (${maxTokens(checkpoint)}) after adding the special tokens, so a longer text loses its final [SEP]`,
             options,
           ),
         );
@@ -454,7 +454,9 @@ export async function peerBenchmark(options: PeerBenchOptions): Promise<string> 
     const vectors = vectorsOf.get(m);
     const referenceRun = find(referenceName, m.threads);
     const reference = referenceRun === undefined ? undefined : vectorsOf.get(referenceRun);
-    const agreement = vectors === undefined || reference === undefined ? undefined : parity(vectors, reference);
+    const agreement =
+      vectors === undefined || reference === undefined || m === referenceRun ? undefined : parity(vectors, reference);
+    const noAgreement = m === referenceRun ? "reference" : "n/a";
     return {
       runner: rowName(m),
       threads: m.threads,
@@ -466,8 +468,8 @@ export async function peerBenchmark(options: PeerBenchOptions): Promise<string> 
       "first vector (s)": m.first.seconds,
       "peak memory (MB)": orNa(megabytes(m.whole.peakRssBytes)),
       "memory / ctxembed's": ratio(m.whole.peakRssBytes, ours?.whole.peakRssBytes),
-      "min cosine": agreement === undefined ? "n/a" : agreement.min.toFixed(6),
-      "mean cosine": agreement === undefined ? "n/a" : agreement.mean.toFixed(6),
+      "min cosine": agreement === undefined ? noAgreement : agreement.min.toFixed(6),
+      "mean cosine": agreement === undefined ? noAgreement : agreement.mean.toFixed(6),
     };
   });
   const targets = options.threads.flatMap((threads) => {
