@@ -1,7 +1,8 @@
 // npm run bench: performance side by side with the peers, in one run, printed as ratios.
+import { existsSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { cacheDirectory } from "../../lib/hub/cache.js";
@@ -27,13 +28,22 @@ const options = new Command("bench")
     (v) => Number.parseInt(v, 10),
     Math.min(2, availableParallelism()),
   )
-  .option("--repeats <n>", "runs per measurement (the best counts)", (v) => Number.parseInt(v, 10), 3)
+  .option(
+    "--repeats <n>",
+    "runs per measurement (the best counts; with --peers the median)",
+    (v) => Number.parseInt(v, 10),
+    3,
+  )
   .option("--model <file>", "GGUF model (default: all-minilm-l6-v2 f32 from the cache)")
   .option("--senses", "instead: build a sense dictionary over the State of the Union corpus (one run, peak memory)")
   .option("--senses-words <n>", "with --senses: words of the corpus to read", (v) => Number.parseInt(v, 10), 1_000_000)
   .option(
     "--peers",
-    "instead: llama-embedding, node-llama-cpp and sentence-transformers beside ctxembed at 1 and 2 threads, written to docs/bench-peers.{md,svg}",
+    "instead: llama-embedding, node-llama-cpp, transformers.js, ONNX Runtime (Node and Python) and sentence-transformers beside ctxembed at 1 and 2 threads, written to docs/bench-peers.{md,svg}",
+  )
+  .option(
+    "--llama-embedding <binary>",
+    "with --peers: an existing llama-embedding built with ctxembed's CMake options (default: build it into build/)",
   )
   .option(
     "--checkpoint <directory>",
@@ -93,6 +103,7 @@ const options = new Command("bench")
     peers?: boolean;
     checkpoint?: string;
     python?: string;
+    llamaEmbedding?: string;
     texts?: number;
     prompting?: boolean;
     server?: boolean;
@@ -179,8 +190,12 @@ if (options.server) {
   console.log(report);
   process.exit(0);
 }
-console.error("bench: building llama-embedding from the same source and flags (first time only)…");
-await buildNative({ target: "llama-embedding" });
+const llamaEmbedding = join(root, "build", "bin", "llama-embedding");
+const buildLlamaEmbedding = async () => {
+  console.error("bench: building llama-embedding from the same source and flags (first time only)…");
+  await buildNative({ target: "llama-embedding" });
+  return llamaEmbedding;
+};
 
 if (options.peers) {
   const texts = (await stsbSentences(stsbPath)).slice(0, options.texts);
@@ -189,13 +204,21 @@ if (options.peers) {
     options.checkpoint ?? (options.model === undefined ? checkpointPath("all-minilm-l6-v2") : undefined);
   const report = await peerBenchmark({
     modelPath,
+    modelName: options.model === undefined ? "all-minilm-l6-v2" : basename(options.model, ".gguf"),
     ...(checkpointDirectory === undefined ? {} : { checkpointDirectory }),
     texts,
     textsName: "STS-B dev sentences",
+    quickCheck: options.texts !== undefined || options.repeats < 3,
     threads: [1, 2],
     repeats: options.repeats,
     workDirectory: await mkdtemp(join(tmpdir(), "ctxembed-bench-peers-")),
-    llamaEmbedding: join(root, "build", "bin", "llama-embedding"),
+    sameFlagsLlamaEmbedding: async () => {
+      const given = options.llamaEmbedding;
+      if (given === undefined) return buildLlamaEmbedding();
+      if (!existsSync(given)) throw new Error(`${given} (--llama-embedding) is missing`);
+      return given;
+    },
+    llamaCppSource: join(root, "native", "llama.cpp"),
     ...(options.python ? { python: options.python } : {}),
     peersDirectory: join(cacheDirectory(), "peers"),
     docsDirectory: join(root, "docs"),
@@ -204,13 +227,14 @@ if (options.peers) {
   console.log(report);
   process.exit(0);
 }
+await buildLlamaEmbedding();
 const report = await sentenceThroughput({
   modelPath,
   threads: options.threads,
   repeats: options.repeats,
   workDirectory: await mkdtemp(join(tmpdir(), "ctxembed-bench-")),
   stsbPath,
-  llamaEmbedding: join(root, "build", "bin", "llama-embedding"),
+  llamaEmbedding,
   cli: [process.execPath, "--import", "tsx", join(root, "lib", "cli", "main.ts")],
 });
 console.log(report);

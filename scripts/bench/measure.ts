@@ -1,6 +1,6 @@
 // Timing and process helpers shared by the benchmark scenarios.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 
 export interface Run {
   seconds: number;
@@ -19,21 +19,28 @@ function highWaterMark(pid: number): number | undefined {
 }
 
 /**
- * Runs a command with its output discarded and returns its wall time and peak memory. VmHWM
- * only grows, so the last sample before exit is the peak, short of what the final few
- * milliseconds add (an exiting process frees memory rather than taking it).
+ * Runs a command and returns its wall time and peak memory; its standard output goes to
+ * `stdoutFile`, else nowhere. VmHWM only grows, so the last sample before exit is the peak, short
+ * of what the final few milliseconds add (an exiting process frees memory rather than taking it).
  */
-export function timeProcess(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+export function timeProcess(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  stdoutFile?: string,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
+    const stdout = stdoutFile === undefined ? "ignore" : openSync(stdoutFile, "w");
     const started = performance.now();
-    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], env });
+    const child = spawn(command, args, { stdio: ["ignore", stdout, "pipe"], env });
+    if (typeof stdout === "number") closeSync(stdout);
     let peakRssBytes: number | undefined;
     const sample = () => {
       peakRssBytes = (child.pid === undefined ? undefined : highWaterMark(child.pid)) ?? peakRssBytes;
     };
     const sampler = setInterval(sample, 5);
     let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => {
+    child.stderr?.on("data", (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
     child.on("error", (error) => {
@@ -57,6 +64,14 @@ export async function best(repeats: number, run: () => Promise<Run>): Promise<Ru
     if (!fastest || current.seconds < fastest.seconds) fastest = current;
   }
   return fastest!;
+}
+
+/** The run of median wall time among `repeats` runs (the faster middle one of an even count). */
+export async function median(repeats: number, run: () => Promise<Run>): Promise<Run> {
+  const runs: Run[] = [];
+  for (let i = 0; i < repeats; i++) runs.push(await run());
+  runs.sort((a, b) => a.seconds - b.seconds);
+  return runs[Math.floor((runs.length - 1) / 2)]!;
 }
 
 export function table(rows: Record<string, string | number>[]): string {

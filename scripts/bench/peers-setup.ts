@@ -1,62 +1,146 @@
 // The peers the peer benchmark compares with, installed on first use into ctxembed's cache,
-// outside the repository's dependencies: node-llama-cpp from npm, sentence-transformers in a
-// Python virtual environment.
+// outside the repository's dependencies: Node packages from npm, a Python virtual environment
+// from PyPI, ONNX weights exported from the model's checkpoint, and llama-embedding built with
+// llama.cpp's own default CMake options.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-export const nodeLlamaCppVersion = "3.21.1";
-export const sentenceTransformersVersion = "5.1.0";
+const scriptsDirectory = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-export function installNodeLlamaCpp(peersDirectory: string): void {
-  const manifest = join(peersDirectory, "node_modules", "node-llama-cpp", "package.json");
-  if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).version === nodeLlamaCppVersion) return;
+/** Exact versions; transformers.js 4.3.1 itself pins onnxruntime-node 1.30.0, so both use one ONNX Runtime. */
+export const nodePeerVersions = {
+  "node-llama-cpp": "3.21.1",
+  "@huggingface/transformers": "4.3.1",
+  "onnxruntime-node": "1.30.0",
+} as const;
+
+export type NodePeerPackage = keyof typeof nodePeerVersions;
+
+/** Installs one package (exact version) into the peers directory unless it is there already. */
+export function installNodePeer(peersDirectory: string, name: NodePeerPackage): void {
+  const version = nodePeerVersions[name];
+  const manifest = join(peersDirectory, "node_modules", name, "package.json");
+  if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).version === version) return;
   mkdirSync(peersDirectory, { recursive: true });
   const project = join(peersDirectory, "package.json");
   if (!existsSync(project))
     writeFileSync(project, `${JSON.stringify({ name: "ctxembed-bench-peers", private: true })}\n`);
-  console.error(`bench: installing node-llama-cpp@${nodeLlamaCppVersion} into ${peersDirectory}…`);
-  // Its prebuilt binaries come as optional dependencies, so its own install script is not needed.
-  execFileSync("npm", ["install", "--save-exact", "--no-audit", "--no-fund", `node-llama-cpp@${nodeLlamaCppVersion}`], {
+  console.error(`bench: installing ${name}@${version} into ${peersDirectory}…`);
+  // node-llama-cpp's prebuilt binaries and onnxruntime-node's CPU library come in the packages;
+  // onnxruntime-node's install script would fetch CUDA files from GitHub, which is not wanted here.
+  execFileSync("npm", ["install", "--save-exact", "--no-audit", "--no-fund", `${name}@${version}`], {
     cwd: peersDirectory,
     stdio: "inherit",
+    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL_CUDA: "skip" },
   });
 }
 
-const versionProbe =
-  "import torch, sentence_transformers as st; print(f'sentence-transformers {st.__version__}, torch {torch.__version__}')";
+const requirementsFile = join(scriptsDirectory, "bench", "peers-requirements.txt");
 
-function pythonVersions(python: string): string | undefined {
-  const probe = spawnSync(python, ["-c", versionProbe], { encoding: "utf8" });
-  return probe.status === 0 ? probe.stdout.trim() : undefined;
+/** The versions of the peers' Python modules that import, by module name. */
+function pythonModuleVersions(python: string): Record<string, string> {
+  const probe = spawnSync(
+    python,
+    [
+      "-c",
+      `import importlib, json
+versions = {}
+for name in ["torch", "sentence_transformers", "transformers", "onnxruntime", "optimum", "onnx", "onnxslim", "tokenizers", "numpy"]:
+    try:
+        versions[name] = importlib.import_module(name).__version__
+    except Exception:
+        pass
+print(json.dumps(versions))`,
+    ],
+    { encoding: "utf8" },
+  );
+  return probe.status === 0 ? JSON.parse(probe.stdout) : {};
 }
 
-/** A Python with sentence-transformers: the interpreter given, else a virtual environment in the peers directory made on first use. */
-export function pythonWithSentenceTransformers(
-  peersDirectory: string,
-  given?: string,
-): { python: string; versions: string } {
-  const python = given ?? join(peersDirectory, "python", "bin", "python");
-  let versions = pythonVersions(python);
-  if (versions === undefined && given === undefined) {
-    console.error(
-      `bench: installing sentence-transformers==${sentenceTransformersVersion} into ${join(peersDirectory, "python")}…`,
-    );
-    if (!existsSync(python))
-      execFileSync("python3", ["-m", "venv", join(peersDirectory, "python")], { stdio: "inherit" });
-    // PyPI's Linux torch wheel brings its CUDA libraries along (gigabytes); the CPU-only wheel
-    // index is not reachable everywhere, and the benchmark runs torch on the CPU either way.
-    execFileSync(python, ["-m", "pip", "install", "--quiet", `sentence-transformers==${sentenceTransformersVersion}`], {
-      stdio: "inherit",
-    });
-    versions = pythonVersions(python);
+export interface PeersPython {
+  python: string;
+  versions: Record<string, string>;
+}
+
+/**
+ * A Python with the peers' modules: the interpreter given as it is, else a virtual environment in
+ * the peers directory, made and filled from peers-requirements.txt on first use.
+ */
+export function peersPython(peersDirectory: string, given?: string): PeersPython {
+  const environment = join(peersDirectory, "python");
+  const python = given ?? join(environment, "bin", "python");
+  let versions = pythonModuleVersions(python);
+  if (given === undefined && versions.sentence_transformers === undefined) {
+    console.error(`bench: installing ${requirementsFile} into ${environment} (torch brings gigabytes)…`);
+    if (!existsSync(python)) execFileSync("python3", ["-m", "venv", environment], { stdio: "inherit" });
+    execFileSync(python, ["-m", "pip", "install", "--quiet", "-r", requirementsFile], { stdio: "inherit" });
+    versions = pythonModuleVersions(python);
   }
-  if (versions === undefined) throw new Error(`${python} cannot import torch and sentence_transformers`);
   return { python, versions };
 }
 
-/** transformers.js runs ONNX weights only: the .onnx files the model package carries, if any. */
-export function onnxFiles(directory: string): string[] {
-  if (!existsSync(directory)) return [];
-  return readdirSync(directory, { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(".onnx"));
+export interface OnnxModel {
+  /** transformers.js' layout: config and tokenizer files here, the weights under onnx/ */
+  directory: string;
+  fp32: string;
+  int8: string;
+}
+
+/** ONNX weights of the checkpoint, exported on first use by scripts/reference/export-onnx.py. */
+export function onnxModel(peersDirectory: string, modelName: string, checkpoint: string, python: string): OnnxModel {
+  const directory = join(peersDirectory, "onnx", modelName);
+  const model = {
+    directory,
+    fp32: join(directory, "onnx", "model.onnx"),
+    int8: join(directory, "onnx", "model_quantized.onnx"),
+  };
+  if (existsSync(model.fp32) && existsSync(model.int8)) return model;
+  console.error(`bench: exporting ${checkpoint} to ONNX in ${directory}…`);
+  execFileSync(
+    python,
+    [join(scriptsDirectory, "reference", "export-onnx.py"), "--model", checkpoint, "--output", directory],
+    { stdio: "inherit" },
+  );
+  return model;
+}
+
+/**
+ * llama-embedding built the way llama.cpp's README says (CMake, Release, every option at its
+ * default: OpenMP, GGML_NATIVE) from the pinned release without ctxembed's patches, in the
+ * peers directory. The first build compiles about 220 files.
+ */
+export function llamaEmbeddingWithDefaults(peersDirectory: string, patchedSource: string): string {
+  const base = join(peersDirectory, "llama.cpp-defaults");
+  const source = join(base, "source");
+  const build = join(base, "build");
+  const binary = join(build, "bin", "llama-embedding");
+  if (existsSync(binary)) return binary;
+  if (!existsSync(join(source, "CMakeLists.txt"))) {
+    // The commit is the release itself; ctxembed's patches sit uncommitted in the working tree.
+    mkdirSync(source, { recursive: true });
+    const archive = execFileSync("git", ["-C", patchedSource, "archive", "--format=tar", "HEAD"], {
+      maxBuffer: 2 ** 30,
+    });
+    execFileSync("tar", ["-x", "-C", source], { input: archive });
+  }
+  console.error(`bench: building llama-embedding with llama.cpp's default CMake options in ${build}…`);
+  execFileSync("cmake", ["-B", build, "-S", source, "-DCMAKE_BUILD_TYPE=Release"], { stdio: "inherit" });
+  execFileSync(
+    "cmake",
+    [
+      "--build",
+      build,
+      "--config",
+      "Release",
+      "--target",
+      "llama-embedding",
+      "--parallel",
+      String(availableParallelism()),
+    ],
+    { stdio: "inherit" },
+  );
+  return binary;
 }
