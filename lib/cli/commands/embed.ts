@@ -10,6 +10,7 @@ import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelComma
 import {
   addPromptOptions,
   describePrompt,
+  jobPromptOptions,
   promptOptionsFor,
   promptRecord,
   readPromptChoice,
@@ -143,12 +144,8 @@ See docs/distributed.md.`,
         precision,
       };
       if (options.queue) {
-        // Workers get the options as JSON: fixed demonstrations travel, a retrieval pool (embedded by a model) does not.
-        if (prompt?.retrieve !== undefined)
-          command.error("error: --retrieve-examples does not work with --queue: give fixed --examples", {
-            exitCode: 2,
-          });
-        return submitFromCommandLine(options, prompt ? { ...plain, prompt: promptOptionsFor(prompt) } : plain, command);
+        // Workers get the options as JSON: a retrieval pool goes as its demonstrations, embedded by each worker's model.
+        return submitFromCommandLine(options, prompt ? { ...plain, prompt: jobPromptOptions(prompt) } : plain, command);
       }
       if (options.format !== "jsonl" && !options.output)
         command.error(`error: --format ${options.format} needs --output FILE`, { exitCode: 2 });

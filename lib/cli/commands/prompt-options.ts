@@ -16,6 +16,7 @@ import {
   type PromptPreset,
 } from "../../prompts/templates.js";
 import { positiveInteger } from "./source-options.js";
+import type { JobEmbedOptions } from "../jobs/spec.js";
 import type { PromptRecord } from "../run-record.js";
 
 export interface PromptCommandOptions {
@@ -186,6 +187,16 @@ export function promptOptionsFor(choice: PromptChoice, model?: EmbeddingModel): 
         ? demonstrations.items
         : { selector: model!.demonstrationSelector(demonstrations.items), k: retrieve };
   return { template, role, ...(task === undefined ? {} : { task }), ...(examples === undefined ? {} : { examples }) };
+}
+
+/** The prompt options as a distributed job carries them (JSON): a retrieval pool goes as its demonstrations and k. */
+export function jobPromptOptions(choice: PromptChoice): NonNullable<JobEmbedOptions["prompt"]> {
+  const { retrieve, demonstrations } = choice;
+  if (retrieve === undefined) return promptOptionsFor(choice) as NonNullable<JobEmbedOptions["prompt"]>;
+  return {
+    ...promptOptionsFor({ ...choice, retrieve: undefined }),
+    examples: { pool: demonstrations!.items, k: retrieve },
+  };
 }
 
 export function promptRecord(choice: PromptChoice): PromptRecord {

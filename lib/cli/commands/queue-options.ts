@@ -3,9 +3,9 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
-import type { EmbedOptions } from "../../embedding/embed-options.js";
 import { isCatalogName } from "../../hub/catalog.js";
 import { requireRedis } from "../jobs/redis.js";
+import type { JobEmbedOptions } from "../jobs/spec.js";
 import { waitForJob } from "../jobs/status.js";
 import { submitEmbedJob } from "../jobs/submit.js";
 import { inputFormatOf, type InputOptions } from "../inputs.js";
@@ -37,7 +37,7 @@ interface SubmitCommandLine extends QueueSubmitOptions, InputOptions {
 
 export async function submitFromCommandLine(
   options: SubmitCommandLine,
-  embedOptions: EmbedOptions,
+  embedOptions: JobEmbedOptions,
   command: Command,
 ): Promise<void> {
   const usage = (message: string): never => command.error(`error: ${message}`, { exitCode: 2 });

@@ -4,8 +4,7 @@
 // (temporary file + rename), so a manifest that exists describes a finished job.
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { EmbedOptions } from "../../embedding/embed-options.js";
-import type { CommittedFile, CommittedPart, EmbedJobSpec, FailedShard, JobResult } from "./spec.js";
+import type { CommittedFile, CommittedPart, EmbedJobSpec, FailedShard, JobEmbedOptions, JobResult } from "./spec.js";
 
 export const manifestFile = "manifest.json";
 
@@ -26,7 +25,7 @@ export interface Manifest {
   input: EmbedJobSpec["input"];
   output: EmbedJobSpec["output"];
   model: { name: string; sha256: string; given: string };
-  options: EmbedOptions;
+  options: JobEmbedOptions;
   shardSize: number;
   rows: number;
   /** shards whose output has no file (every line of them skipped as empty, in a row format) appear with no name */

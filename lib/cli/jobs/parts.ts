@@ -9,8 +9,17 @@ import { join } from "node:path";
 import { embedRecords } from "../corpus-job.js";
 import { openInput } from "../inputs.js";
 import { embeddingSink, npyFormat, rawFormat, type OutputFormat } from "../sinks.js";
+import type { EmbedOptions } from "../../embedding/embed-options.js";
 import type { EmbeddingModel } from "../../embedding/embedding-model.js";
-import { lineRange, partName, type CommittedFile, type CommittedPart, type ShardJobData } from "./spec.js";
+import type { DemonstrationSelector } from "../../prompts/demonstrations.js";
+import {
+  lineRange,
+  partName,
+  type CommittedFile,
+  type CommittedPart,
+  type JobEmbedOptions,
+  type ShardJobData,
+} from "./spec.js";
 
 export async function sha256OfFile(path: string): Promise<string> {
   const hash = createHash("sha256");
@@ -33,6 +42,29 @@ function partFiles(names: string[], part: string): string[] {
   const stem = part.slice(0, part.lastIndexOf("."));
   const beside = names.filter((name) => name !== part && name.startsWith(`${stem}.`) && !name.startsWith(".tmp"));
   return names.includes(part) ? [part, ...beside.sort()] : beside.sort();
+}
+
+const selectors = new WeakMap<EmbeddingModel, Map<string, DemonstrationSelector>>();
+
+/**
+ * The library's options for a job's: a retrieval pool becomes a selector over this worker's
+ * model, made once per model and pool, so the pool is embedded once however many shards use it.
+ */
+export function libraryEmbedOptions(options: JobEmbedOptions, model: EmbeddingModel): EmbedOptions {
+  const { prompt, ...rest } = options;
+  if (prompt === undefined) return rest;
+  const { examples, ...shape } = prompt;
+  if (examples === undefined || Array.isArray(examples))
+    return { ...rest, prompt: { ...shape, ...(examples ? { examples } : {}) } };
+  const byPool = selectors.get(model) ?? new Map<string, DemonstrationSelector>();
+  selectors.set(model, byPool);
+  const key = JSON.stringify(examples.pool);
+  let selector = byPool.get(key);
+  if (!selector) {
+    selector = model.demonstrationSelector(examples.pool);
+    byPool.set(key, selector);
+  }
+  return { ...rest, prompt: { ...shape, examples: { selector, k: examples.k } } };
 }
 
 export interface LoadedModel {
@@ -83,7 +115,8 @@ export async function embedShard({ spec, shard }: ShardJobData, { model, sha256 
     let rows = 0;
     let complete = false;
     try {
-      await embedRecords(model, reader.records(new AbortController().signal), spec.options, sink, {
+      const embedOptions = libraryEmbedOptions(spec.options, model);
+      await embedRecords(model, reader.records(new AbortController().signal), embedOptions, sink, {
         chunk: spec.chunk,
         onWritten: (results) => (rows += results.length),
       });

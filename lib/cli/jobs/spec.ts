@@ -4,6 +4,8 @@
 // that submitting the same job again finds the jobs already there instead of adding new ones.
 import { createHash } from "node:crypto";
 import type { EmbedOptions } from "../../embedding/embed-options.js";
+import type { PromptOptions } from "../../prompts/prompting.js";
+import type { Demonstration } from "../../prompts/templates.js";
 import type { InputOptions } from "../inputs.js";
 import type { OutputFormat } from "../sinks.js";
 import type { Precision } from "../../output/quantize.js";
@@ -16,12 +18,23 @@ export const jobNames = { manifest: "manifest", shard: "shard", gate: "gate" } a
 
 export type ShardInputOptions = Pick<InputOptions, "field" | "idField" | "skipEmpty"> & { format: "text" | "jsonl" };
 
+/** Retrieved demonstrations as JSON: each worker embeds the pool with its own model, once. */
+export interface RetrievedExamples {
+  pool: Demonstration[];
+  k: number;
+}
+
+/** The library's embed options as a job carries them: JSON only, so a retrieval pool rather than a selector. */
+export type JobEmbedOptions = Omit<EmbedOptions, "prompt"> & {
+  prompt?: Omit<PromptOptions, "examples"> & { examples?: Demonstration[] | RetrievedExamples };
+};
+
 export interface EmbedJobSpec {
   input: { path: string; sha256: string; bytes: number; lines: number } & ShardInputOptions;
   output: { directory: string; format: OutputFormat; precision: Precision };
   /** a catalogue name or a GGUF path, as every worker will resolve it */
   model: string;
-  options: EmbedOptions;
+  options: JobEmbedOptions;
   shardSize: number;
   shardCount: number;
   /** inputs embedded together inside a shard */

@@ -159,6 +159,48 @@ describe("distributed embedding jobs", () => {
     expect(worst).toBeGreaterThanOrEqual(0.99999);
   });
 
+  it("retrieved demonstrations travel as their pool: the parts equal the single-process embed with the same prompt flags", {
+    timeout: 300_000,
+  }, async () => {
+    const LINES = 60;
+    const input = join(directory, "retrieved.txt");
+    corpus(input, LINES, [2, 6], 5);
+    const pool = join(directory, "pool.jsonl");
+    writeFileSync(
+      pool,
+      vocabulary
+        .slice(0, 8)
+        .map((word) => `${JSON.stringify({ query: `the ${word} by the ${word}`, response: word })}\n`)
+        .join(""),
+    );
+    const promptFlags = ["--prompt", "prompteol", "--examples", pool, "--retrieve-examples", "2"];
+    const local = join(directory, "retrieved-local.jsonl");
+    const single = await ctxembed([
+      ...["embed", "--model", modelFile, "--input", input, "--output", local, "--threads", "1"],
+      ...promptFlags,
+    ]).exited;
+    expect(single.code, single.stderr).toBe(0);
+
+    worker();
+    worker();
+    const output = join(directory, "retrieved-parts");
+    const submitted = await submit(input, output, "--shard-size", "20", ...promptFlags).exited;
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const found = partRecords(output).sort((a, b) => a.index - b.index);
+    expect(
+      notExactlyOnce(
+        found.map((record) => record.index),
+        LINES,
+      ),
+    ).toEqual([]);
+    const expected = readFileSync(local, "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { embedding: number[] });
+    const worst = Math.min(...found.map((record, i) => cosineSimilarity(record.embedding, expected[i]!.embedding)));
+    expect(worst).toBeGreaterThanOrEqual(0.99999);
+  });
+
   it("a worker SIGKILLed in a shard: another takes it over after the lock lapses; every index exactly once; SIGTERM finishes the shard in hand", {
     timeout: 300_000,
   }, async () => {
