@@ -294,3 +294,12 @@ function delimitedRecords(format: "csv" | "tsv"): RecordParser {
     }
   };
 }
+
+/** The id a record is stored under in an index: its input id, else its 0-based position (as `embed` numbers it). */
+export function recordId(record: { id?: unknown; index: number }): string {
+  return record.id === undefined || record.id === null
+    ? String(record.index)
+    : typeof record.id === "string"
+      ? record.id
+      : JSON.stringify(record.id);
+}

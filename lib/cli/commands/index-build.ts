@@ -7,9 +7,9 @@ import { poolingModes } from "../../vectors/pooling.js";
 import { defaultAnnThreshold, indexModelOf, type IndexSettings } from "../../vector-index/settings.js";
 import type { IndexRow, VectorIndex } from "../../vector-index/vector-index.js";
 import { runCorpusJob } from "../corpus-job.js";
-import { openInput, type InputReader, type InputRecord } from "../inputs.js";
+import { openInput, recordId, type InputReader, type InputRecord } from "../inputs.js";
 import type { VectorSink } from "../sinks.js";
-import { note } from "../terminal.js";
+import { note, ProgressLine } from "../terminal.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
 import { addPhraseOptions, phraseSettingsOf, type PhraseCommandOptions } from "./phrase-options.js";
 import {
@@ -22,12 +22,35 @@ import {
 } from "./prompt-options.js";
 import { addInputOptions, layersOption, positiveInteger, windowOption, type SourceOptions } from "./source-options.js";
 
+/** Flags that say how to read or embed texts: a job's parts are embedded already. */
+const embeddingFlags = [
+  "input",
+  "text",
+  "model",
+  "phrases",
+  "storeText",
+  "metadata",
+  "resume",
+  "pooling",
+  "dimensions",
+  "layers",
+  "window",
+  "normalize",
+  "truncate",
+  "prompt",
+  "role",
+  "task",
+  "examples",
+  "retrieveExamples",
+] as const;
+
 interface IndexBuildOptions
   extends ModelCommandOptions,
     Omit<SourceOptions, "output">,
     PhraseCommandOptions,
     PromptCommandOptions {
   index: string;
+  from?: string;
   table?: string;
   phrases: boolean;
   storeText: boolean;
@@ -52,15 +75,6 @@ const commaList = (value: string): string[] =>
     .split(",")
     .map((field) => field.trim())
     .filter((field) => field.length > 0);
-
-/** The id a record is stored under: its input id, else its 0-based position (as `embed` numbers it). */
-export function recordId(record: Pick<InputRecord, "id" | "index">): string {
-  return record.id === undefined || record.id === null
-    ? String(record.index)
-    : typeof record.id === "string"
-      ? record.id
-      : JSON.stringify(record.id);
-}
 
 /** A record read without the ids an earlier run already stored. */
 function withoutStored(reader: InputReader, stored: Set<string>): InputReader {
@@ -150,6 +164,22 @@ async function rowPlan(model: EmbeddingModel, options: IndexBuildOptions, prompt
   };
 }
 
+/** Builds or updates the ANN index where the table has grown past the threshold, and says what the table holds. */
+async function reportIndex(
+  index: VectorIndex,
+  options: Pick<IndexBuildOptions, "index" | "annThreshold">,
+): Promise<void> {
+  const ann = await index.updateAnnIndex(options.annThreshold);
+  const rows = await index.count();
+  const state =
+    ann === "built"
+      ? "ANN index built"
+      : ann === "updated"
+        ? "ANN index updated"
+        : `exact search (an ANN index comes at ${options.annThreshold} rows)`;
+  note(`${options.index} (table "${index.tableName}"): ${rows} rows, ${state}`);
+}
+
 function indexSink(index: VectorIndex, plan: RowPlan): VectorSink {
   return {
     output: index.directory,
@@ -166,6 +196,52 @@ function indexSink(index: VectorIndex, plan: RowPlan): VectorSink {
   };
 }
 
+/** "retrieveExamples" → "--retrieve-examples"; the negated booleans as they are typed ("--no-normalize"). */
+const flagName = (key: string): string =>
+  `--${key === "normalize" || key === "truncate" ? "no-" : ""}${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** Loads a finished job's parts: no model is loaded, the job's model and options are recorded. */
+async function buildFromParts(options: IndexBuildOptions, command: Command): Promise<void> {
+  const given = embeddingFlags.filter((flag) => command.getOptionValueSource(flag) === "cli");
+  if (given.length > 0)
+    command.error(
+      `error: --from loads vectors a job has made with its own model and options; leave out ${given.map(flagName).join(", ")}`,
+      { exitCode: 2 },
+    );
+  const directory = options.from!;
+  const { jobIndexSettings, jobRows, readIndexableManifest } = await import("../jobs/parts-index.js");
+  const manifest = await readIndexableManifest(directory);
+  const rows = jobRows(directory, manifest);
+  const first = await rows.next();
+  if (first.done) throw new Error(`${directory} holds no rows to index`);
+  const { openIndex } = await import("../../vector-index/vector-index.js");
+  const index = await openIndex(options.index, {
+    settings: jobIndexSettings(manifest, first.value.vector.length),
+    ...(options.table === undefined ? {} : { table: options.table }),
+  });
+  try {
+    let batch = [first.value];
+    let added = 0;
+    const progress = new ProgressLine();
+    const commit = async () => {
+      await index.add(batch);
+      added += batch.length;
+      batch = [];
+      progress.update(() => `${added} of ${manifest.rows} rows from ${directory}`);
+    };
+    for await (const row of rows) {
+      batch.push(row);
+      if (batch.length >= options.chunk) await commit();
+    }
+    if (batch.length > 0) await commit();
+    progress.clear();
+    note(`loaded ${added} rows from the ${manifest.parts.length} parts of job ${manifest.job}`);
+    await reportIndex(index, options);
+  } finally {
+    await index.close();
+  }
+}
+
 export function indexCommand(): Command {
   const build = addInputOptions(new Command("build"))
     .description(
@@ -173,6 +249,10 @@ export function indexCommand(): Command {
     )
     .requiredOption("--index <dir>", "the index directory (made when missing)")
     .option("--table <name>", "the table in the directory (default: sentences, or phrases with --phrases)")
+    .option(
+      "--from <dir>",
+      "instead of embedding: load the parts of a finished `embed --queue` job (its --output folder, float32 JSON lines)",
+    )
     .addOption(modelOption())
     .option(
       "--phrases",
@@ -241,9 +321,11 @@ Examples:
   $ ctxembed index build --input news.csv --column text --metadata source,year --index ./idx
   $ ctxembed index build --input passages.jsonl --index ./idx --phrases --max-words 4 --min-words 2
   $ ctxembed index build --input docs.jsonl --index ./idx --resume        # after Ctrl-C
+  $ ctxembed index build --from ./job-parts --index ./idx                 # an embed --queue job's output
   $ ctxembed index build --model ./qwen3-embedding.gguf --prompt qwen3-embedding --role document --input passages.txt --index ./idx`,
     )
     .action(async (options: IndexBuildOptions, command: Command) => {
+      if (options.from !== undefined) return buildFromParts(options, command);
       const kind = options.phrases ? "phrases" : "sentences";
       const clash = options.metadata?.find((field) => ownColumns[kind].includes(field));
       if (clash !== undefined)
@@ -293,15 +375,7 @@ Examples:
             { chunk: options.chunk, resume: false, inputOf: plan.inputOf },
             undefined,
           );
-          const ann = await index.updateAnnIndex(options.annThreshold);
-          const rows = await index.count();
-          const state =
-            ann === "built"
-              ? "ANN index built"
-              : ann === "updated"
-                ? "ANN index updated"
-                : `exact search (an ANN index comes at ${options.annThreshold} rows)`;
-          note(`${options.index} (table "${index.tableName}"): ${rows} rows, ${state}`);
+          await reportIndex(index, options);
         } finally {
           await index.close();
         }

@@ -14,7 +14,7 @@ import { readManifest, type Manifest } from "./manifest.js";
 import type { CommittedFile } from "./spec.js";
 
 /** A stream that hashes what passes through it and fails at the end when it is not `expected`. */
-function checked(file: CommittedFile, path: string): Transform {
+export function checked(file: CommittedFile, path: string): Transform {
   const hash = createHash("sha256");
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -104,17 +104,23 @@ async function mergeRows(directory: string, manifest: Manifest, output: string):
   }
 }
 
-/** Merges a finished, complete job's parts; `output` undefined writes JSON lines to standard output. */
-export async function mergeParts(directory: string, output: string | undefined): Promise<Manifest> {
+/** The manifest of a job whose every shard was committed; `doing` names what needs them all. */
+export async function readCompleteManifest(directory: string, doing: string): Promise<Manifest> {
   const manifest = await readManifest(directory);
   if (!manifest.complete) {
     const failed = manifest.failed
       .map(({ index, lines }) => `shard ${index} (lines ${lines[0] + 1}-${lines[1]})`)
       .join(", ");
     throw new Error(
-      `${directory} is incomplete: ${failed || "shards are missing"} failed; fix the input and run the submit again before merging`,
+      `${directory} is incomplete: ${failed || "shards are missing"} failed; fix the input and run the submit again before ${doing}`,
     );
   }
+  return manifest;
+}
+
+/** Merges a finished, complete job's parts; `output` undefined writes JSON lines to standard output. */
+export async function mergeParts(directory: string, output: string | undefined): Promise<Manifest> {
+  const manifest = await readCompleteManifest(directory, "merging");
   if (manifest.output.format === "jsonl") await mergeJsonLines(directory, manifest, output);
   else if (!output) throw new Error(`the parts are ${manifest.output.format} rows: give --output FILE`);
   else await mergeRows(directory, manifest, output);

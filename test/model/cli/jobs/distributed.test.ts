@@ -201,6 +201,51 @@ describe("distributed embedding jobs", () => {
     expect(worst).toBeGreaterThanOrEqual(0.99999);
   });
 
+  it("index build --from loads a job's parts into the table index build --input makes of the same file", {
+    timeout: 300_000,
+  }, async () => {
+    const LINES = 300;
+    const input = join(directory, "indexed.txt");
+    corpus(input, LINES, [2, 6], 17);
+    worker();
+    const output = join(directory, "indexed-parts");
+    const submitted = await submit(input, output, "--shard-size", "100").exited;
+    expect(submitted.code, submitted.stderr).toBe(0);
+
+    const fromParts = join(directory, "index-from-parts");
+    const loaded = await ctxembed(["index", "build", "--from", output, "--index", fromParts]).exited;
+    expect(loaded.code, loaded.stderr).toBe(0);
+    expect(loaded.stderr).toMatch(/loaded 300 rows from the 3 parts of job embed-/);
+    const embedded = join(directory, "index-from-input");
+    const built = await ctxembed([
+      ...["index", "build", "--input", input, "--index", embedded, "--model", modelFile, "--threads", "1"],
+    ]).exited;
+    expect(built.code, built.stderr).toBe(0);
+
+    const query = "green window by the river";
+    const hitsOf = async (index: string) => {
+      const search = await ctxembed(["search", "--index", index, "--query", query, "--k", "10"]).exited;
+      expect(search.code, search.stderr).toBe(0);
+      return search.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { id: string; score: number });
+    };
+    const [a, b] = [await hitsOf(fromParts), await hitsOf(embedded)];
+    expect(a.map((hit) => hit.id)).toEqual(b.map((hit) => hit.id));
+    a.forEach((hit, i) => expect(hit.score).toBeCloseTo(b[i]!.score, 5));
+    // The same settings recorded: the input build may add to the table the parts made (one row per id).
+    const again = await ctxembed([
+      ...["index", "build", "--input", input, "--index", fromParts, "--model", modelFile, "--threads", "1"],
+    ]).exited;
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/: 300 rows, exact search/);
+
+    const refused = await ctxembed(["index", "build", "--from", output, "--index", fromParts, "--no-normalize"]).exited;
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--from loads vectors a job has made .*leave out --no-normalize/);
+  });
+
   it("a worker SIGKILLed in a shard: another takes it over after the lock lapses; every index exactly once; SIGTERM finishes the shard in hand", {
     timeout: 300_000,
   }, async () => {
