@@ -1,5 +1,7 @@
 // What the library needs to know about a model, derived from the GGUF metadata llama.cpp read.
+import { basename } from "node:path";
 import { NativePooling, type NativeModelMetadata, type NativeSpecialTokens } from "../native/addon.js";
+import { recommendPrompt, type PromptRecommendation } from "../prompts/recommend.js";
 
 export type ModelPooling = "mean" | "cls" | "last" | "none";
 
@@ -22,6 +24,10 @@ export interface ModelInfo {
   /** pooling the model was trained with; "mean" when the file does not say */
   defaultPooling: ModelPooling;
   causal: boolean;
+  /** the vectors are L2-normalised unless an embed call says otherwise (sentence-transformers' Normalize is not recorded in GGUF) */
+  normalizedByDefault: true;
+  /** the prompt preset that suits the model, from its name or, for a plain decoder, its being causal */
+  recommendedPrompt?: PromptRecommendation;
   vocabularyType: NativeModelMetadata["vocabularyType"];
   vocabularySize: number;
   specialTokens: NativeSpecialTokens;
@@ -56,10 +62,13 @@ export function modelInfo(path: string, native: NativeModelMetadata): ModelInfo 
   const architecture = entries["general.architecture"] ?? "unknown";
   const causalFlag = entries[`${architecture}.attention.causal`];
   const poolingCode = positiveInteger(entries[`${architecture}.pooling_type`]);
+  const causal = causalFlag === undefined ? !encoderArchitectures.has(architecture) : causalFlag !== "false";
+  const name = entries["general.name"] ?? architecture;
+  const recommendedPrompt = recommendPrompt([name, basename(path)], causal);
   return {
     path,
     architecture,
-    name: entries["general.name"] ?? architecture,
+    name,
     description: native.description,
     dimensions: native.embeddingLength,
     hiddenSize: native.hiddenLength,
@@ -72,7 +81,9 @@ export function modelInfo(path: string, native: NativeModelMetadata): ModelInfo 
       native.trainingContextLength,
     ),
     defaultPooling: (poolingCode !== undefined ? poolingNames[poolingCode] : undefined) ?? "mean",
-    causal: causalFlag === undefined ? !encoderArchitectures.has(architecture) : causalFlag !== "false",
+    causal,
+    normalizedByDefault: true,
+    ...(recommendedPrompt === undefined ? {} : { recommendedPrompt }),
     vocabularyType: native.vocabularyType,
     vocabularySize: native.vocabularySize,
     specialTokens: native.specialTokens,

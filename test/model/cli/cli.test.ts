@@ -98,6 +98,18 @@ describe("ctxembed info and models", () => {
       maxSequenceLength: 256,
       defaultPooling: "mean",
       causal: false,
+      normalizedByDefault: true,
+    });
+    expect(JSON.parse(run.stdout).recommendedPrompt).toBeUndefined();
+  });
+
+  it("recommends PromptEOL for a plain decoder, from the file", () => {
+    const run = ctxembed(["info", "--model", "gemma-3-270m"]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      architecture: "gemma3",
+      causal: true,
+      recommendedPrompt: { preset: "prompteol", because: "a causal decoder of no instruction-tuned embedding family" },
     });
   });
 
