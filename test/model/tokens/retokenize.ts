@@ -133,6 +133,45 @@ export function wordpieceChecks({ text, ids, attributes, spans }: Tokenized): Re
   return checks;
 }
 
+/**
+ * SentencePiece and UGM with add_space_prefix: the tokenizer spells a text alone as "▁" + text, so
+ * a piece inside a word ("ed" of "▁i" "ed") has no text of its own to tokenize back to it. The
+ * check is WordPiece's, on the word so far, with the word's leading spaces less the one the
+ * tokenizer adds; a run of byte tokens is checked whole at its first, which covers the character.
+ */
+export function spacePrefixChecks(tokenized: Tokenized): RetokenizationCheck[] {
+  const { text, attributes, spans, pieceSpaces } = tokenized;
+  return wordpieceChecks(tokenized).flatMap((check) => {
+    const span = spans[check.token];
+    if (!span || span.start === span.end) return [];
+    const wordFirst = check.token - check.strictIds.length + 1;
+    const first = spans[wordFirst];
+    const spaces = pieceSpaces[wordFirst] ?? "";
+    // The word's text needs its first piece's spaces less one; a piece of spaces only covers some
+    // of them (not the prefix the tokenizer added, where the text begins), any other piece none.
+    const covered = first && spaces === first.text ? first.end - first.start : 0;
+    const missing = spaces.length - 1 - covered;
+    const spaced = (slice: string): string => (missing >= 0 ? " ".repeat(missing) + slice : slice.slice(-missing));
+    let runEnd = check.token + 1;
+    while (
+      isByteFragment(attributes, spans, runEnd) &&
+      spans[runEnd]?.start === span.end &&
+      spans[runEnd]?.end === span.end
+    )
+      runEnd++;
+    const strictText = spaced(check.strictText);
+    if (strictText === "") return [];
+    return [
+      {
+        ...check,
+        strictText,
+        strictIds: Array.from(tokenized.ids.subarray(wordFirst, runEnd)),
+        looseText: spaced(check.looseText),
+      },
+    ];
+  });
+}
+
 export interface Tally {
   tokens: number;
   strict: number;
