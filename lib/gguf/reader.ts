@@ -197,7 +197,8 @@ function decodeScalar(view: DataView, type: GgufScalarType, at: number): GgufVal
   }
 }
 
-const utf8 = new TextDecoder("utf-8");
+/** ignoreBOM: a leading U+FEFF is part of the string (vocabularies have "\ufeff//" beside "//"), not a BOM to drop */
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 class HeaderParser {
   /** What is being read, for error messages ("the name of tensor 3"). */

@@ -467,7 +467,8 @@ function wordpiecePieceUnits(text: string): Int32Array {
   return Int32Array.from(units);
 }
 
-const utf8 = new TextDecoder();
+/** ignoreBOM: a piece's leading U+FEFF is a character of the vocabulary, which the default decoder would drop */
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** Whether the bytes are whole UTF-8 characters (a byte-fallback or byte-level fragment is not). */
 function isWholeUtf8(bytes: Uint8Array): boolean {

@@ -3,7 +3,7 @@
 // pairs of inputs and expected ids). llama.cpp's tokenizer does not depend on the architecture,
 // so one builder serves every family: each tokenizer.ggml.* key is copied, the weights are a
 // hidden size of 16 and one layer, token embeddings in f16 (a 256k vocabulary stays under 10 MB).
-// The GGUFs are written once into the OS temp folder, named by the vocabulary file and its size.
+// The GGUFs are written once into the OS temp folder, named by the vocabulary file, its size and BUILD.
 import { readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +24,8 @@ const FEED_FORWARD = 32;
 const POSITIONS = 512;
 const SEED = 20261203;
 const SEPARATOR = "\n__ggml_vocab_test__\n";
+/** part of the cached file's name: raise it when what the builder writes changes */
+const BUILD = 2;
 
 /** GGUF types of the tokenizer keys; the reader gives values only. */
 const ARRAY_TYPES: Record<string, GgufScalarType> = {
@@ -57,7 +59,7 @@ export async function vocabularyModel(name: string): Promise<VocabularyModel> {
   const source = join(vocabularyFolder, `ggml-vocab-${name}.gguf`);
   const header = await readGgufHeader(source);
   const tokenizerModel = String(header.metadata.get("tokenizer.ggml.model"));
-  const path = join(tmpdir(), `ctxembed-vocab-${name}-${(await stat(source)).size}-h${HIDDEN}.gguf`);
+  const path = join(tmpdir(), `ctxembed-vocab-${name}-${(await stat(source)).size}-b${BUILD}.gguf`);
   if (
     await stat(path).then(
       () => true,

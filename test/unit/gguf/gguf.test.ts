@@ -49,6 +49,9 @@ const ALL_VALUE_TYPES: [string, GgufTypedValue, unknown][] = [
   ["t.bool.false", ggufValue.bool(false), false],
   ["t.string", ggufValue.string("h\u00e9llo \u2581 \ud83d\ude80"), "h\u00e9llo \u2581 \ud83d\ude80"],
   ["t.string.empty", ggufValue.string(""), ""],
+  // a leading U+FEFF is a character of the string (gemma-4's vocabulary has "\ufeff//" beside "//"), not a BOM to drop
+  ["t.string.bom", ggufValue.string("\ufeff//"), "\ufeff//"],
+  ["t.array.string.bom", ggufValue.array(GgufValueType.STRING, ["//", "\ufeff//"]), ["//", "\ufeff//"]],
   ["t.array.string", ggufValue.array(GgufValueType.STRING, ["[CLS]", "\u2581the", ""]), ["[CLS]", "\u2581the", ""]],
   ["t.array.int32", ggufValue.array(GgufValueType.INT32, [1, -3, 5]), [1, -3, 5]],
   ["t.array.float32", ggufValue.array(GgufValueType.FLOAT32, [0.5, -2]), [0.5, -2]],

@@ -183,6 +183,13 @@ describe("SentencePiece", () => {
     expect(slices(input, spans)).toEqual(["a", "b", "  ", "\t", "c"]);
   });
 
+  it("keeps a piece's leading U+FEFF, which is a character of the vocabulary, not a BOM", () => {
+    const input = "\ufeff//x";
+    const spans = align(input, "spm", [text("\ufeff//"), text("x")]);
+    expect(slices(input, spans)).toEqual(["\ufeff//", "x"]);
+    expect(spans[0]?.text).toBe("\ufeff//");
+  });
+
   it("covers a lone surrogate with the U+FFFD that llama.cpp received", () => {
     const input = "\ud800x";
     expect(slices(input, align(input, "spm", [text("\ufffd"), text("x")]))).toEqual(["\ud800", "x"]);
