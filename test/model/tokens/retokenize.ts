@@ -54,11 +54,18 @@ export function expectWellFormed(
   expect(spans.map((span) => span.id)).toEqual(Array.from(ids));
   // SentencePiece's added prefix (add_space_prefix) as a token of its own, "▁" before a text that
   // starts with no space: it stands for no character of the text, so its range is empty at 0.
+  // Before a text that starts with spaces, as several "▁" pieces, each piece takes a space while
+  // there is one, and the range left empty is the last of them.
   const firstText = spans.findIndex((span) => !span.special);
+  const isSpaces = (i: number): boolean => spans[i]?.text === pieceSpaces[i];
+  let leadingSpacesEnd = firstText;
+  while (leadingSpacesEnd >= 0 && leadingSpacesEnd < spans.length && isSpaces(leadingSpacesEnd)) leadingSpacesEnd++;
   const isAddedPrefix = (i: number): boolean =>
-    spans[i]?.text === pieceSpaces[i] &&
+    isSpaces(i) &&
     spans[i]?.start === spans[i]?.end &&
-    (emptySpaces || (i === firstText && spans[i]?.end === 0 && !/^[ ▁]/u.test(text)));
+    (emptySpaces ||
+      (i === firstText && spans[i]?.end === 0 && !/^[ ▁]/u.test(text)) ||
+      (i > firstText && i < leadingSpacesEnd && /^[ ▁]/u.test(text)));
   let previousEnd = 0;
   spans.forEach((span, i) => {
     const where = `${JSON.stringify(text)} token ${i} ${JSON.stringify(span)}`;
