@@ -1,0 +1,100 @@
+// The architecture matrix: for each tiny random-weight model of tiny-architectures.ts, the
+// library's pooled and per-token vectors against llama-embedding's on the same file, layer
+// capture, and batch invariance. Random weights make no meaningful vectors, but they exercise
+// every tensor of the graph, so a wrong pooling, a missed special token or a mis-read layer
+// shows up as a low cosine.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadModel, type EmbeddingModel } from "../../../lib/embedding/embedding-model.js";
+import { cosineSimilarity } from "../../../lib/vectors/similarity.js";
+import { llamaEmbedding, llamaTool } from "../llama-tools.js";
+import { ARCHITECTURES, tinyArchitecturePath } from "./tiny-architectures.js";
+
+const TEXTS = [
+  "the river flows past the old stone bridge",
+  "she opened an account at the bank",
+  "we walked along quiet city streets in the evening light",
+];
+const PARITY = 0.9999;
+const BATCH_INVARIANCE = 0.99999;
+
+function worstCosine(ours: readonly Float32Array[], theirs: readonly Float32Array[]): number {
+  expect(ours.length).toBe(theirs.length);
+  return Math.min(...ours.map((vector, i) => cosineSimilarity(vector, theirs[i]!)));
+}
+
+beforeAll(() => {
+  llamaTool("llama-embedding"); // a fresh clone builds it here, once, before any timed test
+}, 1_800_000);
+
+describe.each(ARCHITECTURES)("architecture $name", (architecture) => {
+  let path: string;
+  let model: EmbeddingModel;
+  beforeAll(async () => {
+    path = await tinyArchitecturePath(architecture);
+    model = await loadModel(path, { threads: 2 });
+  });
+  afterAll(() => model.dispose());
+
+  it("loads as the architecture it was written as", () => {
+    expect(model.info.architecture).toBe(architecture.name);
+    expect(model.info.causal).toBe(architecture.causal);
+    expect(model.info.layerCount).toBe(2);
+  });
+
+  it.each(architecture.poolings)(`pooling %s matches llama-embedding (cosine >= ${PARITY})`, async (pooling) => {
+    const ours = (await model.embed(TEXTS, { pooling, normalize: false })).map((result) => result.embedding);
+    const theirs = TEXTS.map((text) => llamaEmbedding(path, text, pooling)[0]!);
+    const worst = worstCosine(ours, theirs);
+    console.log(`architecture ${architecture.name} pooling ${pooling}: worst cosine vs llama-embedding ${worst.toFixed(7)}`);
+    expect(worst).toBeGreaterThanOrEqual(PARITY);
+  });
+
+  it(`per-token vectors match llama-embedding --pooling none (cosine >= ${PARITY})`, async () => {
+    let worst = 1;
+    for (const text of TEXTS) {
+      const result = await model.embed(text, { pooling: "none", normalize: false });
+      worst = Math.min(
+        worst,
+        worstCosine(
+          result.tokens!.map((token) => token.embedding),
+          llamaEmbedding(path, text, "none"),
+        ),
+      );
+    }
+    console.log(`architecture ${architecture.name} pooling none (tokens): worst cosine vs llama-embedding ${worst.toFixed(7)}`);
+    expect(worst).toBeGreaterThanOrEqual(PARITY);
+  });
+
+  it("captures every block's output, and the embeddings where the graph names them", async () => {
+    const hidden = model.info.hiddenSize;
+    const blocks = [1, 2];
+    const [result] = await model.embed([TEXTS[0]!], {
+      layers: { layers: architecture.embeddingLayer ? [0, ...blocks] : blocks, combine: "concat" },
+      tokens: true,
+      normalize: false,
+    });
+    const width = (architecture.embeddingLayer ? 3 : 2) * hidden;
+    expect(result!.tokens!.length).toBeGreaterThan(2);
+    for (const token of result!.tokens!) {
+      expect(token.embedding.length).toBe(width);
+      expect(token.embedding.every(Number.isFinite)).toBe(true);
+    }
+    if (!architecture.causal) {
+      // An encoder's last block output is its token vector: no final norm follows it.
+      const plain = await model.embed(TEXTS[0]!, { pooling: "none", normalize: false });
+      const last = result!.tokens!.map((token) => token.embedding.subarray(width - hidden));
+      expect(worstCosine(last, plain.tokens!.map((token) => token.embedding))).toBeGreaterThanOrEqual(PARITY);
+    } else {
+      // Decoder graphs name block outputs (l_out-N) but not the token embeddings.
+      await expect(model.embed(TEXTS[0]!, { layers: 0 })).rejects.toThrow(architecture.name);
+    }
+  });
+
+  it(`a text alone and in a batch: cosine >= ${BATCH_INVARIANCE}`, async () => {
+    const batched = await model.embed(TEXTS);
+    for (const [i, text] of TEXTS.entries()) {
+      const alone = await model.embed(text);
+      expect(cosineSimilarity(alone.embedding, batched[i]!.embedding)).toBeGreaterThanOrEqual(BATCH_INVARIANCE);
+    }
+  });
+});
