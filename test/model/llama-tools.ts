@@ -19,7 +19,16 @@ export function llamaTool(target: "llama-embedding"): string {
   }
   execFileSync(
     "cmake",
-    ["--build", buildDirectory, "--config", "Release", "--target", target, "--parallel", String(availableParallelism())],
+    [
+      "--build",
+      buildDirectory,
+      "--config",
+      "Release",
+      "--target",
+      target,
+      "--parallel",
+      String(availableParallelism()),
+    ],
     { stdio: "inherit" },
   );
   return binary;
@@ -30,11 +39,46 @@ export function llamaTool(target: "llama-embedding"): string {
  * "none" one per token. A single thread keeps its reduction order close to the library's.
  */
 export function llamaEmbedding(model: string, text: string, pooling: "mean" | "cls" | "last" | "none"): Float32Array[] {
-  const output = execFileSync(
-    llamaTool("llama-embedding"),
-    ["-m", model, "-p", text, "--pooling", pooling, "--embd-normalize", "-1", "--embd-output-format", "json", "-t", "1"],
-    { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 28 },
-  );
-  const parsed = JSON.parse(output.slice(output.indexOf("{"))) as { data: { embedding: number[] }[] };
-  return parsed.data.map(({ embedding }) => Float32Array.from(embedding));
+  // llama-embedding prints every number as its own entry of llama.cpp's asynchronous logger, which
+  // under load sometimes drops, repeats or splices entries ("0.12361710.1236171,,"): not always
+  // invalid JSON, so a single run is never trusted. Two runs that print the same valid text are.
+  const seen = new Set<string>();
+  for (let attempt = 0; attempt < 12; attempt++) {
+    const output = execFileSync(
+      llamaTool("llama-embedding"),
+      [
+        "-m",
+        model,
+        "-p",
+        text,
+        "--pooling",
+        pooling,
+        "--embd-normalize",
+        "-1",
+        "--embd-output-format",
+        "json",
+        "-t",
+        "1",
+      ],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 28 },
+    );
+    const json = output.slice(output.indexOf("{"));
+    const vectors = parseEmbeddings(json);
+    if (vectors === undefined) continue;
+    if (seen.has(json)) return vectors;
+    seen.add(json);
+  }
+  throw new Error(`llama-embedding printed a different output on each of 12 runs on ${model} that parsed`);
+}
+
+/** The vectors of llama-embedding's JSON, or undefined where it is garbled or its rows differ in width. */
+function parseEmbeddings(json: string): Float32Array[] | undefined {
+  try {
+    const parsed = JSON.parse(json) as { data: { embedding: number[] }[] };
+    const vectors = parsed.data.map(({ embedding }) => Float32Array.from(embedding));
+    const width = vectors[0]?.length ?? 0;
+    return width > 0 && vectors.every((vector) => vector.length === width) ? vectors : undefined;
+  } catch {
+    return undefined;
+  }
 }

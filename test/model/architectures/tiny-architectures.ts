@@ -165,16 +165,18 @@ export interface TinyArchitecture {
   tensors: (vocabularySize: number) => TensorList;
 }
 
-const encoderKeys = (arch: string, extra: [string, GgufTypedValue][] = []) => (): [string, GgufTypedValue][] => [
-  [`${arch}.block_count`, ggufValue.uint32(LAYERS)],
-  [`${arch}.context_length`, ggufValue.uint32(CONTEXT)],
-  [`${arch}.embedding_length`, ggufValue.uint32(HIDDEN)],
-  [`${arch}.feed_forward_length`, ggufValue.uint32(FEED_FORWARD)],
-  [`${arch}.attention.head_count`, ggufValue.uint32(HEADS)],
-  [`${arch}.attention.layer_norm_epsilon`, ggufValue.float32(1e-12)],
-  [`${arch}.attention.causal`, ggufValue.bool(false)],
-  ...extra,
-];
+const encoderKeys =
+  (arch: string, extra: [string, GgufTypedValue][] = []) =>
+  (): [string, GgufTypedValue][] => [
+    [`${arch}.block_count`, ggufValue.uint32(LAYERS)],
+    [`${arch}.context_length`, ggufValue.uint32(CONTEXT)],
+    [`${arch}.embedding_length`, ggufValue.uint32(HIDDEN)],
+    [`${arch}.feed_forward_length`, ggufValue.uint32(FEED_FORWARD)],
+    [`${arch}.attention.head_count`, ggufValue.uint32(HEADS)],
+    [`${arch}.attention.layer_norm_epsilon`, ggufValue.float32(1e-12)],
+    [`${arch}.attention.causal`, ggufValue.bool(false)],
+    ...extra,
+  ];
 
 const decoderKeys = (arch: string) => (): [string, GgufTypedValue][] => [
   [`${arch}.block_count`, ggufValue.uint32(LAYERS)],
@@ -230,7 +232,11 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     embeddingLayer: false,
     vocabulary: sentencePieceVocabulary,
     hyperparameters: decoderKeys("qwen3"),
-    tensors: (vocab) => [["token_embd.weight", [HIDDEN, vocab]], ["output_norm.weight", [HIDDEN]], ...decoderLayers(true)],
+    tensors: (vocab) => [
+      ["token_embd.weight", [HIDDEN, vocab]],
+      ["output_norm.weight", [HIDDEN]],
+      ...decoderLayers(true),
+    ],
   },
   {
     name: "llama",
@@ -239,7 +245,11 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     embeddingLayer: false,
     vocabulary: sentencePieceVocabulary,
     hyperparameters: decoderKeys("llama"),
-    tensors: (vocab) => [["token_embd.weight", [HIDDEN, vocab]], ["output_norm.weight", [HIDDEN]], ...decoderLayers(false)],
+    tensors: (vocab) => [
+      ["token_embd.weight", [HIDDEN, vocab]],
+      ["output_norm.weight", [HIDDEN]],
+      ...decoderLayers(false),
+    ],
   },
 ];
 
