@@ -125,8 +125,11 @@ function encoderLayers(fusedAttention: boolean, gatedFeedForward: boolean): Tens
   return tensors;
 }
 
-/** Llama-style pre-norm decoder layers (RMSNorm, gated SiLU feed-forward, grouped K/V heads); Qwen3 adds Q/K norms. */
-function decoderLayers(headNorms: boolean): TensorList {
+/**
+ * Llama-style pre-norm decoder layers (RMSNorm, gated feed-forward, grouped K/V heads); Qwen3
+ * adds Q/K norms, Gemma 3 those and norms after attention and feed-forward too.
+ */
+function decoderLayers(headNorms: boolean, postNorms = false): TensorList {
   const h = HIDDEN;
   const kv = HEAD_DIM * KV_HEADS;
   const tensors: TensorList = [];
@@ -139,6 +142,7 @@ function decoderLayers(headNorms: boolean): TensorList {
       [`${blk}.attn_v.weight`, [h, kv]],
       [`${blk}.attn_output.weight`, [h, h]],
     );
+    if (postNorms) tensors.push([`${blk}.attn_post_norm.weight`, [h]], [`${blk}.ffn_post_norm.weight`, [h]]);
     if (headNorms) tensors.push([`${blk}.attn_q_norm.weight`, [HEAD_DIM]], [`${blk}.attn_k_norm.weight`, [HEAD_DIM]]);
     tensors.push(
       [`${blk}.ffn_norm.weight`, [h]],
@@ -158,8 +162,14 @@ export interface TinyArchitecture {
   causal: boolean;
   /** every pooling the architecture's graph supports that the test compares; the first is written as the model's own */
   poolings: Pooling[];
-  /** whether llama.cpp's graph has a named embedding output the layer capture finds (layer 0) */
-  embeddingLayer: boolean;
+  /**
+   * Layers (0 = embeddings) native/layer_capture.cpp finds in the graph: decoders name block
+   * outputs "l_out-N", BERT-style encoders end them with a named LayerNorm bias; other graphs
+   * name neither, and a request for their layers is refused.
+   */
+  capturedLayers: number[];
+  /** true where no final norm follows the last block, so that layer L is the token vector itself */
+  outputIsLastLayer: boolean;
   vocabulary: () => Vocabulary;
   hyperparameters: () => [string, GgufTypedValue][];
   tensors: (vocabularySize: number) => TensorList;
@@ -197,7 +207,8 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     name: "bert",
     causal: false,
     poolings: ["mean", "cls"],
-    embeddingLayer: true,
+    capturedLayers: [0, 1, 2],
+    outputIsLastLayer: true,
     vocabulary: wordPieceVocabulary,
     hyperparameters: encoderKeys("bert"),
     tensors: (vocab) => [
@@ -213,7 +224,8 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     name: "nomic-bert",
     causal: false,
     poolings: ["mean", "cls"],
-    embeddingLayer: true,
+    capturedLayers: [0, 1, 2],
+    outputIsLastLayer: true,
     vocabulary: wordPieceVocabulary,
     // nomic-embed-text: rotary positions instead of a position table
     hyperparameters: encoderKeys("nomic-bert", [["nomic-bert.rope.freq_base", ggufValue.float32(1000)]]),
@@ -229,7 +241,8 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     name: "qwen3",
     causal: true,
     poolings: ["last", "mean"],
-    embeddingLayer: false,
+    capturedLayers: [1, 2],
+    outputIsLastLayer: false,
     vocabulary: sentencePieceVocabulary,
     hyperparameters: decoderKeys("qwen3"),
     tensors: (vocab) => [
@@ -242,13 +255,80 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     name: "llama",
     causal: true,
     poolings: ["last", "mean"],
-    embeddingLayer: false,
+    capturedLayers: [1, 2],
+    outputIsLastLayer: false,
     vocabulary: sentencePieceVocabulary,
     hyperparameters: decoderKeys("llama"),
     tensors: (vocab) => [
       ["token_embd.weight", [HIDDEN, vocab]],
       ["output_norm.weight", [HIDDEN]],
       ...decoderLayers(false),
+    ],
+  },
+  {
+    name: "jina-bert-v2",
+    causal: false,
+    poolings: ["mean", "cls"],
+    capturedLayers: [0, 1, 2],
+    outputIsLastLayer: true,
+    vocabulary: wordPieceVocabulary,
+    // ALiBi attention biases instead of positions; separate Q/K/V with biases, a plain feed-forward
+    hyperparameters: encoderKeys("jina-bert-v2"),
+    tensors: (vocab) => [
+      ["token_embd.weight", [HIDDEN, vocab]],
+      ["token_types.weight", [HIDDEN, 2]],
+      ["token_embd_norm.weight", [HIDDEN]],
+      ["token_embd_norm.bias", [HIDDEN]],
+      ...encoderLayers(false, false),
+    ],
+  },
+  {
+    name: "modern-bert",
+    causal: false,
+    poolings: ["mean", "cls"],
+    // its graph names neither block outputs nor a LayerNorm bias (its norms have none)
+    capturedLayers: [],
+    outputIsLastLayer: false,
+    vocabulary: wordPieceVocabulary,
+    hyperparameters: encoderKeys("modern-bert", [["modern-bert.rope.freq_base", ggufValue.float32(160000)]]),
+    tensors: (vocab) => {
+      const h = HIDDEN;
+      const tensors: TensorList = [
+        ["token_embd.weight", [h, vocab]],
+        ["token_embd_norm.weight", [h]],
+        ["output_norm.weight", [h]],
+      ];
+      for (let i = 0; i < LAYERS; i++) {
+        // ModernBERT's first block has no attention norm: the embedding norm precedes it
+        if (i > 0) tensors.push([`blk.${i}.attn_norm.weight`, [h]]);
+        tensors.push(
+          [`blk.${i}.attn_qkv.weight`, [h, 3 * h]],
+          [`blk.${i}.attn_output.weight`, [h, h]],
+          // GeGLU: up and gate in one matrix
+          [`blk.${i}.ffn_up.weight`, [h, 2 * FEED_FORWARD]],
+          [`blk.${i}.ffn_down.weight`, [FEED_FORWARD, h]],
+          [`blk.${i}.ffn_norm.weight`, [h]],
+        );
+      }
+      return tensors;
+    },
+  },
+  {
+    name: "gemma-embedding",
+    causal: false,
+    poolings: ["mean", "last"],
+    capturedLayers: [1, 2],
+    outputIsLastLayer: false,
+    vocabulary: sentencePieceVocabulary,
+    // EmbeddingGemma: Gemma 3 blocks with bidirectional attention, sliding window on some layers
+    hyperparameters: () => [
+      ...decoderKeys("gemma-embedding")(),
+      ["gemma-embedding.attention.sliding_window", ggufValue.uint32(8)],
+    ],
+    tensors: (vocab) => [
+      ["token_embd.weight", [HIDDEN, vocab]],
+      ["output_norm.weight", [HIDDEN]],
+      ...decoderLayers(true, true),
     ],
   },
 ];
