@@ -41,8 +41,10 @@ const poolingNames: Record<number, ModelPooling> = {
   [NativePooling.Last]: "last",
 };
 
-// Bidirectional encoders whose files may omit {arch}.attention.causal.
+// Bidirectional encoders whose files may omit {arch}.attention.causal. gemma-embedding's
+// converter writes no such key; llama.cpp's loader turns causal attention off itself.
 const encoderArchitectures = new Set([
+  "gemma-embedding",
   "bert",
   "nomic-bert",
   "nomic-bert-moe",

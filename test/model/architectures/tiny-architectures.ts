@@ -142,7 +142,7 @@ function decoderLayers(headNorms: boolean, postNorms = false): TensorList {
       [`${blk}.attn_v.weight`, [h, kv]],
       [`${blk}.attn_output.weight`, [h, h]],
     );
-    if (postNorms) tensors.push([`${blk}.attn_post_norm.weight`, [h]], [`${blk}.ffn_post_norm.weight`, [h]]);
+    if (postNorms) tensors.push([`${blk}.post_attention_norm.weight`, [h]], [`${blk}.post_ffw_norm.weight`, [h]]);
     if (headNorms) tensors.push([`${blk}.attn_q_norm.weight`, [HEAD_DIM]], [`${blk}.attn_k_norm.weight`, [HEAD_DIM]]);
     tensors.push(
       [`${blk}.ffn_norm.weight`, [h]],
@@ -324,6 +324,9 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     hyperparameters: () => [
       ...decoderKeys("gemma-embedding")(),
       ["gemma-embedding.attention.sliding_window", ggufValue.uint32(8)],
+      // EmbeddingGemma's default pattern (5 windowed layers, then a full one) leaves two layers no
+      // full-attention layer, and llama.cpp then asserts on the unused mask: alternate instead.
+      ["gemma-embedding.attention.sliding_window_pattern", ggufValue.uint32(2)],
     ],
     tensors: (vocab) => [
       ["token_embd.weight", [HIDDEN, vocab]],
