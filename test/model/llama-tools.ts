@@ -1,7 +1,7 @@
 // llama.cpp's own example tools, built from the same patched tree as the addon, as references
 // for parity tests. The project's CMake tree (build/) configures llama.cpp's examples under
 // EXCLUDE_FROM_ALL, so a tool is built on first use only; on a fresh clone that takes minutes.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
@@ -34,51 +34,41 @@ export function llamaTool(target: "llama-embedding"): string {
   return binary;
 }
 
+// GNU coreutils' stdbuf, which runs a program with its stdout unbuffered (Linux CI; macOS lacks it).
+const STDBUF = "stdbuf";
+// Prompts sent after the real one, whose rows llama-embedding prints last: see llamaEmbedding.
+const TAIL_PROMPTS = Array.from({ length: 8 }, () => "the river flows past the old stone bridge");
+
 /**
  * llama-embedding's vectors for one text, unnormalised: one pooled vector, or with pooling
- * "none" one per token. A single thread keeps its reduction order close to the library's.
+ * "none" one per token (`rows` of them, the text's token count). A single thread keeps its
+ * reduction order close to the library's.
  */
-export function llamaEmbedding(model: string, text: string, pooling: "mean" | "cls" | "last" | "none"): Float32Array[] {
-  // llama-embedding prints every number as its own entry of llama.cpp's asynchronous logger, which
-  // under load sometimes drops, repeats or splices entries ("0.12361710.1236171,,"): not always
-  // invalid JSON, so a single run is never trusted. Two runs that print the same valid text are.
-  const seen = new Set<string>();
-  for (let attempt = 0; attempt < 12; attempt++) {
-    const output = execFileSync(
-      llamaTool("llama-embedding"),
-      [
-        "-m",
-        model,
-        "-p",
-        text,
-        "--pooling",
-        pooling,
-        "--embd-normalize",
-        "-1",
-        "--embd-output-format",
-        "json",
-        "-t",
-        "1",
-      ],
-      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 28 },
+export function llamaEmbedding(
+  model: string,
+  text: string,
+  pooling: "mean" | "cls" | "last" | "none",
+  rows = 1,
+): Float32Array[] {
+  // llama-embedding returns from main while llama.cpp's asynchronous logger is still printing
+  // its vectors, so the end of its output is often lost, and with buffered stdout the rest
+  // garbled. Unbuffered (stdbuf -o0) only the end is lost: tail prompts after the text absorb
+  // that, and their rows are dropped. A run that still cut into the text's own rows is repeated.
+  const prompts = [text, ...TAIL_PROMPTS].join("\n");
+  const args = ["-m", model, "-p", prompts, "--pooling", pooling, "--embd-normalize", "-1"];
+  args.push("--embd-output-format", "json", "-t", "1");
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const output = spawnSync(STDBUF, ["-o0", llamaTool("llama-embedding"), ...args], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+      maxBuffer: 1 << 28,
+    });
+    if (output.status !== 0) throw new Error(`llama-embedding failed on ${model} (exit ${output.status})`);
+    // Only arrays closed by "]" are complete; a cut one never matches.
+    const complete = [...output.stdout.matchAll(/"embedding": \[([^\]]*)\]/g)].map(([, numbers]) =>
+      Float32Array.from(numbers!.split(","), Number),
     );
-    const json = output.slice(output.indexOf("{"));
-    const vectors = parseEmbeddings(json);
-    if (vectors === undefined) continue;
-    if (seen.has(json)) return vectors;
-    seen.add(json);
+    if (complete.length >= rows) return complete.slice(0, rows);
   }
-  throw new Error(`llama-embedding printed a different output on each of 12 runs on ${model} that parsed`);
-}
-
-/** The vectors of llama-embedding's JSON, or undefined where it is garbled or its rows differ in width. */
-function parseEmbeddings(json: string): Float32Array[] | undefined {
-  try {
-    const parsed = JSON.parse(json) as { data: { embedding: number[] }[] };
-    const vectors = parsed.data.map(({ embedding }) => Float32Array.from(embedding));
-    const width = vectors[0]?.length ?? 0;
-    return width > 0 && vectors.every((vector) => vector.length === width) ? vectors : undefined;
-  } catch {
-    return undefined;
-  }
+  throw new Error(`llama-embedding's output on ${model} was cut short 10 times in a row`);
 }

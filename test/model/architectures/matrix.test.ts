@@ -32,15 +32,17 @@ describe.each(ARCHITECTURES)("architecture $name", (architecture) => {
   const reference = new Map<string, Float32Array[][]>();
   beforeAll(async () => {
     const path = await tinyArchitecturePath(architecture);
-    // All of llama-embedding's runs before the model loads: its output garbles more often when
-    // another process keeps the cores busy (see llamaEmbedding), so none runs beside the addon.
-    for (const pooling of [...architecture.poolings, "none"] as const) {
+    model = await loadModel(path, { threads: 2 });
+    for (const pooling of architecture.poolings) {
       reference.set(
         pooling,
         TEXTS.map((text) => llamaEmbedding(path, text, pooling)),
       );
     }
-    model = await loadModel(path, { threads: 2 });
+    reference.set(
+      "none",
+      TEXTS.map((text) => llamaEmbedding(path, text, "none", model.countTokens(text))),
+    );
   });
   afterAll(() => model?.dispose());
 
@@ -114,5 +116,13 @@ describe.each(ARCHITECTURES)("architecture $name", (architecture) => {
       const alone = await model.embed(text);
       expect(cosineSimilarity(alone.embedding, batched[i]!.embedding)).toBeGreaterThanOrEqual(BATCH_INVARIANCE);
     }
+  });
+});
+
+describe("an architecture llama.cpp does not know", () => {
+  it("is refused at load with a message naming it", async () => {
+    // BERT's tensors and keys under a name no llama.cpp release defines
+    const path = await tinyArchitecturePath({ ...ARCHITECTURES[0]!, name: "bert-v9" });
+    await expect(loadModel(path)).rejects.toThrow(/unknown model architecture: 'bert-v9'/);
   });
 });
