@@ -125,11 +125,17 @@ function encoderLayers(fusedAttention: boolean, gatedFeedForward: boolean): Tens
   return tensors;
 }
 
-/**
- * Llama-style pre-norm decoder layers (RMSNorm, gated feed-forward, grouped K/V heads); Qwen3
- * adds Q/K norms, Gemma 3 those and norms after attention and feed-forward too.
- */
-function decoderLayers(headNorms: boolean, postNorms = false): TensorList {
+interface DecoderVariant {
+  /** Qwen2: biases on the Q, K and V projections */
+  qkvBias?: boolean;
+  /** Qwen3, Gemma 3: RMSNorm on each head's queries and keys */
+  headNorms?: boolean;
+  /** Gemma 3: norms after attention and after the feed-forward too */
+  postNorms?: boolean;
+}
+
+/** Llama-style pre-norm decoder layers: RMSNorm, gated feed-forward, grouped K/V heads. */
+function decoderLayers({ qkvBias = false, headNorms = false, postNorms = false }: DecoderVariant = {}): TensorList {
   const h = HIDDEN;
   const kv = HEAD_DIM * KV_HEADS;
   const tensors: TensorList = [];
@@ -142,6 +148,7 @@ function decoderLayers(headNorms: boolean, postNorms = false): TensorList {
       [`${blk}.attn_v.weight`, [h, kv]],
       [`${blk}.attn_output.weight`, [h, h]],
     );
+    if (qkvBias) tensors.push([`${blk}.attn_q.bias`, [h]], [`${blk}.attn_k.bias`, [kv]], [`${blk}.attn_v.bias`, [kv]]);
     if (postNorms) tensors.push([`${blk}.post_attention_norm.weight`, [h]], [`${blk}.post_ffw_norm.weight`, [h]]);
     if (headNorms) tensors.push([`${blk}.attn_q_norm.weight`, [HEAD_DIM]], [`${blk}.attn_k_norm.weight`, [HEAD_DIM]]);
     tensors.push(
@@ -238,6 +245,20 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     ],
   },
   {
+    name: "qwen2",
+    causal: true,
+    poolings: ["last", "mean"],
+    capturedLayers: [1, 2],
+    outputIsLastLayer: false,
+    vocabulary: sentencePieceVocabulary,
+    hyperparameters: decoderKeys("qwen2"),
+    tensors: (vocab) => [
+      ["token_embd.weight", [HIDDEN, vocab]],
+      ["output_norm.weight", [HIDDEN]],
+      ...decoderLayers({ qkvBias: true }),
+    ],
+  },
+  {
     name: "qwen3",
     causal: true,
     poolings: ["last", "mean"],
@@ -248,7 +269,7 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     tensors: (vocab) => [
       ["token_embd.weight", [HIDDEN, vocab]],
       ["output_norm.weight", [HIDDEN]],
-      ...decoderLayers(true),
+      ...decoderLayers({ headNorms: true }),
     ],
   },
   {
@@ -259,11 +280,7 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     outputIsLastLayer: false,
     vocabulary: sentencePieceVocabulary,
     hyperparameters: decoderKeys("llama"),
-    tensors: (vocab) => [
-      ["token_embd.weight", [HIDDEN, vocab]],
-      ["output_norm.weight", [HIDDEN]],
-      ...decoderLayers(false),
-    ],
+    tensors: (vocab) => [["token_embd.weight", [HIDDEN, vocab]], ["output_norm.weight", [HIDDEN]], ...decoderLayers()],
   },
   {
     name: "jina-bert-v2",
@@ -331,7 +348,7 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     tensors: (vocab) => [
       ["token_embd.weight", [HIDDEN, vocab]],
       ["output_norm.weight", [HIDDEN]],
-      ...decoderLayers(true, true),
+      ...decoderLayers({ headNorms: true, postNorms: true }),
     ],
   },
 ];
