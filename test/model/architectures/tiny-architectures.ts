@@ -331,6 +331,39 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     },
   },
   {
+    name: "neo-bert",
+    causal: false,
+    poolings: ["cls", "mean"],
+    // like modern-bert: no named block outputs, so layers are refused
+    capturedLayers: [],
+    outputIsLastLayer: false,
+    vocabulary: wordPieceVocabulary,
+    // NeoBERT: pre-RMSNorm blocks, rotary positions, fused QKV and SwiGLU
+    hyperparameters: () => [
+      ...encoderKeys("neo-bert")().filter(([key]) => !key.endsWith(".layer_norm_epsilon")),
+      ["neo-bert.attention.layer_norm_rms_epsilon", ggufValue.float32(1e-6)],
+      ["neo-bert.rope.freq_base", ggufValue.float32(10000)],
+    ],
+    tensors: (vocab) => {
+      const h = HIDDEN;
+      const tensors: TensorList = [
+        ["token_embd.weight", [h, vocab]],
+        ["enc.output_norm.weight", [h]],
+      ];
+      for (let i = 0; i < LAYERS; i++) {
+        tensors.push(
+          [`blk.${i}.attn_norm.weight`, [h]],
+          [`blk.${i}.attn_qkv.weight`, [h, 3 * h]],
+          [`blk.${i}.attn_output.weight`, [h, h]],
+          [`blk.${i}.ffn_norm.weight`, [h]],
+          [`blk.${i}.ffn_up.weight`, [h, 2 * FEED_FORWARD]],
+          [`blk.${i}.ffn_down.weight`, [FEED_FORWARD, h]],
+        );
+      }
+      return tensors;
+    },
+  },
+  {
     name: "gemma-embedding",
     causal: false,
     poolings: ["mean", "last"],
