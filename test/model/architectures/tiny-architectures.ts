@@ -364,6 +364,49 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     },
   },
   {
+    name: "t5encoder",
+    causal: false,
+    poolings: ["mean", "cls"],
+    // only block 1's "l_out-0" is found: the last block's output and the embeddings have no such
+    // name in the T5 encoder graph, so layers 0 and 2 are refused
+    capturedLayers: [1],
+    outputIsLastLayer: false,
+    vocabulary: sentencePieceVocabulary,
+    // T5's encoder (sentence-t5, the T5 text encoders): relative position buckets, RMSNorm. Its
+    // converter writes no attention.causal key.
+    hyperparameters: () => [
+      ...encoderKeys("t5encoder")().filter(([key]) => !key.endsWith(".layer_norm_epsilon") && !key.endsWith(".causal")),
+      ["t5encoder.attention.key_length", ggufValue.uint32(HEAD_DIM)],
+      ["t5encoder.attention.value_length", ggufValue.uint32(HEAD_DIM)],
+      ["t5encoder.attention.layer_norm_rms_epsilon", ggufValue.float32(1e-6)],
+      ["t5encoder.attention.relative_buckets_count", ggufValue.uint32(32)],
+    ],
+    tensors: (vocab) => {
+      const h = HIDDEN;
+      const tensors: TensorList = [
+        ["token_embd.weight", [h, vocab]],
+        ["enc.output_norm.weight", [h]],
+      ];
+      for (let i = 0; i < LAYERS; i++) {
+        const blk = `enc.blk.${i}`;
+        tensors.push([`${blk}.attn_norm.weight`, [h]]);
+        // only the first block holds the position-bucket biases; the others share them
+        if (i === 0) tensors.push([`${blk}.attn_rel_b.weight`, [HEADS, 32]]);
+        tensors.push(
+          [`${blk}.attn_q.weight`, [h, h]],
+          [`${blk}.attn_k.weight`, [h, h]],
+          [`${blk}.attn_v.weight`, [h, h]],
+          [`${blk}.attn_o.weight`, [h, h]],
+          [`${blk}.ffn_norm.weight`, [h]],
+          [`${blk}.ffn_gate.weight`, [h, FEED_FORWARD]],
+          [`${blk}.ffn_up.weight`, [h, FEED_FORWARD]],
+          [`${blk}.ffn_down.weight`, [FEED_FORWARD, h]],
+        );
+      }
+      return tensors;
+    },
+  },
+  {
     name: "gemma-embedding",
     causal: false,
     poolings: ["mean", "last"],
