@@ -407,6 +407,18 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     },
   },
   {
+    name: "eurobert",
+    causal: false,
+    poolings: ["mean", "cls"],
+    // no named block outputs (its graph names kqv_out and ffn_out only)
+    capturedLayers: [],
+    outputIsLastLayer: false,
+    vocabulary: sentencePieceVocabulary,
+    // EuroBERT, jina-embeddings-v5: Llama blocks run bidirectionally, which its converter records
+    hyperparameters: () => [...decoderKeys("eurobert")(), ["eurobert.attention.causal", ggufValue.bool(false)]],
+    tensors: (vocab) => [["token_embd.weight", [HIDDEN, vocab]], ["output_norm.weight", [HIDDEN]], ...decoderLayers()],
+  },
+  {
     name: "gemma-embedding",
     causal: false,
     poolings: ["mean", "last"],
