@@ -162,6 +162,7 @@ function decoderLayers({ qkvBias = false, headNorms = false, postNorms = false }
 }
 
 const KV_HEADS = 1;
+const EXPERTS = 4;
 
 export interface TinyArchitecture {
   /** general.architecture, as llama-arch.cpp names it */
@@ -242,6 +243,32 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
       ["token_embd_norm.weight", [HIDDEN]],
       ["token_embd_norm.bias", [HIDDEN]],
       ...encoderLayers(true, true),
+    ],
+  },
+  {
+    name: "nomic-bert-moe",
+    causal: false,
+    poolings: ["mean", "cls"],
+    capturedLayers: [0, 1, 2],
+    outputIsLastLayer: true,
+    vocabulary: wordPieceVocabulary,
+    // nomic-embed-text-v2-moe: every second block's feed-forward is a mixture of experts
+    hyperparameters: encoderKeys("nomic-bert-moe", [
+      ["nomic-bert-moe.rope.freq_base", ggufValue.float32(10000)],
+      ["nomic-bert-moe.moe_every_n_layers", ggufValue.uint32(2)],
+      ["nomic-bert-moe.expert_count", ggufValue.uint32(EXPERTS)],
+      ["nomic-bert-moe.expert_used_count", ggufValue.uint32(2)],
+    ]),
+    tensors: (vocab) => [
+      ["token_embd.weight", [HIDDEN, vocab]],
+      ["token_types.weight", [HIDDEN, 2]],
+      ["token_embd_norm.weight", [HIDDEN]],
+      ["token_embd_norm.bias", [HIDDEN]],
+      // block 1's dense feed-forward replaced by its experts and their router
+      ...encoderLayers(true, false).filter(([name]) => !/^blk\.1\.ffn_(up|down)\./.test(name)),
+      ["blk.1.ffn_up_exps.weight", [HIDDEN, FEED_FORWARD, EXPERTS]],
+      ["blk.1.ffn_down_exps.weight", [FEED_FORWARD, HIDDEN, EXPERTS]],
+      ["blk.1.ffn_gate_inp.weight", [HIDDEN, EXPERTS]],
     ],
   },
   {
