@@ -34,8 +34,15 @@ export function llamaTool(target: "llama-embedding"): string {
   return binary;
 }
 
-// GNU coreutils' stdbuf, which runs a program with its stdout unbuffered (Linux CI; macOS lacks it).
-const STDBUF = "stdbuf";
+/**
+ * The command line that runs `binary` with stdout unbuffered: GNU coreutils' stdbuf where it
+ * exists (Linux); elsewhere the binary alone, whose garbled runs the parsing below mostly rejects.
+ */
+function unbuffered(binary: string): [string, string[]] {
+  const found = spawnSync("stdbuf", ["--version"], { stdio: "ignore" }).status === 0;
+  return found ? ["stdbuf", ["-o0", binary]] : [binary, []];
+}
+
 // Prompts sent after the real one, whose rows llama-embedding prints last: see llamaEmbedding.
 const TAIL_PROMPTS = Array.from({ length: 8 }, () => "the river flows past the old stone bridge");
 
@@ -57,8 +64,9 @@ export function llamaEmbedding(
   const prompts = [text, ...TAIL_PROMPTS].join("\n");
   const args = ["-m", model, "-p", prompts, "--pooling", pooling, "--embd-normalize", "-1"];
   args.push("--embd-output-format", "json", "-t", "1");
+  const [command, prefix] = unbuffered(llamaTool("llama-embedding"));
   for (let attempt = 0; attempt < 10; attempt++) {
-    const output = spawnSync(STDBUF, ["-o0", llamaTool("llama-embedding"), ...args], {
+    const output = spawnSync(command, [...prefix, ...args], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "ignore"],
       maxBuffer: 1 << 28,
@@ -68,7 +76,9 @@ export function llamaEmbedding(
     const complete = [...output.stdout.matchAll(/"embedding": \[([^\]]*)\]/g)].map(([, numbers]) =>
       Float32Array.from(numbers!.split(","), Number),
     );
-    if (complete.length >= rows) return complete.slice(0, rows);
+    const width = complete[0]?.length ?? 0;
+    const intact = complete.every((vector) => vector.length === width && vector.every(Number.isFinite));
+    if (intact && complete.length >= rows) return complete.slice(0, rows);
   }
   throw new Error(`llama-embedding's output on ${model} was cut short 10 times in a row`);
 }
