@@ -41,8 +41,11 @@ const poolingNames: Record<number, ModelPooling> = {
   [NativePooling.Last]: "last",
 };
 
-// Bidirectional encoders whose files may omit {arch}.attention.causal.
+// Bidirectional encoders whose files may omit {arch}.attention.causal. gemma-embedding's and
+// t5encoder's converters write no such key; llama.cpp runs both without a causal mask.
 const encoderArchitectures = new Set([
+  "gemma-embedding",
+  "t5encoder",
   "bert",
   "nomic-bert",
   "nomic-bert-moe",
