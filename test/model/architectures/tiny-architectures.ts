@@ -210,6 +210,22 @@ const decoderKeys = (arch: string) => (): [string, GgufTypedValue][] => [
   [`${arch}.attention.layer_norm_rms_epsilon`, ggufValue.float32(1e-6)],
 ];
 
+/** A decoder read causally with last-token pooling (Qwen2/3-Embedding, gte-Qwen2, e5-mistral, bge-en-icl). */
+const causalDecoder = (name: string, variant?: DecoderVariant): TinyArchitecture => ({
+  name,
+  causal: true,
+  poolings: ["last", "mean"],
+  capturedLayers: [1, 2],
+  outputIsLastLayer: false,
+  vocabulary: sentencePieceVocabulary,
+  hyperparameters: decoderKeys(name),
+  tensors: (vocab) => [
+    ["token_embd.weight", [HIDDEN, vocab]],
+    ["output_norm.weight", [HIDDEN]],
+    ...decoderLayers(variant),
+  ],
+});
+
 export const ARCHITECTURES: readonly TinyArchitecture[] = [
   {
     name: "bert",
@@ -271,44 +287,9 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
       ["blk.1.ffn_gate_inp.weight", [HIDDEN, EXPERTS]],
     ],
   },
-  {
-    name: "qwen2",
-    causal: true,
-    poolings: ["last", "mean"],
-    capturedLayers: [1, 2],
-    outputIsLastLayer: false,
-    vocabulary: sentencePieceVocabulary,
-    hyperparameters: decoderKeys("qwen2"),
-    tensors: (vocab) => [
-      ["token_embd.weight", [HIDDEN, vocab]],
-      ["output_norm.weight", [HIDDEN]],
-      ...decoderLayers({ qkvBias: true }),
-    ],
-  },
-  {
-    name: "qwen3",
-    causal: true,
-    poolings: ["last", "mean"],
-    capturedLayers: [1, 2],
-    outputIsLastLayer: false,
-    vocabulary: sentencePieceVocabulary,
-    hyperparameters: decoderKeys("qwen3"),
-    tensors: (vocab) => [
-      ["token_embd.weight", [HIDDEN, vocab]],
-      ["output_norm.weight", [HIDDEN]],
-      ...decoderLayers({ headNorms: true }),
-    ],
-  },
-  {
-    name: "llama",
-    causal: true,
-    poolings: ["last", "mean"],
-    capturedLayers: [1, 2],
-    outputIsLastLayer: false,
-    vocabulary: sentencePieceVocabulary,
-    hyperparameters: decoderKeys("llama"),
-    tensors: (vocab) => [["token_embd.weight", [HIDDEN, vocab]], ["output_norm.weight", [HIDDEN]], ...decoderLayers()],
-  },
+  causalDecoder("qwen2", { qkvBias: true }),
+  causalDecoder("qwen3", { headNorms: true }),
+  causalDecoder("llama"),
   {
     name: "jina-bert-v2",
     causal: false,
