@@ -100,20 +100,26 @@ function sentencePieceVocabulary(): Vocabulary {
 
 type TensorList = [name: string, shape: number[]][];
 
-/** BERT-style encoder layers; nomic-bert fuses Q, K and V and adds a gated feed-forward. */
-function encoderLayers(fusedAttention: boolean, gatedFeedForward: boolean): TensorList {
+/**
+ * BERT-style encoder layers; nomic-bert fuses Q, K and V and adds a gated feed-forward.
+ * jina-bert-v3 (XLM-RoBERTa) fuses them too but keeps BERT's biases on the fused projection and
+ * the attention output, hence fusedBiases.
+ */
+function encoderLayers(fusedAttention: boolean, gatedFeedForward: boolean, fusedBiases = false): TensorList {
   const h = HIDDEN;
   const ff = FEED_FORWARD;
   const tensors: TensorList = [];
   for (let i = 0; i < LAYERS; i++) {
     const blk = `blk.${i}`;
-    if (fusedAttention) tensors.push([`${blk}.attn_qkv.weight`, [h, 3 * h]]);
-    else {
+    if (fusedAttention) {
+      tensors.push([`${blk}.attn_qkv.weight`, [h, 3 * h]]);
+      if (fusedBiases) tensors.push([`${blk}.attn_qkv.bias`, [3 * h]]);
+    } else {
       for (const part of ["q", "k", "v"])
         tensors.push([`${blk}.attn_${part}.weight`, [h, h]], [`${blk}.attn_${part}.bias`, [h]]);
     }
     tensors.push([`${blk}.attn_output.weight`, [h, h]]);
-    if (!fusedAttention) tensors.push([`${blk}.attn_output.bias`, [h]]);
+    if (!fusedAttention || fusedBiases) tensors.push([`${blk}.attn_output.bias`, [h]]);
     tensors.push([`${blk}.attn_output_norm.weight`, [h]], [`${blk}.attn_output_norm.bias`, [h]]);
     tensors.push([`${blk}.ffn_up.weight`, [h, ff]]);
     if (gatedFeedForward) tensors.push([`${blk}.ffn_gate.weight`, [h, ff]]);
@@ -305,6 +311,25 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
       ["token_embd_norm.weight", [HIDDEN]],
       ["token_embd_norm.bias", [HIDDEN]],
       ...encoderLayers(false, false),
+    ],
+  },
+  {
+    name: "jina-bert-v3",
+    causal: false,
+    poolings: ["mean", "cls"],
+    capturedLayers: [0, 1, 2],
+    outputIsLastLayer: true,
+    vocabulary: wordPieceVocabulary,
+    // jina-embeddings-v3 without its LoRA adapters: XLM-RoBERTa with rotary positions (base 20000
+    // as in its config) instead of a position table, fused QKV with biases, a GELU feed-forward.
+    // llama.cpp refuses it without tokenizer.ggml.token_type_count, which the vocabulary writes.
+    hyperparameters: encoderKeys("jina-bert-v3", [["jina-bert-v3.rope.freq_base", ggufValue.float32(20000)]]),
+    tensors: (vocab) => [
+      ["token_embd.weight", [HIDDEN, vocab]],
+      ["token_types.weight", [HIDDEN, 2]],
+      ["token_embd_norm.weight", [HIDDEN]],
+      ["token_embd_norm.bias", [HIDDEN]],
+      ...encoderLayers(true, false, true),
     ],
   },
   {
