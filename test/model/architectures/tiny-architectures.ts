@@ -452,6 +452,21 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     tensors: (vocab) => [["token_embd.weight", [HIDDEN, vocab]], ["output_norm.weight", [HIDDEN]], ...decoderLayers()],
   },
   {
+    name: "llama-embed",
+    causal: false,
+    poolings: ["mean", "last"],
+    // the Llama graph, so block outputs are named as in the causal decoders
+    capturedLayers: [1, 2],
+    outputIsLastLayer: false,
+    vocabulary: sentencePieceVocabulary,
+    // llama-embed-nemotron: Llama blocks without the causal mask and without an LM head. llama.cpp
+    // masks causally unless the file says otherwise, and its converter writes attention.causal
+    // false from the model's is_causal, so a file without the key stays causal (the default of
+    // model-info.ts, which therefore does not list llama-embed among the bidirectional encoders).
+    hyperparameters: () => [...decoderKeys("llama-embed")(), ["llama-embed.attention.causal", ggufValue.bool(false)]],
+    tensors: (vocab) => [["token_embd.weight", [HIDDEN, vocab]], ["output_norm.weight", [HIDDEN]], ...decoderLayers()],
+  },
+  {
     name: "gemma-embedding",
     causal: false,
     poolings: ["mean", "last"],
