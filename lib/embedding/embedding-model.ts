@@ -23,7 +23,7 @@ import {
   type EmbedSettings,
   type NormalizedInput,
 } from "./embed-options.js";
-import { modelInfo, type ModelInfo } from "./model-info.js";
+import { modelInfo, refuseUnembeddableArchitecture, type ModelInfo } from "./model-info.js";
 import { applyPromptAt, type PromptPlan } from "../prompts/prompting.js";
 import { resolveModel, type ProgressCallback } from "../hub/pull.js";
 
@@ -203,7 +203,9 @@ export class EmbeddingModel {
       given.threads === undefined ? availableParallelism() : requireInteger(given.threads, "threads", 1, 1024);
     const gpuLayers = given.gpuLayers === undefined ? 0 : requireInteger(given.gpuLayers, "gpuLayers", 0, 10_000);
 
-    await readGgufHeader(path);
+    const header = await readGgufHeader(path);
+    // before the native load, so that a refused file costs no weights read
+    refuseUnembeddableArchitecture(path, header.metadata.get("general.architecture"));
     const repackWeights =
       given.repackWeights === undefined ? false : requireBoolean(given.repackWeights, "repackWeights");
     const native = await nativeAddon().loadModel(path, { gpuLayers, useMmap: true, repackWeights });

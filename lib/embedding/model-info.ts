@@ -55,6 +55,27 @@ const encoderArchitectures = new Set([
   "neo-bert",
 ]);
 
+// Architectures llama.cpp loads but ctxembed cannot embed with. The addon runs llama_decode only;
+// T5's decoder then reads cross-attention from an encoder pass that never ran, so its "vectors"
+// would be decoder states of nothing, not embeddings (llama-embedding refuses encoder-decoders too).
+// Refused by name at load rather than ever returning such a vector.
+const unembeddableArchitectures = new Map([
+  [
+    "t5",
+    "it is an encoder-decoder, and only its encoder makes embeddings: convert the encoder alone " +
+      "(T5EncoderModel, architecture 't5encoder', as llama.cpp's convert_hf_to_gguf.py writes " +
+      "sentence-t5), or pick a t5encoder GGUF",
+  ],
+]);
+
+/** Throws, naming the architecture and what to do instead, for a file ctxembed cannot embed with. */
+export function refuseUnembeddableArchitecture(path: string, architecture: unknown): void {
+  if (typeof architecture !== "string") return;
+  const reason = unembeddableArchitectures.get(architecture);
+  if (reason !== undefined)
+    throw new Error(`${path}: ctxembed cannot embed with architecture '${architecture}': ${reason}`);
+}
+
 function positiveInteger(text: string | undefined): number | undefined {
   const value = text === undefined ? NaN : Number(text);
   return Number.isInteger(value) && value > 0 ? value : undefined;

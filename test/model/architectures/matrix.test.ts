@@ -126,3 +126,14 @@ describe("an architecture llama.cpp does not know", () => {
     await expect(loadModel(path)).rejects.toThrow(/unknown model architecture: 'bert-v9'/);
   });
 });
+
+describe("an architecture llama.cpp loads but ctxembed cannot embed with", () => {
+  it("t5 (encoder-decoder) is refused at load, naming it and the t5encoder conversion", async () => {
+    // The refusal reads general.architecture from the header before llama.cpp loads anything, so
+    // the T5 encoder's tensors under the name "t5" stand for a full T5 file: what matters is that
+    // no vector comes back from a graph the addon would run as a decoder without its encoder.
+    const t5encoder = ARCHITECTURES.find((architecture) => architecture.name === "t5encoder")!;
+    const path = await tinyArchitecturePath({ ...t5encoder, name: "t5" });
+    await expect(loadModel(path)).rejects.toThrow(/architecture 't5'.*encoder-decoder.*'t5encoder'/);
+  });
+});
