@@ -3,11 +3,12 @@
 // capture, and batch invariance. Random weights make no meaningful vectors, but they exercise
 // every tensor of the graph, so a wrong pooling, a missed special token or a mis-read layer
 // shows up as a low cosine.
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel, type EmbeddingModel } from "../../../lib/embedding/embedding-model.js";
 import { cosineSimilarity } from "../../../lib/vectors/similarity.js";
 import { llamaEmbedding, llamaTool } from "../llama-tools.js";
-import { ARCHITECTURES, tinyArchitecturePath } from "./tiny-architectures.js";
+import { ARCHITECTURES, T5_ENCODER_DECODER, tinyArchitecturePath } from "./tiny-architectures.js";
 
 const TEXTS = [
   "the river flows past the old stone bridge",
@@ -129,11 +130,14 @@ describe("an architecture llama.cpp does not know", () => {
 
 describe("an architecture llama.cpp loads but ctxembed cannot embed with", () => {
   it("t5 (encoder-decoder) is refused at load, naming it and the t5encoder conversion", async () => {
-    // The refusal reads general.architecture from the header before llama.cpp loads anything, so
-    // the T5 encoder's tensors under the name "t5" stand for a full T5 file: what matters is that
-    // no vector comes back from a graph the addon would run as a decoder without its encoder.
-    const t5encoder = ARCHITECTURES.find((architecture) => architecture.name === "t5encoder")!;
-    const path = await tinyArchitecturePath({ ...t5encoder, name: "t5" });
+    const path = await tinyArchitecturePath(T5_ENCODER_DECODER);
+    // llama.cpp loads the file (the refusal comes after the model is read) but will not embed
+    // with it, so there is no reference vector: the library must refuse, never return one.
+    const reference = spawnSync(llamaTool("llama-embedding"), ["-m", path, "-p", TEXTS[0]!, "-t", "1"], {
+      encoding: "utf8",
+    });
+    expect(reference.status).not.toBe(0);
+    expect(reference.stderr).toMatch(/embeddings in encoder-decoder models is not supported/);
     await expect(loadModel(path)).rejects.toThrow(/architecture 't5'.*encoder-decoder.*'t5encoder'/);
   });
 });

@@ -216,6 +216,49 @@ const decoderKeys = (arch: string) => (): [string, GgufTypedValue][] => [
   [`${arch}.attention.layer_norm_rms_epsilon`, ggufValue.float32(1e-6)],
 ];
 
+/**
+ * T5 blocks under "enc." or "dec.": relative position buckets, RMSNorm, gated feed-forward; the
+ * decoder's blocks add cross-attention over the encoder's output.
+ */
+function t5Layers(stack: "enc" | "dec"): TensorList {
+  const h = HIDDEN;
+  const tensors: TensorList = [];
+  for (let i = 0; i < LAYERS; i++) {
+    const blk = `${stack}.blk.${i}`;
+    tensors.push([`${blk}.attn_norm.weight`, [h]]);
+    // only the first block holds the position-bucket biases; the others share them
+    if (i === 0) tensors.push([`${blk}.attn_rel_b.weight`, [HEADS, T5_BUCKETS]]);
+    tensors.push(
+      [`${blk}.attn_q.weight`, [h, h]],
+      [`${blk}.attn_k.weight`, [h, h]],
+      [`${blk}.attn_v.weight`, [h, h]],
+      [`${blk}.attn_o.weight`, [h, h]],
+    );
+    if (stack === "dec") {
+      tensors.push([`${blk}.cross_attn_norm.weight`, [h]]);
+      for (const part of ["q", "k", "v", "o"]) tensors.push([`${blk}.cross_attn_${part}.weight`, [h, h]]);
+    }
+    tensors.push(
+      [`${blk}.ffn_norm.weight`, [h]],
+      [`${blk}.ffn_gate.weight`, [h, FEED_FORWARD]],
+      [`${blk}.ffn_up.weight`, [h, FEED_FORWARD]],
+      [`${blk}.ffn_down.weight`, [FEED_FORWARD, h]],
+    );
+  }
+  return tensors;
+}
+
+const T5_BUCKETS = 32;
+
+/** T5's keys: RMSNorm, position buckets, and no attention.causal key (its converters write none). */
+const t5Keys = (arch: string) => (): [string, GgufTypedValue][] => [
+  ...encoderKeys(arch)().filter(([key]) => !key.endsWith(".layer_norm_epsilon") && !key.endsWith(".causal")),
+  [`${arch}.attention.key_length`, ggufValue.uint32(HEAD_DIM)],
+  [`${arch}.attention.value_length`, ggufValue.uint32(HEAD_DIM)],
+  [`${arch}.attention.layer_norm_rms_epsilon`, ggufValue.float32(1e-6)],
+  [`${arch}.attention.relative_buckets_count`, ggufValue.uint32(T5_BUCKETS)],
+];
+
 /** A decoder read causally with last-token pooling (Qwen2/3-Embedding, gte-Qwen2, e5-mistral, bge-en-icl). */
 const causalDecoder = (name: string, variant?: DecoderVariant): TinyArchitecture => ({
   name,
@@ -407,37 +450,12 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     vocabulary: sentencePieceVocabulary,
     // T5's encoder (sentence-t5, the T5 text encoders): relative position buckets, RMSNorm. Its
     // converter writes no attention.causal key.
-    hyperparameters: () => [
-      ...encoderKeys("t5encoder")().filter(([key]) => !key.endsWith(".layer_norm_epsilon") && !key.endsWith(".causal")),
-      ["t5encoder.attention.key_length", ggufValue.uint32(HEAD_DIM)],
-      ["t5encoder.attention.value_length", ggufValue.uint32(HEAD_DIM)],
-      ["t5encoder.attention.layer_norm_rms_epsilon", ggufValue.float32(1e-6)],
-      ["t5encoder.attention.relative_buckets_count", ggufValue.uint32(32)],
+    hyperparameters: t5Keys("t5encoder"),
+    tensors: (vocab) => [
+      ["token_embd.weight", [HIDDEN, vocab]],
+      ["enc.output_norm.weight", [HIDDEN]],
+      ...t5Layers("enc"),
     ],
-    tensors: (vocab) => {
-      const h = HIDDEN;
-      const tensors: TensorList = [
-        ["token_embd.weight", [h, vocab]],
-        ["enc.output_norm.weight", [h]],
-      ];
-      for (let i = 0; i < LAYERS; i++) {
-        const blk = `enc.blk.${i}`;
-        tensors.push([`${blk}.attn_norm.weight`, [h]]);
-        // only the first block holds the position-bucket biases; the others share them
-        if (i === 0) tensors.push([`${blk}.attn_rel_b.weight`, [HEADS, 32]]);
-        tensors.push(
-          [`${blk}.attn_q.weight`, [h, h]],
-          [`${blk}.attn_k.weight`, [h, h]],
-          [`${blk}.attn_v.weight`, [h, h]],
-          [`${blk}.attn_o.weight`, [h, h]],
-          [`${blk}.ffn_norm.weight`, [h]],
-          [`${blk}.ffn_gate.weight`, [h, FEED_FORWARD]],
-          [`${blk}.ffn_up.weight`, [h, FEED_FORWARD]],
-          [`${blk}.ffn_down.weight`, [FEED_FORWARD, h]],
-        );
-      }
-      return tensors;
-    },
   },
   {
     name: "eurobert",
@@ -488,6 +506,27 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     ],
   },
 ];
+
+/**
+ * The full encoder-decoder T5 (t5, flan-t5): llama.cpp loads it, but llama-embedding refuses to
+ * embed with it and so does ctxembed, so it stands outside ARCHITECTURES, for the refusal test.
+ */
+export const T5_ENCODER_DECODER: TinyArchitecture = {
+  name: "t5",
+  causal: false,
+  poolings: ["mean"],
+  capturedLayers: [],
+  outputIsLastLayer: false,
+  vocabulary: sentencePieceVocabulary,
+  hyperparameters: () => [...t5Keys("t5")(), ["t5.decoder_start_token_id", ggufValue.uint32(0)]],
+  tensors: (vocab) => [
+    ["token_embd.weight", [HIDDEN, vocab]],
+    ["enc.output_norm.weight", [HIDDEN]],
+    ["dec.output_norm.weight", [HIDDEN]],
+    ...t5Layers("enc"),
+    ...t5Layers("dec"),
+  ],
+};
 
 /** Norm scales near 1, everything else small, so that activations stay tame through both layers. */
 function randomTensor(name: string, shape: number[], random: () => number): Float32Array {
