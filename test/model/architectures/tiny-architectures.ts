@@ -275,106 +275,69 @@ const causalDecoder = (name: string, variant?: DecoderVariant): TinyArchitecture
   ],
 });
 
+/**
+ * A BERT-style encoder with a WordPiece vocabulary whose graph names every block's output: the
+ * token, token-type and normalised embeddings, then `blocks` (and `positions` where the
+ * architecture keeps a position table rather than rotating).
+ */
+const bertEncoder = (
+  name: string,
+  blocks: TensorList,
+  { keys = [], positions = false }: { keys?: [string, GgufTypedValue][]; positions?: boolean } = {},
+): TinyArchitecture => ({
+  name,
+  causal: false,
+  poolings: ["mean", "cls"],
+  capturedLayers: [0, 1, 2],
+  outputIsLastLayer: true,
+  vocabulary: wordPieceVocabulary,
+  hyperparameters: encoderKeys(name, keys),
+  tensors: (vocab) => [
+    ["token_embd.weight", [HIDDEN, vocab]],
+    ["token_types.weight", [HIDDEN, 2]],
+    ...(positions ? ([["position_embd.weight", [HIDDEN, CONTEXT]]] as TensorList) : []),
+    ["token_embd_norm.weight", [HIDDEN]],
+    ["token_embd_norm.bias", [HIDDEN]],
+    ...blocks,
+  ],
+});
+
 export const ARCHITECTURES: readonly TinyArchitecture[] = [
-  {
-    name: "bert",
-    causal: false,
-    poolings: ["mean", "cls"],
-    capturedLayers: [0, 1, 2],
-    outputIsLastLayer: true,
-    vocabulary: wordPieceVocabulary,
-    hyperparameters: encoderKeys("bert"),
-    tensors: (vocab) => [
-      ["token_embd.weight", [HIDDEN, vocab]],
-      ["token_types.weight", [HIDDEN, 2]],
-      ["position_embd.weight", [HIDDEN, CONTEXT]],
-      ["token_embd_norm.weight", [HIDDEN]],
-      ["token_embd_norm.bias", [HIDDEN]],
-      ...encoderLayers(false, false),
-    ],
-  },
-  {
-    name: "nomic-bert",
-    causal: false,
-    poolings: ["mean", "cls"],
-    capturedLayers: [0, 1, 2],
-    outputIsLastLayer: true,
-    vocabulary: wordPieceVocabulary,
-    // nomic-embed-text: rotary positions instead of a position table
-    hyperparameters: encoderKeys("nomic-bert", [["nomic-bert.rope.freq_base", ggufValue.float32(1000)]]),
-    tensors: (vocab) => [
-      ["token_embd.weight", [HIDDEN, vocab]],
-      ["token_types.weight", [HIDDEN, 2]],
-      ["token_embd_norm.weight", [HIDDEN]],
-      ["token_embd_norm.bias", [HIDDEN]],
-      ...encoderLayers(true, true),
-    ],
-  },
-  {
-    name: "nomic-bert-moe",
-    causal: false,
-    poolings: ["mean", "cls"],
-    capturedLayers: [0, 1, 2],
-    outputIsLastLayer: true,
-    vocabulary: wordPieceVocabulary,
-    // nomic-embed-text-v2-moe: every second block's feed-forward is a mixture of experts
-    hyperparameters: encoderKeys("nomic-bert-moe", [
-      ["nomic-bert-moe.rope.freq_base", ggufValue.float32(10000)],
-      ["nomic-bert-moe.moe_every_n_layers", ggufValue.uint32(2)],
-      ["nomic-bert-moe.expert_count", ggufValue.uint32(EXPERTS)],
-      ["nomic-bert-moe.expert_used_count", ggufValue.uint32(2)],
-    ]),
-    tensors: (vocab) => [
-      ["token_embd.weight", [HIDDEN, vocab]],
-      ["token_types.weight", [HIDDEN, 2]],
-      ["token_embd_norm.weight", [HIDDEN]],
-      ["token_embd_norm.bias", [HIDDEN]],
-      // block 1's dense feed-forward replaced by its experts and their router
+  bertEncoder("bert", encoderLayers(false, false), { positions: true }),
+  // nomic-embed-text: rotary positions instead of a position table
+  bertEncoder("nomic-bert", encoderLayers(true, true), {
+    keys: [["nomic-bert.rope.freq_base", ggufValue.float32(1000)]],
+  }),
+  // nomic-embed-text-v2-moe: every second block's feed-forward is a mixture of experts, so block
+  // 1's dense feed-forward is replaced by its experts and their router
+  bertEncoder(
+    "nomic-bert-moe",
+    [
       ...encoderLayers(true, false).filter(([name]) => !/^blk\.1\.ffn_(up|down)\./.test(name)),
       ["blk.1.ffn_up_exps.weight", [HIDDEN, FEED_FORWARD, EXPERTS]],
       ["blk.1.ffn_down_exps.weight", [FEED_FORWARD, HIDDEN, EXPERTS]],
       ["blk.1.ffn_gate_inp.weight", [HIDDEN, EXPERTS]],
     ],
-  },
+    {
+      keys: [
+        ["nomic-bert-moe.rope.freq_base", ggufValue.float32(10000)],
+        ["nomic-bert-moe.moe_every_n_layers", ggufValue.uint32(2)],
+        ["nomic-bert-moe.expert_count", ggufValue.uint32(EXPERTS)],
+        ["nomic-bert-moe.expert_used_count", ggufValue.uint32(2)],
+      ],
+    },
+  ),
   causalDecoder("qwen2", { qkvBias: true }),
   causalDecoder("qwen3", { headNorms: true }),
   causalDecoder("llama"),
-  {
-    name: "jina-bert-v2",
-    causal: false,
-    poolings: ["mean", "cls"],
-    capturedLayers: [0, 1, 2],
-    outputIsLastLayer: true,
-    vocabulary: wordPieceVocabulary,
-    // ALiBi attention biases instead of positions; separate Q/K/V with biases, a plain feed-forward
-    hyperparameters: encoderKeys("jina-bert-v2"),
-    tensors: (vocab) => [
-      ["token_embd.weight", [HIDDEN, vocab]],
-      ["token_types.weight", [HIDDEN, 2]],
-      ["token_embd_norm.weight", [HIDDEN]],
-      ["token_embd_norm.bias", [HIDDEN]],
-      ...encoderLayers(false, false),
-    ],
-  },
-  {
-    name: "jina-bert-v3",
-    causal: false,
-    poolings: ["mean", "cls"],
-    capturedLayers: [0, 1, 2],
-    outputIsLastLayer: true,
-    vocabulary: wordPieceVocabulary,
-    // jina-embeddings-v3 without its LoRA adapters: XLM-RoBERTa with rotary positions (base 20000
-    // as in its config) instead of a position table, fused QKV with biases, a GELU feed-forward.
-    // llama.cpp refuses it without tokenizer.ggml.token_type_count, which the vocabulary writes.
-    hyperparameters: encoderKeys("jina-bert-v3", [["jina-bert-v3.rope.freq_base", ggufValue.float32(20000)]]),
-    tensors: (vocab) => [
-      ["token_embd.weight", [HIDDEN, vocab]],
-      ["token_types.weight", [HIDDEN, 2]],
-      ["token_embd_norm.weight", [HIDDEN]],
-      ["token_embd_norm.bias", [HIDDEN]],
-      ...encoderLayers(true, false, true),
-    ],
-  },
+  // ALiBi attention biases instead of positions; separate Q/K/V with biases, a plain feed-forward
+  bertEncoder("jina-bert-v2", encoderLayers(false, false)),
+  // jina-embeddings-v3 without its LoRA adapters: XLM-RoBERTa with rotary positions (base 20000
+  // as in its config) instead of a position table, fused QKV with biases, a GELU feed-forward.
+  // llama.cpp refuses it without tokenizer.ggml.token_type_count, which the vocabulary writes.
+  bertEncoder("jina-bert-v3", encoderLayers(true, false, true), {
+    keys: [["jina-bert-v3.rope.freq_base", ggufValue.float32(20000)]],
+  }),
   {
     name: "modern-bert",
     causal: false,
