@@ -259,6 +259,15 @@ const t5Keys = (arch: string) => (): [string, GgufTypedValue][] => [
   [`${arch}.attention.relative_buckets_count`, ggufValue.uint32(T5_BUCKETS)],
 ];
 
+/** A decoder's tensors: token embeddings, its blocks, the final norm (no LM head: embeddings only). */
+const decoderTensors =
+  (variant?: DecoderVariant) =>
+  (vocab: number): TensorList => [
+    ["token_embd.weight", [HIDDEN, vocab]],
+    ["output_norm.weight", [HIDDEN]],
+    ...decoderLayers(variant),
+  ];
+
 /** A decoder read causally with last-token pooling (Qwen2/3-Embedding, gte-Qwen2, e5-mistral, bge-en-icl). */
 const causalDecoder = (name: string, variant?: DecoderVariant): TinyArchitecture => ({
   name,
@@ -268,11 +277,7 @@ const causalDecoder = (name: string, variant?: DecoderVariant): TinyArchitecture
   outputIsLastLayer: false,
   vocabulary: sentencePieceVocabulary,
   hyperparameters: decoderKeys(name),
-  tensors: (vocab) => [
-    ["token_embd.weight", [HIDDEN, vocab]],
-    ["output_norm.weight", [HIDDEN]],
-    ...decoderLayers(variant),
-  ],
+  tensors: decoderTensors(variant),
 });
 
 /**
@@ -430,7 +435,7 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     vocabulary: sentencePieceVocabulary,
     // EuroBERT, jina-embeddings-v5: Llama blocks run bidirectionally, which its converter records
     hyperparameters: () => [...decoderKeys("eurobert")(), ["eurobert.attention.causal", ggufValue.bool(false)]],
-    tensors: (vocab) => [["token_embd.weight", [HIDDEN, vocab]], ["output_norm.weight", [HIDDEN]], ...decoderLayers()],
+    tensors: decoderTensors(),
   },
   {
     name: "llama-embed",
@@ -445,7 +450,7 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
     // false from the model's is_causal, so a file without the key stays causal (the default of
     // model-info.ts, which therefore does not list llama-embed among the bidirectional encoders).
     hyperparameters: () => [...decoderKeys("llama-embed")(), ["llama-embed.attention.causal", ggufValue.bool(false)]],
-    tensors: (vocab) => [["token_embd.weight", [HIDDEN, vocab]], ["output_norm.weight", [HIDDEN]], ...decoderLayers()],
+    tensors: decoderTensors(),
   },
   {
     name: "gemma-embedding",
@@ -462,11 +467,7 @@ export const ARCHITECTURES: readonly TinyArchitecture[] = [
       // full-attention layer, and llama.cpp then asserts on the unused mask: alternate instead.
       ["gemma-embedding.attention.sliding_window_pattern", ggufValue.uint32(2)],
     ],
-    tensors: (vocab) => [
-      ["token_embd.weight", [HIDDEN, vocab]],
-      ["output_norm.weight", [HIDDEN]],
-      ...decoderLayers({ headNorms: true, postNorms: true }),
-    ],
+    tensors: decoderTensors({ headNorms: true, postNorms: true }),
   },
 ];
 
