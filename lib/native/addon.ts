@@ -150,6 +150,9 @@ export function nativeAddon(): NativeAddon {
       `this CPU lacks ${missing.join(", ")}, which ctxembed's prebuilt binary assumes; build from source instead: ${approveInstallStep} && CTXEMBED_BUILD_FROM_SOURCE=1 npm rebuild ctxembed`,
     );
   }
+  // OpenBLAS (f32 matrix products) starts its own thread pool when the addon loads; ggml's threads
+  // each call it single-threaded, so that pool would only sit idle. It reads this variable then.
+  process.env.OPENBLAS_NUM_THREADS ??= "1";
   loaded = requireNative(file) as NativeAddon;
   return loaded;
 }
