@@ -151,8 +151,14 @@ export function nativeAddon(): NativeAddon {
     );
   }
   // OpenBLAS (f32 matrix products) starts its own thread pool when the addon loads; ggml's threads
-  // each call it single-threaded, so that pool would only sit idle. It reads this variable then.
+  // each call it single-threaded, so that pool would only sit idle. It reads this variable then,
+  // and the process's child processes must not inherit it.
+  const openblasThreads = process.env.OPENBLAS_NUM_THREADS;
   process.env.OPENBLAS_NUM_THREADS ??= "1";
-  loaded = requireNative(file) as NativeAddon;
+  try {
+    loaded = requireNative(file) as NativeAddon;
+  } finally {
+    if (openblasThreads === undefined) delete process.env.OPENBLAS_NUM_THREADS;
+  }
   return loaded;
 }
