@@ -32,12 +32,25 @@ export const portableX64Excluded = [
   "GGML_AMX_BF16",
 ];
 
+/**
+ * This CPU's vendor and instruction-set flags as Linux reports them in /proc/cpuinfo (x86-64
+ * Linux only; elsewhere null).
+ * @returns {{ vendor: string, flags: Set<string> } | null}
+ */
+export function x64CpuInfo() {
+  if (process.arch !== "x64" || process.platform !== "linux") return null;
+  const lines = readFileSync("/proc/cpuinfo", "utf8").split("\n");
+  const field = (name) =>
+    lines
+      .find((line) => line.startsWith(name))
+      ?.split(":")[1]
+      ?.trim() ?? "";
+  return { vendor: field("vendor_id"), flags: new Set(field("flags").split(/\s+/)) };
+}
+
 /** Instruction sets a portable x86-64 prebuild assumes that this CPU lacks (Linux only; [] elsewhere). */
 export function missingPortableInstructions() {
-  if (process.arch !== "x64" || process.platform !== "linux") return [];
-  const flagsLine = readFileSync("/proc/cpuinfo", "utf8")
-    .split("\n")
-    .find((line) => line.startsWith("flags"));
-  const flags = new Set((flagsLine ?? "").split(":")[1]?.trim().split(/\s+/));
-  return portableX64Instructions.map(({ cpuFlag }) => cpuFlag).filter((flag) => !flags.has(flag));
+  const cpu = x64CpuInfo();
+  if (cpu === null) return [];
+  return portableX64Instructions.map(({ cpuFlag }) => cpuFlag).filter((flag) => !cpu.flags.has(flag));
 }

@@ -3,7 +3,8 @@
 import { createRequire } from "node:module";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { missingPortableInstructions } from "../../native/cpu-baseline.mjs";
+import { missingPortableInstructions, x64CpuInfo } from "../../native/cpu-baseline.mjs";
+import { openblasLoadVariables } from "./openblas.js";
 
 /** llama.cpp's enum llama_pooling_type */
 export const NativePooling = { Unspecified: -1, None: 0, Mean: 1, Cls: 2, Last: 3 } as const;
@@ -150,15 +151,16 @@ export function nativeAddon(): NativeAddon {
       `this CPU lacks ${missing.join(", ")}, which ctxembed's prebuilt binary assumes; build from source instead: ${approveInstallStep} && CTXEMBED_BUILD_FROM_SOURCE=1 npm rebuild ctxembed`,
     );
   }
-  // OpenBLAS (f32 matrix products) starts its own thread pool when the addon loads; ggml's threads
-  // each call it single-threaded, so that pool would only sit idle. It reads this variable then,
-  // and the process's child processes must not inherit it.
-  const openblasThreads = process.env.OPENBLAS_NUM_THREADS;
-  process.env.OPENBLAS_NUM_THREADS ??= "1";
+  // Set only while the addon loads, and only where the user has not set them: child processes
+  // must not inherit them.
+  const variables = Object.entries(openblasLoadVariables(x64CpuInfo())).filter(
+    ([name]) => process.env[name] === undefined,
+  );
+  for (const [name, value] of variables) process.env[name] = value;
   try {
     loaded = requireNative(file) as NativeAddon;
   } finally {
-    if (openblasThreads === undefined) delete process.env.OPENBLAS_NUM_THREADS;
+    for (const [name] of variables) delete process.env[name];
   }
   return loaded;
 }
