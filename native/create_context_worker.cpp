@@ -74,6 +74,13 @@ void CreateContextWorker::Execute() {
     SetError("llama.cpp could not create an embedding context" + (said.empty() ? std::string() : ": " + said));
     return;
   }
+  ggml_threadpool_params pool_params = ggml_threadpool_params_default(params_.n_threads);
+  resources_->threadpool = ggml_threadpool_new(&pool_params);
+  if (resources_->threadpool == nullptr) {
+    SetError("ggml could not start " + std::to_string(params_.n_threads) + " threads for the embedding context");
+    return;
+  }
+  llama_attach_threadpool(resources_->context, resources_->threadpool, resources_->threadpool);
   char architecture[128] = {0};
   llama_model_meta_val_str(resources_->model.get(), "general.architecture", architecture, sizeof(architecture));
   resources_->architecture = architecture;

@@ -3,7 +3,7 @@
 import { createRequire } from "node:module";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { missingPortableInstructions, x64CpuInfo } from "../../native/cpu-baseline.mjs";
+import { missingPortableInstructions, prebuildVariant, x64CpuInfo } from "../../native/cpu-baseline.mjs";
 import { openblasLoadVariables } from "./openblas.js";
 
 /** llama.cpp's enum llama_pooling_type */
@@ -126,10 +126,12 @@ const requireNative = createRequire(import.meta.url);
 const approveInstallStep = "npm install-scripts approve ctxembed";
 
 let loaded: NativeAddon | undefined;
+let loadedFile: string | undefined;
 
 /**
  * The addon as node-gyp-build finds it: a source build in build/Release first, else the
- * prebuilt binary in prebuilds/<platform>-<arch> (scripts/build/install.mjs chose between them).
+ * prebuilt binary in prebuilds/<platform>-<arch> (scripts/build/install.mjs chose between them),
+ * in the widest CPU variant this CPU runs (native/cpu-baseline.mjs; CTXEMBED_CPU_VARIANT names one).
  */
 export function nativeAddon(): NativeAddon {
   if (loaded) return loaded;
@@ -145,22 +147,34 @@ export function nativeAddon(): NativeAddon {
   }
   // npm skips dependencies' install scripts unless allowed, so the install step's CPU check may
   // never have run: a missing instruction would otherwise surface as SIGILL at the first embed.
-  const missing = relative(packageRoot, file).startsWith(`prebuilds${sep}`) ? missingPortableInstructions() : [];
-  if (missing.length > 0) {
-    throw new Error(
-      `this CPU lacks ${missing.join(", ")}, which ctxembed's prebuilt binary assumes; build from source instead: ${approveInstallStep} && CTXEMBED_BUILD_FROM_SOURCE=1 npm rebuild ctxembed`,
-    );
+  if (relative(packageRoot, file).startsWith(`prebuilds${sep}`)) {
+    const missing = missingPortableInstructions();
+    if (missing.length > 0) {
+      throw new Error(
+        `this CPU lacks ${missing.join(", ")}, which ctxembed's prebuilt binary assumes; build from source instead: ${approveInstallStep} && CTXEMBED_BUILD_FROM_SOURCE=1 npm rebuild ctxembed`,
+      );
+    }
+    file = prebuildVariant(file).file;
   }
-  // Set only while the addon loads, and only where the user has not set them: child processes
-  // must not inherit them.
-  const variables = Object.entries(openblasLoadVariables(x64CpuInfo())).filter(
-    ([name]) => process.env[name] === undefined,
-  );
-  for (const [name, value] of variables) process.env[name] = value;
+  // Set only while the addon loads: child processes (and the system's OpenBLAS) see the values
+  // they had before.
+  const variables = openblasLoadVariables(x64CpuInfo());
+  const before = Object.fromEntries(Object.keys(variables).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, variables);
   try {
     loaded = requireNative(file) as NativeAddon;
+    loadedFile = file;
   } finally {
-    for (const [name] of variables) delete process.env[name];
+    for (const [name, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
   }
   return loaded;
+}
+
+/** The file nativeAddon() loaded (it loads the addon if it has not yet). */
+export function nativeAddonFile(): string {
+  nativeAddon();
+  return loadedFile!;
 }

@@ -25,8 +25,17 @@ export function openblasCoreType(cpu: CpuInstructionSets): OpenblasCoreType | un
 /**
  * The variables OpenBLAS reads when the addon loads: one thread of its own (ggml's threads each
  * call it on their own slice, so its pool would only sit idle) and the kernels for this CPU.
+ *
+ * The addon's OpenBLAS is linked in and private, so OPENBLAS_CORETYPE and OPENBLAS_NUM_THREADS as
+ * set for the system's shared OpenBLAS (numpy's, say) do not apply to it: a machine-wide
+ * OPENBLAS_CORETYPE=Haswell ran it 1.3x slower on an AVX-512 EPYC, and a thread count above one
+ * would start a pool that competes with ggml's. CTXEMBED_OPENBLAS_CORETYPE names its kernel set
+ * where the probe's choice is wrong.
  */
-export function openblasLoadVariables(cpu: CpuInstructionSets | null): Record<string, string> {
-  const coreType = cpu === null ? undefined : openblasCoreType(cpu);
+export function openblasLoadVariables(
+  cpu: CpuInstructionSets | null,
+  environment: Readonly<Record<string, string | undefined>> = process.env,
+): Record<string, string> {
+  const coreType = environment.CTXEMBED_OPENBLAS_CORETYPE || (cpu === null ? undefined : openblasCoreType(cpu));
   return { OPENBLAS_NUM_THREADS: "1", ...(coreType === undefined ? {} : { OPENBLAS_CORETYPE: coreType }) };
 }

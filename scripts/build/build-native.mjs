@@ -6,14 +6,16 @@
 //   node scripts/build/build-native.mjs            build unless build/Release/ctxembed.node loads
 //   node scripts/build/build-native.mjs --force    always run the (incremental) build
 //   CTXEMBED_CUDA=1       also build ggml's CUDA backend (GGML_CUDA=ON)
-//   CTXEMBED_PORTABLE=1   no host-specific instructions (what release binaries use)
+//   CTXEMBED_PORTABLE=1   no host-specific instructions: the x86-64-v3 baseline that release
+//                         binaries assume (scripts/build/prebuild.mjs also builds the wider
+//                         variants of native/cpu-baseline.mjs)
 import { execFileSync, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { portableX64Excluded, portableX64Instructions } from "../../native/cpu-baseline.mjs";
+import { x64CpuVariants, x64VariantOptions } from "../../native/cpu-baseline.mjs";
 import { fetchLlama } from "./fetch-llama.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -47,13 +49,13 @@ function requireTool(command, args, advice) {
   }
 }
 
-/** The -D options of one build: ctxembed's switches, plus the instruction sets of a portable x86-64 build. */
-export function cmakeOptions({ portable, cuda }) {
+/**
+ * The -D options of one build: ctxembed's switches, plus, for a portable x86-64 build, the
+ * instruction sets of its CPU variant (native/cpu-baseline.mjs; the baseline unless named).
+ */
+export function cmakeOptions({ portable, cuda, cpuVariant = x64CpuVariants[0] }) {
   const options = { CTXEMBED_CUDA: cuda, CTXEMBED_PORTABLE: portable };
-  if (portable && process.arch === "x64") {
-    for (const { ggmlOption } of portableX64Instructions) options[ggmlOption] = true;
-    for (const name of portableX64Excluded) options[name] = false;
-  }
+  if (portable && process.arch === "x64") Object.assign(options, x64VariantOptions(cpuVariant));
   return options;
 }
 
@@ -63,6 +65,7 @@ export async function buildNative({
   out = defaultBuildDirectory,
   portable = envFlag("CTXEMBED_PORTABLE"),
   cuda = envFlag("CTXEMBED_CUDA"),
+  cpuVariant = x64CpuVariants[0],
 } = {}) {
   const addon = addonIn(out);
   if (!force && !target && loads(addon)) return addon;
@@ -81,7 +84,7 @@ export async function buildNative({
   await fetchLlama();
 
   const cmakeJs = createRequire(import.meta.url).resolve("cmake-js/bin/cmake-js");
-  const options = cmakeOptions({ portable, cuda });
+  const options = cmakeOptions({ portable, cuda, cpuVariant });
   const defines = Object.entries(options).map(([name, on]) => `--CD${name}=${on ? "ON" : "OFF"}`);
   // `cmake-js build` configures only a new build folder: an existing one would keep the switches
   // it was first configured with, so configure first, every time (a few seconds).
@@ -99,9 +102,12 @@ export async function buildNative({
     ],
   ];
 
-  const summary = Object.entries({ CTXEMBED_CUDA: cuda, CTXEMBED_PORTABLE: portable })
-    .map(([name, on]) => `${name}=${on ? "ON" : "OFF"}`)
-    .join(" ");
+  const summary = [
+    ...Object.entries({ CTXEMBED_CUDA: cuda, CTXEMBED_PORTABLE: portable }).map(
+      ([name, on]) => `${name}=${on ? "ON" : "OFF"}`,
+    ),
+    ...(portable && process.arch === "x64" ? [`CPU variant ${cpuVariant.name}`] : []),
+  ].join(" ");
   console.error(
     `ctxembed: building the native addon from source in ${out} (${summary}); the first build compiles llama.cpp and takes a few minutes…`,
   );

@@ -8,7 +8,7 @@
 import { relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildNative, envFlag } from "./build-native.mjs";
-import { missingPortableInstructions } from "../../native/cpu-baseline.mjs";
+import { missingPortableInstructions, prebuildVariant } from "../../native/cpu-baseline.mjs";
 import { packageRoot, probeAddon } from "./addon-probe.mjs";
 
 function log(line) {
@@ -25,7 +25,12 @@ function reasonToBuild() {
   if (file.startsWith(`prebuilds${sep}`)) {
     const missing = missingPortableInstructions();
     if (missing.length > 0) return `this CPU lacks ${missing.join(", ")}, which the prebuilt binary ${file} assumes`;
-    log(`using the prebuilt binary ${file}`);
+    // The library loads the widest CPU variant this CPU runs: that one has to load too.
+    const { file: variantFile, variant } = prebuildVariant(probe.file);
+    const variantProbe = variantFile === probe.file ? probe : probeAddon(variantFile);
+    const chosen = relative(packageRoot, variantFile);
+    if ("error" in variantProbe) return `the prebuilt binary ${chosen} does not load here (${variantProbe.error})`;
+    log(`using the prebuilt binary ${chosen}${variant ? ` (CPU variant ${variant})` : ""}`);
   } else {
     log(`using the existing build ${file}`);
   }

@@ -1,4 +1,7 @@
+import type { X64CpuVariant } from "../../native/cpu-baseline.mjs";
 export const prebuildDirectory: string;
 export const prebuildFile: string;
+/** Where a CPU variant's binary goes (the baseline: prebuildFile). */
+export function prebuildVariantFile(variant?: X64CpuVariant): string;
 export function prebuild(): Promise<string>;
 export function hasPrebuild(): boolean;

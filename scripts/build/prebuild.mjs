@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Release binaries: a portable CPU build of the addon, placed as
 // prebuilds/<platform>-<arch>/ctxembed.napi[.glibc|.musl].node, the layout prebuildify writes
-// and node-gyp-build reads (prebuildify itself cannot drive cmake-js).
+// and node-gyp-build reads (prebuildify itself cannot drive cmake-js). On x86-64 that is the
+// x86-64-v3 baseline, and each wider CPU variant of native/cpu-baseline.mjs goes beside it in
+// prebuilds/linux-x64/<variant>/, built in build-prebuild-<variant>/; the library loads the widest
+// one the CPU runs.
 //
 //   node scripts/build/prebuild.mjs
 //
@@ -10,10 +13,11 @@
 // (CTXEMBED_PORTABLE=1 npm install): then that tree is brought up to date and copied, which saves
 // CI a second compile of llama.cpp.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { addonIn, buildNative, cmakeOptions, defaultBuildDirectory } from "./build-native.mjs";
 import { packageRoot, probeAddon } from "./addon-probe.mjs";
+import { missingInstructions, x64CpuVariants } from "../../native/cpu-baseline.mjs";
 
 const releaseSwitches = { portable: true, cuda: false };
 export const prebuildDirectory = join(packageRoot, "prebuilds", `${process.platform}-${process.arch}`);
@@ -39,17 +43,39 @@ function configuredForRelease(buildDirectory) {
   return Object.entries(cmakeOptions(releaseSwitches)).every(([name, on]) => entries.get(name) === on);
 }
 
+/** The CPU variants released for this architecture, baseline first (undefined: the only one). */
+const releaseVariants = process.arch === "x64" ? x64CpuVariants : [undefined];
+
+function isBaseline(variant) {
+  return variant === undefined || variant === x64CpuVariants[0];
+}
+
+export function prebuildVariantFile(variant) {
+  return isBaseline(variant) ? prebuildFile : join(prebuildDirectory, variant.name, basename(prebuildFile));
+}
+
+function buildDirectoryOf(variant) {
+  if (!isBaseline(variant)) return join(packageRoot, `build-prebuild-${variant.name}`);
+  return configuredForRelease(defaultBuildDirectory) ? defaultBuildDirectory : join(packageRoot, "build-prebuild");
+}
+
 export async function prebuild() {
-  const out = configuredForRelease(defaultBuildDirectory) ? defaultBuildDirectory : join(packageRoot, "build-prebuild");
-  await buildNative({ force: true, out, ...releaseSwitches });
   rmSync(prebuildDirectory, { recursive: true, force: true });
-  mkdirSync(prebuildDirectory, { recursive: true });
-  copyFileSync(addonIn(out), prebuildFile);
-  const probe = probeAddon(prebuildFile);
-  if ("error" in probe) throw new Error(`the prebuilt binary ${prebuildFile} does not load: ${probe.error}`);
-  console.error(
-    `ctxembed: ${relative(packageRoot, prebuildFile)} from ${relative(packageRoot, out)}/ (${probe.systemInfo})`,
-  );
+  for (const variant of releaseVariants) {
+    const out = buildDirectoryOf(variant);
+    await buildNative({ force: true, out, ...releaseSwitches, cpuVariant: variant });
+    const file = prebuildVariantFile(variant);
+    mkdirSync(dirname(file), { recursive: true });
+    copyFileSync(addonIn(out), file);
+    const missing = variant === undefined ? [] : missingInstructions(variant);
+    if (missing.length > 0) {
+      console.error(`ctxembed: ${relative(packageRoot, file)} not loaded here: this CPU lacks ${missing.join(", ")}`);
+      continue;
+    }
+    const probe = probeAddon(file);
+    if ("error" in probe) throw new Error(`the prebuilt binary ${file} does not load: ${probe.error}`);
+    console.error(`ctxembed: ${relative(packageRoot, file)} from ${relative(packageRoot, out)}/ (${probe.systemInfo})`);
+  }
   return prebuildFile;
 }
 

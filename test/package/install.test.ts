@@ -17,7 +17,8 @@ import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cosineSimilarity } from "../../lib/vectors/similarity.js";
-import { hasPrebuild, prebuild } from "../../scripts/build/prebuild.mjs";
+import { missingInstructions, x64CpuVariants } from "../../native/cpu-baseline.mjs";
+import { hasPrebuild, prebuild, prebuildVariantFile } from "../../scripts/build/prebuild.mjs";
 import { minilmPath, repositoryRoot, sentenceFixture } from "../model/models.js";
 
 const packageJson = JSON.parse(readFileSync(join(repositoryRoot, "package.json"), "utf8")) as {
@@ -27,6 +28,10 @@ const work = mkdtempSync(join(tmpdir(), "ctxembed-package-"));
 const fixture = sentenceFixture();
 let tarball: string;
 let modelPath: string;
+/** The CPU variants of the x86-64 prebuild this CPU runs, baseline first (none elsewhere). */
+const runnableVariants =
+  process.arch === "x64" ? x64CpuVariants.filter((variant) => missingInstructions(variant).length === 0) : [];
+const widestVariantHere = runnableVariants.at(-1);
 
 function run(
   command: string,
@@ -80,24 +85,54 @@ function install(project: string, file: string, path?: string): { status: number
   return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
 }
 
-// Run inside the project: which binary node-gyp-build picks there, and a vector through the package.
+// Run inside the project: which binary the package loads there, every fixture sentence in one
+// batch, and the first sentence alone.
 const embedScript = `
-import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+import { join } from "node:path";
 import { loadModel } from "ctxembed";
-const [packageDirectory, modelPath, text] = process.argv.slice(1);
-const binary = createRequire(import.meta.url)("node-gyp-build").resolve(packageDirectory);
+const [packageDirectory, modelPath, sentencesJson] = process.argv.slice(1);
+const sentences = JSON.parse(sentencesJson);
+const { nativeAddonFile } = await import(pathToFileURL(join(packageDirectory, "dist", "native", "addon.js")).href);
 const model = await loadModel(modelPath, { threads: 2 });
-const { embedding } = await model.embed(text);
+const batch = await model.embed(sentences);
+const alone = await model.embed(sentences[0]);
 await model.dispose();
-process.stdout.write(JSON.stringify({ binary, embedding: Array.from(embedding) }));
+process.stdout.write(JSON.stringify({
+  binary: nativeAddonFile(),
+  embeddings: batch.map(({ embedding }) => Array.from(embedding)),
+  alone: Array.from(alone.embedding),
+}));
 `;
 
-function embedIn(project: string, path?: string): { packageDirectory: string; binary: string; embedding: number[] } {
+interface InstalledRun {
+  packageDirectory: string;
+  binary: string;
+  embeddings: number[][];
+  alone: number[];
+}
+
+function embedIn(project: string, path?: string, variables: NodeJS.ProcessEnv = {}): InstalledRun {
   const packageDirectory = join(project, "node_modules", "ctxembed");
-  const args = ["--input-type=module", "-e", embedScript, packageDirectory, modelPath, fixture.sentences[0]!];
-  const result = run("node", args, { cwd: project, env: environment(path) });
+  const args = [
+    "--input-type=module",
+    "-e",
+    embedScript,
+    packageDirectory,
+    modelPath,
+    JSON.stringify(fixture.sentences),
+  ];
+  const result = run("node", args, { cwd: project, env: { ...environment(path), ...variables } });
   if (result.status !== 0) throw new Error(`embedding through the installed package failed:\n${result.stderr}`);
   return { packageDirectory, ...JSON.parse(result.stdout) };
+}
+
+/** Sentence-transformers' vectors to 0.9999 cosine each, and the first sentence alone as in the batch. */
+function expectReferenceVectors(result: InstalledRun): void {
+  const cosines = result.embeddings.map((embedding, i) => cosineSimilarity(embedding, fixture.embeddings[i]!));
+  expect(cosines).toHaveLength(fixture.sentences.length);
+  expect(Math.min(...cosines)).toBeGreaterThanOrEqual(0.9999);
+  expect(cosineSimilarity(result.alone, result.embeddings[0]!)).toBeGreaterThanOrEqual(0.99999);
 }
 
 let strippedTarball: string | undefined;
@@ -146,9 +181,21 @@ describe("the packed package", () => {
     expect(output).not.toMatch(/building from source/);
 
     const result = embedIn(project, path);
-    expect(relative(result.packageDirectory, result.binary).split(sep)[0]).toBe("prebuilds");
     expect(existsSync(join(result.packageDirectory, "build"))).toBe(false);
-    expect(cosineSimilarity(result.embedding, fixture.embeddings[0]!)).toBeGreaterThanOrEqual(0.9999);
+    expect(relative(result.packageDirectory, result.binary)).toBe(
+      relative(repositoryRoot, prebuildVariantFile(widestVariantHere)),
+    );
+    if (widestVariantHere) expect(output).toContain(`(CPU variant ${widestVariantHere.name})`);
+    expectReferenceVectors(result);
+
+    // Every variant this CPU runs, named, keeps the parity and batch-invariance bounds.
+    for (const variant of runnableVariants) {
+      const named = embedIn(project, path, { CTXEMBED_CPU_VARIANT: variant.name });
+      expect(relative(named.packageDirectory, named.binary)).toBe(
+        relative(repositoryRoot, prebuildVariantFile(variant)),
+      );
+      expectReferenceVectors(named);
+    }
 
     // Every entry point loads without the install scripts: with scripts/ moved away, an import
     // of any file there would fail. The dependency runs from the install scripts to the library.
@@ -182,6 +229,6 @@ describe("the packed package", () => {
 
     const result = embedIn(project);
     expect(relative(result.packageDirectory, result.binary).split(sep).slice(0, 2)).toEqual(["build", "Release"]);
-    expect(cosineSimilarity(result.embedding, fixture.embeddings[0]!)).toBeGreaterThanOrEqual(0.9999);
+    expectReferenceVectors(result);
   });
 });

@@ -28,11 +28,22 @@ describe("openblasCoreType", () => {
 
 describe("openblasLoadVariables", () => {
   it("always asks for one OpenBLAS thread, and for kernels only where it knows the CPU", () => {
-    expect(openblasLoadVariables(cpu("GenuineIntel", avx512))).toEqual({
+    expect(openblasLoadVariables(cpu("GenuineIntel", avx512), {})).toEqual({
       OPENBLAS_NUM_THREADS: "1",
       OPENBLAS_CORETYPE: "SkylakeX",
     });
-    expect(openblasLoadVariables(cpu("GenuineIntel", ["sse4_2"]))).toEqual({ OPENBLAS_NUM_THREADS: "1" });
-    expect(openblasLoadVariables(null)).toEqual({ OPENBLAS_NUM_THREADS: "1" });
+    expect(openblasLoadVariables(cpu("GenuineIntel", ["sse4_2"]), {})).toEqual({ OPENBLAS_NUM_THREADS: "1" });
+    expect(openblasLoadVariables(null, {})).toEqual({ OPENBLAS_NUM_THREADS: "1" });
+  });
+
+  it("ignores the variables meant for the system's OpenBLAS, and takes its own", () => {
+    const systemWide = { OPENBLAS_CORETYPE: "Haswell", OPENBLAS_NUM_THREADS: "8" };
+    expect(openblasLoadVariables(cpu("AuthenticAMD", avx512), systemWide)).toEqual({
+      OPENBLAS_NUM_THREADS: "1",
+      OPENBLAS_CORETYPE: "SkylakeX",
+    });
+    expect(
+      openblasLoadVariables(cpu("AuthenticAMD", avx512), { ...systemWide, CTXEMBED_OPENBLAS_CORETYPE: "Zen" }),
+    ).toEqual({ OPENBLAS_NUM_THREADS: "1", OPENBLAS_CORETYPE: "Zen" });
   });
 });
