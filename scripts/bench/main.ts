@@ -202,8 +202,18 @@ if (options.peers) {
   // The catalogue model keeps the checkpoint its GGUF was converted from; a --model file needs --checkpoint.
   const checkpointDirectory =
     options.checkpoint ?? (options.model === undefined ? checkpointPath("all-minilm-l6-v2") : undefined);
+  const reducedPrecisionModels =
+    options.model === undefined
+      ? await Promise.all(
+          ["bf16", "q8_0"].map(async (label) => ({
+            label,
+            path: await pullModel("all-minilm-l6-v2", { variant: label }),
+          })),
+        )
+      : [];
   const report = await peerBenchmark({
     modelPath,
+    reducedPrecisionModels,
     modelName: options.model === undefined ? "all-minilm-l6-v2" : basename(options.model, ".gguf"),
     ...(checkpointDirectory === undefined ? {} : { checkpointDirectory }),
     texts,

@@ -3,7 +3,8 @@
 // row per line) for the parity check, exit. Run as its own process so that the parent can time
 // it and watch its memory.
 //   node --import tsx peers-node-runner.ts <runner> <model> <texts.txt> <threads> <vectors.f32> <peers directory> [batch size] [max tokens]
-// runner: ctxembed or node-llama-cpp (model: the GGUF file), transformers.js or onnxruntime-node
+// runner: ctxembed, ctxembed-package (the npm tarball installed in the peers directory) or
+// node-llama-cpp (model: the GGUF file), transformers.js or onnxruntime-node
 // (model: an .onnx file in transformers.js' layout, <directory>/onnx/<file>).
 import { readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -35,9 +36,9 @@ function batches<T>(items: T[]): T[][] {
   );
 }
 
-async function ctxembed(): Promise<Float32Array[]> {
-  // The compiled package, as users run it (npm run prepare keeps dist/ current).
-  const { loadModel } = await import(pathToFileURL(join(repositoryRoot, "dist", "index.js")).href);
+/** ctxembed from a package directory: the repository's (npm run prepare keeps dist/ current) or an installed one. */
+async function ctxembed(packageDirectory = repositoryRoot): Promise<Float32Array[]> {
+  const { loadModel } = await import(pathToFileURL(join(packageDirectory, "dist", "index.js")).href);
   const model = await loadModel(modelPath, { threads });
   const embeddings: { embedding: Float32Array }[] = await model.embed(texts);
   await model.dispose();
@@ -137,7 +138,9 @@ async function onnxRuntimeNode(): Promise<Float32Array[]> {
 }
 
 const runners: Record<string, () => Promise<ArrayLike<number>[]>> = {
-  ctxembed,
+  ctxembed: () => ctxembed(),
+  // The packed package installed from its tarball (peers-setup.ts: installPackedCtxembed).
+  "ctxembed-package": () => ctxembed(join(peersDirectory, "ctxembed-package", "node_modules", "ctxembed")),
   "node-llama-cpp": nodeLlamaCpp,
   "transformers.js": transformersJs,
   "onnxruntime-node": onnxRuntimeNode,

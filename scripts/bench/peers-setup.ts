@@ -3,7 +3,7 @@
 // from PyPI, ONNX weights exported from the model's checkpoint, and llama-embedding built with
 // llama.cpp's own default CMake options.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -143,4 +143,28 @@ export function llamaEmbeddingWithDefaults(peersDirectory: string, patchedSource
     { stdio: "inherit" },
   );
   return binary;
+}
+
+/**
+ * ctxembed as a user gets it from npm: the repository packed (`npm pack`, prebuilt binaries
+ * included) and installed into an empty project in the peers directory, fresh each run.
+ * @returns the installed package's directory
+ */
+export function installPackedCtxembed(peersDirectory: string, repositoryRoot: string): string {
+  const project = join(peersDirectory, "ctxembed-package");
+  rmSync(project, { recursive: true, force: true });
+  mkdirSync(project, { recursive: true });
+  writeFileSync(
+    join(project, "package.json"),
+    `${JSON.stringify({ name: "ctxembed-bench-package", private: true, allowScripts: { ctxembed: true } })}\n`,
+  );
+  const [packed] = JSON.parse(
+    execFileSync("npm", ["pack", "--json", "--pack-destination", project], { cwd: repositoryRoot, encoding: "utf8" }),
+  ) as { filename: string }[];
+  console.error(`bench: installing ${packed!.filename} into ${project}…`);
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--foreground-scripts", join(project, packed!.filename)], {
+    cwd: project,
+    stdio: "inherit",
+  });
+  return join(project, "node_modules", "ctxembed");
 }

@@ -2,7 +2,9 @@
 // (its llama-embedding, node-llama-cpp) on the same GGUF file, ONNX Runtime (transformers.js,
 // onnxruntime-node, Python's onnxruntime) on ONNX weights exported from the checkpoint that file
 // was converted from, and sentence-transformers on that checkpoint, whose vectors are the
-// reference of the parity columns. Each run is its own process and writes its vectors to a file.
+// reference of the parity columns. ctxembed also runs on its reduced-precision variants and from
+// its packed npm tarball in each prebuilt CPU variant. Each run is its own process and writes its
+// vectors to a file.
 // Writes docs/bench-peers.{md,svg}.
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -12,8 +14,11 @@ import { fileURLToPath } from "node:url";
 import { loadModel } from "../../lib/embedding/embedding-model.js";
 import { median, type Run, table, timeProcess } from "./measure.js";
 import { barChartSvg } from "./peers-chart.js";
+import { missingInstructions, x64CpuVariants } from "../../native/cpu-baseline.mjs";
+import { hasPrebuild, prebuild } from "../build/prebuild.mjs";
 import {
   installNodePeer,
+  installPackedCtxembed,
   llamaEmbeddingWithDefaults,
   nodePeerVersions,
   onnxModel,
@@ -34,6 +39,8 @@ export interface PeerBenchOptions {
   threads: number[];
   repeats: number;
   workDirectory: string;
+  /** ctxembed's reduced-precision catalogue variants of the model (empty for a --model file) */
+  reducedPrecisionModels: { label: string; path: string }[];
   /** llama-embedding built with ctxembed's own CMake options */
   sameFlagsLlamaEmbedding: () => Promise<string>;
   /** the llama.cpp source ctxembed builds (its pinned release, patched) */
@@ -90,6 +97,11 @@ const plain: Variant[] = [{ label: "", args: [] }];
 const onnxBatchSize = 32;
 const referenceName = "sentence-transformers";
 
+/** The prebuilt binary's CPU variants this CPU runs, baseline first. */
+function runnableCpuVariants(): string[] {
+  return x64CpuVariants.filter((variant) => missingInstructions(variant).length === 0).map(({ name }) => name);
+}
+
 /** An error in one line: its first, and for a process that failed, the last thing it printed. */
 function reason(error: unknown): string {
   const lines = (error instanceof Error ? error.message : String(error))
@@ -98,13 +110,21 @@ function reason(error: unknown): string {
   return lines.length > 1 ? `${lines[0]} ${lines.at(-1)}` : (lines[0] ?? "");
 }
 
-function nodePeer(name: string, runner: string, model: string, how: string, options: PeerBenchOptions): Peer {
+function nodePeer(
+  name: string,
+  runner: string,
+  model: string,
+  how: string,
+  options: PeerBenchOptions,
+  env?: Record<string, string>,
+): Peer {
   const script = join(benchDirectory, "peers-node-runner.ts");
   return {
     name,
     how,
     variants: plain,
     invocation: (textsFile, vectorsFile, threads) => ({
+      ...(env ? { env } : {}),
       command: process.execPath,
       args: [
         "--import",
@@ -218,6 +238,34 @@ async function preparePeers(
       "`loadModel(file, {threads})`, then one `model.embed(texts)` call (dist/, as published)",
       options,
     ),
+  );
+  for (const { label, path } of options.reducedPrecisionModels)
+    peers.push(
+      nodePeer(
+        `ctxembed ${label}`,
+        "ctxembed",
+        path,
+        `as ctxembed, on the catalogue's \`${label}\` variant (\`${basename(path)}\`, made from the same checkpoint by llama.cpp's quantizer)`,
+        options,
+      ),
+    );
+  const packageVariants = process.arch === "x64" ? runnableCpuVariants() : [];
+  await attempt(
+    packageVariants.map((variant) => `ctxembed, npm package (${variant})`),
+    async () => {
+      if (!hasPrebuild()) await prebuild();
+      installPackedCtxembed(options.peersDirectory, repositoryRoot);
+      return packageVariants.map((variant) =>
+        nodePeer(
+          `ctxembed, npm package (${variant})`,
+          "ctxembed-package",
+          modelPath,
+          `as ctxembed, from the packed tarball installed into an empty project (its prebuilt binary, CPU variant \`${variant}\`: \`CTXEMBED_CPU_VARIANT=${variant}\`)`,
+          options,
+          { CTXEMBED_CPU_VARIANT: variant },
+        ),
+      );
+    },
   );
   await attempt(["node-llama-cpp"], () => {
     installNodePeer(options.peersDirectory, "node-llama-cpp");
@@ -448,15 +496,19 @@ export async function peerBenchmark(options: PeerBenchOptions): Promise<string> 
       notRun.push({ name: `${rowName(m)}'s vectors at ${m.threads} thread(s)`, reason: reason(error) });
     }
   }
+  const agreementOf = (m: Measurement | undefined) => {
+    const vectors = m === undefined ? undefined : vectorsOf.get(m);
+    const referenceRun = m === undefined ? undefined : find(referenceName, m.threads);
+    const reference = referenceRun === undefined ? undefined : vectorsOf.get(referenceRun);
+    return vectors === undefined || reference === undefined || m === referenceRun
+      ? undefined
+      : parity(vectors, reference);
+  };
   const rows = measurements.map((m) => {
     const ours = find("ctxembed", m.threads);
     const seconds = computeSeconds(m);
-    const vectors = vectorsOf.get(m);
-    const referenceRun = find(referenceName, m.threads);
-    const reference = referenceRun === undefined ? undefined : vectorsOf.get(referenceRun);
-    const agreement =
-      vectors === undefined || reference === undefined || m === referenceRun ? undefined : parity(vectors, reference);
-    const noAgreement = m === referenceRun ? "reference" : "n/a";
+    const agreement = agreementOf(m);
+    const noAgreement = m === find(referenceName, m.threads) ? "reference" : "n/a";
     return {
       runner: rowName(m),
       threads: m.threads,
@@ -481,7 +533,41 @@ export async function peerBenchmark(options: PeerBenchOptions): Promise<string> 
         ? undefined
         : ours.whole.peakRssBytes - native.whole.peakRssBytes,
     );
+    const ortFp32 = find("onnxruntime-node fp32", threads);
+    const ortInt8 = find("onnxruntime-node int8", threads);
+    const reduced = options.reducedPrecisionModels
+      .map(({ label }) => find(`ctxembed ${label}`, threads))
+      .filter((m) => m !== undefined)
+      .sort((a, b) => a.whole.seconds - b.whole.seconds)[0];
+    const packaged = measurements
+      .filter((m) => m.threads === threads && m.peer.name.startsWith("ctxembed, npm package"))
+      .at(-1);
+    const minCosine = (m: Measurement | undefined) => agreementOf(m)?.min.toFixed(6) ?? "n/a";
+    const reducedPrecisionFigure = (m: Measurement) => {
+      const speed = ratio(ortInt8?.whole.seconds, m.whole.seconds);
+      return `${typeof speed === "number" ? speed.toFixed(2) : speed} (min cosine ${minCosine(m)} against ${minCosine(ortInt8)})`;
+    };
     return [
+      {
+        threads,
+        target: "ctxembed / onnxruntime-node fp32, whole run, >= 1.0 (stretch 1.25)",
+        measured: ratio(ortFp32?.whole.seconds, ours?.whole.seconds),
+      },
+      {
+        threads,
+        target: `${reduced ? rowName(reduced) : "ctxembed reduced precision"} / onnxruntime-node int8, whole run, >= 1.0 with a higher min cosine`,
+        measured: reduced === undefined ? "n/a" : reducedPrecisionFigure(reduced),
+      },
+      {
+        threads,
+        target: `${packaged ? rowName(packaged) : "ctxembed, npm package"}, whole run / ctxembed's (native build) <= 1.10`,
+        measured: ratio(packaged?.whole.seconds, ours?.whole.seconds),
+      },
+      {
+        threads,
+        target: "ctxembed peak memory / onnxruntime-node fp32's <= 1.25",
+        measured: ratio(ours?.whole.peakRssBytes, ortFp32?.whole.peakRssBytes),
+      },
       {
         threads,
         target: "ctxembed / llama-embedding (ctxembed's flags) tokens/s >= 1.0",
