@@ -15,6 +15,8 @@ export function x64VariantOptions(variant: X64CpuVariant): Record<string, boolea
 export function x64CpuInfo(): X64CpuInfo | null;
 export function missingInstructions(variant?: X64CpuVariant, cpu?: X64CpuInfo | null): string[];
 export function missingPortableInstructions(): string[];
+/** Where a variant's prebuilt binary lies beside the baseline's. */
+export function variantFile(baselineFile: string, variant?: X64CpuVariant): string;
 export function prebuildVariant(
   baselineFile: string,
   environment?: Readonly<Record<string, string | undefined>>,

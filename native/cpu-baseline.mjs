@@ -41,16 +41,16 @@ export const x64CpuVariants = [
   },
 ];
 
+// Every instruction option a portable build sets: the variants' own, and the ones none turns on
+// (AVX-VNNI, which Zen 4 lacks; AMX, compiled out, CMakeLists.txt).
 export const x64InstructionOptions = [
-  ...baseline.ggmlOptions,
-  "GGML_AVX512",
-  "GGML_AVX512_VBMI",
-  "GGML_AVX512_VNNI",
-  "GGML_AVX512_BF16",
-  "GGML_AVX_VNNI",
-  "GGML_AMX_TILE",
-  "GGML_AMX_INT8",
-  "GGML_AMX_BF16",
+  ...new Set([
+    ...x64CpuVariants.flatMap((variant) => variant.ggmlOptions),
+    "GGML_AVX_VNNI",
+    "GGML_AMX_TILE",
+    "GGML_AMX_INT8",
+    "GGML_AMX_BF16",
+  ]),
 ];
 
 /** The ggml -D options of one x86-64 variant's build, every instruction option on or off. */
@@ -85,6 +85,13 @@ export function missingPortableInstructions() {
   return missingInstructions(baseline);
 }
 
+/** Where a variant's prebuilt binary lies beside the baseline's: in a folder named after it. */
+export function variantFile(baselineFile, variant) {
+  return variant === undefined || variant === baseline
+    ? baselineFile
+    : join(dirname(baselineFile), variant.name, basename(baselineFile));
+}
+
 /**
  * The prebuilt binary to load for this CPU, given node-gyp-build's choice in
  * prebuilds/<platform>-<arch>/ (the baseline): the widest variant this CPU runs, from
@@ -94,8 +101,7 @@ export function missingPortableInstructions() {
  * @returns {{ file: string, variant: string | undefined }}
  */
 export function prebuildVariant(baselineFile, environment = process.env, cpu = x64CpuInfo()) {
-  const shipped = (variant) =>
-    variant === baseline ? baselineFile : join(dirname(baselineFile), variant.name, basename(baselineFile));
+  const shipped = (variant) => variantFile(baselineFile, variant);
   const requested = environment.CTXEMBED_CPU_VARIANT;
   if (requested) {
     const variant = x64CpuVariants.find(({ name }) => name === requested);

@@ -13,11 +13,11 @@
 // (CTXEMBED_PORTABLE=1 npm install): then that tree is brought up to date and copied, which saves
 // CI a second compile of llama.cpp.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { addonIn, buildNative, cmakeOptions, defaultBuildDirectory } from "./build-native.mjs";
 import { packageRoot, probeAddon } from "./addon-probe.mjs";
-import { missingInstructions, x64CpuVariants } from "../../native/cpu-baseline.mjs";
+import { missingInstructions, variantFile, x64CpuVariants } from "../../native/cpu-baseline.mjs";
 
 const releaseSwitches = { portable: true, cuda: false };
 export const prebuildDirectory = join(packageRoot, "prebuilds", `${process.platform}-${process.arch}`);
@@ -51,7 +51,7 @@ function isBaseline(variant) {
 }
 
 export function prebuildVariantFile(variant) {
-  return isBaseline(variant) ? prebuildFile : join(prebuildDirectory, variant.name, basename(prebuildFile));
+  return variantFile(prebuildFile, variant);
 }
 
 function buildDirectoryOf(variant) {
