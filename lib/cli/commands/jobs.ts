@@ -1,8 +1,7 @@
+// BullMQ and ioredis load when a jobs command runs, not with every command of the CLI.
 import { Command } from "commander";
-import { Queue } from "bullmq";
-import { requireRedis } from "../jobs/redis.js";
+import type { Queue } from "bullmq";
 import { queueName } from "../jobs/spec.js";
-import { cancelJob, describeFailure, jobStatus, waitForJob } from "../jobs/status.js";
 import { note } from "../terminal.js";
 import { queueOption } from "./queue-options.js";
 
@@ -12,6 +11,7 @@ interface JobsCommandOptions {
 
 /** Runs `work` with the job queue open, closing it after. */
 async function withQueue<T>(url: string, work: (queue: Queue) => Promise<T>): Promise<T> {
+  const [{ Queue }, { requireRedis }] = await Promise.all([import("bullmq"), import("../jobs/redis.js")]);
   const queue = new Queue(queueName, { connection: await requireRedis(url) });
   try {
     return await work(queue);
@@ -39,6 +39,7 @@ Examples:
     .argument("<id>", "the job id that embed --detach printed")
     .addOption(queueOption().makeOptionMandatory())
     .action(async (id: string, options: JobsCommandOptions) => {
+      const { describeFailure, jobStatus } = await import("../jobs/status.js");
       const status = await withQueue(options.queue, (queue) => jobStatus(queue, id));
       process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
       for (const failure of status.failed) note(`failed: ${describeFailure(failure)}`);
@@ -49,6 +50,10 @@ Examples:
     .argument("<id>", "the job id")
     .addOption(queueOption().makeOptionMandatory())
     .action(async (id: string, options: JobsCommandOptions) => {
+      const [{ requireRedis }, { waitForJob }] = await Promise.all([
+        import("../jobs/redis.js"),
+        import("../jobs/status.js"),
+      ]);
       await waitForJob(await requireRedis(options.queue), id);
     });
   jobs
@@ -57,6 +62,7 @@ Examples:
     .argument("<id>", "the job id")
     .addOption(queueOption().makeOptionMandatory())
     .action(async (id: string, options: JobsCommandOptions) => {
+      const { cancelJob } = await import("../jobs/status.js");
       await withQueue(options.queue, (queue) => cancelJob(queue, id));
       note(`job ${id} cancelled`);
     });

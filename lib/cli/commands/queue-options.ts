@@ -1,13 +1,11 @@
 // `embed --queue`: the command line of a distributed job, checked before anything is queued, and
-// handed to lib/cli/jobs.
+// handed to lib/cli/jobs. BullMQ and ioredis load only when a job is submitted: every `embed`
+// imports this file, and they would add some 20 MB to a local run's memory.
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { isCatalogName } from "../../hub/catalog.js";
-import { requireRedis } from "../jobs/redis.js";
 import type { JobEmbedOptions } from "../jobs/spec.js";
-import { waitForJob } from "../jobs/status.js";
-import { submitEmbedJob } from "../jobs/submit.js";
 import { inputFormatOf, type InputOptions } from "../inputs.js";
 import type { OutputFormat } from "../sinks.js";
 import type { Precision } from "../../output/quantize.js";
@@ -56,6 +54,11 @@ export async function submitFromCommandLine(
     !isCatalogName(options.model) || statSync(options.model, { throwIfNoEntry: false })?.isFile()
       ? resolve(options.model)
       : options.model;
+  const [{ requireRedis }, { submitEmbedJob }, { waitForJob }] = await Promise.all([
+    import("../jobs/redis.js"),
+    import("../jobs/submit.js"),
+    import("../jobs/status.js"),
+  ]);
   const connection = await requireRedis(options.queue!);
   const { id } = await submitEmbedJob(
     connection,

@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { runWorker, type WorkerOptions } from "../jobs/worker.js";
+import type { WorkerOptions } from "../jobs/worker.js";
 import { gpuLayersOption, threadsOption } from "./model-options.js";
 import { queueOption } from "./queue-options.js";
 import { positiveInteger } from "./source-options.js";
@@ -47,6 +47,8 @@ Examples:
   $ ctxembed worker --queue redis://127.0.0.1:6379 --lock-duration 5000 --stalled-interval 2000`,
     )
     .action(async (options: WorkerOptions) => {
+      // BullMQ loads with the worker, not with every command of the CLI.
+      const { runWorker } = await import("../jobs/worker.js");
       await runWorker(options);
     });
 }
