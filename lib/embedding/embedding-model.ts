@@ -24,6 +24,7 @@ import {
   type NormalizedInput,
 } from "./embed-options.js";
 import { modelInfo, refuseUnembeddableArchitecture, type ModelInfo } from "./model-info.js";
+import { repackByDefault } from "./weight-repacking.js";
 import { applyPromptAt, type PromptPlan } from "../prompts/prompting.js";
 import { resolveModel, type ProgressCallback } from "../hub/pull.js";
 
@@ -37,9 +38,12 @@ export interface LoadOptions {
   /** token budget of one packed batch; default: 256 for encoders, 512 for decoders, at least maxSequenceTokens */
   batchTokens?: number;
   /**
-   * Let llama.cpp repack quantized weights (Q4_0, Q4_K, ...) for faster CPU matrix kernels.
-   * Off by default: those kernels take another path for larger batches, so a text's vector
-   * would depend on what it is batched with (cosine ~0.999 on gemma-3-270m Q4_K_M).
+   * Let llama.cpp repack quantized weights (Q4_0, Q4_K, Q8_0, ...) for faster CPU matrix kernels.
+   * Default: on for a file whose quantized weights are all Q8_0 where the addon has ctxembed's
+   * AVX512-VNNI kernel for them, which computes a text's vector alike alone and in any batch;
+   * off otherwise, since llama.cpp's other repacked kernels take another path for larger batches
+   * and a text's vector would depend on what it is batched with (cosine ~0.999 on gemma-3-270m
+   * Q4_K_M).
    */
   repackWeights?: boolean;
 }
@@ -206,9 +210,12 @@ export class EmbeddingModel {
     const header = await readGgufHeader(path);
     // before the native load, so that a refused file costs no weights read
     refuseUnembeddableArchitecture(path, header.metadata.get("general.architecture"));
+    const addon = nativeAddon();
     const repackWeights =
-      given.repackWeights === undefined ? false : requireBoolean(given.repackWeights, "repackWeights");
-    const native = await nativeAddon().loadModel(path, { gpuLayers, useMmap: true, repackWeights });
+      given.repackWeights === undefined
+        ? repackByDefault(header.tensors, addon.systemInfo())
+        : requireBoolean(given.repackWeights, "repackWeights");
+    const native = await addon.loadModel(path, { gpuLayers, useMmap: true, repackWeights });
     const info = modelInfo(path, native.metadata());
     const modelLimit = info.causal ? Math.min(info.maxSequenceLength, decoderSequenceCap) : info.maxSequenceLength;
     const maxSequenceTokens =

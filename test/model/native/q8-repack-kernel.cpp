@@ -1,0 +1,140 @@
+// ctxembed's Q8_0 kernel for AVX512-VNNI (scripts/build/llama-patches/q8_0-vnni-repack.patch),
+// through ggml's public API: a Q8_0 weight matrix in the CPU backend's repacking buffer times
+// activation matrices of several widths. Checks, for every column of every width:
+//  - the same bits as that column multiplied alone (the one-row path, the 4- and 8-row tiles);
+//  - a double-precision product of the dequantized weights and the activations as ggml quantizes
+//    them (one Q8_0 scale per 32 values), within 1e-5 of the sum of |products|;
+//  - llama.cpp's own Q8_0 product (the same weights in a plain CPU buffer: tinyBLAS) within the
+//    same bound.
+// Built and run by q8-repack-kernel.test.ts against the static libraries in build/. Prints one
+// line; exit 0 when every check holds, 1 otherwise, 2 when the build has no such kernel.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "ggml-alloc.h"
+#include "ggml-backend.h"
+#include "ggml-cpu.h"
+#include "ggml.h"
+
+namespace {
+
+constexpr int64_t kInner = 384;   // K: 12 blocks of 32
+constexpr int64_t kOutputs = 48;  // rows of the weight matrix: three groups of 16
+constexpr int kWidths[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 37};
+constexpr int kMaxWidth = 37;
+
+ggml_backend_buffer_type_t RepackBufferType(ggml_backend_t backend) {
+  ggml_backend_dev_t device = ggml_backend_get_device(backend);
+  auto extra_types = reinterpret_cast<ggml_backend_dev_get_extra_bufts_t>(
+      ggml_backend_reg_get_proc_address(ggml_backend_dev_backend_reg(device), "ggml_backend_dev_get_extra_bufts"));
+  if (extra_types == nullptr) return nullptr;
+  for (ggml_backend_buffer_type_t* type = extra_types(device); *type != nullptr; type++) {
+    if (std::strcmp(ggml_backend_buft_name(*type), "CPU_REPACK") == 0) return *type;
+  }
+  return nullptr;
+}
+
+// W (kOutputs x kInner, Q8_0) times the first `width` columns of `activations`, W held in `type`.
+std::vector<float> Multiply(ggml_backend_t backend, ggml_backend_buffer_type_t type,
+                            const std::vector<uint8_t>& weights, const std::vector<float>& activations, int width) {
+  ggml_init_params weight_params = {ggml_tensor_overhead(), nullptr, true};
+  ggml_context* weight_ctx = ggml_init(weight_params);
+  ggml_tensor* w = ggml_new_tensor_2d(weight_ctx, GGML_TYPE_Q8_0, kInner, kOutputs);
+  ggml_backend_buffer_t weight_buffer = ggml_backend_alloc_ctx_tensors_from_buft(weight_ctx, type);
+  ggml_backend_tensor_set(w, weights.data(), 0, weights.size());
+
+  ggml_init_params params = {4 * ggml_tensor_overhead() + ggml_graph_overhead(), nullptr, true};
+  ggml_context* ctx = ggml_init(params);
+  ggml_tensor* x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, kInner, width);
+  ggml_tensor* y = ggml_mul_mat(ctx, w, x);
+  ggml_cgraph* graph = ggml_new_graph(ctx);
+  ggml_build_forward_expand(graph, y);
+  ggml_backend_buffer_t buffer = ggml_backend_alloc_ctx_tensors(ctx, backend);
+  ggml_backend_tensor_set(x, activations.data(), 0, sizeof(float) * kInner * width);
+  ggml_backend_graph_compute(backend, graph);
+  std::vector<float> out(kOutputs * width);
+  ggml_backend_tensor_get(y, out.data(), 0, sizeof(float) * out.size());
+  ggml_backend_buffer_free(buffer);
+  ggml_free(ctx);
+  ggml_backend_buffer_free(weight_buffer);
+  ggml_free(weight_ctx);
+  return out;
+}
+
+std::vector<float> Dequantized(const std::vector<uint8_t>& quantized, int64_t rows) {
+  std::vector<float> values(rows * kInner);
+  ggml_get_type_traits(GGML_TYPE_Q8_0)->to_float(quantized.data(), values.data(), rows * kInner);
+  return values;
+}
+
+}  // namespace
+
+int main() {
+  ggml_backend_t backend = ggml_backend_cpu_init();
+  ggml_backend_cpu_set_n_threads(backend, 2);
+  ggml_backend_buffer_type_t repack = RepackBufferType(backend);
+  if (repack == nullptr) {
+    std::printf("no CPU_REPACK buffer type in this build\n");
+    return 2;
+  }
+
+  std::mt19937 random(17);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> weight_values(kOutputs * kInner);
+  for (float& value : weight_values) value = normal(random);
+  std::vector<uint8_t> weights(ggml_row_size(GGML_TYPE_Q8_0, kInner) * kOutputs);
+  ggml_quantize_chunk(GGML_TYPE_Q8_0, weight_values.data(), weights.data(), 0, kOutputs, kInner, nullptr);
+  // Activations with a wide range of magnitudes across blocks, as hidden states have.
+  std::vector<float> activations(kMaxWidth * kInner);
+  for (size_t i = 0; i < activations.size(); i++) activations[i] = normal(random) * (i % 97 == 0 ? 40.0f : 1.0f);
+
+  const std::vector<float> w = Dequantized(weights, kOutputs);
+  std::vector<uint8_t> quantized_activations(ggml_row_size(GGML_TYPE_Q8_0, kInner) * kMaxWidth);
+  ggml_get_type_traits_cpu(GGML_TYPE_Q8_0)
+      ->from_float(activations.data(), quantized_activations.data(), kMaxWidth * kInner);
+  const std::vector<float> a = Dequantized(quantized_activations, kMaxWidth);
+
+  std::vector<std::vector<float>> alone(kMaxWidth);
+  for (int column = 0; column < kMaxWidth; column++) {
+    std::vector<float> one(activations.begin() + column * kInner, activations.begin() + (column + 1) * kInner);
+    alone[column] = Multiply(backend, repack, weights, one, 1);
+  }
+  const std::vector<float> tinyblas =
+      Multiply(backend, ggml_backend_cpu_buffer_type(), weights, activations, kMaxWidth);
+
+  int failures = 0;
+  double worst_to_reference = 0;
+  double worst_to_tinyblas = 0;
+  for (int width : kWidths) {
+    const std::vector<float> out = Multiply(backend, repack, weights, activations, width);
+    for (int column = 0; column < width; column++) {
+      for (int row = 0; row < kOutputs; row++) {
+        const float value = out[column * kOutputs + row];
+        if (std::memcmp(&value, &alone[column][row], sizeof(float)) != 0) {
+          if (failures++ < 5)
+            std::fprintf(stderr, "width %d column %d row %d: %.9g, alone %.9g\n", width, column, row, value,
+                         alone[column][row]);
+        }
+        double exact = 0;
+        double magnitude = 0;
+        for (int64_t k = 0; k < kInner; k++) {
+          const double product = double(w[row * kInner + k]) * double(a[column * kInner + k]);
+          exact += product;
+          magnitude += std::fabs(product);
+        }
+        worst_to_reference = std::fmax(worst_to_reference, std::fabs(value - exact) / magnitude);
+        worst_to_tinyblas =
+            std::fmax(worst_to_tinyblas, std::fabs(value - tinyblas[column * kOutputs + row]) / magnitude);
+      }
+    }
+  }
+  std::printf(
+      "q8_0 repacked product: %d columns differing from alone; worst error / sum|products|: %.2e to the double "
+      "reference, %.2e to tinyBLAS\n",
+      failures, worst_to_reference, worst_to_tinyblas);
+  ggml_backend_free(backend);
+  return failures == 0 && worst_to_reference <= 1e-5 && worst_to_tinyblas <= 1e-5 ? 0 : 1;
+}
