@@ -132,7 +132,7 @@ int main() {
     }
   }
   std::printf(
-      "q8_0 repacked product: %d columns differing from alone; worst error / sum|products|: %.2e to the double "
+      "q8_0 repacked product: %d values differing from the column alone; worst error / sum|products|: %.2e to the double "
       "reference, %.2e to tinyBLAS\n",
       failures, worst_to_reference, worst_to_tinyblas);
   ggml_backend_free(backend);
