@@ -9,9 +9,19 @@ interface JobsCommandOptions {
   queue: string;
 }
 
+/** BullMQ and what uses it, loaded on first use. */
+async function jobModules() {
+  const [{ Queue }, { requireRedis }, status] = await Promise.all([
+    import("bullmq"),
+    import("../jobs/redis.js"),
+    import("../jobs/status.js"),
+  ]);
+  return { Queue, requireRedis, ...status };
+}
+
 /** Runs `work` with the job queue open, closing it after. */
 async function withQueue<T>(url: string, work: (queue: Queue) => Promise<T>): Promise<T> {
-  const [{ Queue }, { requireRedis }] = await Promise.all([import("bullmq"), import("../jobs/redis.js")]);
+  const { Queue, requireRedis } = await jobModules();
   const queue = new Queue(queueName, { connection: await requireRedis(url) });
   try {
     return await work(queue);
@@ -39,7 +49,7 @@ Examples:
     .argument("<id>", "the job id that embed --detach printed")
     .addOption(queueOption().makeOptionMandatory())
     .action(async (id: string, options: JobsCommandOptions) => {
-      const { describeFailure, jobStatus } = await import("../jobs/status.js");
+      const { describeFailure, jobStatus } = await jobModules();
       const status = await withQueue(options.queue, (queue) => jobStatus(queue, id));
       process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
       for (const failure of status.failed) note(`failed: ${describeFailure(failure)}`);
@@ -50,10 +60,7 @@ Examples:
     .argument("<id>", "the job id")
     .addOption(queueOption().makeOptionMandatory())
     .action(async (id: string, options: JobsCommandOptions) => {
-      const [{ requireRedis }, { waitForJob }] = await Promise.all([
-        import("../jobs/redis.js"),
-        import("../jobs/status.js"),
-      ]);
+      const { requireRedis, waitForJob } = await jobModules();
       await waitForJob(await requireRedis(options.queue), id);
     });
   jobs
@@ -62,7 +69,7 @@ Examples:
     .argument("<id>", "the job id")
     .addOption(queueOption().makeOptionMandatory())
     .action(async (id: string, options: JobsCommandOptions) => {
-      const { cancelJob } = await import("../jobs/status.js");
+      const { cancelJob } = await jobModules();
       await withQueue(options.queue, (queue) => cancelJob(queue, id));
       note(`job ${id} cancelled`);
     });
