@@ -1,20 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { repackByDefault, q8VnniFeature } from "../../../lib/embedding/weight-repacking.js";
+import { f32Avx512Feature, repackByDefault, q8VnniFeature } from "../../../lib/embedding/weight-repacking.js";
 import { GgmlType } from "../../../lib/gguf/format.js";
 import type { GgufTensorInfo } from "../../../lib/gguf/reader.js";
 
-const tensor = (name: string, type: number): GgufTensorInfo => ({
+const tensor = (name: string, type: number, shape = [384, 384]): GgufTensorInfo => ({
   name,
-  shape: [384, 384],
+  shape,
   type,
   offset: 0,
   byteLength: 0,
 });
-const withKernel = `CPU : AVX2 = 1 | AVX512 = 1 | AVX512_VNNI = 1 | ${q8VnniFeature} | `;
+const withKernel = `CPU : AVX2 = 1 | AVX512 = 1 | AVX512_VNNI = 1 | ${q8VnniFeature} | ${f32Avx512Feature} | `;
+const withF32KernelOnly = `CPU : AVX2 = 1 | AVX512 = 1 | ${f32Avx512Feature} | `;
 const q8File = [
   tensor("token_embd.weight", GgmlType.Q8_0),
   tensor("blk.0.attn_q.weight", GgmlType.Q8_0),
-  tensor("blk.0.attn_norm.weight", GgmlType.F32),
+  tensor("blk.0.attn_norm.weight", GgmlType.F32, [384]),
   tensor("position_embd.weight", GgmlType.F16),
 ];
 
@@ -29,7 +30,19 @@ describe("repackByDefault", () => {
     expect(repackByDefault([...q8File, tensor("blk.0.ffn_down.weight", GgmlType.Q6_K)], withKernel)).toBe(false);
     expect(repackByDefault([tensor("blk.0.attn_q.weight", GgmlType.Q4_K)], withKernel)).toBe(false);
   });
-  it("does not for float files, which have nothing to repack", () => {
-    expect(repackByDefault([tensor("a", GgmlType.F32), tensor("b", GgmlType.BF16)], withKernel)).toBe(false);
+  it("does not repack Q8_0 where the addon has the f32 kernel but not the VNNI one", () => {
+    expect(repackByDefault(q8File, withF32KernelOnly)).toBe(false);
+  });
+  it("repacks a file whose matrices are all f32 where the addon has the AVX-512 f32 kernel", () => {
+    const f32File = [
+      tensor("blk.0.attn_q.weight", GgmlType.F32),
+      tensor("blk.0.attn_norm.weight", GgmlType.F32, [384]),
+    ];
+    expect(repackByDefault(f32File, withF32KernelOnly)).toBe(true);
+    expect(repackByDefault(f32File, "CPU : AVX2 = 1 | FMA = 1 | REPACK = 1 | ")).toBe(false);
+  });
+  it("does not for f16 and bf16 files, which ggml never repacks, or a file of vectors only", () => {
+    expect(repackByDefault([tensor("a", GgmlType.F16), tensor("b", GgmlType.BF16)], withKernel)).toBe(false);
+    expect(repackByDefault([tensor("norm", GgmlType.F32, [384])], withKernel)).toBe(false);
   });
 });

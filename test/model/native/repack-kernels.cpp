@@ -1,13 +1,16 @@
-// ctxembed's Q8_0 kernel for AVX512-VNNI (scripts/build/llama-patches/q8_0-vnni-repack.patch),
-// through ggml's public API: a Q8_0 weight matrix in the CPU backend's repacking buffer times
-// activation matrices of several widths. Checks, for every column of every width:
-//  - the same bits as that column multiplied alone (the one-row path, the 4- and 8-row tiles);
-//  - a double-precision product of the dequantized weights and the activations as ggml quantizes
-//    them (one Q8_0 scale per 32 values), within 1e-5 of the sum of |products|;
-//  - llama.cpp's own Q8_0 product (the same weights in a plain CPU buffer: tinyBLAS) within the
-//    same bound.
-// Built and run by q8-repack-kernel.test.ts against the static libraries in build/. Prints one
-// line; exit 0 when every check holds, 1 otherwise, 2 when the build has no such kernel.
+// ctxembed's repacked kernels, through ggml's public API: Q8_0 on AVX512-VNNI
+// (scripts/build/llama-patches/q8_0-vnni-repack.patch) and f32 on AVX-512 (repack-f32-avx512.patch).
+// A weight matrix of the type named by the argument (q8_0 or f32) in the CPU backend's repacking
+// buffer times activation matrices of several widths. Checks, for every column of every width:
+//  - the same bits as that column multiplied alone (the one-row paths, the 4- and 8-row tiles);
+//  - a double-precision product of the weights and the activations as the kernel sees them
+//    (Q8_0: both dequantized, the activations quantized as ggml quantizes a row), within 1e-5 of
+//    the sum of |products|;
+//  - llama.cpp's own product of the same weights in a plain CPU buffer (Q8_0: tinyBLAS; f32:
+//    OpenBLAS where the build links it, else tinyBLAS) within the same bound.
+// Built and run by repack-kernels.test.ts against the static libraries in build/. Prints one
+// line; exit 0 when every check holds, 1 otherwise, 2 on a wrong argument or a build without a
+// repacking buffer.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -21,8 +24,8 @@
 
 namespace {
 
-constexpr int64_t kInner = 384;   // K: 12 blocks of 32
-constexpr int64_t kOutputs = 48;  // rows of the weight matrix: three groups of 16
+constexpr int64_t kInner = 384;   // K: 12 Q8_0 blocks of 32
+constexpr int64_t kOutputs = 96;  // rows of the weight matrix: six Q8_0 groups of 16, three f32 panels of 32
 constexpr int kWidths[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 37};
 constexpr int kMaxWidth = 37;
 
@@ -37,12 +40,12 @@ ggml_backend_buffer_type_t RepackBufferType(ggml_backend_t backend) {
   return nullptr;
 }
 
-// W (kOutputs x kInner, Q8_0) times the first `width` columns of `activations`, W held in `type`.
-std::vector<float> Multiply(ggml_backend_t backend, ggml_backend_buffer_type_t type,
+// W (kOutputs x kInner, of weight_type) times the first `width` columns of `activations`, W held in `type`.
+std::vector<float> Multiply(ggml_backend_t backend, ggml_backend_buffer_type_t type, ggml_type weight_type,
                             const std::vector<uint8_t>& weights, const std::vector<float>& activations, int width) {
   ggml_init_params weight_params = {ggml_tensor_overhead(), nullptr, true};
   ggml_context* weight_ctx = ggml_init(weight_params);
-  ggml_tensor* w = ggml_new_tensor_2d(weight_ctx, GGML_TYPE_Q8_0, kInner, kOutputs);
+  ggml_tensor* w = ggml_new_tensor_2d(weight_ctx, weight_type, kInner, kOutputs);
   ggml_backend_buffer_t weight_buffer = ggml_backend_alloc_ctx_tensors_from_buft(weight_ctx, type);
   ggml_backend_tensor_set(w, weights.data(), 0, weights.size());
 
@@ -64,15 +67,24 @@ std::vector<float> Multiply(ggml_backend_t backend, ggml_backend_buffer_type_t t
   return out;
 }
 
-std::vector<float> Dequantized(const std::vector<uint8_t>& quantized, int64_t rows) {
+std::vector<float> AsFloats(ggml_type type, const std::vector<uint8_t>& data, int64_t rows) {
   std::vector<float> values(rows * kInner);
-  ggml_get_type_traits(GGML_TYPE_Q8_0)->to_float(quantized.data(), values.data(), rows * kInner);
+  if (type == GGML_TYPE_F32) {
+    std::memcpy(values.data(), data.data(), sizeof(float) * values.size());
+  } else {
+    ggml_get_type_traits(type)->to_float(data.data(), values.data(), rows * kInner);
+  }
   return values;
 }
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc != 2 || (std::strcmp(argv[1], "q8_0") != 0 && std::strcmp(argv[1], "f32") != 0)) {
+    std::printf("usage: repack-kernels q8_0|f32\n");
+    return 2;
+  }
+  const ggml_type type = std::strcmp(argv[1], "f32") == 0 ? GGML_TYPE_F32 : GGML_TYPE_Q8_0;
   ggml_backend_t backend = ggml_backend_cpu_init();
   ggml_backend_cpu_set_n_threads(backend, 2);
   ggml_backend_buffer_type_t repack = RepackBufferType(backend);
@@ -85,31 +97,31 @@ int main() {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> weight_values(kOutputs * kInner);
   for (float& value : weight_values) value = normal(random);
-  std::vector<uint8_t> weights(ggml_row_size(GGML_TYPE_Q8_0, kInner) * kOutputs);
-  ggml_quantize_chunk(GGML_TYPE_Q8_0, weight_values.data(), weights.data(), 0, kOutputs, kInner, nullptr);
+  std::vector<uint8_t> weights(ggml_row_size(type, kInner) * kOutputs);
+  ggml_quantize_chunk(type, weight_values.data(), weights.data(), 0, kOutputs, kInner, nullptr);
   // Activations with a wide range of magnitudes across blocks, as hidden states have.
   std::vector<float> activations(kMaxWidth * kInner);
   for (size_t i = 0; i < activations.size(); i++) activations[i] = normal(random) * (i % 97 == 0 ? 40.0f : 1.0f);
 
-  const std::vector<float> w = Dequantized(weights, kOutputs);
-  std::vector<uint8_t> quantized_activations(ggml_row_size(GGML_TYPE_Q8_0, kInner) * kMaxWidth);
-  ggml_get_type_traits_cpu(GGML_TYPE_Q8_0)
-      ->from_float(activations.data(), quantized_activations.data(), kMaxWidth * kInner);
-  const std::vector<float> a = Dequantized(quantized_activations, kMaxWidth);
+  const std::vector<float> w = AsFloats(type, weights, kOutputs);
+  // what the kernel multiplies: Q8_0 weights take activations quantized to Q8_0, f32 ones as they are
+  std::vector<uint8_t> kernel_activations(ggml_row_size(type, kInner) * kMaxWidth);
+  ggml_get_type_traits_cpu(type)->from_float(activations.data(), kernel_activations.data(), kMaxWidth * kInner);
+  const std::vector<float> a = AsFloats(type, kernel_activations, kMaxWidth);
 
   std::vector<std::vector<float>> alone(kMaxWidth);
   for (int column = 0; column < kMaxWidth; column++) {
     std::vector<float> one(activations.begin() + column * kInner, activations.begin() + (column + 1) * kInner);
-    alone[column] = Multiply(backend, repack, weights, one, 1);
+    alone[column] = Multiply(backend, repack, type, weights, one, 1);
   }
-  const std::vector<float> tinyblas =
-      Multiply(backend, ggml_backend_cpu_buffer_type(), weights, activations, kMaxWidth);
+  const std::vector<float> plain =
+      Multiply(backend, ggml_backend_cpu_buffer_type(), type, weights, activations, kMaxWidth);
 
   int failures = 0;
   double worst_to_reference = 0;
-  double worst_to_tinyblas = 0;
+  double worst_to_plain = 0;
   for (int width : kWidths) {
-    const std::vector<float> out = Multiply(backend, repack, weights, activations, width);
+    const std::vector<float> out = Multiply(backend, repack, type, weights, activations, width);
     for (int column = 0; column < width; column++) {
       for (int row = 0; row < kOutputs; row++) {
         const float value = out[column * kOutputs + row];
@@ -126,15 +138,14 @@ int main() {
           magnitude += std::fabs(product);
         }
         worst_to_reference = std::fmax(worst_to_reference, std::fabs(value - exact) / magnitude);
-        worst_to_tinyblas =
-            std::fmax(worst_to_tinyblas, std::fabs(value - tinyblas[column * kOutputs + row]) / magnitude);
+        worst_to_plain = std::fmax(worst_to_plain, std::fabs(value - plain[column * kOutputs + row]) / magnitude);
       }
     }
   }
   std::printf(
-      "q8_0 repacked product: %d values differing from the column alone; worst error / sum|products|: %.2e to the double "
-      "reference, %.2e to tinyBLAS\n",
-      failures, worst_to_reference, worst_to_tinyblas);
+      "%s repacked product: %d values differing from the column alone; worst error / sum|products|: %.2e to the double "
+      "reference, %.2e to the unrepacked product\n",
+      ggml_type_name(type), failures, worst_to_reference, worst_to_plain);
   ggml_backend_free(backend);
-  return failures == 0 && worst_to_reference <= 1e-5 && worst_to_tinyblas <= 1e-5 ? 0 : 1;
+  return failures == 0 && worst_to_reference <= 1e-5 && worst_to_plain <= 1e-5 ? 0 : 1;
 }
