@@ -66,12 +66,35 @@ export async function best(repeats: number, run: () => Promise<Run>): Promise<Ru
   return fastest!;
 }
 
-/** The run of median wall time among `repeats` runs (the faster middle one of an even count). */
-export async function median(repeats: number, run: () => Promise<Run>): Promise<Run> {
-  const runs: Run[] = [];
-  for (let i = 0; i < repeats; i++) runs.push(await run());
-  runs.sort((a, b) => a.seconds - b.seconds);
-  return runs[Math.floor((runs.length - 1) / 2)]!;
+/**
+ * Runs every job once per round for `repeats` rounds and returns each job's run of median wall time
+ * (the faster middle one of an even count). Taking turns puts a slow spell of the machine on every
+ * runner alike instead of on whichever happened to be running its repeats then. A job that fails
+ * is reported to `failed` once and not run again.
+ */
+export async function medianInRounds<Job>(
+  jobs: readonly Job[],
+  repeats: number,
+  run: (job: Job) => Promise<Run>,
+  failed: (job: Job, error: unknown) => void,
+): Promise<Map<Job, Run>> {
+  const runs = new Map<Job, Run[]>(jobs.map((job) => [job, []]));
+  for (let round = 0; round < repeats; round++) {
+    for (const [job, done] of runs) {
+      try {
+        done.push(await run(job));
+      } catch (error) {
+        runs.delete(job);
+        failed(job, error);
+      }
+    }
+  }
+  const medians = new Map<Job, Run>();
+  for (const [job, done] of runs) {
+    done.sort((a, b) => a.seconds - b.seconds);
+    medians.set(job, done[Math.floor((done.length - 1) / 2)]!);
+  }
+  return medians;
 }
 
 export function table(rows: Record<string, string | number>[]): string {

@@ -12,7 +12,7 @@ import { cpus, homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadModel } from "../../lib/embedding/embedding-model.js";
-import { median, type Run, table, timeProcess } from "./measure.js";
+import { medianInRounds, type Run, table, timeProcess } from "./measure.js";
 import { barChartSvg } from "./peers-chart.js";
 import { missingInstructions, x64CpuVariants } from "../../native/cpu-baseline.mjs";
 import { hasPrebuild, prebuild } from "../build/prebuild.mjs";
@@ -459,30 +459,47 @@ export async function peerBenchmark(options: PeerBenchOptions): Promise<string> 
 
   const run = (peer: Peer, textsFile: string, vectorsFile: string, threads: number, variant: Variant) => {
     const { command, args, env } = peer.invocation(textsFile, vectorsFile, threads, variant);
-    return median(repeats, () =>
-      timeProcess(command, args, { ...process.env, ...env }, peer.printsJson ? vectorsFile : undefined),
-    );
+    return timeProcess(command, args, { ...process.env, ...env }, peer.printsJson ? vectorsFile : undefined);
   };
+  const vectorsFileOf = (peer: Peer, threads: number, variant: Variant) =>
+    join(workDirectory, slug(`${peer.name}-${threads}-${variant.label}.vectors`));
   const measurements: Measurement[] = [];
   for (const threads of options.threads) {
-    for (const peer of peers) {
-      try {
-        let kept: Omit<Measurement, "first"> | undefined;
-        for (const variant of peer.variants) {
-          const vectorsFile = join(workDirectory, slug(`${peer.name}-${threads}-${variant.label}.vectors`));
-          const whole = await run(peer, allTexts, vectorsFile, threads, variant);
-          if (kept === undefined || whole.seconds < kept.whole.seconds)
-            kept = { peer, threads, variant, whole, vectorsFile };
-        }
-        const first = await run(peer, firstText, join(workDirectory, "first-text.vectors"), threads, kept!.variant);
-        const measurement = { ...kept!, first };
-        console.error(
-          `bench: ${rowName(measurement)}, ${threads} thread(s): ${kept!.whole.seconds.toFixed(2)} s for every text, ${first.seconds.toFixed(2)} s for one`,
-        );
-        measurements.push(measurement);
-      } catch (error) {
-        notRun.push({ name: `${peer.name} at ${threads} thread(s)`, reason: reason(error) });
-      }
+    const failedPeers = new Set<Peer>();
+    const failed = ({ peer }: { peer: Peer }, error: unknown) => {
+      if (failedPeers.has(peer)) return;
+      failedPeers.add(peer);
+      notRun.push({ name: `${peer.name} at ${threads} thread(s)`, reason: reason(error) });
+    };
+    const variantJobs = peers.flatMap((peer) => peer.variants.map((variant) => ({ peer, variant })));
+    const wholeRuns = await medianInRounds(
+      variantJobs,
+      repeats,
+      ({ peer, variant }) =>
+        failedPeers.has(peer)
+          ? Promise.reject(new Error("another variant failed"))
+          : run(peer, allTexts, vectorsFileOf(peer, threads, variant), threads, variant),
+      failed,
+    );
+    const kept = new Map<Peer, Omit<Measurement, "first">>();
+    for (const [{ peer, variant }, whole] of wholeRuns) {
+      if (failedPeers.has(peer)) continue;
+      const best = kept.get(peer);
+      if (best === undefined || whole.seconds < best.whole.seconds)
+        kept.set(peer, { peer, threads, variant, whole, vectorsFile: vectorsFileOf(peer, threads, variant) });
+    }
+    const firstRuns = await medianInRounds(
+      [...kept.values()],
+      repeats,
+      ({ peer, variant }) => run(peer, firstText, join(workDirectory, "first-text.vectors"), threads, variant),
+      failed,
+    );
+    for (const [partial, first] of firstRuns) {
+      const measurement = { ...partial, first };
+      console.error(
+        `bench: ${rowName(measurement)}, ${threads} thread(s): ${measurement.whole.seconds.toFixed(2)} s for every text, ${first.seconds.toFixed(2)} s for one`,
+      );
+      measurements.push(measurement);
     }
   }
 
@@ -610,7 +627,7 @@ export async function peerBenchmark(options: PeerBenchOptions): Promise<string> 
     "",
     `Versions: ${versions.join("; ")}.`,
     "",
-    `Model: \`${basename(options.modelPath)}\` for the llama.cpp runners (llama-embedding, ctxembed, node-llama-cpp); the checkpoint it was converted from for sentence-transformers, and ONNX weights exported from that checkpoint by scripts/reference/export-onnx.py (as transformers.js' convert.py exports: fp32, and its q8 dynamic int8 quantization) for the ONNX Runtime runners. Texts: ${options.texts.length} ${options.textsName}, ${tokens} tokens (ctxembed's count, special tokens included). Median of ${repeats} run(s) per cell; every run is a fresh process that writes its vectors to a file.`,
+    `Model: \`${basename(options.modelPath)}\` for the llama.cpp runners (llama-embedding, ctxembed, node-llama-cpp); the checkpoint it was converted from for sentence-transformers, and ONNX weights exported from that checkpoint by scripts/reference/export-onnx.py (as transformers.js' convert.py exports: fp32, and its q8 dynamic int8 quantization) for the ONNX Runtime runners. Texts: ${options.texts.length} ${options.textsName}, ${tokens} tokens (ctxembed's count, special tokens included). Median of ${repeats} run(s) per cell, taken in turns (each round runs every runner once, so that a slow spell of the machine falls on all of them alike); every run is a fresh process that writes its vectors to a file.`,
     "",
     "- **tokens/s, sentences/s**: the texts over the compute time, i.e. the whole run less the one-text run (medians), so process start and model load are taken out (`n/a` when that difference is under 5% of the whole run: too few texts or too much noise).",
     "- **… / ctxembed's**: the runner's compute time, whole run or peak memory over ctxembed's at the same thread count (above 1: ctxembed is faster or smaller).",

@@ -7,10 +7,14 @@
 //    (Q8_0: both dequantized, the activations quantized as ggml quantizes a row), within 1e-5 of
 //    the sum of |products|;
 //  - llama.cpp's own product of the same weights in a plain CPU buffer (Q8_0: tinyBLAS; f32:
-//    OpenBLAS where the build links it, else tinyBLAS) within the same bound.
+//    OpenBLAS where the build links it, else tinyBLAS) within the same bound;
+//  - the product followed by the ADD of a bias row, which ggml-cpu fuses into the kernel
+//    (repack-fused-bias.patch): the same bits as the product plus the bias, and the product's own
+//    tensor never written, so the fused path is the one that ran.
 // Built and run by repack-kernels.test.ts against the static libraries in build/. Prints one
 // line; exit 0 when every check holds, 1 otherwise, 2 on a wrong argument or a build without a
 // repacking buffer.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -40,26 +44,47 @@ ggml_backend_buffer_type_t RepackBufferType(ggml_backend_t backend) {
   return nullptr;
 }
 
-// W (kOutputs x kInner, of weight_type) times the first `width` columns of `activations`, W held in `type`.
-std::vector<float> Multiply(ggml_backend_t backend, ggml_backend_buffer_type_t type, ggml_type weight_type,
-                            const std::vector<uint8_t>& weights, const std::vector<float>& activations, int width) {
+struct Product {
+  std::vector<float> values;
+  // with a bias: whether the product's own tensor was written (it is not when the ADD is fused)
+  bool product_written = false;
+};
+
+// W (kOutputs x kInner, of weight_type) times the first `width` columns of `activations`, W held in
+// `type`; plus `bias` (kOutputs values) in a graph ADD node where there is one.
+Product Multiply(ggml_backend_t backend, ggml_backend_buffer_type_t type, ggml_type weight_type,
+                 const std::vector<uint8_t>& weights, const std::vector<float>& activations, int width,
+                 const std::vector<float>* bias = nullptr) {
   ggml_init_params weight_params = {ggml_tensor_overhead(), nullptr, true};
   ggml_context* weight_ctx = ggml_init(weight_params);
   ggml_tensor* w = ggml_new_tensor_2d(weight_ctx, weight_type, kInner, kOutputs);
   ggml_backend_buffer_t weight_buffer = ggml_backend_alloc_ctx_tensors_from_buft(weight_ctx, type);
   ggml_backend_tensor_set(w, weights.data(), 0, weights.size());
 
-  ggml_init_params params = {4 * ggml_tensor_overhead() + ggml_graph_overhead(), nullptr, true};
+  ggml_init_params params = {8 * ggml_tensor_overhead() + ggml_graph_overhead(), nullptr, true};
   ggml_context* ctx = ggml_init(params);
   ggml_tensor* x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, kInner, width);
-  ggml_tensor* y = ggml_mul_mat(ctx, w, x);
+  ggml_tensor* product = ggml_mul_mat(ctx, w, x);
+  ggml_tensor* b = bias != nullptr ? ggml_new_tensor_1d(ctx, GGML_TYPE_F32, kOutputs) : nullptr;
+  ggml_tensor* y = b != nullptr ? ggml_add(ctx, product, b) : product;
   ggml_cgraph* graph = ggml_new_graph(ctx);
   ggml_build_forward_expand(graph, y);
   ggml_backend_buffer_t buffer = ggml_backend_alloc_ctx_tensors(ctx, backend);
   ggml_backend_tensor_set(x, activations.data(), 0, sizeof(float) * kInner * width);
+  const std::vector<float> unwritten(kOutputs * width, std::nanf(""));
+  if (b != nullptr) {
+    ggml_backend_tensor_set(b, bias->data(), 0, sizeof(float) * kOutputs);
+    ggml_backend_tensor_set(product, unwritten.data(), 0, sizeof(float) * unwritten.size());
+  }
   ggml_backend_graph_compute(backend, graph);
-  std::vector<float> out(kOutputs * width);
-  ggml_backend_tensor_get(y, out.data(), 0, sizeof(float) * out.size());
+  Product out;
+  out.values.resize(kOutputs * width);
+  ggml_backend_tensor_get(y, out.values.data(), 0, sizeof(float) * out.values.size());
+  if (b != nullptr) {
+    std::vector<float> product_values(unwritten.size());
+    ggml_backend_tensor_get(product, product_values.data(), 0, sizeof(float) * product_values.size());
+    out.product_written = std::any_of(product_values.begin(), product_values.end(), [](float v) { return !std::isnan(v); });
+  }
   ggml_backend_buffer_free(buffer);
   ggml_free(ctx);
   ggml_backend_buffer_free(weight_buffer);
@@ -112,19 +137,31 @@ int main(int argc, char** argv) {
   std::vector<std::vector<float>> alone(kMaxWidth);
   for (int column = 0; column < kMaxWidth; column++) {
     std::vector<float> one(activations.begin() + column * kInner, activations.begin() + (column + 1) * kInner);
-    alone[column] = Multiply(backend, repack, type, weights, one, 1);
+    alone[column] = Multiply(backend, repack, type, weights, one, 1).values;
   }
   const std::vector<float> plain =
-      Multiply(backend, ggml_backend_cpu_buffer_type(), type, weights, activations, kMaxWidth);
+      Multiply(backend, ggml_backend_cpu_buffer_type(), type, weights, activations, kMaxWidth).values;
+  std::vector<float> bias(kOutputs);
+  for (float& value : bias) value = normal(random);
 
   int failures = 0;
+  int bias_failures = 0;
+  int product_written = 0;
   double worst_to_reference = 0;
   double worst_to_plain = 0;
   for (int width : kWidths) {
-    const std::vector<float> out = Multiply(backend, repack, type, weights, activations, width);
+    const std::vector<float> out = Multiply(backend, repack, type, weights, activations, width).values;
+    const Product with_bias = Multiply(backend, repack, type, weights, activations, width, &bias);
+    product_written += with_bias.product_written ? 1 : 0;
     for (int column = 0; column < width; column++) {
       for (int row = 0; row < kOutputs; row++) {
         const float value = out[column * kOutputs + row];
+        const float plus_bias = value + bias[row];
+        if (std::memcmp(&with_bias.values[column * kOutputs + row], &plus_bias, sizeof(float)) != 0) {
+          if (bias_failures++ < 5)
+            std::fprintf(stderr, "width %d column %d row %d with bias: %.9g, product + bias %.9g\n", width, column, row,
+                         with_bias.values[column * kOutputs + row], plus_bias);
+        }
         if (std::memcmp(&value, &alone[column][row], sizeof(float)) != 0) {
           if (failures++ < 5)
             std::fprintf(stderr, "width %d column %d row %d: %.9g, alone %.9g\n", width, column, row, value,
@@ -144,8 +181,13 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "%s repacked product: %d values differing from the column alone; worst error / sum|products|: %.2e to the double "
-      "reference, %.2e to the unrepacked product\n",
-      ggml_type_name(type), failures, worst_to_reference, worst_to_plain);
+      "reference, %.2e to the unrepacked product; with a bias ADD: %d values differing from product + bias, the "
+      "product's own tensor written in %d of %zu widths\n",
+      ggml_type_name(type), failures, worst_to_reference, worst_to_plain, bias_failures, product_written,
+      std::size(kWidths));
   ggml_backend_free(backend);
-  return failures == 0 && worst_to_reference <= 1e-5 && worst_to_plain <= 1e-5 ? 0 : 1;
+  return failures == 0 && worst_to_reference <= 1e-5 && worst_to_plain <= 1e-5 && bias_failures == 0 &&
+                 product_written == 0
+             ? 0
+             : 1;
 }

@@ -1,5 +1,6 @@
 // ctxembed's repacked kernels (Q8_0 on AVX512-VNNI, f32 on AVX-512) against a double-precision
-// reference and llama.cpp's own product, and bit for bit against themselves at every width:
+// reference and llama.cpp's own product, bit for bit against themselves at every width, and fused
+// with the ADD of a bias row:
 // repack-kernels.cpp, compiled against the static ggml libraries of the build in build/ (a
 // clone's; an installed package has none).
 import { execFileSync, spawnSync } from "node:child_process";
@@ -50,12 +51,15 @@ describe.skipIf(!kernels.some((kernel) => kernel.compiledIn) || !libraries.every
     afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
     it.each(kernels.filter((kernel) => kernel.compiledIn))(
-      "$name: each column the same bits at every width, within 1e-5 of a double-precision product and of the unrepacked one",
+      "$name: each column the same bits at every width, within 1e-5 of a double-precision product and of the unrepacked one; a bias ADD fused, the same bits as product + bias",
       ({ type }) => {
         const run = spawnSync(program, [type], { encoding: "utf8" });
         process.stderr.write(`[repack-kernels] ${run.stdout}`);
         expect(run.status, `${run.stdout}${run.stderr.split("\n").slice(-8).join("\n")}`).toBe(0);
         expect(run.stdout).toMatch(new RegExp(`^${type} repacked product: 0 values differing from the column alone`));
+        expect(run.stdout).toMatch(
+          /with a bias ADD: 0 values differing from product \+ bias, the product's own tensor written in 0 of/,
+        );
       },
     );
   },
