@@ -15,7 +15,7 @@ import { loadModel } from "../../lib/embedding/embedding-model.js";
 import { medianInRounds, type Run, table, timeProcess } from "./measure.js";
 import { barChartSvg } from "./peers-chart.js";
 import { missingInstructions, x64CpuVariants } from "../../native/cpu-baseline.mjs";
-import { hasPrebuild, prebuild } from "../build/prebuild.mjs";
+import { hasCurrentPrebuild, prebuild } from "../build/prebuild.mjs";
 import {
   installNodePeer,
   installPackedCtxembed,
@@ -253,7 +253,7 @@ async function preparePeers(
   await attempt(
     packageVariants.map((variant) => `ctxembed, npm package (${variant})`),
     async () => {
-      if (!hasPrebuild()) await prebuild();
+      if (!hasCurrentPrebuild()) await prebuild();
       installPackedCtxembed(options.peersDirectory, repositoryRoot);
       return packageVariants.map((variant) =>
         nodePeer(

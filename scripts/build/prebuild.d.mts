@@ -4,4 +4,5 @@ export const prebuildFile: string;
 /** Where a CPU variant's binary goes (the baseline: prebuildFile). */
 export function prebuildVariantFile(variant?: X64CpuVariant): string;
 export function prebuild(): Promise<string>;
-export function hasPrebuild(): boolean;
+/** Whether every released variant has a prebuilt binary newer than its sources. */
+export function hasCurrentPrebuild(): boolean;

@@ -12,7 +12,7 @@
 // instruction of this machine), unless build/ was itself configured as a portable CPU build
 // (CTXEMBED_PORTABLE=1 npm install): then that tree is brought up to date and copied, which saves
 // CI a second compile of llama.cpp.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { addonIn, buildNative, cmakeOptions, defaultBuildDirectory } from "./build-native.mjs";
@@ -21,6 +21,7 @@ import { missingInstructions, variantFile, x64CpuVariants } from "../../native/c
 
 const releaseSwitches = { portable: true, cuda: false };
 export const prebuildDirectory = join(packageRoot, "prebuilds", `${process.platform}-${process.arch}`);
+const patchDirectory = join(packageRoot, "scripts", "build", "llama-patches");
 
 function libcTag() {
   if (process.platform !== "linux") return [];
@@ -79,8 +80,24 @@ export async function prebuild() {
   return prebuildFile;
 }
 
-export function hasPrebuild() {
-  return existsSync(prebuildDirectory) && readdirSync(prebuildDirectory).some((name) => name.endsWith(".node"));
+/** The newest modification time (ms) of what a binary is built from: the addon's sources, CMake, the llama.cpp patches. */
+function newestSource() {
+  const sources = [
+    join(packageRoot, "CMakeLists.txt"),
+    ...readdirSync(join(packageRoot, "native"))
+      .filter((name) => /\.(cpp|h|mjs)$/.test(name))
+      .map((name) => join(packageRoot, "native", name)),
+    ...readdirSync(patchDirectory).map((name) => join(patchDirectory, name)),
+  ];
+  return Math.max(...sources.map((file) => statSync(file).mtimeMs));
+}
+
+/** Whether every released variant has a prebuilt binary, built after its sources last changed (as make decides). */
+export function hasCurrentPrebuild() {
+  const files = releaseVariants.map(prebuildVariantFile);
+  if (!files.every(existsSync)) return false;
+  const sources = newestSource();
+  return files.every((file) => statSync(file).mtimeMs >= sources);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

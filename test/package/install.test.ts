@@ -18,7 +18,7 @@ import { join, relative, sep } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cosineSimilarity } from "../../lib/vectors/similarity.js";
 import { missingInstructions, x64CpuVariants } from "../../native/cpu-baseline.mjs";
-import { hasPrebuild, prebuild, prebuildVariantFile } from "../../scripts/build/prebuild.mjs";
+import { hasCurrentPrebuild, prebuild, prebuildVariantFile } from "../../scripts/build/prebuild.mjs";
 import { minilmPath, repositoryRoot, sentenceFixture } from "../model/models.js";
 
 const packageJson = JSON.parse(readFileSync(join(repositoryRoot, "package.json"), "utf8")) as {
@@ -153,7 +153,7 @@ function tarballWithoutPrebuilds(): string {
 
 beforeAll(async () => {
   // CI starts from a clean clone: the release binary is built here when it is not there yet.
-  if (!hasPrebuild()) await prebuild();
+  if (!hasCurrentPrebuild()) await prebuild();
   modelPath = await minilmPath("f32");
   const [packed] = JSON.parse(succeed("npm", ["pack", "--json", "--pack-destination", work], repositoryRoot)) as {
     filename: string;
