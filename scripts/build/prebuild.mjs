@@ -80,10 +80,16 @@ export async function prebuild() {
   return prebuildFile;
 }
 
-/** The newest modification time (ms) of what a binary is built from: the addon's sources, CMake, the llama.cpp patches. */
+/**
+ * The newest modification time (ms) of what a binary is built from: the addon's sources, CMake and
+ * the build script's options, the llama.cpp pin (package.json) and its patches.
+ */
 function newestSource() {
   const sources = [
     join(packageRoot, "CMakeLists.txt"),
+    join(packageRoot, "package.json"),
+    join(packageRoot, "scripts", "build", "build-native.mjs"),
+    join(packageRoot, "scripts", "build", "fetch-llama.mjs"),
     ...readdirSync(join(packageRoot, "native"))
       .filter((name) => /\.(cpp|h|mjs)$/.test(name))
       .map((name) => join(packageRoot, "native", name)),
