@@ -3,6 +3,7 @@
 #include <string>
 
 #include "ggml-cpu.h"
+#include "input_range_capture.h"
 #include "layer_capture.h"
 #include "llama.h"
 #include "model.h"
@@ -17,10 +18,20 @@ struct ContextResources {
   // spins at the graph's first barrier until the scheduler places the new one (3-7 ms each).
   ggml_threadpool* threadpool = nullptr;
   LayerCapture capture;
+  InputRangeCapture input_ranges;
   std::string architecture;
   // Encoders without a KV cache need the whole batch in one ubatch; causal models can split.
   bool causal = true;
   uint32_t position_limit = 0;
+
+  // The context's cb_eval: both captures see every tensor. Asked, it says whether either wants
+  // the tensor; handed one, whether to go on computing.
+  static bool EvalCallback(ggml_tensor* tensor, bool ask, void* user_data) {
+    auto* self = static_cast<ContextResources*>(user_data);
+    const bool layers = LayerCapture::Callback(tensor, ask, &self->capture);
+    const bool ranges = InputRangeCapture::Callback(tensor, ask, &self->input_ranges);
+    return ask ? layers || ranges : layers && ranges;
+  }
 
   ContextResources() = default;
   ContextResources(const ContextResources&) = delete;

@@ -62,8 +62,8 @@ CreateContextWorker::CreateContextWorker(Napi::Env env, ModelHandle model, Napi:
   params_.flash_attn_type =
       options.Get("flashAttention").ToBoolean().Value() ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   params_.no_perf = true;
-  params_.cb_eval = &LayerCapture::Callback;
-  params_.cb_eval_user_data = &resources_->capture;
+  params_.cb_eval = &ContextResources::EvalCallback;
+  params_.cb_eval_user_data = resources_.get();
 }
 
 void CreateContextWorker::Execute() {

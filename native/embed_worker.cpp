@@ -115,6 +115,7 @@ void EmbedWorker::Execute() {
   LlamaLog::ClearThreadErrors();
   std::string problem = Decode();
   resources_->capture.End();
+  resources_->input_ranges.End();
   if (!problem.empty()) SetError(problem);
 }
 
@@ -147,6 +148,7 @@ std::string EmbedWorker::Decode() {
 
   resources_->capture.Begin(request_.layers, static_cast<size_t>(token_count),
                             static_cast<size_t>(llama_model_n_embd(model)));
+  if (request_.input_ranges) resources_->input_ranges.Begin();
   const int32_t status = llama_decode(context, batch);
   if (status != 0) {
     std::string said = LlamaLog::TakeThreadErrors();
@@ -155,6 +157,7 @@ std::string EmbedWorker::Decode() {
   std::string missing = resources_->capture.MissingLayers(resources_->architecture);
   if (!missing.empty()) return missing;
   layer_states_ = resources_->capture.Take();
+  if (request_.input_ranges) input_ranges_ = resources_->input_ranges.Take();
 
   const size_t width = static_cast<size_t>(llama_model_n_embd_out(model));
   if (llama_pooling_type(context) != LLAMA_POOLING_TYPE_NONE) {
@@ -213,6 +216,13 @@ Napi::Value EmbedWorker::Result(Napi::Env env) {
   result.Set("pooled", ToFloat32Array(env, std::move(pooled_), pooled));
   result.Set("tokens", ToFloat32Array(env, std::move(token_vectors_), request_.token_vectors));
   result.Set("layers", ToFloat32Array(env, std::move(layer_states_), !request_.layers.empty()));
+  if (request_.input_ranges) {
+    Napi::Object ranges = Napi::Object::New(env);
+    for (auto& [weight, values] : input_ranges_) ranges.Set(weight, ToFloat32Array(env, std::move(values), true));
+    result.Set("inputRanges", ranges);
+  } else {
+    result.Set("inputRanges", env.Null());
+  }
   return result;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,8 @@ struct EmbedRequest {
   std::vector<llama_token> tokens;
   std::vector<uint32_t> sequence_lengths;
   std::vector<int32_t> layers;
+  // measure every weight product's per-channel input range (InputRangeCapture)
+  bool input_ranges = false;
   bool token_vectors = false;
   // Output only each sequence's last token: a decoder then computes its vocabulary-sized
   // output row for one token per sequence instead of for every token.
@@ -50,4 +53,5 @@ class EmbedWorker : public PromiseWorker {
   std::vector<float> pooled_;
   std::vector<float> token_vectors_;
   std::vector<float> layer_states_;
+  std::map<std::string, std::vector<float>> input_ranges_;
 };

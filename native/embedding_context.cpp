@@ -35,8 +35,10 @@ EmbeddingContext::EmbeddingContext(const Napi::CallbackInfo& info) : Napi::Objec
 }
 
 // embed(tokens: Int32Array, sequenceLengths: Uint32Array,
-//       options: {tokenVectors: boolean, layers: Int32Array, lastTokenOnly?: boolean, prefix?: Int32Array})
-//   : Promise<{pooled: Float32Array | null, tokens: Float32Array | null, layers: Float32Array | null}>
+//       options: {tokenVectors: boolean, layers: Int32Array, lastTokenOnly?: boolean, prefix?: Int32Array,
+//                 inputRanges?: boolean})
+//   : Promise<{pooled: Float32Array | null, tokens: Float32Array | null, layers: Float32Array | null,
+//              inputRanges: {[weight: string]: Float32Array} | null}>
 Napi::Value EmbeddingContext::Embed(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!resources_) throw Napi::Error::New(env, "the embedding context has been disposed");
@@ -63,6 +65,7 @@ Napi::Value EmbeddingContext::Embed(const Napi::CallbackInfo& info) {
   request.layers.assign(layers.Data(), layers.Data() + layers.ElementLength());
   request.token_vectors = options.Get("tokenVectors").ToBoolean().Value();
   request.last_token_only = options.Get("lastTokenOnly").ToBoolean().Value();
+  request.input_ranges = options.Get("inputRanges").ToBoolean().Value();
   Napi::Value prefix_value = options.Get("prefix");
   if (!prefix_value.IsUndefined()) {
     if (!prefix_value.IsTypedArray() || prefix_value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {

@@ -34,9 +34,17 @@ export interface GgufTensorInfo {
   byteLength: number;
 }
 
+/** How a metadata value is stored: its type, and for an array its items' type. */
+export interface GgufStoredType {
+  type: GgufValueType;
+  itemType?: GgufScalarType;
+}
+
 export interface GgufHeader {
   version: number;
   metadata: Map<string, GgufValue>;
+  /** each metadata key's stored type, so that a file can be written again as it was */
+  metadataTypes: Map<string, GgufStoredType>;
   tensors: GgufTensorInfo[];
   alignment: number;
   /** absolute byte offset of the tensor data section */
@@ -243,7 +251,7 @@ class HeaderParser {
     const rawTensors = await this.readTensorInfos(tensorCount, alignment);
     const dataOffset = alignUp(cursor.position, alignment);
     const tensors = this.placeTensorData(rawTensors, dataOffset);
-    return { version, metadata, tensors, alignment, dataOffset, fileSize: cursor.fileSize };
+    return { version, metadata, metadataTypes: types, tensors, alignment, dataOffset, fileSize: cursor.fileSize };
   }
 
   private async checkMagic(): Promise<void> {
@@ -284,9 +292,11 @@ class HeaderParser {
     return Number(count);
   }
 
-  private async readMetadata(count: number): Promise<{ metadata: Map<string, GgufValue>; types: Map<string, number> }> {
+  private async readMetadata(
+    count: number,
+  ): Promise<{ metadata: Map<string, GgufValue>; types: Map<string, GgufStoredType> }> {
     const metadata = new Map<string, GgufValue>();
-    const types = new Map<string, number>();
+    const types = new Map<string, GgufStoredType>();
     for (let index = 0; index < count; index++) {
       this.reading = `the key of metadata entry ${index}`;
       const key = await this.readString();
@@ -294,8 +304,14 @@ class HeaderParser {
       if (metadata.has(key)) throw this.fail(`metadata key "${key}" appears twice`);
       this.reading = `the value of metadata key "${key}"`;
       const type = await this.readValueType(`metadata key "${key}"`);
-      metadata.set(key, type === GgufValueType.ARRAY ? await this.readArray(key) : await this.readScalar(type));
-      types.set(key, type);
+      if (type === GgufValueType.ARRAY) {
+        const { itemType, items } = await this.readArray(key);
+        metadata.set(key, items);
+        types.set(key, { type, itemType });
+      } else {
+        metadata.set(key, await this.readScalar(type));
+        types.set(key, { type });
+      }
     }
     return { metadata, types };
   }
@@ -307,7 +323,7 @@ class HeaderParser {
     return type;
   }
 
-  private async readArray(key: string): Promise<GgufValue[]> {
+  private async readArray(key: string): Promise<{ itemType: GgufScalarType; items: GgufValue[] }> {
     const itemType = await this.readValueType(`the array of metadata key "${key}"`);
     if (itemType === GgufValueType.ARRAY)
       throw this.fail(`metadata key "${key}" is an array of arrays, which llama.cpp does not support`);
@@ -323,13 +339,13 @@ class HeaderParser {
     const length = Number(count);
     if (itemType !== GgufValueType.STRING) {
       await this.cursor.ensure(minItemBytes * length);
-      return this.cursor.scalars(itemType, length);
+      return { itemType, items: this.cursor.scalars(itemType, length) };
     }
     const strings: GgufValue[] = new Array<GgufValue>(length);
     // Vocabularies hold hundreds of thousands of strings: read the buffered ones without awaiting.
     for (let i = 0; i < length; i++)
       strings[i] = utf8.decode(this.takeBufferedString() ?? (await this.readStringBytes()));
-    return strings;
+    return { itemType, items: strings };
   }
 
   private async readScalar(type: GgufScalarType): Promise<GgufValue> {
@@ -371,13 +387,12 @@ class HeaderParser {
     return utf8.decode(await this.readStringBytes());
   }
 
-  private alignmentOf(metadata: Map<string, GgufValue>, types: Map<string, number>): number {
+  private alignmentOf(metadata: Map<string, GgufValue>, types: Map<string, GgufStoredType>): number {
     const alignment = metadata.get(GGUF_ALIGNMENT_KEY);
     if (alignment === undefined) return GGUF_DEFAULT_ALIGNMENT;
-    if (types.get(GGUF_ALIGNMENT_KEY) !== GgufValueType.UINT32) {
-      throw this.fail(
-        `${GGUF_ALIGNMENT_KEY} must be a uint32, not ${ggufValueTypeName(types.get(GGUF_ALIGNMENT_KEY) ?? -1)}`,
-      );
+    const type = types.get(GGUF_ALIGNMENT_KEY)?.type ?? -1;
+    if (type !== GgufValueType.UINT32) {
+      throw this.fail(`${GGUF_ALIGNMENT_KEY} must be a uint32, not ${ggufValueTypeName(type)}`);
     }
     const value = alignment as number;
     if (value === 0 || (value & (value - 1)) !== 0)

@@ -16,6 +16,7 @@ import {
   GgufValueType,
   type GgufScalarType,
 } from "./format.js";
+import type { GgufHeader } from "./reader.js";
 
 export type GgufScalar = number | bigint | boolean | string;
 
@@ -48,6 +49,21 @@ export const ggufValue = {
     value,
   }),
 };
+
+/** A read file's metadata, each value with the type it was stored as, ready to be written again. */
+export function typedMetadata(header: GgufHeader): Map<string, GgufTypedValue> {
+  const typed = new Map<string, GgufTypedValue>();
+  for (const [key, value] of header.metadata) {
+    const stored = header.metadataTypes.get(key)!;
+    typed.set(
+      key,
+      stored.type === GgufValueType.ARRAY
+        ? { type: stored.type, itemType: stored.itemType!, value: value as GgufScalar[] }
+        : { type: stored.type, value: value as GgufScalar },
+    );
+  }
+  return typed;
+}
 
 export interface GgufTensorToWrite {
   name: string;

@@ -5,6 +5,7 @@ import { GgmlType, LlamaFileType } from "../gguf/format.js";
 import { readGgufHeader } from "../gguf/reader.js";
 import { nativeAddon } from "../native/addon.js";
 import { partialPathFor } from "./cache.js";
+import { smoothingObstacle, writeSmoothedModel } from "./smoothing.js";
 
 /**
  * Weight types llama.cpp's quantizer makes without an importance matrix, named as llama-quantize
@@ -44,6 +45,12 @@ export interface QuantizeOptions {
   threads?: number;
   /** quantize tensors that are quantized already (each pass loses accuracy); default false */
   allowRequantize?: boolean;
+  /**
+   * Smooth the activations of BERT-family files before quantizing them (lib/hub/smoothing.ts);
+   * default: for every quantized type where the file allows it. The file then needs ctxembed's
+   * llama.cpp, which knows the added tensors.
+   */
+  smoothActivations?: boolean;
 }
 
 export interface QuantizeReport {
@@ -51,9 +58,13 @@ export interface QuantizeReport {
   type: QuantizeType;
   inputBytes: number;
   outputBytes: number;
+  /** whether the activations were smoothed; for a quantized type, why not unless it was turned off */
+  smoothed: boolean;
+  notSmoothedBecause?: string;
 }
 
 const UNQUANTIZED_TYPES: ReadonlySet<number> = new Set([GgmlType.F32, GgmlType.F16, GgmlType.BF16]);
+const UNQUANTIZED_OUTPUTS: ReadonlySet<QuantizeType> = new Set(["f32", "f16", "bf16"]);
 
 /**
  * Writes `outputPath`: the GGUF at `inputPath` with its weights converted to `type` by
@@ -82,9 +93,18 @@ export async function quantizeModel(
       `${inputPath} is quantized already (${quantized.length} tensors, e.g. ${quantized[0]!.name}); quantize from an f32, f16 or bf16 file, or allow requantizing (--allow-requantize), which loses accuracy twice`,
     );
   }
+  // llama.cpp multiplies f32, f16 and bf16 weights by activations it does not quantize
+  const quantizesActivations = !UNQUANTIZED_OUTPUTS.has(type);
+  const obstacle = quantizesActivations ? smoothingObstacle(header) : `${type} weights meet unquantized activations`;
+  if (options.smoothActivations === true && obstacle !== undefined) {
+    throw new Error(`${inputPath} cannot be smoothed: ${obstacle}`);
+  }
+  const smoothed = options.smoothActivations !== false && obstacle === undefined;
   const partial = partialPathFor(outputPath);
+  const smoothedPath = `${partial}.smoothed`;
   try {
-    await nativeAddon().quantizeModel(inputPath, partial, {
+    if (smoothed) await writeSmoothedModel(inputPath, smoothedPath, { threads });
+    await nativeAddon().quantizeModel(smoothed ? smoothedPath : inputPath, partial, {
       fileType: llamaFileTypeOf(type),
       threads,
       allowRequantize: options.allowRequantize ?? false,
@@ -93,6 +113,17 @@ export async function quantizeModel(
   } catch (error) {
     await rm(partial, { force: true });
     throw error;
+  } finally {
+    await rm(smoothedPath, { force: true });
   }
-  return { outputPath, type, inputBytes: header.fileSize, outputBytes: (await stat(outputPath)).size };
+  return {
+    outputPath,
+    type,
+    inputBytes: header.fileSize,
+    outputBytes: (await stat(outputPath)).size,
+    smoothed,
+    ...(smoothed || !quantizesActivations || options.smoothActivations === false
+      ? {}
+      : { notSmoothedBecause: obstacle }),
+  };
 }

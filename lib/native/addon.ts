@@ -74,6 +74,8 @@ export interface NativeEmbedOptions {
   lastTokenOnly?: boolean;
   /** tokens every sequence starts with, evaluated once and shared through the KV cache; the batch holds what follows */
   prefix?: Int32Array;
+  /** measure the largest |value| of each input channel of every product with a named weight */
+  inputRanges?: boolean;
 }
 
 export interface NativeEmbedResult {
@@ -83,6 +85,8 @@ export interface NativeEmbedResult {
   tokens: Float32Array | null;
   /** [requested layer][token][hiddenLength] when layers were asked for */
   layers: Float32Array | null;
+  /** weight name ("blk.0.attn_q.weight") -> per-input-channel range, when inputRanges was asked for */
+  inputRanges: Record<string, Float32Array> | null;
 }
 
 export interface NativeEmbeddingContext {

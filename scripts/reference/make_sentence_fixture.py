@@ -3,7 +3,9 @@
 Writes test/fixtures/stsb-dev-minilm.json: the embeddings the upstream pipeline
 (BERT -> mean pooling -> L2 normalisation) gives for the first distinct dev
 sentences, and that pipeline's STS-B dev score, so ctxembed's output can be
-compared against both.
+compared against both; and test/fixtures/stsb-dev-minilm-all.f16: the embedding
+of every distinct dev sentence in float16 (rounding moves a cosine by about
+1e-7), for the parity checks that cover the whole split.
 """
 
 import argparse
@@ -33,9 +35,13 @@ def encode(model: SentenceTransformer, sentences: list[str]) -> np.ndarray:
     return model.encode(sentences, batch_size=64, convert_to_numpy=True).astype(np.float32)
 
 
-def stsb_score(model: SentenceTransformer, pairs: list[tuple[float, str, str]]) -> dict[str, float | int]:
+def stsb_score(
+    model: SentenceTransformer, pairs: list[tuple[float, str, str]], all_vectors_path: Path
+) -> dict[str, float | int | str]:
     distinct = common.distinct_sentences(pairs)
-    vectors = dict(zip(distinct, encode(model, distinct)))
+    encoded = encode(model, distinct)
+    encoded.astype("<f2").tofile(all_vectors_path)
+    vectors = dict(zip(distinct, encoded))
     first = np.stack([vectors[s] for _, s, _ in pairs]).astype(np.float64)
     second = np.stack([vectors[s] for _, _, s in pairs]).astype(np.float64)
     # Cosine explicitly rather than a dot product, so the figure does not depend on
@@ -43,6 +49,8 @@ def stsb_score(model: SentenceTransformer, pairs: list[tuple[float, str, str]]) 
     cosines = (first * second).sum(axis=1) / (np.linalg.norm(first, axis=1) * np.linalg.norm(second, axis=1))
     gold = np.array([score for score, _, _ in pairs])
     return {
+        "all_vectors_file": all_vectors_path.name,
+        "distinct_sentences": len(distinct),
         "pairs": len(pairs),
         "spearman": float(scipy.stats.spearmanr(cosines, gold).statistic) * 100,
         "pearson": float(scipy.stats.pearsonr(cosines, gold).statistic) * 100,
@@ -63,7 +71,7 @@ def main() -> None:
         "dimensions": int(embeddings.shape[1]),
         "sentences": sentences,
         "embeddings": [base64.b64encode(row.astype("<f4").tobytes()).decode("ascii") for row in embeddings],
-        "stsb_dev": stsb_score(model, pairs),
+        "stsb_dev": stsb_score(model, pairs, arguments.output.with_name("stsb-dev-minilm-all.f16")),
     }
     common.write_json_fixture(arguments.output, fixture)
     print(f"wrote {arguments.output}: {len(sentences)} sentences, STS-B dev {fixture['stsb_dev']}")

@@ -24,7 +24,14 @@ export interface SentenceFixture {
   dimensions: number;
   sentences: string[];
   embeddings: Float32Array[];
-  stsb_dev: { pairs: number; spearman: number; pearson: number };
+  stsb_dev: {
+    pairs: number;
+    spearman: number;
+    pearson: number;
+    distinct_sentences: number;
+    /** f16 vectors of every distinct dev sentence, in stsSentences() order */
+    all_vectors_file: string;
+  };
 }
 
 export function sentenceFixture(): SentenceFixture {
@@ -36,6 +43,19 @@ export function sentenceFixture(): SentenceFixture {
       return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     }),
   };
+}
+
+/** sentence-transformers' vector of every distinct STS-B dev sentence, rounded to f16 (same generator). */
+export function allDevSentenceVectors(): Float32Array[] {
+  const { stsb_dev: dev } = sentenceFixture();
+  const bytes = readFileSync(join(repositoryRoot, "test", "fixtures", dev.all_vectors_file));
+  const halves = new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const floats = new Float32Array(halves.length);
+  float16ToFloat32(halves, new Uint32Array(floats.buffer));
+  const dimensions = floats.length / dev.distinct_sentences;
+  return Array.from({ length: dev.distinct_sentences }, (_, i) =>
+    floats.subarray(i * dimensions, (i + 1) * dimensions),
+  );
 }
 
 export interface HiddenStateSentence {

@@ -13,6 +13,10 @@ export function quantizeCommand(): Command {
     .addOption(new Option("--type <type>", "weight type").choices(QUANTIZE_TYPES).makeOptionMandatory())
     .option("--threads <n>", "quantizer threads (default: every core)", (value) => Number.parseInt(value, 10))
     .option("--allow-requantize", "quantize weights that are quantized already (loses accuracy twice)", false)
+    .option(
+      "--no-smooth",
+      "write plain llama.cpp weights: skip smoothing a BERT's activations (the file then loads in any llama.cpp, at a lower accuracy)",
+    )
     .addHelpText(
       "after",
       [
@@ -28,16 +32,22 @@ export function quantizeCommand(): Command {
       async (
         input: string,
         out: string,
-        options: { type: QuantizeType; threads?: number; allowRequantize: boolean },
+        options: { type: QuantizeType; threads?: number; allowRequantize: boolean; smooth: boolean },
       ) => {
         const inputPath = await resolveModel(input, { onProgress: note });
         const report = await quantizeModel(inputPath, out, {
           type: options.type,
           allowRequantize: options.allowRequantize,
+          ...(options.smooth ? {} : { smoothActivations: false }),
           ...(options.threads === undefined ? {} : { threads: options.threads }),
         });
+        const smoothing = report.smoothed
+          ? ", activations smoothed"
+          : report.notSmoothedBecause
+            ? `, activations not smoothed (${report.notSmoothedBecause})`
+            : "";
         note(
-          `wrote ${report.outputPath}: ${report.type}, ${megabytes(report.outputBytes)} (from ${megabytes(report.inputBytes)})`,
+          `wrote ${report.outputPath}: ${report.type}, ${megabytes(report.outputBytes)} (from ${megabytes(report.inputBytes)})${smoothing}`,
         );
       },
     );

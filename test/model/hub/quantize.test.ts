@@ -48,6 +48,37 @@ describe("quantizeModel on all-MiniLM-L6-v2", () => {
     }
   });
 
+  it("smooths a BERT's activations for a quantized type unless told not to, and never for bf16", async () => {
+    const factorTensors = async (path: string) =>
+      (await readGgufHeader(path)).tensors.filter((tensor) => tensor.name.endsWith(".input_smooth")).length;
+    const smoothed = await quantizeModel(f32Path, join(scratch, "smoothed-q8_0.gguf"), { type: "q8_0" });
+    expect(smoothed.smoothed).toBe(true);
+    expect(await factorTensors(smoothed.outputPath)).toBe(2 * 6);
+
+    const plain = await quantizeModel(f32Path, join(scratch, "plain-q8_0.gguf"), {
+      type: "q8_0",
+      smoothActivations: false,
+    });
+    expect(plain).toMatchObject({ smoothed: false });
+    expect(plain.notSmoothedBecause).toBeUndefined();
+    expect(await factorTensors(plain.outputPath)).toBe(0);
+
+    const bf16 = await quantizeModel(f32Path, join(scratch, "unsmoothed-bf16.gguf"), { type: "bf16" });
+    expect(bf16.smoothed).toBe(false);
+    expect(bf16.notSmoothedBecause).toBeUndefined();
+    await expect(
+      quantizeModel(f32Path, join(scratch, "never.gguf"), { type: "bf16", smoothActivations: true }),
+    ).rejects.toThrow(/cannot be smoothed: bf16 weights meet unquantized activations/);
+  });
+
+  it("says why a file's activations were not smoothed: they are smoothed already", async () => {
+    const q8 = join(scratch, "source-q8_0.gguf");
+    await quantizeModel(f32Path, q8, { type: "q8_0" });
+    const report = await quantizeModel(q8, join(scratch, "requantized.gguf"), { type: "q4_0", allowRequantize: true });
+    expect(report.smoothed).toBe(false);
+    expect(report.notSmoothedBecause).toMatch(/it is smoothed already/);
+  });
+
   it("refuses to quantize quantized weights again unless asked", async () => {
     const q8 = join(scratch, "minilm-q8_0.gguf");
     await quantizeModel(f32Path, q8, { type: "q8_0" });
@@ -92,8 +123,20 @@ describe("ctxembed quantize", () => {
     const out = join(scratch, "cli-bf16.gguf");
     const cli = startCli(["quantize", "all-minilm-l6-v2", out, "--type", "bf16", "--threads", "2"]);
     expect(await cli.exited).toEqual({ status: 0, signal: null });
-    expect(cli.stderr()).toMatch(/wrote .*cli-bf16\.gguf: bf16, \d+\.\d MB \(from \d+\.\d MB\)/);
+    expect(cli.stderr()).toMatch(/wrote .*cli-bf16\.gguf: bf16, \d+\.\d MB \(from \d+\.\d MB\)\n/);
     expect((await readGgufHeader(out)).metadata.get("general.file_type")).toBe(LlamaFileType.MOSTLY_BF16);
+  });
+
+  it("smooths q8_0 activations by default and writes plain llama.cpp weights with --no-smooth", async () => {
+    for (const [flags, said] of [
+      [[], /q8_0, \d+\.\d MB \(from \d+\.\d MB\), activations smoothed\n/],
+      [["--no-smooth"], /q8_0, \d+\.\d MB \(from \d+\.\d MB\)\n/],
+    ] as const) {
+      const out = join(scratch, `cli-q8_0${flags.join("")}.gguf`);
+      const cli = startCli(["quantize", "all-minilm-l6-v2", out, "--type", "q8_0", ...flags]);
+      expect(await cli.exited).toEqual({ status: 0, signal: null });
+      expect(cli.stderr()).toMatch(said);
+    }
   });
 
   it("requires --type and names the choices", async () => {
