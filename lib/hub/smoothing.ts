@@ -19,6 +19,7 @@ import { calibrationSentences } from "./calibration-sentences.js";
 
 /** SmoothQuant's alpha: the share of the activations' range moved onto the weights (the paper's default). */
 const MIGRATION_STRENGTH = 0.5;
+
 /** Names of the tensors that hold the factors a layer's product inputs are multiplied by. */
 export const smoothingTensorNames = (layer: number) => ({
   attention: `blk.${layer}.attn_qkv.input_smooth`,
@@ -31,6 +32,7 @@ export function smoothingObstacle(header: GgufHeader): string | undefined {
   if (architecture !== "bert") return `its architecture is ${String(architecture)}, not bert`;
   const byName = new Map(header.tensors.map((tensor) => [tensor.name, tensor]));
   if (byName.has(smoothingTensorNames(0).attention)) return "it is smoothed already";
+  if (!byName.has("blk.0.attn_q.weight")) return "it has no separate Q, K and V weights";
   for (const tensor of header.tensors) {
     if (/^blk\.\d+\.(attn_[qkv]|ffn_up)\.weight$/.test(tensor.name) && tensor.type !== GgmlType.F32)
       return `${tensor.name} is not f32`;
@@ -71,12 +73,8 @@ export async function writeSmoothedModel(
         const weights = await Promise.all(products.map(read));
         const scales = smoothingScales(sharedRange(inputRanges, products), weights);
         for (const [i, name] of products.entries()) replaced.set(name, scaleColumns(weights[i]!, scales));
-        added.push(
-          f32Tensor(
-            factorName,
-            scales.map((s) => 1 / s),
-          ),
-        );
+        const factors = scales.map((s) => 1 / s);
+        added.push(f32Tensor(factorName, factors));
       }
     }
     const tensors = header.tensors.map((tensor): GgufTensorToWrite => {
