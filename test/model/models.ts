@@ -2,6 +2,7 @@
 // pull (a no-op once cached), and the shared evaluation data beside the repository.
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { float16ToFloat32 } from "../../lib/vectors/float16.js";
 import { pullModel } from "../../lib/hub/pull.js";
@@ -29,7 +30,7 @@ export interface SentenceFixture {
     spearman: number;
     pearson: number;
     distinct_sentences: number;
-    /** f16 vectors of every distinct dev sentence, in stsSentences() order */
+    /** gzipped f16 vectors of every distinct dev sentence, in stsSentences() order */
     all_vectors_file: string;
   };
 }
@@ -48,7 +49,7 @@ export function sentenceFixture(): SentenceFixture {
 /** sentence-transformers' vector of every distinct STS-B dev sentence, rounded to f16 (same generator). */
 export function allDevSentenceVectors(): Float32Array[] {
   const { stsb_dev: dev } = sentenceFixture();
-  const bytes = readFileSync(join(repositoryRoot, "test", "fixtures", dev.all_vectors_file));
+  const bytes = gunzipSync(readFileSync(join(repositoryRoot, "test", "fixtures", dev.all_vectors_file)));
   const halves = new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const floats = new Float32Array(halves.length);
   float16ToFloat32(halves, new Uint32Array(floats.buffer));
