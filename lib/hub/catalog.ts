@@ -1,5 +1,5 @@
 import type { ConvertType } from "./convert/index.js";
-import type { QuantizeType } from "./quantize.js";
+import type { QuantizeType } from "./quantize-model.js";
 
 /** One wheel on PyPI, pinned by file name and content hash. */
 export interface WheelPin {

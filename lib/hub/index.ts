@@ -27,6 +27,6 @@ export {
   type QuantizeOptions,
   type QuantizeReport,
   type QuantizeType,
-} from "./quantize.js";
+} from "./quantize-model.js";
 export { convertCheckpoint, type ConversionReport, type ConvertOptions, type ConvertType } from "./convert/index.js";
 export { readGgufHeader, type GgufHeader, type GgufTensorInfo, type GgufValue } from "../gguf/reader.js";

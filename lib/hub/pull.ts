@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { convertCheckpoint } from "./convert/index.js";
 import { modelDirectory, partialPathFor, removeAbandonedPartials } from "./cache.js";
-import { quantizeModel } from "./quantize.js";
+import { quantizeModel } from "./quantize-model.js";
 import {
   catalogNames,
   findCatalogEntry,

@@ -1,6 +1,6 @@
 import { Command, Option } from "commander";
 import { resolveModel } from "../../hub/pull.js";
-import { QUANTIZE_TYPES, quantizeModel, type QuantizeType } from "../../hub/quantize.js";
+import { QUANTIZE_TYPES, quantizeModel, type QuantizeType } from "../../hub/quantize-model.js";
 import { note } from "../terminal.js";
 
 const megabytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;

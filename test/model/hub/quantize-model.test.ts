@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel } from "../../../lib/embedding/embedding-model.js";
 import { GgmlType, LlamaFileType } from "../../../lib/gguf/format.js";
 import { readGgufHeader } from "../../../lib/gguf/reader.js";
-import { quantizeModel } from "../../../lib/hub/quantize.js";
+import { quantizeModel } from "../../../lib/hub/quantize-model.js";
 import { cosineSimilarity } from "../../../lib/vectors/similarity.js";
 import { startCli } from "../cli/cli-process.js";
 import { minilmPath, sentenceFixture } from "../models.js";

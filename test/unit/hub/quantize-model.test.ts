@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GgufFormatError } from "../../../lib/gguf/reader.js";
-import { llamaFileTypeOf, QUANTIZE_TYPES, quantizeModel, type QuantizeType } from "../../../lib/hub/quantize.js";
+import { llamaFileTypeOf, QUANTIZE_TYPES, quantizeModel, type QuantizeType } from "../../../lib/hub/quantize-model.js";
 
 const llamaHeader = join(import.meta.dirname, "..", "..", "..", "native", "llama.cpp", "include", "llama.h");
 
