@@ -16,7 +16,7 @@ export type { SpanPooling, SpanRequest } from "./tokens/spans.js";
 export type { TokenSpan } from "./tokens/offsets.js";
 export { cosineSimilarity, l2Normalize } from "./vectors/similarity.js";
 export { poolingModes, type PoolingMode } from "./vectors/pooling.js";
-export { precisions, type Precision, type QuantizedVector } from "./output/quantize.js";
+export { precisions, type Precision, type QuantizedVector } from "./output/quantize-vectors.js";
 export type { PromptOptions } from "./prompts/prompting.js";
 export { customPreset, findPreset, promptPresets, type Demonstration, type PromptPreset } from "./prompts/templates.js";
 export { DemonstrationSelector } from "./prompts/demonstrations.js";

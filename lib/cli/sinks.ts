@@ -9,7 +9,7 @@ import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { Embedding } from "../embedding/embedding-model.js";
 import { NpyWriter } from "../output/npy.js";
-import { quantizedToJson, type Precision, type QuantizedVector } from "../output/quantize.js";
+import { quantizedToJson, type Precision, type QuantizedVector } from "../output/quantize-vectors.js";
 import { RawWriter, type RawMetadata } from "../output/raw.js";
 import type { Row, RowDtype, RowLayout, StoredRows } from "../output/rows.js";
 import type { InputRecord } from "./inputs.js";

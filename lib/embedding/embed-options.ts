@@ -12,7 +12,7 @@ import {
   requireOptions,
   requireText,
 } from "../util/validate.js";
-import { precisions, type Precision } from "../output/quantize.js";
+import { precisions, type Precision } from "../output/quantize-vectors.js";
 import type { ModelInfo } from "./model-info.js";
 import { planPrompt, type PromptOptions, type PromptPlan } from "../prompts/prompting.js";
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { packBatches, packPrefixBatches, type PrefixBatch } from "./batching.js";
-import { quantize, truncateDimensions, type QuantizedVector } from "../output/quantize.js";
+import { quantize, truncateDimensions, type QuantizedVector } from "../output/quantize-vectors.js";
 import { DemonstrationSelector } from "../prompts/demonstrations.js";
 import type { Demonstration } from "../prompts/templates.js";
 import { readGgufHeader } from "../gguf/reader.js";

@@ -7,6 +7,6 @@ export {
   truncateDimensions,
   type Precision,
   type QuantizedVector,
-} from "./quantize.js";
+} from "./quantize-vectors.js";
 export { NpyWriter } from "./npy.js";
 export { RawWriter } from "./raw.js";

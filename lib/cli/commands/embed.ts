@@ -1,6 +1,6 @@
 import { Command, Option } from "commander";
 import { poolingModes } from "../../vectors/pooling.js";
-import { precisions, type Precision } from "../../output/quantize.js";
+import { precisions, type Precision } from "../../output/quantize-vectors.js";
 import type { EmbedOptions } from "../../embedding/embed-options.js";
 import { runCorpusJob } from "../corpus-job.js";
 import { openInput } from "../inputs.js";

@@ -8,7 +8,7 @@ import { isCatalogName } from "../../hub/catalog.js";
 import type { JobEmbedOptions } from "../jobs/spec.js";
 import { inputFormatOf, type InputOptions } from "../inputs.js";
 import type { OutputFormat } from "../sinks.js";
-import type { Precision } from "../../output/quantize.js";
+import type { Precision } from "../../output/quantize-vectors.js";
 
 export interface QueueSubmitOptions {
   queue?: string;

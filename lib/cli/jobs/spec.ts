@@ -8,7 +8,7 @@ import type { PromptOptions } from "../../prompts/prompting.js";
 import type { Demonstration } from "../../prompts/templates.js";
 import type { InputOptions } from "../inputs.js";
 import type { OutputFormat } from "../sinks.js";
-import type { Precision } from "../../output/quantize.js";
+import type { Precision } from "../../output/quantize-vectors.js";
 import type { Shard } from "./shards.js";
 
 /** The one BullMQ queue every job and worker of ctxembed uses (a Redis database can hold others). */

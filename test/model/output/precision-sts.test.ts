@@ -9,7 +9,7 @@ import {
   hammingSimilarity,
   quantize,
   truncateDimensions,
-} from "../../../lib/output/quantize.js";
+} from "../../../lib/output/quantize-vectors.js";
 import { cosineSimilarity } from "../../../lib/vectors/similarity.js";
 import { readStsBenchmark, type StsPair } from "../../../lib/eval/sts.js";
 import { minilmPath, sharedData } from "../models.js";

@@ -12,7 +12,7 @@ import {
   quantize,
   quantizedToJson,
   truncateDimensions,
-} from "../../../lib/output/quantize.js";
+} from "../../../lib/output/quantize-vectors.js";
 import { cosineSimilarity } from "../../../lib/vectors/similarity.js";
 
 /** Deterministic values of both signs, no two alike. */
