@@ -1,4 +1,4 @@
-// ctxembed/index: vector indexes on LanceDB, apart from the main entry point so that
+// ctxembed/vector-index: vector indexes on LanceDB, apart from the main entry point so that
 // `import "ctxembed"` does not load LanceDB.
 export {
   IndexFilterError,

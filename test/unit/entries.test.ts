@@ -20,12 +20,13 @@ const packageJson = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
 };
 
 describe("package entry points", () => {
-  it("each subpath is a dist/<folder>/index.js compiled from lib/<folder>/index.ts", () => {
+  it("each subpath is named after its folder: ctxembed/<folder> is dist/<folder>/index.js, compiled from lib/<folder>/index.ts", () => {
     for (const [entry, target] of Object.entries(packageJson.exports)) {
       if (entry === "./package.json") continue;
       expect(typeof target, entry).toBe("object");
       const { types, default: file } = target as { types: string; default: string };
-      expect(file, entry).toMatch(/^\.\/dist\/(?:[\w-]+\/)?index\.js$/);
+      // "./index" for lib/vector-index/ read like the package entry itself
+      expect(file, entry).toBe(entry === "." ? "./dist/index.js" : `./dist/${entry.slice(2)}/index.js`);
       expect(types).toBe(file.replace(/\.js$/, ".d.ts"));
       expect(existsSync(join(root, file.replace(/^\.\/dist\//, "lib/").replace(/\.js$/, ".ts"))), entry).toBe(true);
     }
@@ -33,12 +34,12 @@ describe("package entry points", () => {
       ".",
       "./eval",
       "./hub",
-      "./index",
       "./output",
       "./package.json",
       "./phrases",
       "./senses",
       "./server",
+      "./vector-index",
       "./wordnet",
     ]);
   });
