@@ -1,6 +1,6 @@
 // ctxembed: the everyday API. Load a model, embed texts (sentences, tokens with offsets, spans,
 // layers, windows, prompts, precisions), tokenize, compare. The rest is under subpaths:
-// ctxembed/hub, /senses, /wordnet, /phrases, /eval, /output, /server, /index (docs/api.md).
+// ctxembed/hub, /senses, /wordnet, /phrases, /eval, /output, /server, /vector-index (docs/api.md).
 export {
   EmbeddingModel,
   loadModel,

@@ -26,7 +26,7 @@ import {
 import { modelInfo, refuseUnembeddableArchitecture, type ModelInfo } from "./model-info.js";
 import { repackByDefault } from "./weight-repacking.js";
 import { applyPromptAt, type PromptPlan } from "../prompts/prompting.js";
-import { resolveModel, type ProgressCallback } from "../hub/pull.js";
+import type { ProgressCallback } from "../hub/pull.js";
 
 export interface LoadOptions {
   /** CPU threads per forward pass; default: every core */
@@ -562,6 +562,9 @@ export async function loadModel(
   };
   if (typeof nameOrPath !== "string" || nameOrPath.length === 0)
     throw new TypeError("the model must be a GGUF path or a catalogue name");
+  // The hub brings the wheel reader, the converter and the quantizer: loaded on the first call,
+  // not with import "ctxembed" (test/unit/loaded-modules.test.ts).
+  const { resolveModel } = await import("../hub/pull.js");
   const path = await resolveModel(nameOrPath, { onProgress });
   return EmbeddingModel.load(path, loadOptions);
 }
