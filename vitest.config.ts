@@ -2,6 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // Every skipped test with its reason, after the run (test/skips.ts).
+    reporters: ["default", "./test/skip-reporter.ts"],
     // Model tests each load real weights and use every core; running them side by side on a
     // two-core machine only makes each slower.
     fileParallelism: false,

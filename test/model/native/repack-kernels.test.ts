@@ -7,10 +7,11 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { f32Avx512Feature, q8VnniFeature } from "../../../lib/embedding/weight-repacking.js";
 import { nativeAddon } from "../../../lib/native/addon.js";
 import { repositoryRoot } from "../models.js";
+import { whereApplicable, whereProvided } from "../../skips.js";
 
 const build = join(repositoryRoot, "build");
 const ggml = join(build, "llama.cpp", "ggml", "src");
@@ -28,9 +29,14 @@ function openblasLibrary(): string[] {
   return path && existsSync(path) ? [path] : [];
 }
 
-describe.skipIf(!kernels.some((kernel) => kernel.compiledIn) || !libraries.every(existsSync))(
-  "ctxembed's repacked kernels",
-  () => {
+whereApplicable(
+  kernels.some((kernel) => kernel.compiledIn) ? undefined : "this build has neither repacked kernel (no AVX-512)",
+).describe("ctxembed's repacked kernels", () =>
+  whereProvided(
+    libraries.every(existsSync)
+      ? undefined
+      : `build/ has no static ggml libraries (${libraries.filter((path) => !existsSync(path)).join(", ")}): a build from source has them`,
+  ).describe("against a double-precision product and llama.cpp's own", () => {
     const directory = mkdtempSync(join(tmpdir(), "ctxembed-repack-kernels-"));
     const program = join(directory, "repack-kernels");
     beforeAll(() => {
@@ -62,5 +68,5 @@ describe.skipIf(!kernels.some((kernel) => kernel.compiledIn) || !libraries.every
         );
       },
     );
-  },
+  }),
 );

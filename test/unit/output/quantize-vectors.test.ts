@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -13,6 +13,8 @@ import {
   quantizedToJson,
   truncateDimensions,
 } from "../../../lib/output/quantize-vectors.js";
+import { numpyPython } from "../../python-numpy.js";
+import { whereProvided } from "../../skips.js";
 import { cosineSimilarity } from "../../../lib/vectors/similarity.js";
 
 /** Deterministic values of both signs, no two alike. */
@@ -400,10 +402,9 @@ describe("NpyWriter", () => {
     );
   });
 
-  const python = "/tmp/refenv/bin/python";
-  const hasNumpy = existsSync(python) && spawnSync(python, ["-c", "import numpy"]).status === 0;
+  const { python, missing } = numpyPython();
 
-  it.skipIf(!hasNumpy)("numpy loads the files, and agrees on float16 rounding and packbits", async () => {
+  whereProvided(missing).it("numpy loads the files, and agrees on float16 rounding and packbits", async () => {
     const files = await writePrecisionFiles();
     const script = `
 import json, sys
