@@ -1,5 +1,6 @@
 // What the library needs to know about a model, derived from the GGUF metadata llama.cpp read.
 import { basename } from "node:path";
+import { ACTIVATION_SMOOTHING_KEY } from "../gguf/format.js";
 import { NativePooling, type NativeModelMetadata, type NativeSpecialTokens } from "../native/addon.js";
 import { recommendPrompt, type PromptRecommendation } from "../prompts/recommend.js";
 
@@ -28,6 +29,11 @@ export interface ModelInfo {
   normalizedByDefault: true;
   /** the prompt preset that suits the model, from its name or, for a plain decoder, its being causal */
   recommendedPrompt?: PromptRecommendation;
+  /**
+   * Where ctxembed's quantizer smoothed the file's activations: where its factors came from. Only
+   * ctxembed loads such a file (`ctxembed quantize --no-smooth` writes a portable one; docs/models.md).
+   */
+  activationSmoothing?: string;
   vocabularyType: NativeModelMetadata["vocabularyType"];
   vocabularySize: number;
   specialTokens: NativeSpecialTokens;
@@ -89,6 +95,7 @@ export function modelInfo(path: string, native: NativeModelMetadata): ModelInfo 
   const causal = causalFlag === undefined ? !encoderArchitectures.has(architecture) : causalFlag !== "false";
   const name = entries["general.name"] ?? architecture;
   const recommendedPrompt = recommendPrompt([name, basename(path)], causal);
+  const smoothing = entries[ACTIVATION_SMOOTHING_KEY];
   return {
     path,
     architecture,
@@ -108,6 +115,7 @@ export function modelInfo(path: string, native: NativeModelMetadata): ModelInfo 
     causal,
     normalizedByDefault: true,
     ...(recommendedPrompt === undefined ? {} : { recommendedPrompt }),
+    ...(smoothing === undefined ? {} : { activationSmoothing: smoothing }),
     vocabularyType: native.vocabularyType,
     vocabularySize: native.vocabularySize,
     specialTokens: native.specialTokens,

@@ -9,6 +9,12 @@ export const GGUF_READABLE_VERSIONS: readonly number[] = [2, 3];
 
 export const GGUF_DEFAULT_ALIGNMENT = 32;
 export const GGUF_ALIGNMENT_KEY = "general.alignment";
+/**
+ * Set in files whose activations ctxembed's quantizer smoothed (lib/hub/smoothing.ts), to where
+ * the factors came from. Such a file has tensors only ctxembed's llama.cpp reads: upstream
+ * llama.cpp, ollama and node-llama-cpp refuse it ("wrong number of tensors").
+ */
+export const ACTIVATION_SMOOTHING_KEY = "ctxembed.activation_smoothing";
 
 /** ggml's limits on tensors (GGML_MAX_DIMS, GGML_MAX_NAME including the terminating NUL). */
 export const GGML_MAX_DIMS = 4;

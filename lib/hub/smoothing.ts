@@ -10,10 +10,13 @@
 // over calibration sentences.
 // llama.cpp does the division as a MUL by a per-layer tensor (scripts/build/llama-patches/
 // bert-smoothed-inputs.patch).
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
-import { GgmlType } from "../gguf/format.js";
+import { basename } from "node:path";
+import { ACTIVATION_SMOOTHING_KEY, GgmlType } from "../gguf/format.js";
 import { readGgufHeader, type GgufHeader, type GgufTensorInfo } from "../gguf/reader.js";
-import { typedMetadata, writeGgufFile, type GgufTensorToWrite } from "../gguf/writer.js";
+import { ggufValue, typedMetadata, writeGgufFile, type GgufTensorToWrite } from "../gguf/writer.js";
 import { NativePooling, nativeAddon } from "../native/addon.js";
 import { calibrationSentences } from "./calibration-sentences.js";
 
@@ -83,10 +86,28 @@ export async function writeSmoothedModel(
         ? f32Tensor(tensor.name, values, tensor.shape)
         : { name: tensor.name, shape: tensor.shape, type: tensor.type, chunks: () => fileChunks(file, header, tensor) };
     });
-    await writeGgufFile(outputPath, typedMetadata(header), [...tensors, ...added]);
+    const metadata = typedMetadata(header);
+    metadata.set(ACTIVATION_SMOOTHING_KEY, ggufValue.string(await smoothingProvenance(inputPath)));
+    await writeGgufFile(outputPath, metadata, [...tensors, ...added]);
   } finally {
     await file.close();
   }
+}
+
+/**
+ * What the factors were fitted to, for ACTIVATION_SMOOTHING_KEY: enough to make them again, and
+ * to tell the file from plain llama.cpp weights.
+ */
+async function smoothingProvenance(inputPath: string): Promise<string> {
+  const sha256 = (text: string | Buffer) => createHash("sha256").update(text).digest("hex");
+  const fileHash = createHash("sha256");
+  for await (const chunk of createReadStream(inputPath)) fileHash.update(chunk as Buffer);
+  return (
+    `SmoothQuant (alpha ${MIGRATION_STRENGTH}) of each block's Q/K/V and FFN-up inputs, channel ranges measured on ` +
+    `${basename(inputPath)} (sha256 ${fileHash.digest("hex")}) over ${calibrationSentences.length} calibration ` +
+    `sentences (sha256 ${sha256(calibrationSentences.join("\n"))}, lib/hub/calibration-sentences.ts); the factors ` +
+    `are tensors blk.N.attn_qkv.input_smooth and blk.N.ffn_up.input_smooth, which only ctxembed's llama.cpp reads`
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { ACTIVATION_SMOOTHING_KEY } from "../../gguf/format.js";
 import { resolveModel } from "../../hub/pull.js";
 import { QUANTIZE_TYPES, quantizeModel, type QuantizeType } from "../../hub/quantize-model.js";
 import { note } from "../terminal.js";
@@ -49,6 +50,12 @@ export function quantizeCommand(): Command {
         note(
           `wrote ${report.outputPath}: ${report.type}, ${megabytes(report.outputBytes)} (from ${megabytes(report.inputBytes)})${smoothing}`,
         );
+        if (report.smoothed)
+          note(
+            "only ctxembed loads it: upstream llama.cpp, ollama and node-llama-cpp refuse its smoothing factors " +
+              `("wrong number of tensors"); the file says so in ${ACTIVATION_SMOOTHING_KEY} (ctxembed info). ` +
+              "For a file they load, quantize with --no-smooth (a lower accuracy: docs/models.md).",
+          );
       },
     );
 }

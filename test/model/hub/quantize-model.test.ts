@@ -127,15 +127,33 @@ describe("ctxembed quantize", () => {
     expect((await readGgufHeader(out)).metadata.get("general.file_type")).toBe(LlamaFileType.MOSTLY_BF16);
   });
 
-  it("smooths q8_0 activations by default and writes plain llama.cpp weights with --no-smooth", async () => {
-    for (const [flags, said] of [
-      [[], /q8_0, \d+\.\d MB \(from \d+\.\d MB\), activations smoothed\n/],
-      [["--no-smooth"], /q8_0, \d+\.\d MB \(from \d+\.\d MB\)\n/],
+  it("smooths q8_0 activations by default, marks the file and says it needs ctxembed; --no-smooth writes plain llama.cpp weights", async () => {
+    for (const [flags, said, marked] of [
+      [
+        [],
+        /q8_0, \d+\.\d MB \(from \d+\.\d MB\), activations smoothed\n.*only ctxembed loads it: .*llama\.cpp.* refuse .*--no-smooth/s,
+        true,
+      ],
+      [["--no-smooth"], /q8_0, \d+\.\d MB \(from \d+\.\d MB\)\n$/, false],
     ] as const) {
       const out = join(scratch, `cli-q8_0${flags.join("")}.gguf`);
       const cli = startCli(["quantize", "all-minilm-l6-v2", out, "--type", "q8_0", ...flags]);
       expect(await cli.exited).toEqual({ status: 0, signal: null });
       expect(cli.stderr()).toMatch(said);
+      // the key survives llama.cpp's quantizer, which copies the smoothed f32 file's metadata
+      const provenance = (await readGgufHeader(out)).metadata.get("ctxembed.activation_smoothing");
+      const info = startCli(["info", "--model", out]);
+      expect(await info.exited).toEqual({ status: 0, signal: null });
+      const shown = (JSON.parse(info.stdout()) as { activationSmoothing?: string }).activationSmoothing;
+      if (marked) {
+        expect(provenance).toMatch(
+          /^SmoothQuant \(alpha 0\.5\).* measured on all-minilm-l6-v2-f32\.gguf \(sha256 [0-9a-f]{64}\) over \d+ calibration sentences \(sha256 [0-9a-f]{64}, /,
+        );
+        expect(shown).toBe(provenance);
+      } else {
+        expect(provenance).toBeUndefined();
+        expect(shown).toBeUndefined();
+      }
     }
   });
 
