@@ -224,8 +224,10 @@ const format = (row: Row) => ({
 });
 const standardError = chosen.cv.standardError;
 const devStandardError = Math.sqrt(((chosen.dev! / 100) * (1 - chosen.dev! / 100)) / devPairs.length) * 100;
+// The same command in docs/wic.md and in the selection file, with the options that change the result.
+const producedBy = `npx tsx scripts/eval/wic-select.ts --gemma-pairs ${options.gemmaPairs} --write`;
 const text = [
-  `Produced by \`npx tsx scripts/eval/wic-select.ts --gemma-pairs ${options.gemmaPairs} --write\`: ${options.folds}-fold cross-validation on WiC train, folds grouped by lemma (seed ${options.seed}); dev (${devPairs.length} pairs) scored once, only for each method's configuration with the best CV mean. The WordNet 3.0 inventory drops each train pair's own sentences while fitting and every dev sentence while scoring dev.`,
+  `Produced by \`${producedBy}\`: ${options.folds}-fold cross-validation on WiC train, folds grouped by lemma (seed ${options.seed}); dev (${devPairs.length} pairs) scored once, only for each method's configuration with the best CV mean. The WordNet 3.0 inventory drops each train pair's own sentences while fitting and every dev sentence while scoring dev.`,
   "",
   table([...rows, ...gemmaRows].map(format)),
   "",
@@ -239,7 +241,7 @@ console.log(text);
 
 if (options.write) {
   const selection = {
-    producedBy: "npx tsx scripts/eval/wic-select.ts --write",
+    producedBy,
     model: options.model,
     configuration: chosen.configuration,
     folds: options.folds,
