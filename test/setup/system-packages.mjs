@@ -2,12 +2,16 @@
 // Installs what test/setup/system-packages.txt lists and this machine lacks: with apt-get where it
 // runs as root, else it fails naming the packages to install. `npm test` runs it first (pretest),
 // and so does .ci/run before `npm install`. Plain JavaScript: it runs before anything is built.
+//   node test/setup/system-packages.mjs [--check] [LIST]
+// --check only names what is missing (exit 1), as where it cannot install; LIST replaces the list.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 const root = join(dirname(new URL(import.meta.url).pathname), "..", "..");
-const listPath = join(root, "test", "setup", "system-packages.txt");
+const args = process.argv.slice(2);
+const checkOnly = args.includes("--check");
+const listPath = args.find((arg) => arg !== "--check") ?? join(root, "test", "setup", "system-packages.txt");
 // Installed after the addon was built, this one changes the build: the addon is rebuilt to link it.
 const linkedByTheBuild = "libopenblas-pthread-dev";
 
@@ -16,7 +20,10 @@ const packages = readFileSync(listPath, "utf8")
   .filter((line) => line.trim() !== "" && !line.startsWith("#"))
   .map((line) => {
     const match = /^([a-z0-9][a-z0-9+.-]*):\s*(.+)$/.exec(line);
-    if (!match) throw new Error(`${listPath}: "${line}" is not "package: command that checks for it"`);
+    if (!match) {
+      process.stderr.write(`${listPath}: "${line}" is not "package: command that finds what it provides"\n`);
+      process.exit(2);
+    }
     return { name: match[1], check: match[2] };
   });
 
@@ -26,7 +33,9 @@ if (missing.length === 0) process.exit(0);
 
 const names = missing.map(({ name }) => name);
 const canInstall =
-  process.getuid?.() === 0 && spawnSync("sh", ["-c", "command -v apt-get"], { stdio: "ignore" }).status === 0;
+  !checkOnly &&
+  process.getuid?.() === 0 &&
+  spawnSync("sh", ["-c", "command -v apt-get"], { stdio: "ignore" }).status === 0;
 if (!canInstall) {
   process.stderr.write(
     `The tests need system packages this machine lacks: ${names.join(", ")}.\n` +
