@@ -29,7 +29,7 @@ export function numpyPython(): { python: string; missing?: string } {
       const output = `${run.error?.message ?? ""}${run.stderr ?? ""}`.trim().split("\n").slice(-3).join(" / ");
       return {
         python: "",
-        missing: `no Python with numpy ${version}: \`${command} ${args.join(" ")}\` failed (${output}); python3 with venv and PyPI are needed (test/setup/system-packages.txt)`,
+        missing: `no Python with numpy ${version}: \`${command} ${args.join(" ")}\` failed (${output}); python3 with venv and PyPI are needed (scripts/setup/system-packages.txt)`,
       };
     }
   }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Installs what test/setup/system-packages.txt lists and this machine lacks: with apt-get where it
-// runs as root, else it fails naming the packages to install. `npm test` runs it first (pretest),
-// and so does .ci/run before `npm install`. Plain JavaScript: it runs before anything is built.
-//   node test/setup/system-packages.mjs [--check] [LIST]
+// Installs what scripts/setup/system-packages.txt lists and this machine lacks: with apt-get where it
+// runs as root, else it fails naming the packages to install. The README's first command runs it
+// before `npm install`, `npm test` runs it first (pretest), and so does .ci/run. Plain JavaScript:
+// it runs before anything is installed or built.
+//   node scripts/setup/system-packages.mjs [--check] [LIST]
 // --check only names what is missing (exit 1), as where it cannot install; LIST replaces the list.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -11,7 +12,7 @@ import { dirname, join } from "node:path";
 const root = join(dirname(new URL(import.meta.url).pathname), "..", "..");
 const args = process.argv.slice(2);
 const checkOnly = args.includes("--check");
-const listPath = args.find((arg) => arg !== "--check") ?? join(root, "test", "setup", "system-packages.txt");
+const listPath = args.find((arg) => arg !== "--check") ?? join(root, "scripts", "setup", "system-packages.txt");
 // Installed after the addon was built, this one changes the build: the addon is rebuilt to link it.
 const linkedByTheBuild = "libopenblas-pthread-dev";
 

@@ -1,4 +1,4 @@
-// test/setup/system-packages.mjs, which npm test and .ci/run run first: it finds what a list says
+// scripts/setup/system-packages.mjs, which npm test and .ci/run run first: it finds what a list says
 // is missing and names the packages (--check: as where it cannot install), refuses a malformed
 // line, and reads the project's own list.
 import { spawnSync } from "node:child_process";
@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
-const script = join(import.meta.dirname, "..", "setup", "system-packages.mjs");
+const script = join(import.meta.dirname, "..", "..", "scripts", "setup", "system-packages.mjs");
 const scratch = mkdtempSync(join(tmpdir(), "ctxembed-system-packages-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
