@@ -110,7 +110,8 @@ async function hubRequest(
     const location = response.headers.get("location");
     if (response.status < 300 || response.status >= 400 || location === null) return response;
     const next = new URL(location, target);
-    if (next.origin !== new URL(url).origin) return response;
+    // A redirect that describes an LFS file is where its hash is, wherever it points (a mirror may keep its storage on its own host).
+    if (next.origin !== new URL(url).origin || response.headers.has("x-linked-etag")) return response;
     await response.body?.cancel();
     target = next;
   }
@@ -257,7 +258,9 @@ export async function downloadVerified(
     const actual = await hashLike(partialPath, file.etag, file.size);
     if (actual !== file.etag) {
       await rm(partialPath, { force: true });
-      throw new ChecksumMismatchError(`${file.path} (from ${file.location})`, file.etag, actual);
+      const mismatch = new ChecksumMismatchError(`${file.path} (from ${file.location})`, file.etag, actual);
+      if (file.etag.length === 40) mismatch.message = mismatch.message.replace("sha256", "git blob sha1");
+      throw mismatch;
     }
     await mkdir(dirname(finalPath), { recursive: true });
     await rename(partialPath, finalPath);

@@ -43,7 +43,15 @@ function checkRevision(text: string, revision: string): void {
   if (revision.length === 0 || segments.some((segment) => segment === "" || segment === "." || segment === "..")) {
     throw invalid(text, `'${revision}' is not a revision`);
   }
-  if (!/^[\w.\-/]+$/.test(revision)) throw invalid(text, `revision '${revision}' has characters a git ref cannot hold`);
+  // Printable ASCII without git check-ref-format's forbidden characters ('@' ends the repository part, so it cannot occur).
+  if (
+    !/^[!-~]+$/.test(revision) ||
+    /[~^:?*[\\]/.test(revision) ||
+    revision.endsWith(".lock") ||
+    revision.startsWith("-")
+  ) {
+    throw invalid(text, `revision '${revision}' is not a git branch, tag or commit`);
+  }
 }
 
 /** Parses an `hf:` name; throws an error naming what is wrong. */

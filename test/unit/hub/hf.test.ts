@@ -110,6 +110,7 @@ describe("hf: names", () => {
       quant: "Q8_0",
       revision: "v1.0",
     });
+    expect(parseHubName("hf:owner/repo@v1.0+build-2").revision).toBe("v1.0+build-2");
     expect(parseHubName("hf:owner/repo/sub/m.f16.gguf@refs/pr/1")).toMatchObject({
       path: "sub/m.f16.gguf",
       revision: "refs/pr/1",
@@ -124,6 +125,7 @@ describe("hf: names", () => {
     ["hf:owner/repo/../x.gguf", "is not a file path"],
     ["hf:owner/repo@", "is not a revision"],
     ["hf:owner/repo@a/../b", "is not a revision"],
+    ["hf:owner/repo@a b", "is not a git branch, tag or commit"],
   ])("refuses %s", (name, why) => {
     expect(() => parseHubName(name)).toThrow(why);
   });
@@ -225,6 +227,27 @@ describe("downloads that cannot lie", () => {
     expect(hub.requestsTo("storage").map((request) => request.range)).toEqual(["bytes=80000-"]);
     expect(readFileSync(path).equals(ggufA)).toBe(true);
     expect(partials(repository)).toEqual([]);
+  });
+
+  it("refuses a small file whose git hash does not match, before converting anything", async () => {
+    hub.faults = { corruptOffset: 3 };
+    await expect(pull("hf:owner/dense-st")).rejects.toThrow(/git blob sha1 mismatch for config\.json/);
+    expect(existsSync(join(hubRepositoryDirectory("owner/dense-st"), "snapshots"))).toBe(false);
+  });
+
+  it("fetches a file once when two pulls want it at the same time", async () => {
+    const [first, second] = await Promise.all([pull("hf:owner/embed-GGUF:Q4_K_M"), pull("hf:owner/embed-GGUF:Q4_K_M")]);
+    expect(second).toBe(first);
+    expect(readFileSync(first).equals(ggufA)).toBe(true);
+    expect(hub.requestsTo("storage")).toHaveLength(1);
+  });
+
+  it("fetches again with force", async () => {
+    const path = await pull("hf:owner/embed-GGUF:Q8_0");
+    hub.requests.length = 0;
+    expect(await pull("hf:owner/embed-GGUF:Q8_0", { force: true })).toBe(path);
+    expect(hub.requestsTo("storage")).toHaveLength(1);
+    expect(readFileSync(path).equals(ggufB)).toBe(true);
   });
 
   it("refuses a file with one corrupted byte and keeps nothing of it", async () => {

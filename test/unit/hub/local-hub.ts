@@ -53,7 +53,7 @@ interface Repository {
   commits: Map<string, Commit>;
 }
 
-/** Faults the storage host injects into its next downloads. */
+/** Faults injected into the next downloads, of LFS files from the storage and of the others from the Hub. */
 export interface StorageFaults {
   /** cut the connection after sending this many bytes of a response body… */
   cutAfterBytes?: number;
@@ -224,7 +224,7 @@ export class LocalHub {
       response.end();
       return;
     }
-    this.sendBytes(request, response, file.bytes, { ...common, etag: `"${file.gitSha1}"` }, false);
+    this.sendBytes(request, response, file.bytes, { ...common, etag: `"${file.gitSha1}"` });
   }
 
   private answerStorage(request: IncomingMessage, response: ServerResponse): void {
@@ -236,19 +236,18 @@ export class LocalHub {
       response.end();
       return;
     }
-    this.sendBytes(request, response, file.bytes, { etag: `"${file.sha256}"` }, true);
+    this.sendBytes(request, response, file.bytes, { etag: `"${file.sha256}"` });
   }
 
-  /** The whole file or the range asked for, with the faults of the storage host applied. */
+  /** The whole file or the range asked for, with the faults applied. */
   private sendBytes(
     request: IncomingMessage,
     response: ServerResponse,
     original: Buffer,
     headers: Record<string, string>,
-    faulty: boolean,
   ): void {
     let bytes = original;
-    if (faulty && this.faults.corruptOffset !== undefined) {
+    if (this.faults.corruptOffset !== undefined && this.faults.corruptOffset < original.length) {
       bytes = Buffer.from(original);
       bytes[this.faults.corruptOffset] = (bytes[this.faults.corruptOffset] as number) ^ 0xff;
     }
@@ -273,7 +272,7 @@ export class LocalHub {
       return;
     }
     const cuts = this.faults.cuts ?? 0;
-    if (faulty && cuts > 0 && this.faults.cutAfterBytes !== undefined && this.faults.cutAfterBytes < body.length) {
+    if (cuts > 0 && this.faults.cutAfterBytes !== undefined && this.faults.cutAfterBytes < body.length) {
       this.faults.cuts = cuts - 1;
       response.write(body.subarray(0, this.faults.cutAfterBytes), () => {
         // A dropped connection mid-body, as a network failure or a killed proxy leaves it.
