@@ -10,6 +10,7 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { lock } from "proper-lockfile";
 import { syncDirectory } from "../util/atomic-file.js";
+import { isRepositoryPath } from "./hf-name.js";
 import { ChecksumMismatchError } from "./wheel.js";
 
 export const defaultEndpoint = "https://huggingface.co";
@@ -18,6 +19,10 @@ export interface HubSettings {
   endpoint: string;
   token: string | undefined;
   offline: boolean;
+  /** how long a metadata request may take */
+  metadataTimeoutSeconds: number;
+  /** how long a download may receive nothing before it is cut and resumed */
+  downloadTimeoutSeconds: number;
 }
 
 // huggingface_hub's constants._is_true
@@ -35,12 +40,22 @@ function hubToken(): string | undefined {
   return readFileSync(tokenPath, "utf8").trim() || undefined;
 }
 
+function seconds(variable: string, fallback: number): number {
+  const value = Number(process.env[variable] || fallback);
+  if (!(value > 0))
+    throw new HubError(`${variable} must be a positive number of seconds, not ${process.env[variable]}`);
+  return value;
+}
+
 /** Read on every call, so that tests and long-lived processes see changes to the environment. */
 export function hubSettings(): HubSettings {
   return {
     endpoint: (process.env.HF_ENDPOINT || defaultEndpoint).replace(/\/+$/, ""),
     token: hubToken(),
     offline: isTrue(process.env.HF_HUB_OFFLINE),
+    // huggingface_hub's HF_HUB_ETAG_TIMEOUT and HF_HUB_DOWNLOAD_TIMEOUT, 10 s each by default.
+    metadataTimeoutSeconds: seconds("HF_HUB_ETAG_TIMEOUT", 10),
+    downloadTimeoutSeconds: seconds("HF_HUB_DOWNLOAD_TIMEOUT", 10),
   };
 }
 
@@ -89,9 +104,10 @@ function requireOnline(settings: HubSettings, what: string): void {
  */
 async function hubRequest(
   url: string,
-  init: { method: "GET" | "HEAD"; headers?: Record<string, string> },
+  init: { method: "GET" | "HEAD"; headers?: Record<string, string>; signal?: AbortSignal },
   settings: HubSettings,
 ): Promise<Response> {
+  const signal = init.signal ?? AbortSignal.timeout(settings.metadataTimeoutSeconds * 1000);
   let target = new URL(url);
   for (let hop = 0; hop < 10; hop++) {
     const headers: Record<string, string> = { "accept-encoding": "identity", ...init.headers };
@@ -100,8 +116,15 @@ async function hubRequest(
     }
     let response: Response;
     try {
-      response = await fetch(target, { method: init.method, headers, redirect: "manual" });
+      response = await fetch(target, { method: init.method, headers, redirect: "manual", signal });
     } catch (error) {
+      // A download cut for silence is resumed by the caller, not reported as an unreachable Hub.
+      if (init.signal?.aborted) throw error;
+      if (signal.aborted) {
+        throw new HubError(
+          `${target.origin} did not answer within ${settings.metadataTimeoutSeconds} s (HF_HUB_ETAG_TIMEOUT)`,
+        );
+      }
       throw new HubError(
         `cannot reach ${target.origin} (${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}): ` +
           "check the network, set HF_ENDPOINT to a mirror, or set HF_HUB_OFFLINE=1 to use the cache only",
@@ -151,7 +174,14 @@ export async function fetchRepositorySnapshot(
   if (typeof commit !== "string" || !/^[0-9a-f]{40}$/.test(commit) || !Array.isArray(body?.siblings)) {
     throw new HubError(`${what}: the Hub's answer has no commit and file list (is ${settings.endpoint} a Hub?)`);
   }
-  const files = body.siblings.map((sibling) => sibling.rfilename).filter((name) => typeof name === "string");
+  const files = body.siblings.map((sibling) => sibling.rfilename);
+  // The names become paths in the cache: one that could leave it is refused, not cleaned.
+  const unsafe = files.find((name) => typeof name !== "string" || !isRepositoryPath(name));
+  if (unsafe !== undefined) {
+    throw new HubError(
+      `${what}: the server lists a file named ${JSON.stringify(unsafe)}, which is not a path inside a repository`,
+    );
+  }
   return { commit, files: files as string[] };
 }
 
@@ -283,9 +313,37 @@ async function fetchRest(
     have = 0;
   }
   if (have === file.size) return;
+  // Cut, and so resumed, when nothing arrives for the download timeout: a stalled connection must not hang the pull.
+  const stalled = new AbortController();
+  const idleLimit = settings.downloadTimeoutSeconds * 1000;
+  const idle = setTimeout(
+    () => stalled.abort(new Error(`nothing received for ${settings.downloadTimeoutSeconds} s`)),
+    idleLimit,
+  );
+  const stillAlive = (): void => {
+    idle.refresh();
+  };
+  try {
+    await receive(settings, file, partialPath, have, stalled.signal, stillAlive, onProgress);
+  } catch (error) {
+    throw stalled.signal.aborted ? (stalled.signal.reason as Error) : error;
+  } finally {
+    clearTimeout(idle);
+  }
+}
+
+async function receive(
+  settings: HubSettings,
+  file: HubFileMetadata,
+  partialPath: string,
+  have: number,
+  signal: AbortSignal,
+  stillAlive: () => void,
+  onProgress: (message: string) => void,
+): Promise<void> {
   const response = await hubRequest(
     file.location,
-    { method: "GET", headers: have > 0 ? { range: `bytes=${have}-` } : {} },
+    { method: "GET", headers: have > 0 ? { range: `bytes=${have}-` } : {}, signal },
     settings,
   );
   let start = 0;
@@ -306,6 +364,7 @@ async function fetchRest(
   let reported = Date.now();
   try {
     for await (const chunk of response.body ?? []) {
+      stillAlive();
       await handle.write(chunk as Uint8Array);
       written += (chunk as Uint8Array).length;
       if (Date.now() - reported > 2000) {

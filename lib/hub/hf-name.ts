@@ -32,6 +32,14 @@ export function isCommitHash(revision: string): boolean {
   return commitPattern.test(revision);
 }
 
+/** A relative path with no empty, `.` or `..` segment and no backslash or control character. */
+export function isRepositoryPath(path: string): boolean {
+  return (
+    !/[\\\p{Cc}]/u.test(path) &&
+    path.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..")
+  );
+}
+
 function invalid(text: string, why: string): Error {
   return new Error(
     `invalid Hugging Face model name '${text}': ${why} (the form is hf:OWNER/REPO[:QUANT|/PATH.gguf][@REVISION])`,
@@ -85,7 +93,7 @@ export function parseHubName(text: string): HubModelName {
   if (quant !== undefined) name.quant = quant;
   if (pathSegments.length > 0) {
     const path = pathSegments.join("/");
-    if (pathSegments.some((segment) => segment === "" || segment === "." || segment === "..")) {
+    if (!isRepositoryPath(path)) {
       throw invalid(text, `'${path}' is not a file path in a repository`);
     }
     if (!path.toLowerCase().endsWith(".gguf")) throw invalid(text, `'${path}' is not a .gguf file`);

@@ -201,7 +201,8 @@ async function snapshotFor(
 ): Promise<RepositorySnapshot> {
   const pinned = isCommitHash(name.revision);
   if (pinned || !refresh || settings.offline) {
-    const commit = pinned ? name.revision : await readText(cache.refPath(name.revision));
+    const recorded = pinned ? name.revision : await readText(cache.refPath(name.revision));
+    const commit = recorded !== undefined && isCommitHash(recorded) ? recorded : undefined;
     const files = commit === undefined ? undefined : await readText(cache.filesPath(commit));
     if (commit !== undefined && files !== undefined) return { commit, files: JSON.parse(files) as string[] };
     if (settings.offline) throw notCached(name, `${name.repository}@${name.revision}`);

@@ -5,15 +5,16 @@
 // repository (the random-weight tiny BERT, for mechanics) loads through `--model hf:...` in the
 // CLI and `loadModel` exactly as its file does.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadModel } from "../../../lib/embedding/embedding-model.js";
 import { parseHubName } from "../../../lib/hub/hf-name.js";
-import { pullHubModel } from "../../../lib/hub/hf-pull.js";
+import { hubRepositoryDirectory, pullHubModel } from "../../../lib/hub/hf-pull.js";
 import { checkpointPath } from "../../../lib/hub/pull.js";
-import { cliEntry } from "../cli/cli-process.js";
+import { cliEntry, startCli } from "../cli/cli-process.js";
 import { minilmPath, repositoryRoot } from "../models.js";
 import { tinyModelPath } from "../tiny-model.js";
 import { LocalHub, type RepositoryFiles } from "../../unit/hub/local-hub.js";
@@ -124,6 +125,31 @@ describe("--model hf:... on the command line", () => {
       expect(byName.stdout).toBe(byFile.stdout);
     }
   }, 300_000);
+
+  it("a pull killed mid-download leaves its partial file, and the next process resumes it", async () => {
+    const big = randomBytes(3_000_000);
+    const commits = hub.addRepository("owner/big-GGUF", { revisions: { main: { "big-Q8_0.gguf": big } } });
+    hub.faults = { cutAfterBytes: 1_000_000, cuts: 1, stall: true };
+    const repository = hubRepositoryDirectory("owner/big-GGUF");
+    const partial = join(repository, "blobs", `${createHash("sha256").update(big).digest("hex")}.incomplete`);
+    const killed = startCli(["models", "pull", "hf:owner/big-GGUF"], environment());
+    await vi.waitFor(() => expect(statSync(partial, { throwIfNoEntry: false })?.size).toBe(1_000_000), {
+      timeout: 60_000,
+      interval: 100,
+    });
+    killed.child.kill("SIGKILL");
+    await killed.exited;
+    expect(existsSync(join(repository, "snapshots", commits.main as string, "big-Q8_0.gguf"))).toBe(false);
+
+    hub.faults = {};
+    hub.requests.length = 0;
+    const resumed = await ctxembed(["models", "pull", "hf:owner/big-GGUF"]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(hub.requestsTo("storage").map((request) => request.range)).toEqual(["bytes=1000000-"]);
+    expect(resumed.stderr).toMatch(/big-Q8_0\.gguf: resuming at 1\.0 MB of 3\.0 MB/);
+    expect(readFileSync(resumed.stdout.trim()).equals(big)).toBe(true);
+    expect(existsSync(partial)).toBe(false);
+  }, 120_000);
 
   it("loadModel takes the same name", async () => {
     const model = await loadModel("hf:owner/tiny-bert-GGUF:f32");

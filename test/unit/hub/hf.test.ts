@@ -56,6 +56,7 @@ beforeAll(async () => {
   hub.addRepository("owner/torch-only", {
     revisions: { main: { "config.json": '{"model_type":"bert"}', "pytorch_model.bin": ggufA, "README.md": readme } },
   });
+  hub.addRepository("owner/hostile", { revisions: { main: { "../../../escape.gguf": ggufA } } });
   hub.addRepository("owner/xlm-roberta-st", {
     revisions: {
       main: { "config.json": JSON.stringify({ architectures: ["XLMRobertaModel"] }), "model.safetensors": ggufA },
@@ -178,6 +179,13 @@ describe("pulling a GGUF repository", () => {
     await expect(pull("hf:owner/embed-GGUF:Q8_0@v9")).rejects.toThrow(/no such revision in owner\/embed-GGUF/);
   });
 
+  it("refuses a file list with a name that would leave the cache", async () => {
+    await expect(pull("hf:owner/hostile")).rejects.toThrow(
+      /the server lists a file named "\.\.\/\.\.\/\.\.\/escape\.gguf", which is not a path inside a repository/,
+    );
+    expect(hub.requestsTo("hub", "/resolve/")).toEqual([]);
+  });
+
   it("refuses a repository with no usable file, without downloading anything", async () => {
     await expect(pull("hf:owner/torch-only")).rejects.toThrow(
       /has no usable model: no GGUF file and no single-file safetensors checkpoint \(config\.json \+ model\.safetensors\); it has pytorch_model\.bin/,
@@ -206,6 +214,16 @@ describe("downloads that cannot lie", () => {
     expect(readFileSync(path).equals(ggufA)).toBe(true);
     expect(hub.requestsTo("storage").map((request) => request.range)).toEqual([undefined, "bytes=70000-"]);
     expect(progress.join("\n")).toMatch(/embed-Q4_K_M\.gguf: download cut at 0\.1 MB .*; resuming/);
+  });
+
+  it("cuts a download that stalls and resumes it", async () => {
+    hub.faults = { cutAfterBytes: 50_000, cuts: 1, stall: true };
+    vi.stubEnv("HF_HUB_DOWNLOAD_TIMEOUT", "0.5");
+    const progress: string[] = [];
+    const path = await pull("hf:owner/embed-GGUF:Q4_K_M", { onProgress: (line) => progress.push(line) });
+    expect(readFileSync(path).equals(ggufA)).toBe(true);
+    expect(hub.requestsTo("storage").map((request) => request.range)).toEqual([undefined, "bytes=50000-"]);
+    expect(progress.join("\n")).toMatch(/download cut at 0\.1 MB \(nothing received for 0\.5 s\); resuming/);
   });
 
   it("keeps a cut download under a partial name and resumes it in the next pull", async () => {

@@ -59,6 +59,8 @@ export interface StorageFaults {
   cutAfterBytes?: number;
   /** …for this many responses */
   cuts?: number;
+  /** instead of cutting the connection, leave it open and send nothing more (a stalled network) */
+  stall?: boolean;
   /** flip one byte at this offset of the file in every response */
   corruptOffset?: number;
 }
@@ -274,9 +276,10 @@ export class LocalHub {
     const cuts = this.faults.cuts ?? 0;
     if (cuts > 0 && this.faults.cutAfterBytes !== undefined && this.faults.cutAfterBytes < body.length) {
       this.faults.cuts = cuts - 1;
+      const stall = this.faults.stall === true;
       response.write(body.subarray(0, this.faults.cutAfterBytes), () => {
-        // A dropped connection mid-body, as a network failure or a killed proxy leaves it.
-        setTimeout(() => response.socket?.destroy(), 20);
+        // A dropped connection mid-body, as a network failure or a killed proxy leaves it; or one that stays silent.
+        if (!stall) setTimeout(() => response.socket?.destroy(), 20);
       });
       return;
     }
