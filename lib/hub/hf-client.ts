@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync } from "node:fs";
 import { mkdir, open, rename, rm, stat, truncate } from "node:fs/promises";
 import { homedir } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { dirname, join } from "node:path";
 import { lock } from "proper-lockfile";
 import { syncDirectory } from "../util/atomic-file.js";
@@ -118,8 +119,8 @@ async function hubRequest(
     try {
       response = await fetch(target, { method: init.method, headers, redirect: "manual", signal });
     } catch (error) {
-      // A download cut for silence is resumed by the caller, not reported as an unreachable Hub.
-      if (init.signal?.aborted) throw error;
+      // A download that fails (cut for silence, or its host unreachable for a moment) is resumed by the caller.
+      if (init.signal) throw error;
       if (signal.aborted) {
         throw new HubError(
           `${target.origin} did not answer within ${settings.metadataTimeoutSeconds} s (HF_HUB_ETAG_TIMEOUT)`,
@@ -258,6 +259,8 @@ export async function downloadVerified(
   const release = await lock(partialPath, {
     realpath: false,
     retries: { retries: 600, minTimeout: 100, maxTimeout: 1000 },
+    // Lost to a stalled clock or a busy machine, the lock may let a second writer in: the hash check still refuses what they make.
+    onCompromised: (error) => onProgress(`${file.path}: the lock on its partial file was lost (${error.message})`),
   });
   try {
     if (existsSync(finalPath)) return;
@@ -271,7 +274,10 @@ export async function downloadVerified(
         if (error instanceof HubError) throw error;
         lastError = error as Error;
         const have = (await stat(partialPath).catch(() => undefined))?.size ?? 0;
-        onProgress(`${file.path}: download cut at ${megabytes(have)} (${lastError.message}); resuming`);
+        if (attempt < attempts) {
+          onProgress(`${file.path}: download cut at ${megabytes(have)} (${lastError.message}); resuming`);
+          await sleep(250 * attempt);
+        }
       }
     }
     const have = (await stat(partialPath).catch(() => undefined))?.size ?? 0;
@@ -296,7 +302,7 @@ export async function downloadVerified(
     await rename(partialPath, finalPath);
     await syncDirectory(dirname(finalPath));
   } finally {
-    await release();
+    await release().catch(() => undefined);
   }
 }
 
@@ -378,4 +384,5 @@ async function receive(
   } finally {
     await handle.close();
   }
+  if (written < file.size) throw new Error(`the connection ended at ${written} of ${file.size} bytes`);
 }

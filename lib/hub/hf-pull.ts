@@ -287,12 +287,12 @@ export async function pullHubModel(name: HubModelName, options: HubPullOptions =
       // The GGUF writer builds under a partial name and renames it into place once synced.
       await convertCheckpoint(directory, target, { type: plan.type, name: name.repository.split("/")[1], onProgress });
     }
+    onProgress(`${name.text} at ${snapshot.commit.slice(0, 12)}: ${target}`);
   }
   const refPath = cache.refPath(name.revision);
   if (!isCommitHash(name.revision) && (await readText(refPath)) !== snapshot.commit) {
     await mkdir(join(refPath, ".."), { recursive: true });
     await writeFileAtomic(refPath, snapshot.commit);
   }
-  onProgress(`${name.text}: ${target}`);
   return target;
 }

@@ -106,7 +106,7 @@ describe("--model hf:... on the command line", () => {
     const path = pulled.stdout.trim();
     expect(path).toMatch(/hf\/models--owner--tiny-bert-GGUF\/snapshots\/[0-9a-f]{40}\/tiny-bert-f32\.gguf$/);
     expect(readFileSync(path).equals(readFileSync(tinyGguf))).toBe(true);
-    expect(pulled.stderr).toMatch(/hf:owner\/tiny-bert-GGUF:f32: .*tiny-bert-f32\.gguf/);
+    expect(pulled.stderr).toMatch(/hf:owner\/tiny-bert-GGUF:f32 at [0-9a-f]{12}: .*tiny-bert-f32\.gguf/);
 
     const located = await ctxembed(["models", "path", "hf:owner/tiny-bert-GGUF:f32"], { HF_HUB_OFFLINE: "1" });
     expect(located.stdout.trim()).toBe(path);
