@@ -301,7 +301,11 @@ describe("access, mirrors and offline use", () => {
     hub.requests.length = 0;
     const path = await pull("hf:owner/gated-gguf");
     expect(readFileSync(path).equals(ggufA)).toBe(true);
-    expect(hub.requestsTo("hub", "/resolve/").map((request) => request.authorization)).toEqual(["Bearer hf_granted"]);
+    // The file list and the file's metadata from the Hub, with the token; the LFS file from the storage, without.
+    expect(hub.requestsTo("hub").map((request) => [request.method, request.authorization])).toEqual([
+      ["GET", "Bearer hf_granted"],
+      ["HEAD", "Bearer hf_granted"],
+    ]);
     expect(hub.requestsTo("storage").map((request) => request.authorization)).toEqual([undefined]);
   });
 

@@ -20,7 +20,12 @@
 // - Errors carry X-Error-Code as `hf_raise_for_status` (src/huggingface_hub/utils/_http.py) reads
 //   them: 401 GatedRepo for a gated repository without a token (403 with a token that has no
 //   access), 401 RepoNotFound for a missing or private repository, 404 RevisionNotFound, 404
-//   EntryNotFound. https://huggingface.co/docs/hub/models-gated: gated files need an access token.
+//   EntryNotFound. https://huggingface.co/docs/hub/models-gated: gated files need an access token;
+//   users' reports show the refusal on both routes, "Cannot access gated repo for url
+//   https://huggingface.co/google/gemma-2-2b/resolve/main/config.json … 401"
+//   (https://huggingface.co/google/gemma-2-2b/discussions/14) and "… for url
+//   https://huggingface.co/api/models/meta-llama/Meta-Llama-3-8B-Instruct/revision/main"
+//   (https://huggingface.co/meta-llama/Meta-Llama-3-8B-Instruct/discussions/51).
 // - `Authorization: Bearer {token}` (huggingface_hub `build_hf_headers`).
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -184,6 +189,17 @@ export class LocalHub {
       this.refuse(response, 404, "RevisionNotFound");
       return;
     }
+    if (repository.gated) {
+      const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1];
+      if (token === undefined) {
+        this.refuse(response, 401, "GatedRepo");
+        return;
+      }
+      if (!this.tokens.has(token)) {
+        this.refuse(response, 403, "GatedRepo");
+        return;
+      }
+    }
     if (api) {
       response.writeHead(200, { "content-type": "application/json" });
       response.end(
@@ -195,17 +211,6 @@ export class LocalHub {
         }),
       );
       return;
-    }
-    if (repository.gated) {
-      const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1];
-      if (token === undefined) {
-        this.refuse(response, 401, "GatedRepo");
-        return;
-      }
-      if (!this.tokens.has(token)) {
-        this.refuse(response, 403, "GatedRepo");
-        return;
-      }
     }
     const path = (match[3] as string).split("/").map(decodeURIComponent).join("/");
     const file = commit.files.get(path);
