@@ -1,6 +1,6 @@
 // The few Hugging Face Hub routes ctxembed needs, with the conventions of the `huggingface_hub`
-// library: HF_ENDPOINT (mirrors), HF_TOKEN (or the token file `hf auth login` writes), and
-// HF_HUB_OFFLINE. Files are downloaded under a partial name that survives the process, resumed
+// library: HF_ENDPOINT (mirrors), HF_TOKEN (or the token file `hf auth login` writes),
+// HF_HUB_OFFLINE, and the proxy variables. Files are downloaded under a partial name that survives the process, resumed
 // with an HTTP Range request, and checked against the hash the Hub gives as the file's ETag
 // (sha256 for LFS files in X-Linked-Etag, the git blob sha1 otherwise) before they get their name.
 import { createHash } from "node:crypto";
@@ -10,6 +10,7 @@ import { homedir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { dirname, join } from "node:path";
 import { lock } from "proper-lockfile";
+import { EnvHttpProxyAgent, fetch, type Response } from "undici";
 import { syncDirectory } from "../util/atomic-file.js";
 import { isRepositoryPath } from "./hf-name.js";
 import { ChecksumMismatchError } from "./wheel.js";
@@ -46,6 +47,17 @@ function seconds(variable: string, fallback: number): number {
   if (!(value > 0))
     throw new HubError(`${variable} must be a positive number of seconds, not ${process.env[variable]}`);
   return value;
+}
+
+let proxyAgent: { environment: string; agent: EnvHttpProxyAgent } | undefined;
+
+/** An agent that goes through HTTPS_PROXY / HTTP_PROXY except for NO_PROXY hosts, as huggingface_hub (requests) does. */
+function proxyAwareAgent(): EnvHttpProxyAgent {
+  const environment = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"]
+    .map((name) => process.env[name] ?? "")
+    .join("\n");
+  if (proxyAgent?.environment !== environment) proxyAgent = { environment, agent: new EnvHttpProxyAgent() };
+  return proxyAgent.agent;
 }
 
 /** Read on every call, so that tests and long-lived processes see changes to the environment. */
@@ -117,7 +129,13 @@ async function hubRequest(
     }
     let response: Response;
     try {
-      response = await fetch(target, { method: init.method, headers, redirect: "manual", signal });
+      response = await fetch(target, {
+        method: init.method,
+        headers,
+        redirect: "manual",
+        signal,
+        dispatcher: proxyAwareAgent(),
+      });
     } catch (error) {
       // A download that fails (cut for silence, or its host unreachable for a moment) is resumed by the caller.
       if (init.signal) throw error;

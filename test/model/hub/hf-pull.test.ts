@@ -44,6 +44,8 @@ function environment(): NodeJS.ProcessEnv {
     HF_HOME: join(scratch, "hf-home"),
     HF_TOKEN: "",
     HF_HUB_OFFLINE: "",
+    // The local servers are reached directly, whatever proxy this machine is set up with.
+    ...Object.fromEntries(["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"].map((name) => [name, ""])),
   };
 }
 

@@ -3,6 +3,8 @@
 // test/model/hub/hf-pull.test.ts converts and loads real ones.
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import { type AddressInfo, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
@@ -25,6 +27,8 @@ const bertConfig = {
   intermediate_size: 16,
 };
 const readme = "---\nlicense: mit\n---\n# a GGUF repository\n";
+
+const proxyVariables = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"];
 
 let hub: LocalHub;
 let scratch: string;
@@ -90,6 +94,8 @@ beforeEach(() => {
   vi.stubEnv("HF_HOME", join(scratch, "hf-home"));
   vi.stubEnv("HF_TOKEN", "");
   vi.stubEnv("HF_HUB_OFFLINE", "");
+  // The local servers are reached directly, whatever proxy this machine is set up with.
+  for (const name of proxyVariables) vi.stubEnv(name, "");
   hub.faults = {};
   hub.requests.length = 0;
 });
@@ -333,6 +339,44 @@ describe("access, mirrors and offline use", () => {
     expect(hub.requestsTo("hub").map((request) => request.path)).toEqual([
       "/api/models/owner/embed-GGUF/revision/main",
     ]);
+  });
+
+  it("goes through HTTP_PROXY, as huggingface_hub does, and not for NO_PROXY hosts", async () => {
+    const tunnels: string[] = [];
+    // A forward proxy that tunnels with CONNECT, as corporate proxies do for HTTPS.
+    const proxy = createServer();
+    proxy.on("connect", (request, client, head) => {
+      tunnels.push(request.url ?? "");
+      const [host, port] = (request.url ?? "").split(":");
+      const upstream = connect(Number(port), host, () => {
+        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on("error", () => client.destroy());
+      client.on("error", () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      vi.stubEnv("HTTP_PROXY", proxyUrl);
+      vi.stubEnv("http_proxy", proxyUrl);
+      expect(readFileSync(await pull("hf:owner/embed-GGUF:Q8_0")).equals(ggufB)).toBe(true);
+      const hubHost = new URL(hub.endpoint).host;
+      expect(tunnels).toContain(hubHost);
+      // The LFS file came through the proxy too, from the storage host.
+      expect(new Set(tunnels).size).toBe(2);
+
+      tunnels.length = 0;
+      vi.stubEnv("NO_PROXY", "127.0.0.1");
+      vi.stubEnv("no_proxy", "127.0.0.1");
+      await pull("hf:owner/embed-GGUF:Q4_K_M");
+      expect(tunnels).toEqual([]);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it("says where the Hub could not be reached", async () => {
