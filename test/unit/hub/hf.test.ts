@@ -53,6 +53,7 @@ beforeAll(async () => {
         "sub/embed-f16.gguf": ggufOld,
       },
       v1: { "README.md": readme, "embed-Q8_0.gguf": ggufOld },
+      "refs/pr/1": { "embed-Q8_0.gguf": ggufA },
     },
   });
   hub.addRepository("owner/single-gguf", { revisions: { main: { "model.Q8_0.gguf": ggufB, "config.json": "{}" } } });
@@ -163,6 +164,17 @@ describe("pulling a GGUF repository", () => {
     const refFile = join(hubRepositoryDirectory("owner/embed-GGUF"), "refs", "v1");
     expect(readFileSync(refFile, "utf8")).toBe(commits.v1);
     expect(await pull(`hf:owner/embed-GGUF:Q8_0@${commits.v1}`)).toBe(byTag);
+  });
+
+  it("fetches at a revision with slashes (a pull request's ref), URL-encoded as huggingface_hub does", async () => {
+    const path = await pull("hf:owner/embed-GGUF:Q8_0@refs/pr/1");
+    expect(readFileSync(path).equals(ggufA)).toBe(true);
+    expect(hub.requestsTo("hub", "/api/").map((request) => request.path)).toEqual([
+      "/api/models/owner/embed-GGUF/revision/refs%2Fpr%2F1",
+    ]);
+    expect(readFileSync(join(hubRepositoryDirectory("owner/embed-GGUF"), "refs", "refs", "pr", "1"), "utf8")).toBe(
+      commits["refs/pr/1"],
+    );
   });
 
   it("takes the only GGUF of a repository without a quantization", async () => {
