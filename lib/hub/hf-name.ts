@@ -101,3 +101,10 @@ export function parseHubName(text: string): HubModelName {
   }
   return name;
 }
+
+/** The name as text: `hf:OWNER/REPO[:QUANT|/PATH][@REVISION]`, the revision left out when it is `main`. */
+export function formatHubName(name: Omit<HubModelName, "text">): string {
+  const file = name.quant !== undefined ? `:${name.quant}` : name.path !== undefined ? `/${name.path}` : "";
+  const revision = name.revision === defaultRevision ? "" : `@${name.revision}`;
+  return `${hubNamePrefix}${name.repository}${file}${revision}`;
+}

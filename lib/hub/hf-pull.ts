@@ -29,7 +29,7 @@ import {
   type HubSettings,
   type RepositorySnapshot,
 } from "./hf-client.js";
-import { isCommitHash, type HubModelName } from "./hf-name.js";
+import { formatHubName, isCommitHash, type HubModelName } from "./hf-name.js";
 
 export interface HubPullOptions {
   /** Ask the Hub where the revision points even when the cache holds what it pointed at last (default true). */
@@ -295,4 +295,15 @@ export async function pullHubModel(name: HubModelName, options: HubPullOptions =
     await writeFileAtomic(refPath, snapshot.commit);
   }
   return target;
+}
+
+/**
+ * The name with its revision replaced by the commit it resolves to (from the cache when it knows
+ * it, else from the Hub), after checking that the repository has what the name asks for there.
+ */
+export async function pinHubName(name: HubModelName): Promise<string> {
+  const settings = hubSettings();
+  const snapshot = await snapshotFor(name, repositoryCache(name.repository), settings, false);
+  planFor(name, snapshot);
+  return formatHubName({ ...name, revision: snapshot.commit });
 }

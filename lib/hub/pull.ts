@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { createWriteStream, existsSync, statSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { convertCheckpoint } from "./convert/index.js";
 import { modelDirectory, partialPathFor, removeAbandonedPartials } from "./cache.js";
-import { pullHubModel } from "./hf-pull.js";
+import { pinHubName, pullHubModel } from "./hf-pull.js";
 import { isHubName, parseHubName, type HubModelName } from "./hf-name.js";
 import { quantizeModel } from "./quantize.js";
 import {
@@ -255,4 +255,17 @@ export async function resolveModel(nameOrPath: string, options: ResolveOptions =
   const variant = suffix ?? options.variant;
   if (options.pull === false) return modelPath(name, variant);
   return pullModel(name, { variant, onProgress: options.onProgress });
+}
+
+/**
+ * What a model argument becomes for processes elsewhere (a job's workers): a file its absolute
+ * path (on the shared filesystem), a catalogue name as it is, and an `hf:` name pinned to the
+ * commit its revision resolves to here, so that every worker fetches the same files even if the
+ * branch moves while the job runs.
+ */
+export async function modelReferenceForWorkers(nameOrPath: string): Promise<string> {
+  if (statSync(nameOrPath, { throwIfNoEntry: false })?.isFile()) return resolve(nameOrPath);
+  if (isHubName(nameOrPath)) return pinHubName(parseHubName(nameOrPath));
+  const [name = nameOrPath] = nameOrPath.split(/:(?=[^:]*$)/);
+  return isCatalogName(name) ? nameOrPath : resolve(nameOrPath);
 }

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { HubError } from "../../../lib/hub/hf-client.js";
 import { parseHubName } from "../../../lib/hub/hf-name.js";
 import { HubModelNotCachedError, hubRepositoryDirectory, pullHubModel } from "../../../lib/hub/hf-pull.js";
-import { resolveModel } from "../../../lib/hub/pull.js";
+import { modelReferenceForWorkers, resolveModel } from "../../../lib/hub/pull.js";
 import { ChecksumMismatchError } from "../../../lib/hub/wheel.js";
 import { LocalHub } from "./local-hub.js";
 
@@ -398,6 +398,17 @@ describe("access, mirrors and offline use", () => {
     await expect(failure).rejects.toThrow(
       /cannot reach http:\/\/127\.0\.0\.1:9 .*set HF_ENDPOINT to a mirror, or set HF_HUB_OFFLINE=1/,
     );
+  });
+
+  it("names a model for a job's workers by the commit its revision resolves to", async () => {
+    expect(await modelReferenceForWorkers("hf:owner/embed-GGUF:Q8_0")).toBe(`hf:owner/embed-GGUF:Q8_0@${commits.main}`);
+    expect(await modelReferenceForWorkers("hf:owner/embed-GGUF/embed-Q8_0.gguf@v1")).toBe(
+      `hf:owner/embed-GGUF/embed-Q8_0.gguf@${commits.v1}`,
+    );
+    // Refused at submission, not by every worker.
+    await expect(modelReferenceForWorkers("hf:owner/embed-GGUF")).rejects.toThrow(/has several GGUF files/);
+    expect(await modelReferenceForWorkers("all-minilm-l6-v2:q8_0")).toBe("all-minilm-l6-v2:q8_0");
+    expect(await modelReferenceForWorkers("models/x.gguf")).toBe(join(process.cwd(), "models", "x.gguf"));
   });
 
   it("takes --variant as the quantization and refuses a contradiction", async () => {
