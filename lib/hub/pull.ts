@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
 import { createWriteStream, existsSync, statSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { convertCheckpoint } from "./convert/index.js";
 import { modelDirectory, partialPathFor, removeAbandonedPartials } from "./cache.js";
+import { pinHubName, pullHubModel } from "./hf-pull.js";
+import { isHubName, parseHubName, type HubModelName } from "./hf-name.js";
 import { quantizeModel } from "./quantize-model.js";
 import {
   catalogNames,
@@ -216,17 +218,35 @@ async function concatenateParts(
   if (actual !== expectedSha256) throw new ChecksumMismatchError(outPath, expectedSha256, actual);
 }
 
+/** A `--variant` given beside an `hf:` name is its quantization. */
+export function withVariant(name: HubModelName, variant: string | undefined): HubModelName {
+  if (variant === undefined) return name;
+  const named = name.quant ?? name.path;
+  if (named !== undefined && named !== variant) {
+    throw new Error(`'${name.text}' names ${named}, but variant ${variant} was asked for as well`);
+  }
+  return named === undefined ? parseHubName(`hf:${name.repository}:${variant}@${name.revision}`) : name;
+}
+
 /**
- * A path to an existing file is returned as is; a catalogue name ("all-minilm-l6-v2", or with a
+ * A path to an existing file is returned as is; an `hf:` name resolves to its file in the cache,
+ * fetched from the Hub on first use (see hf-pull.ts); a catalogue name ("all-minilm-l6-v2", or with a
  * variant, "all-minilm-l6-v2:q8_0") resolves to its cached gguf, pulling it first unless `pull`
  * is false.
  */
 export async function resolveModel(nameOrPath: string, options: ResolveOptions = {}): Promise<string> {
   if (statSync(nameOrPath, { throwIfNoEntry: false })?.isFile()) return nameOrPath;
+  if (isHubName(nameOrPath)) {
+    return pullHubModel(withVariant(parseHubName(nameOrPath), options.variant), {
+      refresh: false,
+      ...(options.pull === false ? { cacheOnly: true } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+  }
   const [name = nameOrPath, suffix] = nameOrPath.split(/:(?=[^:]*$)/);
   if (!isCatalogName(name)) {
     throw new Error(
-      `unknown model '${nameOrPath}': not a file and not one of: ${catalogNames().join(", ")} (a variant is chosen as name:variant)`,
+      `unknown model '${nameOrPath}': not a file, not a Hugging Face name (hf:OWNER/REPO[:QUANT]) and not one of: ${catalogNames().join(", ")} (a variant is chosen as name:variant)`,
     );
   }
   if (suffix !== undefined && options.variant !== undefined && suffix !== options.variant) {
@@ -235,4 +255,17 @@ export async function resolveModel(nameOrPath: string, options: ResolveOptions =
   const variant = suffix ?? options.variant;
   if (options.pull === false) return modelPath(name, variant);
   return pullModel(name, { variant, onProgress: options.onProgress });
+}
+
+/**
+ * What a model argument becomes for processes elsewhere (a job's workers): a file its absolute
+ * path (on the shared filesystem), a catalogue name as it is, and an `hf:` name pinned to the
+ * commit its revision resolves to here, so that every worker fetches the same files even if the
+ * branch moves while the job runs.
+ */
+export async function modelReferenceForWorkers(nameOrPath: string): Promise<string> {
+  if (statSync(nameOrPath, { throwIfNoEntry: false })?.isFile()) return resolve(nameOrPath);
+  if (isHubName(nameOrPath)) return pinHubName(parseHubName(nameOrPath));
+  const [name = nameOrPath] = nameOrPath.split(/:(?=[^:]*$)/);
+  return isCatalogName(name) ? nameOrPath : resolve(nameOrPath);
 }

@@ -12,9 +12,10 @@ export interface ModelCommandOptions {
 }
 
 export function modelOption(): Option {
-  return new Option("-m, --model <name|file>", "a catalogue model name (pulled on first use) or a GGUF file").default(
-    defaultModel,
-  );
+  return new Option(
+    "-m, --model <name|file>",
+    "a catalogue model name or hf:OWNER/REPO[:QUANT] (pulled on first use), or a GGUF file",
+  ).default(defaultModel);
 }
 
 export function threadsOption(): Option {

@@ -1,10 +1,8 @@
 // `embed --queue`: the command line of a distributed job, checked before anything is queued, and
 // handed to lib/cli/jobs. BullMQ and ioredis load only when a job is submitted: every `embed`
 // imports this file, and they would add some 20 MB to a local run's memory.
-import { statSync } from "node:fs";
-import { resolve } from "node:path";
 import { Option, type Command } from "commander";
-import { isCatalogName } from "../../hub/catalog.js";
+import { modelReferenceForWorkers } from "../../hub/pull.js";
 import type { JobEmbedOptions } from "../jobs/spec.js";
 import { inputFormatOf, type InputOptions } from "../inputs.js";
 import type { OutputFormat } from "../sinks.js";
@@ -49,11 +47,7 @@ export async function submitFromCommandLine(
     usage(
       `--queue shards text and JSON lines files by line; ${format} input is not supported (convert it to JSON lines)`,
     );
-  // A file path goes to the workers as an absolute path on the shared filesystem; a catalogue name as it is.
-  const model =
-    !isCatalogName(options.model) || statSync(options.model, { throwIfNoEntry: false })?.isFile()
-      ? resolve(options.model)
-      : options.model;
+  const model = await modelReferenceForWorkers(options.model);
   const [{ requireRedis }, { submitEmbedJob }, { waitForJob }] = await Promise.all([
     import("../jobs/redis.js"),
     import("../jobs/submit.js"),

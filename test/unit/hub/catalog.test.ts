@@ -176,7 +176,7 @@ describe("cached model lookup", () => {
 
   it("rejects a name that is neither a file nor in the catalogue", async () => {
     await expect(resolveModel("x")).rejects.toThrow(
-      "unknown model 'x': not a file and not one of: all-minilm-l6-v2, gemma-3-270m (a variant is chosen as name:variant)",
+      "unknown model 'x': not a file, not a Hugging Face name (hf:OWNER/REPO[:QUANT]) and not one of: all-minilm-l6-v2, gemma-3-270m (a variant is chosen as name:variant)",
     );
   });
 
