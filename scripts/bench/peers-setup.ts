@@ -40,11 +40,12 @@ export function installNodePeer(peersDirectory: string, name: NodePeerPackage): 
 
 const requirementsFile = join(scriptsDirectory, "bench", "peers-requirements.txt");
 
-/** peers-requirements.txt's pins: distribution name to version. */
+/** peers-requirements.txt's pins that hold on every platform: distribution name to version. */
 function pinnedPythonPackages(): Map<string, string> {
   const pins = readFileSync(requirementsFile, "utf8")
     .split("\n")
-    .map((line) => /^([A-Za-z0-9_.-]+)==(\S+)/.exec(line.trim()))
+    // A pin with an environment marker applies to some platforms only, so it is not checked.
+    .map((line) => /^([A-Za-z0-9_.-]+)==([^\s;]+)$/.exec(line.trim()))
     .filter((match) => match !== null);
   return new Map(pins.map(([, name, version]) => [name!, version!]));
 }

@@ -120,6 +120,17 @@ const plain: Variant[] = [{ label: "", args: [] }];
 /** sentence-transformers' default batch size, and the ONNX runners' */
 const onnxBatchSize = 32;
 const referenceName = "sentence-transformers";
+/** The Python packages the page names with their versions; the rest of the pins are counted. */
+const enginePackages = [
+  "sentence-transformers",
+  "transformers",
+  "torch",
+  "onnxruntime",
+  "openvino",
+  "nncf",
+  "optimum-onnx",
+  "onnxslim",
+];
 
 /** The prebuilt binary's CPU variants this CPU runs, baseline first. */
 function runnableCpuVariants(): string[] {
@@ -343,10 +354,9 @@ async function preparePeers(
   let python: PeersPython | undefined;
   await attempt([referenceName], () => {
     python = peersPython(options.peersDirectory, options.python);
+    const named = Object.entries(python.versions).filter(([name]) => enginePackages.includes(name));
     versions.push(
-      `Python: ${Object.entries(python.versions)
-        .map(([name, version]) => `${name} ${version ?? "missing"}`)
-        .join(", ")}`,
+      `Python: ${named.map(([name, version]) => `${name} ${version ?? "missing"}`).join(", ")} and ${Object.keys(python.versions).length - named.length} more packages as pinned in scripts/bench/peers-requirements.txt`,
     );
     if (!python.versions["sentence-transformers"]) throw new Error(`${python.python} has no sentence-transformers`);
     return [
