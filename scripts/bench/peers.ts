@@ -407,7 +407,7 @@ async function preparePeers(
             `transformers.js ${transformersJs}`,
             "transformers.js",
             file,
-            `\`pipeline("feature-extraction", …, {dtype: "${transformersJs}", session_options: {intraOpNumThreads: threads}})\` on \`${basename(file)}\`, batches of ${onnxBatchSize} in the file's order, \`{pooling: "mean", normalize: true}\`; it cuts at the tokenizer's \`model_max_length\` (${maxTokens(checkpoint)}) after adding the special tokens, so a longer text loses its final [SEP]`,
+            `\`pipeline("feature-extraction", …, {dtype: "${transformersJs}", session_options: {intraOpNumThreads: threads}})\` on \`${basename(file)}\`, texts sorted by token count in batches of ${onnxBatchSize}, \`{pooling: "mean", normalize: true}\`; it cuts at the tokenizer's \`model_max_length\` (${maxTokens(checkpoint)}) after adding the special tokens, so a longer text loses its final [SEP]`,
             options,
           ),
         );
@@ -549,6 +549,13 @@ function computeSeconds(m: Measurement | undefined): number | undefined {
   if (m === undefined) return undefined;
   const seconds = m.whole.seconds - m.first.seconds;
   return seconds > 0.05 * m.whole.seconds ? seconds : undefined;
+}
+
+/** The measurement of least compute time, among those that have one. */
+function fastest(candidates: Measurement[]): Measurement | undefined {
+  return candidates
+    .filter((m) => computeSeconds(m) !== undefined)
+    .sort((a, b) => computeSeconds(a)! - computeSeconds(b)!)[0];
 }
 
 const ratio = (numerator: number | undefined, denominator: number | undefined) =>
@@ -795,10 +802,6 @@ export async function peerBenchmark(options: PeerBenchOptions): Promise<string> 
   const reducedPrecisionOf = (workload: Workload) =>
     options.threads.flatMap((threads) => {
       const here = measurements.filter((m) => m.threads === threads && m.workload === workload);
-      const fastest = (candidates: Measurement[]) =>
-        candidates
-          .filter((m) => computeSeconds(m) !== undefined)
-          .sort((a, b) => computeSeconds(a)! - computeSeconds(b)!)[0];
       const faithful = (m: Measurement) => m.peer.name === referenceName || (agreementOf(m)?.min ?? 0) >= fidelityBar;
       const ourModes = here.filter((m) => m.peer.role === "ctxembed");
       const peerModes = here.filter((m) => m.peer.role === "peer");
@@ -859,10 +862,7 @@ export async function peerBenchmark(options: PeerBenchOptions): Promise<string> 
       );
     return `AVX2 (item 4, this CPU has AVX2 and no AVX-512): ${options.threads
       .map((threads) => {
-        const fastestAt = (candidates: Measurement[]) =>
-          candidates
-            .filter((m) => m.threads === threads && computeSeconds(m) !== undefined)
-            .sort((a, b) => computeSeconds(a)! - computeSeconds(b)!)[0];
+        const fastestAt = (candidates: Measurement[]) => fastest(candidates.filter((m) => m.threads === threads));
         const pairs: [Measurement | undefined, Measurement | undefined][] = [
           [find("ctxembed", threads, workload), fastestAt(onnxRuntime("fp32"))],
           [find("ctxembed q8_0", threads, workload), fastestAt(onnxRuntime("int8"))],
@@ -883,7 +883,12 @@ export async function peerBenchmark(options: PeerBenchOptions): Promise<string> 
     const threads = m?.threads ?? options.threads[0]!;
     const line = shellLine(
       pinned(
-        peer.invocation(join(workDirectory, "texts.txt"), join(workDirectory, "vectors"), threads, variant),
+        peer.invocation(
+          join(workDirectory, `${options.workloads[0]!.name}.txt`),
+          join(workDirectory, "vectors"),
+          threads,
+          variant,
+        ),
         cpusFor.get(threads),
       ),
       workDirectory,
