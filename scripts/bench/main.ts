@@ -5,6 +5,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
+import { loadModel } from "../../lib/embedding/embedding-model.js";
 import { cacheDirectory } from "../../lib/hub/cache.js";
 import { checkpointPath, pullModel } from "../../lib/hub/pull.js";
 import { buildNative } from "../build/build-native.mjs";
@@ -16,7 +17,7 @@ import { senseDictionaryBuild } from "./senses.js";
 import { indexBenchmark } from "./vector-index.js";
 import { serverThroughput } from "./server.js";
 import { sharedPrefixCost } from "./shared-prefix.js";
-import { sentenceThroughput, stsbSentences } from "./sentences.js";
+import { joinIntoPassages, sentenceThroughput, stsbSentences } from "./sentences.js";
 import { tokenOverhead } from "./token-overhead.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -39,7 +40,7 @@ const options = new Command("bench")
   .option("--senses-words <n>", "with --senses: words of the corpus to read", (v) => Number.parseInt(v, 10), 1_000_000)
   .option(
     "--peers",
-    "instead: llama-embedding, node-llama-cpp, transformers.js, ONNX Runtime (Node and Python) and sentence-transformers beside ctxembed at 1 and 2 threads, written to docs/bench-peers.{md,svg}",
+    "instead: llama-embedding, node-llama-cpp, transformers.js, ONNX Runtime (Node and Python, its fused graph too), OpenVINO and sentence-transformers beside ctxembed at 1 and 2 threads, on sentences and ~240-token passages, written to docs/bench-peers.{md,svg}",
   )
   .option(
     "--llama-embedding <binary>",
@@ -53,7 +54,13 @@ const options = new Command("bench")
     "--python <executable>",
     "with --peers: a Python that has sentence-transformers (default: a virtual environment made in the cache)",
   )
-  .option("--texts <n>", "with --peers: only the first n texts (quick checks)", (v) => Number.parseInt(v, 10))
+  .option(
+    "--runners <pattern>",
+    "with --peers: only the peers whose names match this regular expression (quick checks; ctxembed's own modes always run)",
+  )
+  .option("--texts <n>", "with --peers: only the first n texts of each workload (quick checks)", (v) =>
+    Number.parseInt(v, 10),
+  )
   .option(
     "--prompting",
     "instead: PromptEOL with 3 demonstrations against none over 500 STS-B inputs on gemma-3-270m (the shared prefix)",
@@ -105,6 +112,7 @@ const options = new Command("bench")
     python?: string;
     llamaEmbedding?: string;
     texts?: number;
+    runners?: string;
     prompting?: boolean;
     server?: boolean;
     phrases?: boolean;
@@ -198,7 +206,11 @@ const buildLlamaEmbedding = async () => {
 };
 
 if (options.peers) {
-  const texts = (await stsbSentences(stsbPath)).slice(0, options.texts);
+  const sentences = await stsbSentences(stsbPath);
+  // Issue #37's passages: STS-B dev sentences joined into passages of up to 240 tokens, 132 of them.
+  const tokenizer = await loadModel(modelPath, { threads: 1 });
+  const passages = joinIntoPassages(sentences, (text) => tokenizer.tokenize(text).length, 240, 132);
+  await tokenizer.dispose();
   // The catalogue model keeps the checkpoint its GGUF was converted from; a --model file needs --checkpoint.
   const checkpointDirectory =
     options.checkpoint ?? (options.model === undefined ? checkpointPath("all-minilm-l6-v2") : undefined);
@@ -216,9 +228,16 @@ if (options.peers) {
     reducedPrecisionModels,
     modelName: options.model === undefined ? "all-minilm-l6-v2" : basename(options.model, ".gguf"),
     ...(checkpointDirectory === undefined ? {} : { checkpointDirectory }),
-    texts,
-    textsName: "STS-B dev sentences",
-    quickCheck: options.texts !== undefined || options.repeats < 3,
+    workloads: [
+      { name: "sentences", description: "STS-B dev sentences", texts: sentences.slice(0, options.texts) },
+      {
+        name: "passages",
+        description: "passages of up to 240 tokens, STS-B dev sentences joined in order",
+        texts: passages.slice(0, options.texts),
+      },
+    ],
+    ...(options.runners === undefined ? {} : { runners: new RegExp(options.runners) }),
+    quickCheck: options.texts !== undefined || options.repeats < 3 || options.runners !== undefined,
     threads: [1, 2],
     repeats: options.repeats,
     workDirectory: await mkdtemp(join(tmpdir(), "ctxembed-bench-peers-")),

@@ -1,27 +1,26 @@
 // Timing and process helpers shared by the benchmark scenarios.
 import { spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface Run {
   seconds: number;
-  /** peak resident set size of the child process, in bytes (Linux: VmHWM, sampled until it exits) */
+  /** a process's peak resident set size, in bytes (its rusage after exit) */
   peakRssBytes?: number;
+  /** a process's user plus system CPU time, and that of the processes it waited for, in seconds */
+  cpuSeconds?: number;
 }
 
-/** The process's resident high-water mark in bytes, or undefined once it is gone (or off Linux). */
-function highWaterMark(pid: number): number | undefined {
-  try {
-    const kilobytes = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-    return kilobytes === undefined ? undefined : Number(kilobytes) * 1024;
-  } catch {
-    return undefined;
-  }
-}
+/** GNU time: it reads the child's rusage once the child has exited (wait4), so nothing samples the run. */
+const gnuTime = "/usr/bin/time";
 
 /**
- * Runs a command and returns its wall time and peak memory; its standard output goes to
- * `stdoutFile`, else nowhere. VmHWM only grows, so the last sample before exit is the peak, short
- * of what the final few milliseconds add (an exiting process frees memory rather than taking it).
+ * Runs a command and returns its wall time, peak memory and CPU time; its standard output goes to
+ * `stdoutFile`, else nowhere. The parent does nothing while the child runs: an earlier version
+ * sampled /proc every 5 ms, and on a 2-core machine those wake-ups preempted one of a 2-thread
+ * runner's threads, which costs the engines whose threads spin at their barriers (ONNX Runtime,
+ * OpenVINO, ggml) unequally. The child's standard error goes to a file, read only when it fails.
  */
 export function timeProcess(
   command: string,
@@ -29,31 +28,41 @@ export function timeProcess(
   env: NodeJS.ProcessEnv = process.env,
   stdoutFile?: string,
 ): Promise<Run> {
-  return new Promise((resolve, reject) => {
+  if (!existsSync(gnuTime))
+    throw new Error(
+      `${gnuTime} is missing: the bench reads each run's peak memory and CPU time from GNU time (Debian: apt-get install time)`,
+    );
+  const scratch = mkdtempSync(join(tmpdir(), "ctxembed-run-"));
+  const statsFile = join(scratch, "rusage");
+  const stderrFile = join(scratch, "stderr");
+  return new Promise<Run>((resolve, reject) => {
     const stdout = stdoutFile === undefined ? "ignore" : openSync(stdoutFile, "w");
+    const stderr = openSync(stderrFile, "w");
     const started = performance.now();
-    const child = spawn(command, args, { stdio: ["ignore", stdout, "pipe"], env });
+    // %e would round to 10 ms; the wall time is the parent's clock. %M is in KiB, %U and %S in seconds.
+    const child = spawn(gnuTime, ["--format=%M %U %S", `--output=${statsFile}`, command, ...args], {
+      stdio: ["ignore", stdout, stderr],
+      env,
+    });
     if (typeof stdout === "number") closeSync(stdout);
-    let peakRssBytes: number | undefined;
-    const sample = () => {
-      peakRssBytes = (child.pid === undefined ? undefined : highWaterMark(child.pid)) ?? peakRssBytes;
-    };
-    const sampler = setInterval(sample, 5);
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-4000);
-    });
-    child.on("error", (error) => {
-      clearInterval(sampler);
-      reject(error);
-    });
+    closeSync(stderr);
+    child.on("error", reject);
     child.on("close", (code) => {
-      clearInterval(sampler);
       const seconds = (performance.now() - started) / 1000;
-      if (code !== 0) reject(new Error(`${command} exited with ${code}:\n${stderr}`));
-      else resolve(peakRssBytes === undefined ? { seconds } : { seconds, peakRssBytes });
+      if (code !== 0) {
+        reject(new Error(`${command} exited with ${code}:\n${readFileSync(stderrFile, "utf8").slice(-4000)}`));
+        return;
+      }
+      // GNU time prints the statistics on the last line (a line before it when the command was signalled).
+      const [kibibytes, user, system] = readFileSync(statsFile, "utf8")
+        .trim()
+        .split("\n")
+        .at(-1)!
+        .split(" ")
+        .map(Number);
+      resolve({ seconds, peakRssBytes: kibibytes! * 1024, cpuSeconds: user! + system! });
     });
-  });
+  }).finally(() => rmSync(scratch, { recursive: true, force: true }));
 }
 
 /** The fastest of `repeats` runs, the usual way to read through scheduling noise. */

@@ -29,10 +29,14 @@ function writeVectors(vectors: ArrayLike<number>[]): Promise<void> {
   return writeFile(vectorsPath, new Uint8Array(matrix.buffer));
 }
 
-/** Batches of at most batchSize consecutive items. */
-function batches<T>(items: T[]): T[][] {
-  return Array.from({ length: Math.ceil(items.length / batchSize) }, (_, i) =>
-    items.slice(i * batchSize, (i + 1) * batchSize),
+/**
+ * The texts' indices sorted by token count, in batches of at most batchSize, so that a batch pads
+ * little: how an application embedding many texts feeds a padded-batch engine.
+ */
+function lengthSortedBatches(tokenCounts: number[]): number[][] {
+  const order = tokenCounts.map((_, i) => i).sort((a, b) => tokenCounts[a]! - tokenCounts[b]!);
+  return Array.from({ length: Math.ceil(order.length / batchSize) }, (_, i) =>
+    order.slice(i * batchSize, (i + 1) * batchSize),
   );
 }
 
@@ -60,7 +64,7 @@ async function nodeLlamaCpp(): Promise<ArrayLike<number>[]> {
   return vectors;
 }
 
-/** The pipeline as its documentation shows it, fed batches in the file's order. */
+/** The pipeline as its documentation shows it, fed length-sorted batches. */
 async function transformersJs(): Promise<Float32Array[]> {
   const { pipeline, env } = requirePeer("@huggingface/transformers");
   env.localModelPath = dirname(onnxModelDirectory);
@@ -70,21 +74,25 @@ async function transformersJs(): Promise<Float32Array[]> {
     dtype: basename(modelPath) === "model_quantized.onnx" ? "q8" : "fp32",
     session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
   });
-  const vectors: Float32Array[] = [];
-  for (const batch of batches(texts)) {
-    const output = await extractor(batch, { pooling: "mean", normalize: true });
+  const vectors: Float32Array[] = new Array(texts.length);
+  const tokenCounts = texts.map((text) => extractor.tokenizer.encode(text).length);
+  for (const batch of lengthSortedBatches(tokenCounts)) {
+    const output = await extractor(
+      batch.map((i) => texts[i]!),
+      { pooling: "mean", normalize: true },
+    );
     const dimensions = output.dims[1] as number;
-    for (let row = 0; row < batch.length; row++)
-      vectors.push(output.data.slice(row * dimensions, (row + 1) * dimensions));
+    batch.forEach((text, row) => {
+      vectors[text] = output.data.slice(row * dimensions, (row + 1) * dimensions);
+    });
   }
   await extractor.dispose();
   return vectors;
 }
 
 /**
- * ONNX Runtime by hand, as an application embedding many texts would use it: texts sorted by
- * token count so that a batch pads little, then mean pooling over the attention mask and L2
- * normalisation.
+ * ONNX Runtime by hand, as an application embedding many texts would use it: length-sorted
+ * batches, then mean pooling over the attention mask and L2 normalisation.
  */
 async function onnxRuntimeNode(): Promise<Float32Array[]> {
   const ort = requirePeer("onnxruntime-node");
@@ -101,9 +109,8 @@ async function onnxRuntimeNode(): Promise<Float32Array[]> {
     const all: number[] = tokenizer.encode(text).ids;
     return all.length <= maxTokens ? all : [...all.slice(0, maxTokens - 1), all.at(-1)!];
   });
-  const order = ids.map((_, i) => i).sort((a, b) => ids[a]!.length - ids[b]!.length);
   const vectors: Float32Array[] = new Array(texts.length);
-  for (const batch of batches(order)) {
+  for (const batch of lengthSortedBatches(ids.map((tokens) => tokens.length))) {
     const width = Math.max(...batch.map((i) => ids[i]!.length));
     const inputIds = new BigInt64Array(batch.length * width);
     const attentionMask = new BigInt64Array(batch.length * width);

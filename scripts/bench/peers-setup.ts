@@ -40,44 +40,59 @@ export function installNodePeer(peersDirectory: string, name: NodePeerPackage): 
 
 const requirementsFile = join(scriptsDirectory, "bench", "peers-requirements.txt");
 
-/** The versions of the peers' Python modules that import, by module name. */
-function pythonModuleVersions(python: string): Record<string, string> {
+/** peers-requirements.txt's pins that hold on every platform: distribution name to version. */
+function pinnedPythonPackages(): Map<string, string> {
+  const pins = readFileSync(requirementsFile, "utf8")
+    .split("\n")
+    // A pin with an environment marker applies to some platforms only, so it is not checked.
+    .map((line) => /^([A-Za-z0-9_.-]+)==([^\s;]+)$/.exec(line.trim()))
+    .filter((match) => match !== null);
+  return new Map(pins.map(([, name, version]) => [name!, version!]));
+}
+
+/** The installed version of each distribution named, or null where it is not installed. */
+function installedVersions(python: string, names: string[]): Record<string, string | null> {
   const probe = spawnSync(
     python,
     [
       "-c",
-      `import importlib, json
+      `import importlib.metadata, json, sys
 versions = {}
-for name in ["torch", "sentence_transformers", "transformers", "onnxruntime", "optimum", "onnx", "onnxslim", "tokenizers", "numpy"]:
+for name in sys.argv[1:]:
     try:
-        versions[name] = importlib.import_module(name).__version__
-    except Exception:
-        pass
+        versions[name] = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        versions[name] = None
 print(json.dumps(versions))`,
+      ...names,
     ],
     { encoding: "utf8" },
   );
-  return probe.status === 0 ? JSON.parse(probe.stdout) : {};
+  return probe.status === 0 ? JSON.parse(probe.stdout) : Object.fromEntries(names.map((name) => [name, null]));
 }
 
 export interface PeersPython {
   python: string;
-  versions: Record<string, string>;
+  /** every pinned distribution's installed version, null where missing */
+  versions: Record<string, string | null>;
 }
 
 /**
  * A Python with the peers' modules: the interpreter given as it is, else a virtual environment in
- * the peers directory, made and filled from peers-requirements.txt on first use.
+ * the peers directory, made and brought to peers-requirements.txt's pins whenever one differs.
  */
 export function peersPython(peersDirectory: string, given?: string): PeersPython {
   const environment = join(peersDirectory, "python");
   const python = given ?? join(environment, "bin", "python");
-  let versions = pythonModuleVersions(python);
-  if (given === undefined && versions.sentence_transformers === undefined) {
+  const pins = pinnedPythonPackages();
+  const names = [...pins.keys()];
+  let versions = installedVersions(python, names);
+  const differs = () => names.some((name) => versions[name] !== pins.get(name));
+  if (given === undefined && differs()) {
     console.error(`bench: installing ${requirementsFile} into ${environment} (torch brings gigabytes)…`);
     if (!existsSync(python)) execFileSync("python3", ["-m", "venv", environment], { stdio: "inherit" });
     execFileSync(python, ["-m", "pip", "install", "--quiet", "-r", requirementsFile], { stdio: "inherit" });
-    versions = pythonModuleVersions(python);
+    versions = installedVersions(python, names);
   }
   return { python, versions };
 }
@@ -105,6 +120,53 @@ export function onnxModel(peersDirectory: string, modelName: string, checkpoint:
     { stdio: "inherit" },
   );
   return model;
+}
+
+/** A model file in two precisions. */
+export interface PeerModelPair {
+  full: string;
+  int8: string;
+}
+
+/** One of peers-export.py's products, exported on first use. */
+function exported(python: string, checkpoint: string, onnx: OnnxModel, what: string, file: string): string {
+  if (existsSync(file)) return file;
+  console.error(`bench: exporting ${what} of ${checkpoint} into ${onnx.directory}…`);
+  execFileSync(
+    python,
+    [
+      join(scriptsDirectory, "bench", "peers-export.py"),
+      "--model",
+      checkpoint,
+      "--output",
+      onnx.directory,
+      "--what",
+      what,
+    ],
+    { stdio: "inherit" },
+  );
+  return file;
+}
+
+/**
+ * ONNX Runtime at its best: its transformer optimizer's fused graph and that graph's dynamic int8,
+ * with 7-bit weights only on CPUs without VNNI (peers-export.py says why).
+ */
+export function fusedOnnxModels(onnx: OnnxModel, checkpoint: string, python: string, vnni: boolean): PeerModelPair {
+  const int8 = vnni ? "int8" : "int8-reduced-range";
+  return {
+    full: exported(python, checkpoint, onnx, "fused", join(onnx.directory, "onnx", "model-fused.onnx")),
+    int8: exported(python, checkpoint, onnx, int8, join(onnx.directory, "onnx", `model-fused-${int8}.onnx`)),
+  };
+}
+
+/** OpenVINO IR of the checkpoint: f32 weights, and int8 weights compressed by NNCF. */
+export function openvinoModels(onnx: OnnxModel, checkpoint: string, python: string): PeerModelPair {
+  const folder = join(onnx.directory, "openvino");
+  return {
+    full: exported(python, checkpoint, onnx, "openvino", join(folder, "openvino_model.xml")),
+    int8: join(folder, "openvino_model_int8.xml"),
+  };
 }
 
 /**

@@ -22,6 +22,33 @@ export async function stsbSentences(path: string): Promise<string[]> {
   return [...new Set(pairs.flatMap((pair) => [pair.sentence1, pair.sentence2]))];
 }
 
+/**
+ * Passages of about `tokens` tokens, as search services embed them: consecutive sentences joined
+ * with a space while the passage stays within `tokens` (special tokens included, so under the
+ * model's limit nothing is cut), the first `count` of them. Joining held-out sentences keeps
+ * every engine on text none was tuned on, with more attention work a token than a sentence has.
+ */
+export function joinIntoPassages(
+  sentences: readonly string[],
+  tokenCount: (text: string) => number,
+  tokens: number,
+  count: number,
+): string[] {
+  const passages: string[] = [];
+  let current = "";
+  for (const sentence of sentences) {
+    if (passages.length === count) break;
+    const joined = current === "" ? sentence : `${current} ${sentence}`;
+    if (current !== "" && tokenCount(joined) > tokens) {
+      passages.push(current);
+      current = sentence;
+    } else current = joined;
+  }
+  if (passages.length < count)
+    throw new Error(`${sentences.length} sentences make ${passages.length} passages of ${tokens} tokens, not ${count}`);
+  return passages;
+}
+
 export async function sentenceThroughput(options: SentenceBenchOptions): Promise<string> {
   const sentences = await stsbSentences(options.stsbPath);
   const inputFile = join(options.workDirectory, "stsb-dev-sentences.txt");

@@ -108,8 +108,13 @@ preset's pooling applies unless --pooling is given. --examples holds demonstrati
 --retrieve-examples K the K nearest to each input. The summary line (and a raw sidecar) records
 the prompt options.
 
+Reduced precision: --model NAME:VARIANT picks a catalogue variant (all-minilm-l6-v2: f32, f16,
+bf16, q8_0); \`ctxembed info\` names the one this CPU runs fastest at min cosine >= 0.999 to
+sentence-transformers, as measured (fastestVariant; docs/performance.md). f32 stays the default.
+
 Examples:
   $ ctxembed embed --input sentences.txt > vectors.jsonl
+  $ ctxembed embed --model all-minilm-l6-v2:q8_0 --input corpus.txt -o vectors.jsonl   # q8_0: 8-bit weights and activations
   $ cat notes.txt | ctxembed embed --model all-minilm-l6-v2 --skip-empty
   $ ctxembed embed --text "first sentence" "second sentence" --layers last4
   $ ctxembed embed --input docs.jsonl --field body --id-field doc_id -o vectors.jsonl
