@@ -27,6 +27,14 @@ export interface PromptCommandOptions {
   retrieveExamples?: number;
 }
 
+/** The demonstrations of --examples, each with the line of the file it came from. */
+export interface Demonstrations {
+  file: string;
+  items: Demonstration[];
+  lines: number[];
+  sha256: string;
+}
+
 /** What the prompt flags asked for, checked against each other, with the demonstrations read. */
 export interface PromptChoice {
   /** the preset name, or the custom template as given */
@@ -36,7 +44,7 @@ export interface PromptChoice {
   role: PromptRole;
   task?: string;
   /** the fixed demonstrations, or the pool they are retrieved from */
-  demonstrations?: { file: string; items: Demonstration[]; sha256: string };
+  demonstrations?: Demonstrations;
   /** with a pool: how many demonstrations each input gets */
   retrieve?: number;
 }
@@ -77,11 +85,14 @@ function templateOf(given: string, role: PromptRole): CustomPresetSpec {
   return role === "query" ? { query: given } : { query: "{query}", document: given };
 }
 
-async function readDemonstrations(file: string): Promise<{ file: string; items: Demonstration[]; sha256: string }> {
+async function readDemonstrations(file: string): Promise<Demonstrations> {
   const bytes = await readFile(file);
   const items: Demonstration[] = [];
+  const lines: number[] = [];
   bytes
     .toString("utf8")
+    // Editors on Windows start UTF-8 files with a byte order mark; it is no part of the first record.
+    .replace(/^\uFEFF/, "")
     .split("\n")
     .forEach((line, index) => {
       if (line.trim().length === 0) return;
@@ -97,10 +108,11 @@ async function readDemonstrations(file: string): Promise<{ file: string; items: 
         throw new Error(`${where} needs non-empty string fields "query" and "response"`);
       }
       items.push({ query, response });
+      lines.push(index + 1);
     });
   if (items.length === 0)
     throw new Error(`${file} holds no demonstrations: --examples reads JSON lines with "query" and "response"`);
-  return { file, items, sha256: createHash("sha256").update(bytes).digest("hex") };
+  return { file, items, lines, sha256: createHash("sha256").update(bytes).digest("hex") };
 }
 
 /**
@@ -175,7 +187,11 @@ export async function readPromptChoice(
   };
 }
 
-/** The library's prompt options; `model` embeds the pool of --retrieve-examples (once, on its first use), and is needed only then. */
+/**
+ * The library's prompt options. With `model` (needed for the pool of --retrieve-examples, which
+ * it embeds on first use), the template and every demonstration are checked against the model's
+ * token limit first: one that cannot fit with any input is refused by its line, before any work.
+ */
 export function promptOptionsFor(choice: PromptChoice, model?: EmbeddingModel): PromptOptions {
   const { template, role, task, demonstrations, retrieve } = choice;
   if (retrieve !== undefined && model === undefined)
@@ -186,7 +202,32 @@ export function promptOptionsFor(choice: PromptChoice, model?: EmbeddingModel): 
       : retrieve === undefined
         ? demonstrations.items
         : { selector: model!.demonstrationSelector(demonstrations.items), k: retrieve };
-  return { template, role, ...(task === undefined ? {} : { task }), ...(examples === undefined ? {} : { examples }) };
+  const options = {
+    template,
+    role,
+    ...(task === undefined ? {} : { task }),
+    ...(examples === undefined ? {} : { examples }),
+  };
+  if (model) {
+    try {
+      model.checkPrompt(options);
+    } catch (error) {
+      throw new Error(onCommandLine((error as Error).message, choice));
+    }
+  }
+  return options;
+}
+
+/** The library's names for a prompt's parts, as the command line gave them. */
+function onCommandLine(message: string, { given, demonstrations }: PromptChoice): string {
+  const template = given.includes("{") ? "the --prompt template" : `--prompt ${given}`;
+  return message
+    .replace(
+      /^(?:prompt\.examples|the demonstration pool's) ?\[(\d+)\]/,
+      (_found, index: string) => `line ${demonstrations?.lines[Number(index)]} of ${demonstrations?.file} (--examples)`,
+    )
+    .replace(/^the prompt's template and instruction \(task\)/, `${template} with its --task`)
+    .replace(/^the prompt's template/, template);
 }
 
 /** The prompt options as a distributed job carries them (JSON): a retrieval pool goes as its demonstrations and k. */
