@@ -11,6 +11,7 @@ import type { EmbedOptions } from "../embedding/embed-options.js";
 import type { EmbeddingModel } from "../embedding/embedding-model.js";
 import type { PromptRole } from "../prompts/prompting.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
+import { parseJsonLines } from "../util/json-lines.js";
 import { inputFormatOf, type InputOptions, type InputRecord } from "./inputs.js";
 
 // 2: the input is checked record by record against <output>.meta.digests, not by its first 4 KiB.
@@ -238,16 +239,8 @@ async function readDigests(output: string): Promise<DigestChunk[] | undefined> {
     throw new Error(`cannot read ${path}: ${error.message}`);
   });
   if (text === undefined) return undefined;
-  const chunks: DigestChunk[] = [];
-  for (const [index, line] of text.split("\n").entries()) {
-    if (line.length === 0) continue;
-    try {
-      chunks.push(JSON.parse(line) as DigestChunk);
-    } catch {
-      // A crash while appending leaves a cut last line: the chunk it described was not written either.
-      if (index < text.split("\n").length - 2) throw new Error(`${path}: line ${index + 1} is not JSON`);
-    }
-  }
+  // A crash while appending leaves a cut last line: the chunk it described was not written either.
+  const chunks = parseJsonLines(text, path, { cutLastLine: true }).map(({ value }) => value as DigestChunk);
   return chunks;
 }
 

@@ -3,7 +3,7 @@ import { poolingModes } from "../../vectors/pooling.js";
 import { precisions, type Precision } from "../../output/quantize.js";
 import type { EmbedOptions } from "../../embedding/embed-options.js";
 import { runCorpusJob } from "../corpus-job.js";
-import { openInput } from "../inputs.js";
+import { checkCorpusOutput, openInput } from "../inputs.js";
 import { runIdentity } from "../run-record.js";
 import { embeddingSink, outputFormats, type OutputFormat } from "../sinks.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
@@ -150,6 +150,7 @@ See docs/distributed.md.`,
       }
       if (options.format !== "jsonl" && !options.output)
         command.error(`error: --format ${options.format} needs --output FILE`, { exitCode: 2 });
+      await checkCorpusOutput(options.output, options);
       const reader = await openInput(options);
       const model = await openModel(options);
       try {

@@ -15,6 +15,7 @@ import {
   type Demonstration,
   type PromptPreset,
 } from "../../prompts/templates.js";
+import { parseJsonLines, type JsonLine } from "../../util/json-lines.js";
 import { positiveInteger } from "./source-options.js";
 import type { JobEmbedOptions } from "../jobs/spec.js";
 import type { PromptRecord } from "../run-record.js";
@@ -89,27 +90,20 @@ async function readDemonstrations(file: string): Promise<Demonstrations> {
   const bytes = await readFile(file);
   const items: Demonstration[] = [];
   const lines: number[] = [];
-  bytes
-    .toString("utf8")
-    // Editors on Windows start UTF-8 files with a byte order mark; it is no part of the first record.
-    .replace(/^\uFEFF/, "")
-    .split("\n")
-    .forEach((line, index) => {
-      if (line.trim().length === 0) return;
-      const where = `line ${index + 1} of ${file}`;
-      let record: unknown;
-      try {
-        record = JSON.parse(line);
-      } catch {
-        throw new Error(`${where} is not JSON: --examples reads JSON lines with "query" and "response"`);
-      }
-      const { query, response } = (record ?? {}) as { query?: unknown; response?: unknown };
-      if (typeof query !== "string" || query.length === 0 || typeof response !== "string" || response.length === 0) {
-        throw new Error(`${where} needs non-empty string fields "query" and "response"`);
-      }
-      items.push({ query, response });
-      lines.push(index + 1);
-    });
+  let records: JsonLine[];
+  try {
+    records = parseJsonLines(bytes.toString("utf8"), file);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; --examples reads JSON lines with "query" and "response"`);
+  }
+  for (const { value, line, where } of records) {
+    const { query, response } = (value ?? {}) as { query?: unknown; response?: unknown };
+    if (typeof query !== "string" || query.length === 0 || typeof response !== "string" || response.length === 0) {
+      throw new Error(`${where} needs non-empty string fields "query" and "response"`);
+    }
+    items.push({ query, response });
+    lines.push(line);
+  }
   if (items.length === 0)
     throw new Error(`${file} holds no demonstrations: --examples reads JSON lines with "query" and "response"`);
   return { file, items, lines, sha256: createHash("sha256").update(bytes).digest("hex") };

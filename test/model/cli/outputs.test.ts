@@ -5,7 +5,7 @@
 // partial outputs say so, and a resume onto the wrong file is refused by name. The tiny
 // random-weight model is enough: these are mechanics, not vector quality.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { linkSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -281,11 +281,30 @@ describe("the command line", () => {
     );
   });
 
-  it("a write error names the file", () => {
+  it("an output in a missing folder is refused before any work, naming it", () => {
     const run = ctxembed(
       embed("--text", "x", "--format", "npy", "--output", join(directory, "no-such-folder", "out.npy")),
     );
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/cannot write .*no-such-folder\/out\.npy/);
+    expect(run.stderr).toMatch(/output .*no-such-folder\/out\.npy: its folder .*no-such-folder does not exist/);
+    expect(run.stderr).not.toMatch(/embedded/);
+  });
+
+  it("an output that is its own input, by name, symbolic link or hard link, or a folder, is refused before any work", () => {
+    const input = join(directory, "own-input.txt");
+    const text = `${sentences(3).join("\n")}\n`;
+    writeFileSync(input, text);
+    symlinkSync(input, join(directory, "own-input-link.txt"));
+    linkSync(input, join(directory, "own-input-hard.txt"));
+    for (const output of ["own-input.txt", "own-input-link.txt", "own-input-hard.txt"]) {
+      const run = ctxembed(embed("--input", input, "-o", join(directory, output)));
+      expect(run.status, output).toBe(1);
+      expect(run.stderr).toMatch(/output .* is the input \(.*own-input\.txt\): it would be overwritten/);
+      expect(readFileSync(input, "utf8")).toBe(text);
+    }
+    const folder = ctxembed(embed("--input", input, "-o", directory));
+    expect(folder.status).toBe(1);
+    expect(folder.stderr).toMatch(/output .* is a folder: name a file inside it/);
+    expect(folder.stderr).not.toMatch(/EISDIR|embedded/);
   });
 });
