@@ -302,6 +302,21 @@ describe("the command line", () => {
       expect(run.stderr).toMatch(/output .* is the input \(.*own-input\.txt\): it would be overwritten/);
       expect(readFileSync(input, "utf8")).toBe(text);
     }
+    const senses = ctxembed([
+      "senses",
+      "build",
+      "--model",
+      modelFile,
+      "--corpus",
+      input,
+      "--min-count",
+      "1",
+      "--out",
+      input,
+    ]);
+    expect(senses.status).toBe(1);
+    expect(senses.stderr).toMatch(/output .* is the corpus \(.*own-input\.txt\): it would be overwritten/);
+    expect(readFileSync(input, "utf8")).toBe(text);
     const folder = ctxembed(embed("--input", input, "-o", directory));
     expect(folder.status).toBe(1);
     expect(folder.stderr).toMatch(/output .* is a folder: name a file inside it/);
