@@ -10,7 +10,7 @@ import type { Embedding, EmbeddingModel } from "../embedding/embedding-model.js"
 import type { EmbedInput, EmbedOptions } from "../embedding/embed-options.js";
 import type { InputReader, InputRecord } from "./inputs.js";
 import { watchInterrupts } from "./interrupt.js";
-import { checkResumable, writeRunRecord, type RunIdentity } from "./run-record.js";
+import { checkResumable, InputDigests, writeRunRecord, type RunIdentity } from "./run-record.js";
 import type { VectorSink } from "./sinks.js";
 import { ExitError, formatDuration, note, ProgressLine } from "./terminal.js";
 
@@ -35,6 +35,8 @@ interface Totals {
   items: number;
   tokens: number;
   truncated: number;
+  /** inputs whose prompt left demonstrations out to keep the input whole */
+  fewerExamples: number;
 }
 
 /**
@@ -60,7 +62,7 @@ export async function runCorpusJob(
   const interrupts = watchInterrupts();
   const progress = new ProgressLine();
   const started = performance.now();
-  const totals: Totals = { items: 0, tokens: 0, truncated: 0 };
+  const totals: Totals = { items: 0, tokens: 0, truncated: 0, fewerExamples: 0 };
   let firstRead: number | undefined;
   await record(false);
 
@@ -69,6 +71,12 @@ export async function runCorpusJob(
     for (const result of embedded) {
       totals.tokens += result.tokenCount;
       if (result.truncated) totals.truncated++;
+      if ((result.examplesDropped ?? 0) > 0 && totals.fewerExamples++ === 0) {
+        progress.clear();
+        note(
+          `some inputs with their demonstrations are longer than the ${model.maxSequenceTokens} tokens ${model.info.name} embeds: those inputs get fewer demonstrations (the farthest from the input left out first), counted in the summary`,
+        );
+      }
     }
     progress.update(() => progressText(totals, started, reader.position(), firstRead));
   };
@@ -76,13 +84,25 @@ export async function runCorpusJob(
   try {
     const tooFew = (seen: number) =>
       `${sink.output} holds ${done} results but ${reader.name} has only ${seen} inputs: it is not this input's output`;
-    const records = skipDone(reader.records(interrupts.signal), done, tooFew, interrupts.signal);
+    // An output file's results are matched to the records they were made from (run-record.ts).
+    let digests: InputDigests | undefined;
+    const read = reader.records(interrupts.signal);
+    let records: AsyncIterable<InputRecord>;
+    if (!sink.output || !identity) records = skipDone(read, done, tooFew, interrupts.signal);
+    else if (job.resume) {
+      const resumed = { output: sink.output, done, tooFew, signal: interrupts.signal };
+      records = InputDigests.resume(read, resumed, (ready) => (digests = ready));
+    } else {
+      digests = await InputDigests.start(sink.output);
+      records = read;
+    }
     const onChunkRead = (): void => {
       firstRead ??= reader.position()?.read;
     };
     const run = {
       chunk: job.chunk,
       signal: interrupts.signal,
+      beforeWrite: (written: InputRecord[]) => digests?.append(written),
       onChunkRead,
       onWritten: written,
       ...(job.inputOf ? { inputOf: job.inputOf } : {}),
@@ -103,7 +123,7 @@ export async function runCorpusJob(
   const seconds = (performance.now() - started) / 1000;
   const earlier = done > 0 ? `, after the ${done} already in ${sink.output}` : "";
   note(
-    `embedded ${totals.items} inputs (${totals.tokens} tokens, ${totals.truncated} truncated) in ${seconds.toFixed(1)} s with ${model.info.name}${settings ? `, ${settings}` : ""}${earlier}`,
+    `embedded ${totals.items} inputs (${totals.tokens} tokens, ${totals.truncated} truncated${totals.fewerExamples > 0 ? `, ${totals.fewerExamples} with fewer demonstrations` : ""}) in ${seconds.toFixed(1)} s with ${model.info.name}${settings ? `, ${settings}` : ""}${earlier}`,
   );
   const exitCode = interrupts.exitCode();
   if (exitCode !== undefined) {
@@ -120,6 +140,8 @@ export interface EmbedRecordsOptions {
   signal?: AbortSignal;
   onChunkRead?: () => void;
   onWritten?: (results: Embedding[]) => void;
+  /** called with a chunk's records before its results are written */
+  beforeWrite?: (records: InputRecord[]) => Promise<void> | undefined;
   /** what the model reads for a record (default: its text) */
   inputOf?: (record: InputRecord) => EmbedInput;
 }
@@ -137,6 +159,7 @@ export async function embedRecords(
 ): Promise<void> {
   const writeChunk = async ({ records, results }: Chunk): Promise<void> => {
     const embedded = await results;
+    await run.beforeWrite?.(records);
     await sink.write(embedded, records);
     run.onWritten?.(embedded);
   };

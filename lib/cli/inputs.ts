@@ -7,6 +7,8 @@ import { stat } from "node:fs/promises";
 import { extname } from "node:path";
 import { addAbortSignal, type Readable } from "node:stream";
 import { parse } from "csv-parse";
+import { parseJsonLine, withoutByteOrderMark } from "../util/json-lines.js";
+import { checkOutputPath } from "../util/output-path.js";
 
 export const inputFormats = ["text", "jsonl", "csv", "tsv"] as const;
 export type InputFormat = (typeof inputFormats)[number];
@@ -77,6 +79,16 @@ const formatsByExtension: Record<string, InputFormat> = {
 /** The format named by --input-format, else the file's extension, else plain text. */
 export function inputFormatOf(options: Pick<InputOptions, "input" | "inputFormat">): InputFormat {
   return options.inputFormat ?? formatsByExtension[extname(options.input).toLowerCase()] ?? "text";
+}
+
+/**
+ * Refuses, before any work, an output file that cannot be written (a folder, a missing folder)
+ * or that is the input itself, by name or by a symbolic or hard link: it would be overwritten.
+ */
+export async function checkCorpusOutput(output: string | undefined, options: InputOptions): Promise<void> {
+  if (output === undefined) return;
+  const fromFile = !options.text && options.input !== "-";
+  await checkOutputPath(output, { files: fromFile ? [{ path: options.input, role: "the input" }] : [] });
 }
 
 export async function openInput(options: InputOptions): Promise<InputReader> {
@@ -175,12 +187,15 @@ async function* numberedLines(stream: Readable, name: string, options: InputOpti
       );
     }
   };
+  // A byte order mark starts the file, not its first line; one at the start of a later line is text.
+  const firstLine = (options.range?.start ?? 0) === 0 ? index : -1;
+  const line = (parts: Buffer[]): string => (index === firstLine ? withoutByteOrderMark(decode(parts)) : decode(parts));
   for await (const block of stream as AsyncIterable<Buffer>) {
     let start = 0;
     for (let at = block.indexOf(10); at >= 0; at = block.indexOf(10, start)) {
       if (pendingBytes + at - start > limit) throw tooLong();
       pending.push(block.subarray(start, at));
-      yield [index, decode(pending)];
+      yield [index, line(pending)];
       index++;
       pending = [];
       pendingBytes = 0;
@@ -192,7 +207,7 @@ async function* numberedLines(stream: Readable, name: string, options: InputOpti
       pending.push(block.subarray(start));
     }
   }
-  if (pendingBytes > 0) yield [index, decode(pending)];
+  if (pendingBytes > 0) yield [index, line(pending)];
 }
 
 const textRecords: RecordParser = async function* (stream, name, options) {
@@ -207,12 +222,7 @@ const jsonRecords: RecordParser = async function* (stream, name, options) {
   for await (const [index, line] of numberedLines(stream, name, options)) {
     const where = `line ${index + 1} of ${name}`;
     if (!keep(line.trim(), where, options)) continue;
-    let record: unknown;
-    try {
-      record = JSON.parse(line);
-    } catch (error) {
-      throw new SyntaxError(`${where} is not valid JSON: ${(error as Error).message}`);
-    }
+    const record = parseJsonLine(line, where);
     if (typeof record !== "object" || record === null || Array.isArray(record))
       throw new TypeError(`${where} is not a JSON object`);
     const text = (record as Record<string, unknown>)[options.field];

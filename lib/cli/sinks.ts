@@ -5,6 +5,7 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { truncate } from "node:fs/promises";
+import { parseJsonLine } from "../util/json-lines.js";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { Embedding } from "../embedding/embedding-model.js";
@@ -44,7 +45,7 @@ async function completeLines(path: string): Promise<number> {
   const check = (line: Buffer): void => {
     let record: unknown;
     try {
-      record = JSON.parse(line.toString("utf8"));
+      record = parseJsonLine(line.toString("utf8"), `line ${lines + 1}`);
     } catch {
       record = undefined;
     }

@@ -25,7 +25,14 @@ import {
 } from "./embed-options.js";
 import { modelInfo, refuseUnembeddableArchitecture, type ModelInfo } from "./model-info.js";
 import { repackByDefault } from "./weight-repacking.js";
-import { applyPromptAt, type PromptPlan } from "../prompts/prompting.js";
+import {
+  applyPromptAt,
+  checkPromptParts,
+  planPrompt,
+  type PromptBudget,
+  type PromptOptions,
+  type PromptPlan,
+} from "../prompts/prompting.js";
 import type { ProgressCallback } from "../hub/pull.js";
 
 export interface LoadOptions {
@@ -65,6 +72,8 @@ export interface Embedding {
   tokenCount: number;
   /** whether the input was cut to maxSequenceTokens */
   truncated: boolean;
+  /** with `prompt`: demonstrations left out so that the prompt fits maxSequenceTokens with the whole input */
+  examplesDropped?: number;
   /** how many windows a long input was split into (1 when it fitted) */
   windows: number;
   /** with `prompt`: the text the model embedded, the input in its prompt (token ranges index into it; span ranges into the input) */
@@ -120,6 +129,13 @@ const separateStreamCells = 16_384;
 // Below this a shared prefix saves less than the extra decode call costs.
 const minimumSharedPrefix = 8;
 
+/** What a prompt did to one input: the input as given, and what made way for it. */
+interface PromptFit {
+  input: string;
+  examplesDropped: number;
+  cut: boolean;
+}
+
 /**
  * The inputs in their prompts, each span resolved in its own input and moved to where the input
  * sits in the prompt (a phrase is found in the input, never in a demonstration).
@@ -127,10 +143,12 @@ const minimumSharedPrefix = 8;
 async function promptedInputs(
   inputs: NormalizedInput[],
   plan: PromptPlan,
-): Promise<{ inputs: NormalizedInput[]; inputStarts: number[] }> {
+  budget: PromptBudget,
+): Promise<{ inputs: NormalizedInput[]; inputStarts: number[]; fits: PromptFit[] }> {
   const prompted = await applyPromptAt(
     inputs.map((input) => input.text),
     plan,
+    budget,
   );
   return {
     inputs: prompted.map(({ text, inputStart }, i) => ({
@@ -141,13 +159,20 @@ async function promptedInputs(
       }),
     })),
     inputStarts: prompted.map((text) => text.inputStart),
+    fits: prompted.map(({ examplesDropped, cut }, i) => ({ input: inputs[i]!.text, examplesDropped, cut })),
   };
 }
 
 /** A prompted input's result: spans' characters back in the input's own indices, and the prompted text beside them. */
-function inInputCoordinates(result: Embedding, promptedText: string, inputStart: number): Embedding {
+function inInputCoordinates(result: Embedding, promptedText: string, inputStart: number, fit: PromptFit): Embedding {
   const spans = result.spans?.map((span) => ({ ...span, start: span.start - inputStart, end: span.end - inputStart }));
-  return { ...result, promptedText, ...(spans ? { spans } : {}) };
+  return {
+    ...result,
+    promptedText,
+    examplesDropped: fit.examplesDropped,
+    truncated: result.truncated || fit.cut,
+    ...(spans ? { spans } : {}),
+  };
 }
 
 /** Applies Matryoshka truncation and the storage precision to the sentence vector. */
@@ -182,6 +207,8 @@ export class EmbeddingModel {
   private readonly contexts = new Map<string, Promise<ContextSlot>>();
   /** embed calls under way, which dispose() lets finish */
   private readonly running = new Set<Promise<unknown>>();
+  /** demonstrations (fixed, or a selector's pool) already checked against maxSequenceTokens */
+  private readonly checkedExamples = new WeakSet<object>();
   private disposal: Promise<void> | undefined;
 
   private constructor(
@@ -314,9 +341,9 @@ export class EmbeddingModel {
   }
 
   private async embedMany(given: NormalizedInput[], settings: EmbedSettings): Promise<Embedding[]> {
-    const { inputs, inputStarts } = settings.prompt
-      ? await promptedInputs(given, settings.prompt)
-      : { inputs: given, inputStarts: undefined };
+    const { inputs, inputStarts, fits } = settings.prompt
+      ? await this.promptedInputs(given, settings)
+      : { inputs: given, inputStarts: undefined, fits: undefined };
     const tokenLevel =
       settings.layers !== undefined ||
       settings.tokens ||
@@ -328,7 +355,7 @@ export class EmbeddingModel {
       : this.info.causal && settings.pooling === "last"
         ? "last-token"
         : "pooled";
-    const prepared = inputs.map((input, index) => this.prepare(input, index, settings));
+    const prepared = inputs.map((input, index) => this.prepare(input, index, settings, fits?.[index]));
     const outputs = await this.run(
       prepared.flatMap((input) => input.sequences),
       settings,
@@ -341,11 +368,58 @@ export class EmbeddingModel {
       const result = tokenLevel
         ? this.assembleTokenLevel(input, own, width, settings)
         : this.assemblePooled(input, own[0]!.pooled!, settings);
-      return storageForm(inputStarts ? inInputCoordinates(result, input.text, inputStarts[i]!) : result, settings);
+      return storageForm(
+        inputStarts ? inInputCoordinates(result, input.text, inputStarts[i]!, fits![i]!) : result,
+        settings,
+      );
     });
   }
 
-  private prepare(input: NormalizedInput, index: number, settings: EmbedSettings): PreparedInput {
+  /**
+   * Refuses a prompt whose template (with its instruction) or one of whose demonstrations cannot
+   * fit in maxSequenceTokens with any input, naming the part; embed() checks the same before its
+   * first input, so this only moves the error before any work.
+   */
+  checkPrompt(prompt: PromptOptions): void {
+    this.refuseWhenDisposed();
+    const plan = planPrompt(prompt)!;
+    this.checkPromptParts(plan, this.promptBudget(plan, false));
+  }
+
+  private checkPromptParts(plan: PromptPlan, budget: PromptBudget): void {
+    // Each set of demonstrations is checked once per model: a CLI run embeds with the same one per chunk.
+    const examples = Array.isArray(plan.examples) ? plan.examples : plan.examples.selector;
+    checkPromptParts(this.checkedExamples.has(examples) ? { ...plan, examples: [] } : plan, budget);
+    this.checkedExamples.add(examples);
+  }
+
+  private promptBudget(plan: PromptPlan, cutInputs: boolean): PromptBudget {
+    const eos = this.info.specialTokens.eos;
+    return {
+      model: this.info.name,
+      maxTokens: this.maxSequenceTokens,
+      countTokens: (text) => {
+        const ids = this.requireNative().tokenize(text, true, false);
+        return ids.length + (plan.preset.appendEos && eos >= 0 && ids[ids.length - 1] !== eos ? 1 : 0);
+      },
+      cutInputs,
+    };
+  }
+
+  private async promptedInputs(
+    given: NormalizedInput[],
+    settings: EmbedSettings,
+  ): Promise<{ inputs: NormalizedInput[]; inputStarts: number[]; fits: PromptFit[] }> {
+    const plan = settings.prompt!;
+    // Windows split a long input instead, and a span could end up past a cut input's end.
+    const cutInputs =
+      settings.truncate && settings.window === undefined && given.every((input) => input.spans.length === 0);
+    const budget = this.promptBudget(plan, cutInputs);
+    this.checkPromptParts(plan, budget);
+    return promptedInputs(given, plan, budget);
+  }
+
+  private prepare(input: NormalizedInput, index: number, settings: EmbedSettings, fit?: PromptFit): PreparedInput {
     const tokenized = this.requireNative().tokenize(input.text, true, false);
     const frame = specialFrame(tokenized, this.info.specialTokens);
     // Whitespace, NUL, U+FFFD or lone combining marks tokenize to nothing: refused as "" is, instead
@@ -370,7 +444,7 @@ export class EmbeddingModel {
         ({ ids, truncated } = truncateTokens(all, this.maxSequenceTokens, frame));
       } else {
         throw new RangeError(
-          `inputs[${index}] has ${all.length} tokens but ${this.info.name} embeds at most ${this.maxSequenceTokens} (pass truncate: true to cut it, or window: true to split it)`,
+          `inputs[${index}] has ${this.tokensAsGiven(all.length, fit)} but ${this.info.name} embeds at most ${this.maxSequenceTokens} (pass truncate: true to cut it, or window: true to split it)`,
         );
       }
     }
@@ -484,6 +558,13 @@ export class EmbeddingModel {
       ...(tokens ? { tokens } : {}),
       ...(input.spans.length > 0 ? { spans } : {}),
     };
+  }
+
+  /** An over-long input's tokens, the prompt's apart: "300 tokens", or "300 tokens, 14 more in its prompt …". */
+  private tokensAsGiven(total: number, fit: PromptFit | undefined): string {
+    if (!fit) return `${total} tokens`;
+    const own = this.requireNative().tokenize(fit.input, false, false).length;
+    return `${own} tokens, ${total - own} more in its prompt ${fit.examplesDropped > 0 ? "without demonstrations" : ""}`.trimEnd();
   }
 
   private align(text: string, ids: Int32Array): TokenSpan[] {

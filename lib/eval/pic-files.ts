@@ -4,6 +4,7 @@
 // and on the way out, so that a wrong offset is reported with its place, not scored as a miss.
 import { readFile, writeFile } from "node:fs/promises";
 import { isJsonObject, type JsonObject } from "../util/json-files.js";
+import { parseJsonLines } from "../util/json-lines.js";
 import { describe, requireInteger, requireText } from "../util/validate.js";
 import type { PhraseAnswer, PhraseRetrievalItem, PhraseSimilarityPair } from "./pic-data.js";
 
@@ -86,15 +87,7 @@ function locate(records: unknown[], path: string): Located[] {
 }
 
 function jsonLines(text: string, path: string): Located[] {
-  return text.split("\n").flatMap((line, i) => {
-    if (line.trim().length === 0) return [];
-    const where = `line ${i + 1} of ${path}`;
-    try {
-      return [{ value: JSON.parse(line) as unknown, where }];
-    } catch (error) {
-      throw new SyntaxError(`${where} is not valid JSON: ${(error as Error).message}`);
-    }
-  });
+  return parseJsonLines(text, path).map(({ value, where }) => ({ value, where }));
 }
 
 const labels = new Map<unknown, boolean>([

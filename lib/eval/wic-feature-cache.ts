@@ -2,9 +2,10 @@
 // JSON file per model file, feature group and set of pairs, under the ctxembed cache, so that a
 // cross-validation grid or a second run of `eval wic` reads them instead of embedding again.
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { cacheDirectory, partialPathFor } from "../hub/cache.js";
+import { cacheDirectory } from "../hub/cache.js";
+import { writeFileAtomic } from "../util/atomic-file.js";
 import { sha256File } from "../hub/wheel.js";
 import type { WicPair } from "./wic.js";
 
@@ -39,8 +40,7 @@ export async function cachedFeatures<T>(
   if (kept !== undefined) return kept;
   const value = await compute();
   await mkdir(dirname(path), { recursive: true });
-  const partial = partialPathFor(path);
-  await writeFile(partial, JSON.stringify(value));
-  await rename(partial, path);
+  // Two evaluations of one group may race to fill the cache: each writes a whole file.
+  await writeFileAtomic(path, JSON.stringify(value));
   return value;
 }

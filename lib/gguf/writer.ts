@@ -1,7 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { open, rename, unlink, type FileHandle } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-
+import type { FileHandle } from "node:fs/promises";
+import { openAtomicFile } from "../util/atomic-file.js";
 import {
   alignUp,
   GGML_MAX_DIMS,
@@ -76,9 +74,9 @@ export interface GgufTensorToWrite {
 }
 
 /**
- * Writes a GGUF v3 file. Tensor data is streamed, never held in memory as a whole; the file is
- * written next to `path` under a temporary name and renamed into place only once complete, so an
- * interrupted write never leaves a partial model at `path`.
+ * Writes a GGUF v3 file. Tensor data is streamed, never held in memory as a whole; the file
+ * appears at `path` whole or not at all (lib/util/atomic-file.ts: its temporary is removed on
+ * an error, on exit and on a signal).
  */
 export async function writeGgufFile(
   path: string,
@@ -90,10 +88,9 @@ export async function writeGgufFile(
   const layout = layOutTensors(tensors, alignment);
   const header = encodeHeader(entries, layout);
 
-  const temporaryPath = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.partial`);
-  const handle = await open(temporaryPath, "wx");
+  const file = await openAtomicFile(path);
   try {
-    const output = new SequentialWriter(handle);
+    const output = new SequentialWriter(file.handle);
     await output.write(header);
     await output.padTo(alignment);
     for (const { tensor, byteLength } of layout) {
@@ -110,14 +107,11 @@ export async function writeGgufFile(
       }
       await output.padTo(alignment);
     }
-    await handle.sync();
-    await handle.close();
-    await rename(temporaryPath, path);
   } catch (error) {
-    await handle.close().catch(() => undefined);
-    await unlink(temporaryPath).catch(() => undefined);
+    await file.abort();
     throw error;
   }
+  await file.commit();
 }
 
 interface PlacedTensor {

@@ -1,10 +1,10 @@
 import { availableParallelism } from "node:os";
-import { rename, rm, stat } from "node:fs/promises";
-import { resolve } from "node:path";
+import { stat } from "node:fs/promises";
 import { GgmlType, LlamaFileType } from "../gguf/format.js";
 import { readGgufHeader } from "../gguf/reader.js";
 import { nativeAddon } from "../native/addon.js";
-import { partialPathFor } from "./cache.js";
+import { reserveTemporary } from "../util/atomic-file.js";
+import { checkOutputPath } from "../util/output-path.js";
 import { smoothingObstacle, writeSmoothedModel } from "./smoothing.js";
 
 /**
@@ -68,8 +68,9 @@ const UNQUANTIZED_OUTPUTS: ReadonlySet<QuantizeType> = new Set(["f32", "f16", "b
 
 /**
  * Writes `outputPath`: the GGUF at `inputPath` with its weights converted to `type` by
- * llama.cpp's llama_model_quantize (the code behind llama-quantize). The file is written under a
- * partial name and renamed at the end, so a failed or interrupted run leaves no output.
+ * llama.cpp's llama_model_quantize (the code behind llama-quantize). The output path is checked
+ * first; the file is written under a temporary name and moved into place at the end, so a failed
+ * or interrupted run leaves no output, hidden or not.
  */
 export async function quantizeModel(
   inputPath: string,
@@ -83,9 +84,8 @@ export async function quantizeModel(
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1)
     throw new RangeError(`threads must be a positive integer, got ${threads}`);
-  if (resolve(inputPath) === resolve(outputPath)) {
-    throw new Error(`the output must be a different file from the input (${inputPath})`);
-  }
+  // Before any work: a folder, a missing folder or the input itself would fail (or be lost) only at the end.
+  await checkOutputPath(outputPath, { files: [{ path: inputPath, role: "the input" }] });
   const header = await readGgufHeader(inputPath);
   const quantized = header.tensors.filter((tensor) => !UNQUANTIZED_TYPES.has(tensor.type as GgmlType));
   if (quantized.length > 0 && !options.allowRequantize) {
@@ -100,21 +100,22 @@ export async function quantizeModel(
     throw new Error(`${inputPath} cannot be smoothed: ${obstacle}`);
   }
   const smoothed = options.smoothActivations !== false && obstacle === undefined;
-  const partial = partialPathFor(outputPath);
-  const smoothedPath = `${partial}.smoothed`;
+  // Both temporaries are removed on an error, and on exit or a signal (lib/util/atomic-file.ts).
+  const written = reserveTemporary(outputPath);
+  const smoothedCopy = reserveTemporary(`${outputPath}.smoothed`);
   try {
-    if (smoothed) await writeSmoothedModel(inputPath, smoothedPath, { threads });
-    await nativeAddon().quantizeModel(smoothed ? smoothedPath : inputPath, partial, {
+    if (smoothed) await writeSmoothedModel(inputPath, smoothedCopy.temporaryPath, { threads });
+    await nativeAddon().quantizeModel(smoothed ? smoothedCopy.temporaryPath : inputPath, written.temporaryPath, {
       fileType: llamaFileTypeOf(type),
       threads,
       allowRequantize: options.allowRequantize ?? false,
     });
-    await rename(partial, outputPath);
+    await written.commit();
   } catch (error) {
-    await rm(partial, { force: true });
+    await written.discard();
     throw error;
   } finally {
-    await rm(smoothedPath, { force: true });
+    await smoothedCopy.discard();
   }
   return {
     outputPath,

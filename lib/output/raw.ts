@@ -4,7 +4,8 @@
 // sidecar is written when the file is opened (complete: false, 0 rows) and rewritten with the
 // true count on close, "complete" staying false when the run failed or was interrupted; a file a
 // crash left behind is measured by its size when resumed.
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
+import { writeFileAtomic } from "../util/atomic-file.js";
 import { isDeepStrictEqual } from "node:util";
 import {
   RowAppender,
@@ -101,7 +102,7 @@ export class RawWriter {
   }
 }
 
-/** Written beside and renamed over the old one, so a crash never leaves half a sidecar. */
+/** Whole or not at all (lib/util/atomic-file.ts), so a crash never leaves half a sidecar. */
 async function writeSidecar(
   path: string,
   { dtype, width }: RowLayout,
@@ -111,8 +112,7 @@ async function writeSidecar(
 ): Promise<void> {
   const sidecar: Sidecar = { shape: [rows, width], dtype, complete, ...metadata };
   const target = sidecarPath(path);
-  await writeFile(`${target}.partial`, `${JSON.stringify(sidecar, null, 2)}\n`);
-  await rename(`${target}.partial`, target);
+  await writeFileAtomic(target, `${JSON.stringify(sidecar, null, 2)}\n`);
 }
 
 async function readSidecar(path: string): Promise<Sidecar | undefined> {

@@ -32,6 +32,11 @@ export class DemonstrationSelector {
     return this.pool.length;
   }
 
+  /** The pool, in its order. */
+  get demonstrations(): readonly Demonstration[] {
+    return this.pool;
+  }
+
   /** The k demonstrations nearest to `query`, least similar first, so the nearest stands next to the query in a prompt. */
   async select(query: string, k: number): Promise<Demonstration[]> {
     const [selected] = await this.selectMany([query], k);

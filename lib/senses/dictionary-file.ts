@@ -5,7 +5,8 @@
 // load, so a truncated or altered file is refused instead of read as wrong vectors.
 import { createHash } from "node:crypto";
 import { endianness } from "node:os";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "../util/atomic-file.js";
 import { describe } from "../util/validate.js";
 import { SenseDictionary, type DictionarySettings, type WordSenses } from "./dictionary.js";
 
@@ -132,7 +133,7 @@ export function decodeDictionary(bytes: Buffer): SenseDictionary {
 }
 
 export async function saveDictionary(dictionary: SenseDictionary, path: string): Promise<void> {
-  await writeFile(path, encodeDictionary(dictionary));
+  await writeFileAtomic(path, encodeDictionary(dictionary));
 }
 
 export async function loadDictionary(path: string): Promise<SenseDictionary> {

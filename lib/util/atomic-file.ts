@@ -66,6 +66,27 @@ export interface AtomicFile {
   abort(): Promise<void>;
 }
 
+/** Moves a finished temporary to `path` (a link with `noClobber`) and flushes the folder; false when `noClobber` found `path` taken. */
+async function moveIntoPlace(temporaryPath: string, path: string, options: CommitOptions): Promise<boolean> {
+  if (options.noClobber) {
+    try {
+      await link(temporaryPath, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw error;
+    }
+  } else {
+    await rename(temporaryPath, path);
+  }
+  await syncDirectory(dirname(path));
+  return true;
+}
+
+async function forgetTemporary(temporaryPath: string): Promise<void> {
+  openTemporaries.delete(temporaryPath);
+  await unlink(temporaryPath).catch(() => undefined);
+}
+
 /** Opens a new file that becomes visible at `path` only on `commit()`. */
 export async function openAtomicFile(path: string): Promise<AtomicFile> {
   const temporaryPath = temporaryPathFor(path);
@@ -77,10 +98,6 @@ export async function openAtomicFile(path: string): Promise<AtomicFile> {
     closed = true;
     await handle.close();
   };
-  const forget = async (): Promise<void> => {
-    openTemporaries.delete(temporaryPath);
-    await unlink(temporaryPath).catch(() => undefined);
-  };
   return {
     path,
     temporaryPath,
@@ -89,26 +106,47 @@ export async function openAtomicFile(path: string): Promise<AtomicFile> {
       try {
         await handle.sync();
         await close();
-        if (options.noClobber) {
-          try {
-            await link(temporaryPath, path);
-          } catch (error) {
-            if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-            throw error;
-          }
-        } else {
-          await rename(temporaryPath, path);
-        }
-        await syncDirectory(dirname(path));
-        return true;
+        return await moveIntoPlace(temporaryPath, path, options);
       } finally {
-        await forget();
+        await forgetTemporary(temporaryPath);
       }
     },
     async abort() {
       await close().catch(() => undefined);
-      await forget();
+      await forgetTemporary(temporaryPath);
     },
+  };
+}
+
+/** A temporary name for a file that another writer creates (llama.cpp's quantizer writes to a path it is given). */
+export interface ReservedTemporary {
+  /** where the writer is to create the file; removed on exit and signals until committed or discarded */
+  readonly temporaryPath: string;
+  /** Flushes the file the writer made, moves it to `path` and flushes the folder (see AtomicFile.commit). */
+  commit(options?: CommitOptions): Promise<boolean>;
+  /** Removes the file, if it was made; `path` is untouched. */
+  discard(): Promise<void>;
+}
+
+export function reserveTemporary(path: string): ReservedTemporary {
+  const temporaryPath = temporaryPathFor(path);
+  trackTemporary(temporaryPath);
+  return {
+    temporaryPath,
+    async commit(options = {}) {
+      try {
+        const handle = await open(temporaryPath, "r+");
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        return await moveIntoPlace(temporaryPath, path, options);
+      } finally {
+        await forgetTemporary(temporaryPath);
+      }
+    },
+    discard: () => forgetTemporary(temporaryPath),
   };
 }
 

@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
 import { convertCheckpoint, type ConvertType } from "../../hub/convert/index.js";
+import { checkOutputPath } from "../../util/output-path.js";
 import { note } from "../terminal.js";
 
 export function convertCommand(): Command {
@@ -11,6 +12,8 @@ export function convertCommand(): Command {
     .option("--name <name>", "general.name to record (default: the checkpoint folder's name)")
     .addHelpText("after", "\nExample:\n  $ ctxembed convert ./all-MiniLM-L6-v2 minilm-f16.gguf --type f16")
     .action(async (checkpoint: string, out: string, options: { type: ConvertType; name?: string }) => {
+      // A folder or a missing folder would otherwise fail only after the whole conversion.
+      await checkOutputPath(out);
       const report = await convertCheckpoint(checkpoint, out, {
         type: options.type,
         name: options.name,

@@ -3,7 +3,7 @@ import { poolingModes } from "../../vectors/pooling.js";
 import { precisions, type Precision } from "../../output/quantize-vectors.js";
 import type { EmbedOptions } from "../../embedding/embed-options.js";
 import { runCorpusJob } from "../corpus-job.js";
-import { openInput } from "../inputs.js";
+import { checkCorpusOutput, openInput } from "../inputs.js";
 import { runIdentity } from "../run-record.js";
 import { embeddingSink, outputFormats, type OutputFormat } from "../sinks.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
@@ -98,7 +98,8 @@ Progress (inputs, tokens/s, ETA) shows on standard error when it is a terminal; 
 always ends the run. Exit codes: 0 done, 1 failed (message on standard error), 2 wrong command
 line, 130 interrupted by Ctrl-C after writing the results in hand: run the same command with
 --resume to continue without duplicating or losing a result. Every output file gets a run record
-<output>.meta.json (input, model, options; "complete" only once every input is written); a
+<output>.meta.json (input, model, options; "complete" only once every input is written) and
+<output>.meta.digests (what each result was made from, checked by --resume); a
 partial .npy keeps a 0-row header, a partial raw sidecar says "complete": false, and --resume
 refuses an output another run made, naming what differs. Docs: docs/cli.md.
 
@@ -154,6 +155,7 @@ See docs/distributed.md.`,
       }
       if (options.format !== "jsonl" && !options.output)
         command.error(`error: --format ${options.format} needs --output FILE`, { exitCode: 2 });
+      await checkCorpusOutput(options.output, options);
       const reader = await openInput(options);
       const model = await openModel(options);
       try {

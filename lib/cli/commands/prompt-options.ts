@@ -15,6 +15,7 @@ import {
   type Demonstration,
   type PromptPreset,
 } from "../../prompts/templates.js";
+import { parseJsonLines, type JsonLine } from "../../util/json-lines.js";
 import { positiveInteger } from "./source-options.js";
 import type { JobEmbedOptions } from "../jobs/spec.js";
 import type { PromptRecord } from "../run-record.js";
@@ -27,6 +28,14 @@ export interface PromptCommandOptions {
   retrieveExamples?: number;
 }
 
+/** The demonstrations of --examples, each with the line of the file it came from. */
+export interface Demonstrations {
+  file: string;
+  items: Demonstration[];
+  lines: number[];
+  sha256: string;
+}
+
 /** What the prompt flags asked for, checked against each other, with the demonstrations read. */
 export interface PromptChoice {
   /** the preset name, or the custom template as given */
@@ -36,7 +45,7 @@ export interface PromptChoice {
   role: PromptRole;
   task?: string;
   /** the fixed demonstrations, or the pool they are retrieved from */
-  demonstrations?: { file: string; items: Demonstration[]; sha256: string };
+  demonstrations?: Demonstrations;
   /** with a pool: how many demonstrations each input gets */
   retrieve?: number;
 }
@@ -77,30 +86,27 @@ function templateOf(given: string, role: PromptRole): CustomPresetSpec {
   return role === "query" ? { query: given } : { query: "{query}", document: given };
 }
 
-async function readDemonstrations(file: string): Promise<{ file: string; items: Demonstration[]; sha256: string }> {
+async function readDemonstrations(file: string): Promise<Demonstrations> {
   const bytes = await readFile(file);
   const items: Demonstration[] = [];
-  bytes
-    .toString("utf8")
-    .split("\n")
-    .forEach((line, index) => {
-      if (line.trim().length === 0) return;
-      const where = `line ${index + 1} of ${file}`;
-      let record: unknown;
-      try {
-        record = JSON.parse(line);
-      } catch {
-        throw new Error(`${where} is not JSON: --examples reads JSON lines with "query" and "response"`);
-      }
-      const { query, response } = (record ?? {}) as { query?: unknown; response?: unknown };
-      if (typeof query !== "string" || query.length === 0 || typeof response !== "string" || response.length === 0) {
-        throw new Error(`${where} needs non-empty string fields "query" and "response"`);
-      }
-      items.push({ query, response });
-    });
+  const lines: number[] = [];
+  let records: JsonLine[];
+  try {
+    records = parseJsonLines(bytes.toString("utf8"), file);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; --examples reads JSON lines with "query" and "response"`);
+  }
+  for (const { value, line, where } of records) {
+    const { query, response } = (value ?? {}) as { query?: unknown; response?: unknown };
+    if (typeof query !== "string" || query.length === 0 || typeof response !== "string" || response.length === 0) {
+      throw new Error(`${where} needs non-empty string fields "query" and "response"`);
+    }
+    items.push({ query, response });
+    lines.push(line);
+  }
   if (items.length === 0)
     throw new Error(`${file} holds no demonstrations: --examples reads JSON lines with "query" and "response"`);
-  return { file, items, sha256: createHash("sha256").update(bytes).digest("hex") };
+  return { file, items, lines, sha256: createHash("sha256").update(bytes).digest("hex") };
 }
 
 /**
@@ -175,7 +181,11 @@ export async function readPromptChoice(
   };
 }
 
-/** The library's prompt options; `model` embeds the pool of --retrieve-examples (once, on its first use), and is needed only then. */
+/**
+ * The library's prompt options. With `model` (needed for the pool of --retrieve-examples, which
+ * it embeds on first use), the template and every demonstration are checked against the model's
+ * token limit first: one that cannot fit with any input is refused by its line, before any work.
+ */
 export function promptOptionsFor(choice: PromptChoice, model?: EmbeddingModel): PromptOptions {
   const { template, role, task, demonstrations, retrieve } = choice;
   if (retrieve !== undefined && model === undefined)
@@ -186,7 +196,32 @@ export function promptOptionsFor(choice: PromptChoice, model?: EmbeddingModel): 
       : retrieve === undefined
         ? demonstrations.items
         : { selector: model!.demonstrationSelector(demonstrations.items), k: retrieve };
-  return { template, role, ...(task === undefined ? {} : { task }), ...(examples === undefined ? {} : { examples }) };
+  const options = {
+    template,
+    role,
+    ...(task === undefined ? {} : { task }),
+    ...(examples === undefined ? {} : { examples }),
+  };
+  if (model) {
+    try {
+      model.checkPrompt(options);
+    } catch (error) {
+      throw new Error(onCommandLine((error as Error).message, choice));
+    }
+  }
+  return options;
+}
+
+/** The library's names for a prompt's parts, as the command line gave them. */
+function onCommandLine(message: string, { given, demonstrations }: PromptChoice): string {
+  const template = given.includes("{") ? "the --prompt template" : `--prompt ${given}`;
+  return message
+    .replace(
+      /^(?:prompt\.examples|the demonstration pool's) ?\[(\d+)\]/,
+      (_found, index: string) => `line ${demonstrations?.lines[Number(index)]} of ${demonstrations?.file} (--examples)`,
+    )
+    .replace(/^the prompt's template and instruction \(task\)/, `${template} with its --task`)
+    .replace(/^the prompt's template/, template);
 }
 
 /** The prompt options as a distributed job carries them (JSON): a retrieval pool goes as its demonstrations and k. */

@@ -36,6 +36,13 @@ export function quantizeCommand(): Command {
         options: { type: QuantizeType; threads?: number; allowRequantize: boolean; smooth: boolean },
       ) => {
         const inputPath = await resolveModel(input, { onProgress: note });
+        // Ctrl-C stops at once: half a quantized model is worth nothing, and the temporaries go
+        // with the process (lib/util/atomic-file.ts).
+        const stop = (signal: NodeJS.Signals, code: number) => () => {
+          note(`${signal === "SIGINT" ? "interrupted" : "terminated"}: ${out} was not written`);
+          process.exit(code);
+        };
+        process.once("SIGINT", stop("SIGINT", 130)).once("SIGTERM", stop("SIGTERM", 143));
         const report = await quantizeModel(inputPath, out, {
           type: options.type,
           allowRequantize: options.allowRequantize,

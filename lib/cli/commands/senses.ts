@@ -4,6 +4,7 @@ import type { LayerSpec } from "../../embedding/layers.js";
 import { readCorpus, wordsOf } from "../../senses/corpus.js";
 import { buildSenseDictionary, type ClusteringMethod, type SenseDictionary } from "../../senses/dictionary.js";
 import { loadDictionary, saveDictionary } from "../../senses/dictionary-file.js";
+import { checkOutputPath } from "../../util/output-path.js";
 import { spanPoolingModes, type SpanPooling } from "../../tokens/spans.js";
 import { note } from "../terminal.js";
 import { modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
@@ -85,6 +86,8 @@ function buildCommand(): Command {
         options.words === undefined
           ? undefined
           : (await readFile(options.words, "utf8")).split(/\s+/).filter((w) => w.length > 0);
+      // Clustering a corpus takes long: an output that cannot be written, or that is the corpus, is refused first.
+      await checkOutputPath(options.out, { files: [{ path: options.corpus, role: "the corpus" }] });
       const model = await openModel(options);
       try {
         const dictionary = await buildSenseDictionary(

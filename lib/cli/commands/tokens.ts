@@ -3,7 +3,7 @@ import { float32ToJson } from "../../output/json.js";
 import type { EmbedOptions } from "../../embedding/embed-options.js";
 import type { Embedding, TokenVector } from "../../embedding/embedding-model.js";
 import { runCorpusJob } from "../corpus-job.js";
-import { openInput } from "../inputs.js";
+import { checkCorpusOutput, openInput } from "../inputs.js";
 import { runIdentity } from "../run-record.js";
 import { jsonLinesSink } from "../sinks.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
@@ -61,6 +61,7 @@ Examples:
     .action(async (options: TokensCommandOptions, command: Command) => {
       checkSourceOptions(options, command);
       const prompt = await readPromptChoice(options, command);
+      await checkCorpusOutput(options.output, options);
       const reader = await openInput(options);
       const model = await openModel(options);
       try {

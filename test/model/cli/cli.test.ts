@@ -271,7 +271,7 @@ describe("ctxembed embed over files", () => {
     });
     const output = file("longer.jsonl", "");
     expect(ctxembed(["embed", "--model", modelFile, "-o", output], "first line\nsecond line\n").status).toBe(0);
-    const run = ctxembed(["embed", "--model", modelFile, "-o", output, "--resume"], "only one line\n");
+    const run = ctxembed(["embed", "--model", modelFile, "-o", output, "--resume"], "first line\n");
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/longer\.jsonl holds 2 results but standard input has only 1 inputs/);
   });

@@ -5,7 +5,7 @@
 // partial outputs say so, and a resume onto the wrong file is refused by name. The tiny
 // random-weight model is enough: these are mechanics, not vector quality.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { linkSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -117,6 +117,55 @@ describe("an output a run did not finish", () => {
   });
 });
 
+describe("--resume checks the input it continues", () => {
+  // As above: line 2,501 malformed, so 1,536 results are written before the failure.
+  const lines = sentences(3000);
+  const partial = (name: string, stdin = false) => {
+    const input = join(directory, `${name}.txt`);
+    const output = join(directory, `${name}.jsonl`);
+    const broken = [...lines];
+    broken[2500] = "   ";
+    writeFileSync(input, `${broken.join("\n")}\n`);
+    const failed = stdin
+      ? ctxembed(embed("--input", "-", "--output", output), `${broken.join("\n")}\n`)
+      : ctxembed(embed("--input", input, "--output", output));
+    expect(failed.status).toBe(1);
+    expect(json(`${output}.meta.json`)).toMatchObject({ complete: false, results: 1536 });
+    return { input, output };
+  };
+
+  it("a line deleted before the resume point, past the first 4 KiB: refused, naming the first line that differs", () => {
+    const { input, output } = partial("deleted");
+    const edited = lines.filter((_, i) => i !== 999);
+    writeFileSync(input, `${edited.join("\n")}\n`);
+    const run = ctxembed(embed("--input", input, "--output", output, "--resume"));
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(
+      /cannot resume .*deleted\.jsonl: line 1000 of .*deleted\.txt is not the line its result was made from \(the input changed before the resume point, line 1537\)/,
+    );
+    expect(readFileSync(output, "utf8").trim().split("\n")).toHaveLength(1536);
+  });
+
+  it("a line changed in place, and standard input, are checked the same way; the line at the failure may be fixed", () => {
+    const { input, output } = partial("changed");
+    const edited = [...lines];
+    edited[1200] = "sentence number 1200 about a river bend";
+    writeFileSync(input, `${edited.join("\n")}\n`);
+    const run = ctxembed(embed("--input", input, "--output", output, "--resume"));
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/line 1201 of .*changed\.txt is not the line its result was made from/);
+
+    const piped = partial("piped", true);
+    const fromStdin = ctxembed(embed("--input", "-", "--output", piped.output, "--resume"), `${edited.join("\n")}\n`);
+    expect(fromStdin.status).toBe(1);
+    expect(fromStdin.stderr).toMatch(/line 1201 of standard input is not the line its result was made from/);
+    const fixed = ctxembed(embed("--input", "-", "--output", piped.output, "--resume"), `${lines.join("\n")}\n`);
+    expect(fixed.status, fixed.stderr).toBe(0);
+    const rows = readFileSync(piped.output, "utf8").trim().split("\n");
+    expect(rows.map((row) => (JSON.parse(row) as { index: number }).index)).toEqual(lines.map((_, i) => i));
+  });
+});
+
 describe("--resume refuses an output it did not make", () => {
   const first = () => {
     const input = join(directory, "first.txt");
@@ -134,7 +183,7 @@ describe("--resume refuses an output it did not make", () => {
     const run = ctxembed(embed("--input", other, "--output", output, "--resume"));
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(
-      /cannot resume .*first\.jsonl: it was made by another run: input\.path was .*first\.txt.*, now .*other\.txt.*; the input's first bytes differ/,
+      /cannot resume .*first\.jsonl: it was made by another run: input\.path was .*first\.txt.*, now .*other\.txt/,
     );
     expect(readFileSync(output, "utf8").trim().split("\n")).toHaveLength(5);
   });
@@ -232,11 +281,45 @@ describe("the command line", () => {
     );
   });
 
-  it("a write error names the file", () => {
+  it("an output in a missing folder is refused before any work, naming it", () => {
     const run = ctxembed(
       embed("--text", "x", "--format", "npy", "--output", join(directory, "no-such-folder", "out.npy")),
     );
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/cannot write .*no-such-folder\/out\.npy/);
+    expect(run.stderr).toMatch(/output .*no-such-folder\/out\.npy: its folder .*no-such-folder does not exist/);
+    expect(run.stderr).not.toMatch(/embedded/);
+  });
+
+  it("an output that is its own input, by name, symbolic link or hard link, or a folder, is refused before any work", () => {
+    const input = join(directory, "own-input.txt");
+    const text = `${sentences(3).join("\n")}\n`;
+    writeFileSync(input, text);
+    symlinkSync(input, join(directory, "own-input-link.txt"));
+    linkSync(input, join(directory, "own-input-hard.txt"));
+    for (const output of ["own-input.txt", "own-input-link.txt", "own-input-hard.txt"]) {
+      const run = ctxembed(embed("--input", input, "-o", join(directory, output)));
+      expect(run.status, output).toBe(1);
+      expect(run.stderr).toMatch(/output .* is the input \(.*own-input\.txt\): it would be overwritten/);
+      expect(readFileSync(input, "utf8")).toBe(text);
+    }
+    const senses = ctxembed([
+      "senses",
+      "build",
+      "--model",
+      modelFile,
+      "--corpus",
+      input,
+      "--min-count",
+      "1",
+      "--out",
+      input,
+    ]);
+    expect(senses.status).toBe(1);
+    expect(senses.stderr).toMatch(/output .* is the corpus \(.*own-input\.txt\): it would be overwritten/);
+    expect(readFileSync(input, "utf8")).toBe(text);
+    const folder = ctxembed(embed("--input", input, "-o", directory));
+    expect(folder.status).toBe(1);
+    expect(folder.stderr).toMatch(/output .* is a folder: name a file inside it/);
+    expect(folder.stderr).not.toMatch(/EISDIR|embedded/);
   });
 });

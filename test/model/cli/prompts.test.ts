@@ -1,7 +1,7 @@
 // Prompts on the command line: `embed` and `tokens` with --prompt, --examples and
 // --retrieve-examples give the library's vectors for the same options, and the run records them.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -194,5 +194,84 @@ describe("prompt options recorded and used on all-MiniLM-L6-v2", () => {
         0.999999,
       ),
     );
+  });
+});
+
+describe("demonstrations over all-MiniLM-L6-v2's 256 tokens on the command line", () => {
+  let modelFile: string;
+  let minilm: EmbeddingModel;
+  const fixture = sentenceFixture().sentences;
+  /** Sentences of the fixture joined until the text has at least `tokens` tokens. */
+  const textOf = (tokens: number, from: number): string => {
+    let text = fixture[from]!;
+    for (let i = from + 1; minilm.countTokens(text) < tokens; i++) text += ` ${fixture[i % fixture.length]!}`;
+    return text;
+  };
+  const promptEolRun = (input: string, examples: string, ...extra: string[]) =>
+    ctxembed([
+      "embed",
+      "--model",
+      modelFile,
+      "--input",
+      input,
+      "--prompt",
+      "prompteol",
+      "--examples",
+      examples,
+      ...extra,
+    ]);
+  beforeAll(async () => {
+    modelFile = await minilmPath("f32");
+    minilm = await loadModel(modelFile);
+  });
+  afterAll(() => minilm.dispose());
+
+  it("a demonstration longer than the model's limit is refused by its line before any work, with --no-truncate too", () => {
+    const lines = join(folder, "nine-words.txt");
+    writeFileSync(
+      lines,
+      `${Array.from({ length: 20 }, (_, i) => `Line ${i} has a few words about something.`).join("\n")}\n`,
+    );
+    const demonstrations = writeJsonLines(join(folder, "too-long.jsonl"), [
+      { query: fixture[0]!, response: "fits" },
+      { query: textOf(734, 20), response: "long" },
+    ]);
+    const output = join(folder, "too-long-out.jsonl");
+    for (const extra of [[], ["--no-truncate"]] as string[][]) {
+      const run = promptEolRun(lines, demonstrations, "-o", output, ...extra);
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr).toMatch(
+        new RegExp(
+          `^ctxembed: line 2 of ${demonstrations.replaceAll(".", "\\.")} \\(--examples\\) makes a prompt of \\d{3} tokens with a one-character input: .* at most 256`,
+        ),
+      );
+      expect(run.stderr).not.toMatch(/line 1 has/);
+      expect(existsSync(output)).toBe(false);
+    }
+  });
+
+  it("an input the demonstration leaves no room for loses the demonstration: every vector its own, as the library's without it", async () => {
+    const short = fixture.slice(0, 10);
+    const long = Array.from({ length: 10 }, (_, i) => textOf(110, 100 + 7 * i));
+    const lines = join(folder, "mixed.txt");
+    writeFileSync(lines, `${[...short, ...long].join("\n")}\n`);
+    const demonstration = { query: textOf(170, 40), response: "long" };
+    // A byte order mark, as an editor on Windows writes it, and a blank line before the demonstration.
+    const demonstrations = join(folder, "bom.jsonl");
+    writeFileSync(demonstrations, `\uFEFF\n${JSON.stringify(demonstration)}\n`);
+    const run = promptEolRun(lines, demonstrations);
+    expect(run.status, run.stderr).toBe(0);
+    const vectors = vectorsOf(run.stdout);
+    expect(vectors).toHaveLength(20);
+    for (let i = 0; i < vectors.length; i++)
+      for (let j = i + 1; j < vectors.length; j++)
+        expect(cosineSimilarity(vectors[i]!, vectors[j]!), `${i} and ${j}`).toBeLessThan(0.9999);
+    const kept = await minilm.embed(short, { prompt: { template: "prompteol", examples: [demonstration] } });
+    const dropped = await minilm.embed(long, { prompt: { template: "prompteol" } });
+    [...kept, ...dropped].forEach((expected, i) =>
+      expect(cosineSimilarity(vectors[i]!, expected.embedding), `line ${i + 1}`).toBeGreaterThanOrEqual(0.99999),
+    );
+    expect(run.stderr.match(/get fewer demonstrations/g)).toHaveLength(1);
+    expect(run.stderr).toContain("0 truncated, 10 with fewer demonstrations)");
   });
 });

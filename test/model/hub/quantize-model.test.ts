@@ -162,4 +162,42 @@ describe("ctxembed quantize", () => {
     expect((await cli.exited).status).toBe(2);
     expect(cli.stderr()).toMatch(/--type <type>/);
   });
+
+  it("refuses an output that is a folder, in a missing folder, or the input, before any work, naming it", async () => {
+    const cases: [string, RegExp][] = [
+      [scratch, /output .* is a folder: name a file inside it/],
+      [join(scratch, "no-such-folder", "out.gguf"), /its folder .*no-such-folder does not exist/],
+      [f32Path, /output .* is the input \(.*\): it would be overwritten/],
+    ];
+    for (const [out, said] of cases) {
+      const started = Date.now();
+      const cli = startCli(["quantize", f32Path, out, "--type", "q8_0", "--threads", "1"]);
+      expect((await cli.exited).status, cli.stderr()).toBe(1);
+      expect(cli.stderr()).toMatch(said);
+      expect(cli.stderr()).not.toMatch(/EISDIR|ENOENT/);
+      // Smoothing and quantizing take several seconds at one thread: a refusal before the work takes far less.
+      console.log(`refused ${out} after ${Date.now() - started} ms`);
+    }
+    expect(readdirSync(scratch).filter((name) => name.startsWith("."))).toEqual([]);
+  });
+
+  it("Ctrl-C while quantizing leaves no file, hidden or not, and says so (exit 130)", async () => {
+    const folder = mkdtempSync(join(scratch, "interrupted-"));
+    const out = join(folder, "minilm-q8_0.gguf");
+    const cli = startCli(["quantize", f32Path, out, "--type", "q8_0", "--threads", "1"]);
+    // Once the smoothed f32 copy or the quantizer's output is being written.
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (readdirSync(folder).length > 0 || cli.child.exitCode !== null) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 10);
+    });
+    cli.child.kill("SIGINT");
+    const { status } = await cli.exited;
+    expect(status, cli.stderr()).toBe(130);
+    expect(cli.stderr()).toMatch(/interrupted: .*minilm-q8_0\.gguf was not written/);
+    expect(readdirSync(folder)).toEqual([]);
+  });
 });

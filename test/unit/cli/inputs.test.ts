@@ -22,6 +22,17 @@ async function read(
 }
 
 describe("input formats", () => {
+  it("drops a UTF-8 byte order mark before the first line of text and JSON lines, and keeps one later in the file", async () => {
+    expect(await read("bom.jsonl", '\uFEFF{"text": "one"}\n{"text": "two"}\n')).toEqual([
+      { index: 0, text: "one" },
+      { index: 1, text: "two" },
+    ]);
+    expect(await read("bom.txt", "\uFEFFone\n\uFEFFtwo\n")).toEqual([
+      { index: 0, text: "one" },
+      { index: 1, text: "\uFEFFtwo" },
+    ]);
+  });
+
   it("takes the format from --input-format, else the extension, else plain text", () => {
     expect(
       ["a.jsonl", "a.NDJSON", "a.csv", "a.tsv", "a.tab", "a.txt", "-"].map((input) => inputFormatOf({ input })),

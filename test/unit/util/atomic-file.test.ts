@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   openAtomicFile,
+  reserveTemporary,
   temporaryOwnerPid,
   temporaryPathFor,
   temporaryPrefix,
@@ -24,6 +25,22 @@ describe("atomic files", () => {
     expect(await file.commit()).toBe(true);
     expect(await readFile(path, "utf8")).toBe("first half second half");
     expect(await readdir(directory)).toEqual(["out.txt"]);
+  });
+
+  it("a reserved temporary, made by another writer, is moved into place on commit and removed on discard", async () => {
+    const directory = await scratch();
+    const path = join(directory, "model.gguf");
+    const kept = reserveTemporary(path);
+    await writeFile(kept.temporaryPath, "weights");
+    expect(await readdir(directory)).toEqual([kept.temporaryPath.slice(directory.length + 1)]);
+    expect(await kept.commit()).toBe(true);
+    expect(await readFile(path, "utf8")).toBe("weights");
+    const dropped = reserveTemporary(path);
+    await writeFile(dropped.temporaryPath, "half");
+    await dropped.discard();
+    await reserveTemporary(join(directory, "never-made")).discard();
+    expect(await readdir(directory)).toEqual(["model.gguf"]);
+    expect(await readFile(path, "utf8")).toBe("weights");
   });
 
   it("abort leaves the existing file and removes the temporary", async () => {
