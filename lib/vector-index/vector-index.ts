@@ -6,7 +6,7 @@ import * as lancedb from "@lancedb/lancedb";
 import { Bool, DataType, Field, FixedSizeList, Float32, Float64, Schema, Utf8 } from "apache-arrow";
 import { describe, requireInteger, requireText } from "../util/validate.js";
 import { defaultAnnThreshold, maxK, requireSameSettings, settingsKey, type IndexSettings } from "./settings.js";
-import { takeWriterLock } from "./writer-lock.js";
+import { takeWriterLock, type WriterLock } from "./writer-lock.js";
 
 /** One row: an id, its vector, and any other columns (text, metadata fields, a span's place). */
 export interface IndexRow {
@@ -95,7 +95,7 @@ export class VectorIndex {
     table: lancedb.Table | undefined,
     schema: Schema | undefined,
     private settingsGiven: IndexSettings | undefined,
-    private readonly releaseLock: (() => Promise<void>) | undefined,
+    private readonly writerLock: WriterLock | undefined,
   ) {
     this.table = table;
     this.schema = schema;
@@ -116,7 +116,7 @@ export class VectorIndex {
         );
       if (!found.isDirectory()) throw new IndexOpenError(`${directory} is not an index directory (it is a file)`);
     }
-    const releaseLock = writing ? await takeWriterLock(directory) : undefined;
+    const writerLock = writing ? await takeWriterLock(directory) : undefined;
     try {
       const db = await lancedb.connect(directory);
       const names = await db.tableNames();
@@ -138,7 +138,7 @@ export class VectorIndex {
             : `its tables are ${names.map((name) => JSON.stringify(name)).join(", ")}`;
         throw new IndexOpenError(`${directory} has no table "${tableName}"; ${known}`);
       }
-      const index = new VectorIndex(directory, tableName, db, table, schema, options.settings, releaseLock);
+      const index = new VectorIndex(directory, tableName, db, table, schema, options.settings, writerLock);
       if (schema) {
         const stored = index.settings;
         if (options.settings) requireSameSettings(stored, options.settings, `${directory} (table "${tableName}")`);
@@ -146,7 +146,7 @@ export class VectorIndex {
       }
       return index;
     } catch (error) {
-      await releaseLock?.();
+      await writerLock?.release();
       throw error;
     }
   }
@@ -189,7 +189,7 @@ export class VectorIndex {
    * not among `rows` are deleted in the same commit (the spans a re-read passage no longer has).
    */
   async add(rows: readonly IndexRow[], replacing?: { column: string; values: readonly string[] }): Promise<void> {
-    if (!this.releaseLock)
+    if (!this.writerLock)
       throw new Error(`${this.directory} was opened for searching; open it with settings to add rows`);
     if (!Array.isArray(rows)) throw new TypeError(`rows must be an array, got ${describe(rows)}`);
     const stale =
@@ -321,7 +321,7 @@ export class VectorIndex {
   async close(): Promise<void> {
     this.table?.close();
     this.db.close();
-    await this.releaseLock?.();
+    await this.writerLock?.release();
   }
 }
 
