@@ -16,6 +16,7 @@ import {
   Utf8,
 } from "apache-arrow";
 import { describe, requireInteger, requireText } from "../util/validate.js";
+import { columnTypeOf, columnTypes, type ColumnType } from "./columns.js";
 import { defaultAnnThreshold, maxK, requireSameSettings, settingsKey, type IndexSettings } from "./settings.js";
 import { takeWriterLock, type WriterLock } from "./writer-lock.js";
 
@@ -45,10 +46,6 @@ export interface IndexHit {
   score: number;
   [column: string]: unknown;
 }
-
-/** How a column other than id and vector stores its values: JSON text for "json" (and anything a "string" column is given that is not a string). */
-export const columnTypes = ["string", "number", "boolean", "json"] as const;
-export type ColumnType = (typeof columnTypes)[number];
 
 export interface OpenIndexOptions {
   /** the table; default: the kind of `settings`, else "sentences" */
@@ -131,13 +128,6 @@ function wholeFilter(filter: string): string {
 
 function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
-}
-
-/** The type a column gets from its first value when none was declared. */
-function columnTypeOf(value: unknown): ColumnType {
-  if (typeof value === "number") return "number";
-  if (typeof value === "boolean") return "boolean";
-  return typeof value === "string" ? "string" : "json";
 }
 
 function columnField(name: string, type: ColumnType): Field {
