@@ -275,7 +275,7 @@ async function finishIndex(
         ? "ANN index updated"
         : `exact search (an ANN index comes at ${options.annThreshold} rows)`;
   note(
-    `${options.index} (table "${writer.index.tableName}"): ${rows} rows in ${fragments} fragment${fragments === 1 ? "" : "s"}, ${state}`,
+    `${options.index} (table "${writer.index.tableName}"): ${rows} rows, ${state}; ${fragments} data fragment${fragments === 1 ? "" : "s"} after compaction`,
   );
 }
 
@@ -313,7 +313,7 @@ async function buildFromParts(options: IndexBuildOptions, command: Command): Pro
   const rows = jobRows(directory, manifest);
   const first = await rows.next();
   if (first.done) throw new Error(`${directory} holds no rows to index`);
-  const { openIndex } = await loadVectorIndex();
+  const { openIndex } = await import("../../vector-index/vector-index.js");
   const index = await openIndex(options.index, {
     settings: jobIndexSettings(manifest, first.value.vector.length),
     ...(options.table === undefined ? {} : { table: options.table }),
