@@ -410,8 +410,12 @@ export function indexCommand(): Command {
       "after",
       `
 Rows are upserted by id (the input's id, else the 0-based line or data row): building twice
-leaves one row per id, and a re-read passage replaces all its spans. One process writes an
-index at a time (a lock file in the directory). The table records the model (name and sha256)
+leaves one row per id (ids repeated in the input are counted in a warning), and a re-read
+passage replaces all its spans. Records without ids from a second file are refused into a table
+that holds another file's rows: their line numbers would replace those rows. --metadata types
+are declared (year:number) or inferred from all the input's values before embedding starts.
+Rows are committed --commit-rows at a time and the table compacted every 16 commits and at the
+end. One process writes an index at a time (a lock file in the directory). The table records the model (name and sha256)
 and every option that changes the vectors; adding with other options is refused, and so is
 searching with another model. A --prompt is stored with the table: \`search\` embeds queries
 with it unless given prompt flags of its own (for models that prompt queries and documents
@@ -420,7 +424,7 @@ command with --resume to skip what is stored. Progress shows on standard error.
 
 Examples:
   $ ctxembed index build --input docs.jsonl --field body --id-field doc_id --index ./idx --store-text
-  $ ctxembed index build --input news.csv --column text --metadata source,year --index ./idx
+  $ ctxembed index build --input news.csv --column text --metadata source,year:number --index ./idx
   $ ctxembed index build --input passages.jsonl --index ./idx --phrases --max-words 4 --min-words 2
   $ ctxembed index build --input docs.jsonl --index ./idx --resume        # after Ctrl-C
   $ ctxembed index build --from ./job-parts --index ./idx                 # an embed --queue job's output
