@@ -281,7 +281,8 @@ export class VectorIndex {
   }
 
   async count(filter?: string): Promise<number> {
-    return this.table ? this.table.countRows(filter) : 0;
+    const predicate = filter === undefined ? undefined : wholeFilter(filter);
+    return this.table ? this.table.countRows(predicate) : 0;
   }
 
   /** The table's data fragments (files of rows): each commit adds some, compaction merges them. */

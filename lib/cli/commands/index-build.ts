@@ -475,7 +475,7 @@ Examples:
           const requireLineIds = (record: InputRecord) => {
             if (heldBefore === 0 || (origin !== undefined && index.origin === origin)) return;
             throw new Error(
-              `${record.where} has no id, so ids are line numbers, but ${options.index} (table "${index.tableName}") already holds rows from ${index.origin ?? "another input"}: ` +
+              `${record.where} has no id, so ids are line numbers, but ${options.index} (table "${index.tableName}") already holds rows from ${index.origin ?? "an input it did not record (made by an earlier version, by --from or from standard input)"}: ` +
                 `its line numbers would name those rows (and --resume would skip lines as if done). Give every record an id (--id-field, --id-column), or build into another --table`,
             );
           };
