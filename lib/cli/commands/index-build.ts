@@ -1,4 +1,5 @@
 import { realpath } from "node:fs/promises";
+import { resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { EmbedInput, EmbedOptions } from "../../embedding/embed-options.js";
 import type { EmbeddingModel } from "../../embedding/embedding-model.js";
@@ -167,7 +168,12 @@ function recordsToIndex(
  */
 async function originOf(options: Pick<IndexBuildOptions, "input" | "text">): Promise<string | undefined> {
   if (options.text) return "the command line";
-  return options.input === "-" ? undefined : `file ${await realpath(options.input)}`;
+  return options.input === "-" ? undefined : fileOrigin(options.input);
+}
+
+/** Rows read from a file: its real path where the file is there, else the (absolute) path a job recorded. */
+async function fileOrigin(path: string): Promise<string> {
+  return `file ${await realpath(path).catch(() => resolve(path))}`;
 }
 
 /** What the index stores for each record, and how the model reads it. */
@@ -316,6 +322,7 @@ async function buildFromParts(options: IndexBuildOptions, command: Command): Pro
   const { openIndex } = await import("../../vector-index/vector-index.js");
   const index = await openIndex(options.index, {
     settings: jobIndexSettings(manifest, first.value.vector.length),
+    origin: await fileOrigin(manifest.input.path),
     ...(options.table === undefined ? {} : { table: options.table }),
   });
   try {
