@@ -110,15 +110,10 @@ function metadataFields(value: string, previous: MetadataField[] = []): Metadata
 async function metadataColumns(
   reader: InputReader,
   fields: readonly MetadataField[],
-  fromStdin: boolean,
 ): Promise<Record<string, ColumnType | undefined>> {
   const declared = Object.fromEntries(fields.map((field) => [field.name, field.type]));
-  const undeclared = fields.filter((field) => field.type === undefined).map((field) => field.name);
+  const undeclared = undeclaredFields(fields);
   if (undeclared.length === 0) return declared;
-  if (fromStdin)
-    throw new TypeError(
-      `standard input can be read once only, so the types of --metadata ${undeclared.join(", ")} cannot be inferred from all its values: declare them (--metadata ${undeclared[0]}:number, say)`,
-    );
   const inference = new ColumnTypeInference((name) => `--metadata ${name}`);
   for await (const record of reader.records(new AbortController().signal)) {
     const values = record.fields ?? {};
@@ -126,6 +121,9 @@ async function metadataColumns(
   }
   return { ...declared, ...inference.types() };
 }
+
+const undeclaredFields = (fields: readonly MetadataField[]) =>
+  fields.filter((field) => field.type === undefined).map((field) => field.name);
 
 /** A record's --metadata values as their columns store them (a CSV cell "1999" in a number column is 1999). */
 function metadataOf(record: InputRecord, columns: Record<string, ColumnType | undefined>): Record<string, unknown> {
@@ -448,6 +446,12 @@ Examples:
         );
       if (options.text && options.resume)
         command.error("error: --resume works on an --input file, not on --text", { exitCode: 2 });
+      const undeclared = undeclaredFields(options.metadata ?? []);
+      if (options.input === "-" && !options.text && undeclared.length > 0)
+        command.error(
+          `error: standard input can be read only once, so the types of --metadata ${undeclared.join(", ")} cannot be inferred from all its values: declare them (--metadata ${undeclared[0]}:number, say)`,
+          { exitCode: 2 },
+        );
       const prompt = await readPromptChoice(options, command);
       if (prompt && options.phrases)
         command.error(
@@ -464,7 +468,7 @@ Examples:
         ...(options.phrases ? { skipEmpty: true } : {}),
         ...(options.metadata ? { fields: options.metadata.map((field) => field.name) } : {}),
       });
-      const columns = await metadataColumns(reader, options.metadata ?? [], options.input === "-" && !options.text);
+      const columns = await metadataColumns(reader, options.metadata ?? []);
       const origin = await originOf(options);
       const model = await openModel(options);
       try {

@@ -43,8 +43,12 @@ const positiveSeconds = (value: string): number => {
   return seconds;
 };
 
-const nonNegativeSeconds = (value: string): number =>
-  value.trim() !== "" && Number(value) === 0 ? 0 : positiveSeconds(value);
+const nonNegativeSeconds = (value: string): number => {
+  const seconds = Number(value);
+  if (value.trim() === "" || !Number.isFinite(seconds) || seconds < 0)
+    throw new InvalidArgumentError("expected a number of seconds, 0 or more");
+  return seconds;
+};
 
 const signalNumbers = { SIGTERM: 15, SIGINT: 2 } as const;
 

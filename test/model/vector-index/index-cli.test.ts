@@ -353,6 +353,28 @@ describe("inputs and outputs that stay true (issue 35)", () => {
     }
   });
 
+  it("refuses a metadata type it does not know, and undeclared types on standard input", () => {
+    const unknown = ctxembed([
+      "index",
+      "build",
+      "--text",
+      "a",
+      "--index",
+      join(root, "unknown-type"),
+      "--metadata",
+      "year:date",
+    ]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/"year:date": the type after ":" is one of string, number, boolean, json/);
+    const piped = spawnSync(
+      process.execPath,
+      ["--import", "tsx", cliEntry, "index", "build", "--index", join(root, "piped"), "--metadata", "year"],
+      { encoding: "utf8", cwd: repositoryRoot, input: `${JSON.stringify({ text: "a", year: 1 })}\n` },
+    );
+    expect(piped.status).toBe(2);
+    expect(piped.stderr).toMatch(/standard input can be read only once.*--metadata year:number/);
+  });
+
   it("refuses a filter with a tail that would be ignored", () => {
     const run = ctxembed([
       ...["search", "--index", join(root, "sentences"), "--query", "a dog"],
