@@ -418,14 +418,14 @@ Rows are upserted by id (the input's id, else the 0-based line or data row): bui
 leaves one row per id (ids repeated in the input are counted in a warning), and a re-read
 passage replaces all its spans. Records without ids from a second file are refused into a table
 that holds another file's rows: their line numbers would replace those rows. --metadata types
-are declared (year:number) or inferred from all the input's values before embedding starts.
-Rows are committed --commit-rows at a time and the table compacted every 16 commits and at the
-end. One process writes an index at a time (a lock file in the directory). The table records the model (name and sha256)
-and every option that changes the vectors; adding with other options is refused, and so is
-searching with another model. A --prompt is stored with the table: \`search\` embeds queries
-with it unless given prompt flags of its own (for models that prompt queries and documents
-differently). Ctrl-C stops after the chunk in hand (exit 130): run the same
-command with --resume to skip what is stored. Progress shows on standard error.
+are declared (year:number) or inferred from all the input's values before embedding starts. Rows
+are committed --commit-rows at a time and the table compacted every 16 commits and at the end.
+One process writes an index at a time (a lock file in the directory). The table records the
+model (name and sha256) and every option that changes the vectors; adding with other options is
+refused, and so is searching with another model. A --prompt is stored with the table: \`search\`
+embeds queries with it unless given prompt flags of its own (for models that prompt queries and
+documents differently). Ctrl-C stops after the chunk in hand (exit 130): run the same command
+with --resume to skip what is stored. Progress shows on standard error.
 
 Examples:
   $ ctxembed index build --input docs.jsonl --field body --id-field doc_id --index ./idx --store-text
@@ -486,7 +486,7 @@ Examples:
           const requireLineIds = (record: InputRecord) => {
             if (heldBefore === 0 || (origin !== undefined && index.origin === origin)) return;
             throw new Error(
-              `${record.where} has no id, so ids are line numbers, but ${options.index} (table "${index.tableName}") already holds rows from ${index.origin ?? "an input it did not record (made by an earlier version, by --from or from standard input)"}: ` +
+              `${record.where} has no id, so ids are line numbers, but ${options.index} (table "${index.tableName}") already holds rows from ${index.origin ?? "an input it did not record (made by an earlier version, or from standard input)"}: ` +
                 `its line numbers would name those rows (and --resume would skip lines as if done). Give every record an id (--id-field, --id-column), or build into another --table`,
             );
           };
