@@ -1,5 +1,13 @@
 // ctxembed/vector-index: vector indexes on LanceDB, apart from the main entry point so that
 // `import "ctxembed"` does not load LanceDB.
+export { columnTypes, type ColumnType } from "./columns.js";
+export {
+  defaultCommitRows,
+  defaultCompactEvery,
+  IndexWriter,
+  type IndexWriterOptions,
+  type IndexWriterSummary,
+} from "./index-writer.js";
 export {
   IndexFilterError,
   IndexOpenError,

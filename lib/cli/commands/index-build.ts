@@ -1,9 +1,13 @@
-import { Command, Option } from "commander";
+import { realpath } from "node:fs/promises";
+import { resolve } from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
 import type { EmbedInput, EmbedOptions } from "../../embedding/embed-options.js";
 import type { EmbeddingModel } from "../../embedding/embedding-model.js";
 import { candidateSettings, candidateSpans } from "../../phrases/candidates.js";
 import { phraseEmbedOptions } from "../../phrases/phrase-vectors.js";
 import { poolingModes } from "../../vectors/pooling.js";
+import { ColumnTypeInference, columnTypes, typedValue, type ColumnType } from "../../vector-index/columns.js";
+import { defaultCommitRows, IndexWriter } from "../../vector-index/index-writer.js";
 import { defaultAnnThreshold, indexModelOf, type IndexSettings } from "../../vector-index/settings.js";
 import type { IndexRow, VectorIndex } from "../../vector-index/vector-index.js";
 import { runCorpusJob } from "../corpus-job.js";
@@ -11,6 +15,7 @@ import { openInput, recordId, type InputReader, type InputRecord } from "../inpu
 import type { VectorSink } from "../sinks.js";
 import { note, ProgressLine } from "../terminal.js";
 import { gpuLayersOption, modelOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
+import { loadVectorIndex } from "./search.js";
 import { addPhraseOptions, phraseSettingsOf, type PhraseCommandOptions } from "./phrase-options.js";
 import {
   addPromptOptions,
@@ -54,8 +59,9 @@ interface IndexBuildOptions
   table?: string;
   phrases: boolean;
   storeText: boolean;
-  metadata?: string[];
+  metadata?: MetadataField[];
   annThreshold: number;
+  commitRows: number;
   pooling?: NonNullable<EmbedOptions["pooling"]>;
   normalize: boolean;
   truncate: boolean;
@@ -70,20 +76,102 @@ const ownColumns = {
   phrases: ["id", "vector", "text", "passage", "start", "end"],
 };
 
-const commaList = (value: string): string[] =>
-  value
+/** A --metadata field, with the column type it was declared with ("year:number"). */
+interface MetadataField {
+  name: string;
+  type?: ColumnType;
+}
+
+/** "source,year:number" → the fields and their declared types. */
+function metadataFields(value: string, previous: MetadataField[] = []): MetadataField[] {
+  const fields = value
     .split(",")
     .map((field) => field.trim())
-    .filter((field) => field.length > 0);
+    .filter((field) => field.length > 0)
+    .map((field) => {
+      const at = field.lastIndexOf(":");
+      if (at < 0) return { name: field };
+      const type = field.slice(at + 1);
+      if (!(columnTypes as readonly string[]).includes(type))
+        throw new InvalidArgumentError(
+          `"${field}": the type after ":" is one of ${columnTypes.join(", ")}, not "${type}"`,
+        );
+      return { name: field.slice(0, at), type: type as ColumnType };
+    });
+  return [...previous, ...fields];
+}
 
-/** A record read without the ids an earlier run already stored. */
-function withoutStored(reader: InputReader, stored: Set<string>): InputReader {
+/**
+ * The column types of the --metadata fields: the declared ones, and for the others, the type of
+ * their values over the whole input (read once before any embedding), so that a field empty in
+ * the first rows gets the type of its later values. A field with no value anywhere is left to
+ * the table (text in a new one).
+ */
+async function metadataColumns(
+  reader: InputReader,
+  fields: readonly MetadataField[],
+): Promise<Record<string, ColumnType | undefined>> {
+  const declared = Object.fromEntries(fields.map((field) => [field.name, field.type]));
+  const undeclared = undeclaredFields(fields);
+  if (undeclared.length === 0) return declared;
+  const inference = new ColumnTypeInference((name) => `--metadata ${name}`);
+  for await (const record of reader.records(new AbortController().signal)) {
+    const values = record.fields ?? {};
+    inference.add(Object.fromEntries(undeclared.map((name) => [name, values[name]])), record.where);
+  }
+  return { ...declared, ...inference.types() };
+}
+
+const undeclaredFields = (fields: readonly MetadataField[]) =>
+  fields.filter((field) => field.type === undefined).map((field) => field.name);
+
+/** A record's --metadata values as their columns store them (a CSV cell "1999" in a number column is 1999). */
+function metadataOf(record: InputRecord, columns: Record<string, ColumnType | undefined>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(record.fields ?? {}).map(([name, value]) => {
+      const type = columns[name];
+      return [name, type === undefined ? value : typedValue(type, value, name, record.where)];
+    }),
+  );
+}
+
+/**
+ * The records to index: without the ids an earlier run already stored (--resume), and checked
+ * before any is skipped or embedded: a record without an id gets its line number, which names a
+ * row of another file in a table that holds one.
+ */
+function recordsToIndex(
+  reader: InputReader,
+  stored: Set<string>,
+  requireLineIds: (record: InputRecord) => void,
+): InputReader {
   return {
     ...reader,
     async *records(signal) {
-      for await (const record of reader.records(signal)) if (!stored.has(recordId(record))) yield record;
+      let checked = false;
+      for await (const record of reader.records(signal)) {
+        if (!checked && (record.id === undefined || record.id === null)) {
+          requireLineIds(record);
+          checked = true;
+        }
+        if (!stored.has(recordId(record))) yield record;
+      }
     },
   };
+}
+
+/**
+ * What a table's line-number ids are relative to: the input file, by its real path. Standard
+ * input has no name to tell one stream from another.
+ */
+async function originOf(options: Pick<IndexBuildOptions, "input" | "text">): Promise<string | undefined> {
+  if (options.text) return "the command line";
+  return options.input === "-" ? undefined : fileOrigin(options.input);
+}
+
+/** Rows read from a file: its real path where the file is there, else the (absolute) path a job recorded. */
+async function fileOrigin(path: string): Promise<string> {
+  return `file ${await realpath(path).catch(() => resolve(path))}`;
 }
 
 /** What the index stores for each record, and how the model reads it. */
@@ -96,9 +184,14 @@ interface RowPlan {
   storedBy: string;
 }
 
-async function rowPlan(model: EmbeddingModel, options: IndexBuildOptions, prompt?: PromptChoice): Promise<RowPlan> {
+async function rowPlan(
+  model: EmbeddingModel,
+  options: IndexBuildOptions,
+  columns: Record<string, ColumnType | undefined>,
+  prompt?: PromptChoice,
+): Promise<RowPlan> {
   const indexModel = await indexModelOf(model, options.model);
-  const fieldsOf = (record: InputRecord) => record.fields ?? {};
+  const fieldsOf = (record: InputRecord) => metadataOf(record, columns);
   if (options.phrases) {
     const { scoring, ...phraseOptions } = phraseSettingsOf(options);
     if (scoring !== "vector")
@@ -164,35 +257,45 @@ async function rowPlan(model: EmbeddingModel, options: IndexBuildOptions, prompt
   };
 }
 
-/** Builds or updates the ANN index where the table has grown past the threshold, and says what the table holds. */
-async function reportIndex(
-  index: VectorIndex,
+/**
+ * Commits what is queued, compacts the table, builds or updates the ANN index where the table
+ * has grown past the threshold, and says what the table holds and which inputs came twice.
+ */
+async function finishIndex(
+  writer: IndexWriter,
   options: Pick<IndexBuildOptions, "index" | "annThreshold">,
+  inputs?: { name: string; unit: string },
 ): Promise<void> {
-  const ann = await index.updateAnnIndex(options.annThreshold);
-  const rows = await index.count();
+  const { rows, fragments, ann, duplicates } = await writer.finish(options.annThreshold);
+  if (inputs && duplicates.inputs > 0)
+    note(
+      `warning: ${duplicates.inputs} ${inputs.unit} appear more than once in ${inputs.name} (${duplicates.rows} extra rows): ` +
+        `the last of each is kept, e.g. ${JSON.stringify(duplicates.example)}`,
+    );
   const state =
     ann === "built"
       ? "ANN index built"
       : ann === "updated"
         ? "ANN index updated"
         : `exact search (an ANN index comes at ${options.annThreshold} rows)`;
-  note(`${options.index} (table "${index.tableName}"): ${rows} rows, ${state}`);
+  note(
+    `${options.index} (table "${writer.index.tableName}"): ${rows} rows, ${state}; ${fragments} data fragment${fragments === 1 ? "" : "s"} after compaction`,
+  );
 }
 
-function indexSink(index: VectorIndex, plan: RowPlan): VectorSink {
+const reportIndex = (index: VectorIndex, options: Pick<IndexBuildOptions, "index" | "annThreshold">) =>
+  finishIndex(new IndexWriter(index), options);
+
+function indexSink(writer: IndexWriter, plan: RowPlan): VectorSink {
   return {
-    output: index.directory,
+    output: writer.index.directory,
     resume: async () => 0,
     async write(results, records) {
-      const rows = records.flatMap((record, i) => plan.rowsOf(record, results[i]!));
-      // A re-read passage replaces all its spans: those its text no longer has go with the same commit.
-      await index.add(
-        rows,
-        plan.storedBy === "passage" ? { column: "passage", values: records.map(recordId) } : undefined,
-      );
+      for (const [i, record] of records.entries())
+        await writer.write(recordId(record), plan.rowsOf(record, results[i]!));
     },
-    close: async () => undefined,
+    // What is queued is committed even when the run stops early: those rows are whole.
+    close: () => writer.flush(),
   };
 }
 
@@ -217,6 +320,7 @@ async function buildFromParts(options: IndexBuildOptions, command: Command): Pro
   const { openIndex } = await import("../../vector-index/vector-index.js");
   const index = await openIndex(options.index, {
     settings: jobIndexSettings(manifest, first.value.vector.length),
+    origin: await fileOrigin(manifest.input.path),
     ...(options.table === undefined ? {} : { table: options.table }),
   });
   try {
@@ -262,8 +366,8 @@ export function indexCommand(): Command {
     .option("--store-text", "store each text beside its vector (phrase rows always store the span's text)", false)
     .option(
       "--metadata <fields>",
-      "JSON lines fields or CSV/TSV columns stored beside the vector, comma-separated (for --filter)",
-      commaList,
+      `JSON lines fields or CSV/TSV columns stored beside the vector, comma-separated (for --filter); NAME:TYPE declares a column's type (${columnTypes.join(", ")}), else it is inferred from all the input's values`,
+      metadataFields,
     )
     .addOption(
       new Option(
@@ -279,9 +383,12 @@ export function indexCommand(): Command {
       false,
     )
     .addOption(
-      new Option("--chunk <n>", "inputs read ahead and embedded together (one commit each)")
+      new Option("--chunk <n>", "inputs read ahead and embedded together").argParser(positiveInteger).default(512),
+    )
+    .addOption(
+      new Option("--commit-rows <n>", "rows written to the table in one commit (the table is compacted every 16)")
         .argParser(positiveInteger)
-        .default(512),
+        .default(defaultCommitRows),
     )
     .addOption(
       new Option(
@@ -308,17 +415,21 @@ export function indexCommand(): Command {
       "after",
       `
 Rows are upserted by id (the input's id, else the 0-based line or data row): building twice
-leaves one row per id, and a re-read passage replaces all its spans. One process writes an
-index at a time (a lock file in the directory). The table records the model (name and sha256)
-and every option that changes the vectors; adding with other options is refused, and so is
-searching with another model. A --prompt is stored with the table: \`search\` embeds queries
-with it unless given prompt flags of its own (for models that prompt queries and documents
-differently). Ctrl-C stops after the chunk in hand (exit 130): run the same
-command with --resume to skip what is stored. Progress shows on standard error.
+leaves one row per id (ids repeated in the input are counted in a warning), and a re-read
+passage replaces all its spans. Records without ids from a second file are refused into a table
+that holds another file's rows: their line numbers would replace those rows. --metadata types
+are declared (year:number) or inferred from all the input's values before embedding starts. Rows
+are committed --commit-rows at a time and the table compacted every 16 commits and at the end.
+One process writes an index at a time (a lock file in the directory). The table records the
+model (name and sha256) and every option that changes the vectors; adding with other options is
+refused, and so is searching with another model. A --prompt is stored with the table: \`search\`
+embeds queries with it unless given prompt flags of its own (for models that prompt queries and
+documents differently). Ctrl-C stops after the chunk in hand (exit 130): run the same command
+with --resume to skip what is stored. Progress shows on standard error.
 
 Examples:
   $ ctxembed index build --input docs.jsonl --field body --id-field doc_id --index ./idx --store-text
-  $ ctxembed index build --input news.csv --column text --metadata source,year --index ./idx
+  $ ctxembed index build --input news.csv --column text --metadata source,year:number --index ./idx
   $ ctxembed index build --input passages.jsonl --index ./idx --phrases --max-words 4 --min-words 2
   $ ctxembed index build --input docs.jsonl --index ./idx --resume        # after Ctrl-C
   $ ctxembed index build --from ./job-parts --index ./idx                 # an embed --queue job's output
@@ -327,7 +438,7 @@ Examples:
     .action(async (options: IndexBuildOptions, command: Command) => {
       if (options.from !== undefined) return buildFromParts(options, command);
       const kind = options.phrases ? "phrases" : "sentences";
-      const clash = options.metadata?.find((field) => ownColumns[kind].includes(field));
+      const clash = options.metadata?.find((field) => ownColumns[kind].includes(field.name))?.name;
       if (clash !== undefined)
         command.error(
           `error: --metadata ${clash}: "${clash}" is a column every ${kind} row has already; rename the field`,
@@ -335,6 +446,12 @@ Examples:
         );
       if (options.text && options.resume)
         command.error("error: --resume works on an --input file, not on --text", { exitCode: 2 });
+      const undeclared = undeclaredFields(options.metadata ?? []);
+      if (options.input === "-" && !options.text && undeclared.length > 0)
+        command.error(
+          `error: standard input can be read only once, so the types of --metadata ${undeclared.join(", ")} cannot be inferred from all its values: declare them (--metadata ${undeclared[0]}:number, say)`,
+          { exitCode: 2 },
+        );
       const prompt = await readPromptChoice(options, command);
       if (prompt && options.phrases)
         command.error(
@@ -349,33 +466,51 @@ Examples:
       const reader = await openInput({
         ...options,
         ...(options.phrases ? { skipEmpty: true } : {}),
-        ...(options.metadata ? { fields: options.metadata } : {}),
+        ...(options.metadata ? { fields: options.metadata.map((field) => field.name) } : {}),
       });
+      const columns = await metadataColumns(reader, options.metadata ?? []);
+      const origin = await originOf(options);
       const model = await openModel(options);
       try {
-        const plan = await rowPlan(model, options, prompt);
+        const plan = await rowPlan(model, options, columns, prompt);
         if (prompt) note(describePrompt(prompt));
-        // Loaded here, not at the top: every other command would otherwise pay for loading LanceDB.
-        const { openIndex } = await import("../../vector-index/vector-index.js");
+        const { openIndex } = await loadVectorIndex();
         const index = await openIndex(options.index, {
           settings: plan.settings,
+          columns,
+          ...(origin === undefined ? {} : { origin }),
           ...(options.table === undefined ? {} : { table: options.table }),
         });
         try {
+          const heldBefore = await index.count();
+          const requireLineIds = (record: InputRecord) => {
+            if (heldBefore === 0 || (origin !== undefined && index.origin === origin)) return;
+            throw new Error(
+              `${record.where} has no id, so ids are line numbers, but ${options.index} (table "${index.tableName}") already holds rows from ${index.origin ?? "an input it did not record (made by an earlier version, or from standard input)"}: ` +
+                `its line numbers would name those rows (and --resume would skip lines as if done). Give every record an id (--id-field, --id-column), or build into another --table`,
+            );
+          };
           const stored = options.resume ? await index.values(plan.storedBy) : new Set<string>();
           if (stored.size > 0)
             note(
               `resuming: ${stored.size} ${plan.storedBy === "id" ? "texts" : "passages"} already in ${options.index} are skipped`,
             );
+          const writer = new IndexWriter(index, {
+            commitRows: options.commitRows,
+            ...(plan.storedBy === "passage" ? { replaceBy: "passage" } : {}),
+          });
           await runCorpusJob(
             model,
-            withoutStored(reader, stored),
+            recordsToIndex(reader, stored, requireLineIds),
             plan.embedOptions,
-            indexSink(index, plan),
+            indexSink(writer, plan),
             { chunk: options.chunk, resume: false, inputOf: plan.inputOf },
             undefined,
           );
-          await reportIndex(index, options);
+          await finishIndex(writer, options, {
+            name: reader.name,
+            unit: plan.storedBy === "id" ? "ids" : "passages",
+          });
         } finally {
           await index.close();
         }

@@ -1,11 +1,10 @@
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import type { EmbeddingModel } from "../../embedding/embedding-model.js";
 import type { IndexQuery } from "../../vector-index/query.js";
 import { maxK } from "../../vector-index/settings.js";
 import type { VectorIndex } from "../../vector-index/vector-index.js";
 import { gpuLayersOption, openModel, threadsOption, type ModelCommandOptions } from "./model-options.js";
 import { addPromptOptions, promptOptionsFor, readPromptChoice, type PromptCommandOptions } from "./prompt-options.js";
-import { positiveInteger } from "./source-options.js";
 
 interface SearchCommandOptions extends Partial<ModelCommandOptions>, PromptCommandOptions {
   index: string;
@@ -17,6 +16,26 @@ interface SearchCommandOptions extends Partial<ModelCommandOptions>, PromptComma
   k: number;
   filter?: string;
   exact: boolean;
+}
+
+/**
+ * Loads the vector-index module, and LanceDB with it: here, not at the top of a command, since
+ * every other command would pay for loading LanceDB.
+ */
+export function loadVectorIndex(): Promise<typeof import("../../vector-index/vector-index.js")> {
+  // LanceDB's reader panics on some damaged data files before it returns the error these
+  // commands report; where RUST_BACKTRACE is set (as Rust developers' shells often have it)
+  // Rust would print a backtrace that tells a user nothing. Rust reads it at the first panic.
+  process.env.RUST_BACKTRACE = "0";
+  return import("../../vector-index/vector-index.js");
+}
+
+/** --k: a decimal whole number from 1 to maxK (Number() would also take "1e2" and "0x10"). */
+function hitCount(value: string): number {
+  const k = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!(k >= 1 && k <= maxK))
+    throw new InvalidArgumentError(`expected a whole number from 1 to ${maxK}, got "${value}"`);
+  return k;
 }
 
 /**
@@ -51,7 +70,7 @@ export function searchCommand(): Command {
     .option("-q, --query <text>", "what to look for")
     .option("--query-context <sentence>", "phrase tables: read the query phrase (--find) inside this sentence")
     .option("--find <phrase>", "with --query-context: the phrase of the sentence to look for")
-    .addOption(new Option("-k, --k <n>", `hits to print (at most ${maxK})`).argParser(positiveInteger).default(10))
+    .addOption(new Option("-k, --k <n>", `hits to print (at most ${maxK})`).argParser(hitCount).default(10))
     .option(
       "--filter <sql>",
       "only rows where this SQL predicate over the stored columns holds: \"source = 'news' AND year > 2000\"",
@@ -85,8 +104,7 @@ Examples:
     .action(async (options: SearchCommandOptions, command: Command) => {
       const query = queryOf(options, (message) => command.error(message, { exitCode: 2 }));
       const prompt = await readPromptChoice(options, command);
-      // Loaded here, not at the top: every other command would otherwise pay for loading LanceDB.
-      const { openIndex } = await import("../../vector-index/vector-index.js");
+      const { openIndex } = await loadVectorIndex();
       const { searchIndex } = await import("../../vector-index/query.js");
       const index = await openIndex(options.index, {
         table: options.table ?? (options.phrases ? "phrases" : "sentences"),

@@ -9,6 +9,7 @@ import {
   readPromptChoice,
   type PromptCommandOptions,
 } from "./prompt-options.js";
+import { loadVectorIndex } from "./search.js";
 import { positiveInteger } from "./source-options.js";
 
 interface ServeCommandOptions extends ModelCommandOptions, PromptCommandOptions {
@@ -25,6 +26,7 @@ interface ServeCommandOptions extends ModelCommandOptions, PromptCommandOptions 
   maxResponseBytes: number;
   showModelPath?: boolean;
   index?: string;
+  indexRefresh: number;
 }
 
 const portNumber = (value: string): number => {
@@ -38,6 +40,13 @@ const positiveSeconds = (value: string): number => {
   const seconds = Number(value);
   if (!Number.isFinite(seconds) || seconds <= 0)
     throw new InvalidArgumentError("expected a positive number of seconds");
+  return seconds;
+};
+
+const nonNegativeSeconds = (value: string): number => {
+  const seconds = Number(value);
+  if (value.trim() === "" || !Number.isFinite(seconds) || seconds < 0)
+    throw new InvalidArgumentError("expected a number of seconds, 0 or more");
   return seconds;
 };
 
@@ -135,6 +144,14 @@ export function serveCommand(): Command {
       "--index <dir>",
       "also answer POST /search over this index (built by `ctxembed index build`) with its own model",
     )
+    .addOption(
+      new Option(
+        "--index-refresh <seconds>",
+        "with --index: how old the view of the index may get before a search looks for rows added since (0: every search)",
+      )
+        .argParser(nonNegativeSeconds)
+        .default(1),
+    )
     .addOption(threadsOption())
     .addHelpText(
       "after",
@@ -175,7 +192,7 @@ Examples:
       const indexes =
         options.index === undefined
           ? []
-          : await (await import("../../vector-index/vector-index.js")).openIndexTables(options.index);
+          : await (await loadVectorIndex()).openIndexTables(options.index, { refreshSeconds: options.indexRefresh });
       const modelGiven = command.getOptionValueSource("model") !== "default";
       // Without --model, the index's own model; with one, it must be that model (checked below).
       const model = await openModel(

@@ -2,7 +2,7 @@
 // against brute force: the library's own vectors ranked by cosine, and phrase-search's
 // (searchPhrases) exhaustive scoring of the same candidates.
 import { spawnSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +13,7 @@ import { buildServer } from "../../../lib/server/app.js";
 import { openIndex, openIndexTables } from "../../../lib/vector-index/vector-index.js";
 import { minilmPath, repositoryRoot, sentenceFixture } from "../models.js";
 import { tinyModelPath } from "../tiny-model.js";
+import { startCli } from "../cli/cli-process.js";
 
 const cliEntry = join(repositoryRoot, "lib", "cli", "main.ts");
 
@@ -70,7 +71,7 @@ describe("sentence index", () => {
       "2",
     ]);
     expect(build.status, build.stderr).toBe(0);
-    expect(build.stderr).toMatch(/60 rows, exact search/);
+    expect(build.stderr).toMatch(/60 rows, exact search .*; 1 data fragment after compaction/);
   });
 
   it("ranks as brute-force cosine over the library's vectors does, and filters", async () => {
@@ -323,5 +324,228 @@ describe("phrase index", () => {
     ]);
     expect(inContext.status, inContext.stderr).toBe(0);
     expect(jsonLines(inContext.stdout)[0]!.text).toMatch(/guitar/i);
+  });
+});
+
+describe("inputs and outputs that stay true (issue 35)", () => {
+  const build = (input: string, directory: string, ...args: string[]) =>
+    ctxembed([
+      "index",
+      "build",
+      "--input",
+      input,
+      "--index",
+      directory,
+      "--model",
+      modelFile,
+      "--threads",
+      "2",
+      ...args,
+    ]);
+
+  it("refuses --k that is not a whole number in range, all with the usage exit code", () => {
+    const directory = join(root, "sentences");
+    for (const k of ["1e2", "0x10", "2.5", "abc", "0", "5000"]) {
+      const run = ctxembed(["search", "--index", directory, "--query", "a dog", "--k", k]);
+      expect(run.status, `--k ${k}: ${run.stderr}`).toBe(2);
+      expect(run.stderr).toMatch(/--k/);
+      expect(run.stdout).toBe("");
+    }
+  });
+
+  it("refuses a metadata type it does not know, and undeclared types on standard input", () => {
+    const unknown = ctxembed([
+      "index",
+      "build",
+      "--text",
+      "a",
+      "--index",
+      join(root, "unknown-type"),
+      "--metadata",
+      "year:date",
+    ]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/"year:date": the type after ":" is one of string, number, boolean, json/);
+    const piped = spawnSync(
+      process.execPath,
+      ["--import", "tsx", cliEntry, "index", "build", "--index", join(root, "piped"), "--metadata", "year"],
+      { encoding: "utf8", cwd: repositoryRoot, input: `${JSON.stringify({ text: "a", year: 1 })}\n` },
+    );
+    expect(piped.status).toBe(2);
+    expect(piped.stderr).toMatch(/standard input can be read only once.*--metadata year:number/);
+  });
+
+  it("refuses a filter with a tail that would be ignored", () => {
+    const run = ctxembed([
+      ...["search", "--index", join(root, "sentences"), "--query", "a dog"],
+      ...["--filter", "source = 'odd'; DROP TABLE sentences"],
+    ]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/is not one SQL predicate: a ";"/);
+    expect(run.stdout).toBe("");
+  });
+
+  it("reports a damaged index without a Rust backtrace", async () => {
+    const directory = join(root, "damaged");
+    await writeFile(join(root, "damaged.jsonl"), records.map((record) => JSON.stringify(record)).join("\n"));
+    expect(build(join(root, "damaged.jsonl"), directory, "--metadata", "source").status).toBe(0);
+    const data = join(directory, "sentences.lance", "data");
+    for (const name of await readdir(data)) {
+      const bytes = await readFile(join(data, name));
+      for (let i = bytes.length - 400; i < bytes.length - 10; i += 3) bytes[i]! ^= 0x5a;
+      await writeFile(join(data, name), bytes);
+    }
+    const run = spawnSync(
+      process.execPath,
+      ["--import", "tsx", cliEntry, "search", "--index", directory, "--query", "a dog", "--filter", "source = 'odd'"],
+      // As a Rust developer's shell may have it.
+      { encoding: "utf8", cwd: repositoryRoot, env: { ...process.env, RUST_BACKTRACE: "1" } },
+    );
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/searching the table "sentences" of .* failed \(is the directory damaged\?\)/);
+    expect(run.stderr).not.toMatch(/stack backtrace|rust_begin_unwind/);
+  });
+
+  it("keeps a metadata field numeric when it is null in the first 512 rows, and takes declared types", async () => {
+    const input = join(root, "late-year.jsonl");
+    const lines = Array.from({ length: 600 }, (_, i) => ({
+      id: `m${i}`,
+      text: sentences[i % sentences.length],
+      year: i < 550 ? null : 1990 + (i - 550),
+      ...(i < 520 ? {} : { tag: `t${i % 3}` }),
+    }));
+    await writeFile(input, lines.map((line) => JSON.stringify(line)).join("\n") + "\n");
+    const directory = join(root, "late-year");
+    const run = build(input, directory, "--metadata", "year,tag");
+    expect(run.status, run.stderr).toBe(0);
+    const index = await openIndex(directory);
+    try {
+      expect(index.columns).toEqual({ year: "number", tag: "string" });
+      expect(await index.count("year > 2000")).toBe(lines.filter((line) => (line.year ?? 0) > 2000).length);
+    } finally {
+      await index.close();
+    }
+
+    const csv = join(root, "years.csv");
+    await writeFile(
+      csv,
+      `text,year,ok\n${sentences[0]},1999,true\n${sentences[1]},,false\n${sentences[2]},2004,true\n`,
+    );
+    const typed = join(root, "typed");
+    const declared = build(csv, typed, "--column", "text", "--metadata", "year:number,ok:boolean");
+    expect(declared.status, declared.stderr).toBe(0);
+    const reader = await openIndex(typed);
+    try {
+      expect(reader.columns).toEqual({ year: "number", ok: "boolean" });
+      expect(await reader.count("year > 2000 AND ok")).toBe(1);
+      expect(await reader.count("year IS NULL")).toBe(1);
+    } finally {
+      await reader.close();
+    }
+    const bad = join(root, "bad-year.csv");
+    await writeFile(bad, `text,year\n${sentences[0]},soon\n`);
+    const refused = build(bad, join(root, "bad-year"), "--column", "text", "--metadata", "year:number");
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/year.*"soon".*not a number/);
+    const mixed = join(root, "mixed.jsonl");
+    await writeFile(
+      mixed,
+      `${JSON.stringify({ text: "a", year: 1999 })}\n${JSON.stringify({ text: "b", year: "soon" })}\n`,
+    );
+    const unsure = build(mixed, join(root, "mixed"), "--metadata", "year");
+    expect(unsure.status).toBe(1);
+    expect(unsure.stderr).toMatch(/--metadata year holds numbers \(line 1 of .*\) and strings \(line 2 of .*\)/);
+  });
+
+  it("refuses a second file whose ids are its line numbers, with or without --resume", async () => {
+    const [first, second] = [join(root, "first.txt"), join(root, "second.txt")];
+    await writeFile(first, sentences.slice(0, 5).join("\n") + "\n");
+    await writeFile(second, sentences.slice(5, 8).join("\n") + "\n");
+    const directory = join(root, "two-files");
+    expect(build(first, directory, "--store-text").status).toBe(0);
+    for (const extra of [[], ["--resume"]]) {
+      const run = build(second, directory, "--store-text", ...extra);
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr).toMatch(/ids are line numbers.*already holds rows from .*first\.txt/s);
+    }
+    // The same file again is a rebuild: its line numbers are the same rows.
+    expect(build(first, directory, "--store-text").status).toBe(0);
+    const index = await openIndex(directory);
+    try {
+      expect(await index.count()).toBe(5);
+      expect(await index.count(`text = '${sentences[0]!.replaceAll("'", "''")}'`)).toBe(1);
+    } finally {
+      await index.close();
+    }
+  });
+
+  it("makes a table for an empty input, and warns with counts about duplicate ids", async () => {
+    const empty = join(root, "empty.txt");
+    await writeFile(empty, "");
+    const directory = join(root, "from-empty");
+    const run = build(empty, directory);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/0 rows/);
+    const search = ctxembed(["search", "--index", directory, "--query", "a dog"]);
+    expect(search.status, search.stderr).toBe(0);
+    expect(search.stdout).toBe("");
+
+    const repeated = join(root, "repeated.jsonl");
+    const ids = ["a", "b", "a", "c", "a", "b"];
+    await writeFile(repeated, ids.map((id, i) => JSON.stringify({ id, text: sentences[i] })).join("\n") + "\n");
+    const duplicates = build(repeated, join(root, "repeated"), "--store-text");
+    expect(duplicates.status, duplicates.stderr).toBe(0);
+    expect(duplicates.stderr).toMatch(
+      /warning: 2 ids appear more than once in .*repeated\.jsonl \(3 extra rows\).*"a"/,
+    );
+    const index = await openIndex(join(root, "repeated"));
+    try {
+      expect(await index.count()).toBe(3);
+      // The last row of an id is the one kept.
+      expect(await index.count(`id = 'a' AND text = '${sentences[4]!.replaceAll("'", "''")}'`)).toBe(1);
+    } finally {
+      await index.close();
+    }
+  });
+
+  it("serve --index answers with rows added after it started", async () => {
+    const input = join(root, "served.jsonl");
+    await writeFile(
+      input,
+      records
+        .slice(0, 10)
+        .map((record) => JSON.stringify(record))
+        .join("\n") + "\n",
+    );
+    const directory = join(root, "served");
+    expect(build(input, directory).status).toBe(0);
+    const server = startCli(["serve", "--index", directory, "--port", "0", "--threads", "1"]);
+    try {
+      const [, address] = await server.waitForStderr(/serving .* on (http:\/\/\S+)/);
+      const query = "A bird is flying over the ocean at sunset.";
+      const search = async () => {
+        const response = await fetch(`${address}/search`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query, k: 1 }),
+        });
+        return ((await response.json()) as { id: string }[]).map((hit) => hit.id);
+      };
+      expect(await search()).not.toEqual(["late"]);
+      const added = join(root, "added.jsonl");
+      await writeFile(added, `${JSON.stringify({ id: "late", text: query })}\n`);
+      expect(build(added, directory).status).toBe(0);
+      // Within the server's refresh interval (1 s by default), and some slack for a busy machine.
+      const deadline = Date.now() + 5000;
+      let hits = await search();
+      while (hits[0] !== "late" && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        hits = await search();
+      }
+      expect(hits).toEqual(["late"]);
+    } finally {
+      server.child.kill("SIGTERM");
+      await server.exited;
+    }
   });
 });
