@@ -11,7 +11,7 @@
 // Two options differ from llama.cpp's defaults, neither of which touches arithmetic: static
 // libraries, so that the one binary can move into the cache whole, and no OpenSSL (model
 // downloads). GGML_NATIVE, GGML_LLAMAFILE, GGML_OPENMP and the rest are llama.cpp's.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -35,12 +35,14 @@ const DEVIATIONS = ["-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_OPENSSL=OFF"];
 /** where each static library lies in llama.cpp's build tree, in link order */
 const LIBRARIES = ["src/libllama.a", "ggml/src/libggml.a", "ggml/src/libggml-cpu.a", "ggml/src/libggml-base.a"];
 
-function layout(directory: string, version: string): UpstreamLlama {
+/** A finished build: its version.txt (written last) says what it was built from. */
+function layout(directory: string): UpstreamLlama {
+  const binary = join(directory, "llama-embedding");
   return {
-    binary: join(directory, "llama-embedding"),
+    binary,
     include: join(directory, "include"),
     libraries: LIBRARIES.map((library) => join(directory, "lib", basename(library))),
-    version,
+    version: `${toolVersion(binary)}; ${readFileSync(join(directory, "version.txt"), "utf8").trim()}`,
   };
 }
 
@@ -50,15 +52,17 @@ function upstreamDirectory(): string {
 
 /** llama-embedding's own version line ("version: … (build …, commit …)") and compiler line. */
 export function toolVersion(binary: string): string {
-  const output = execFileSync(binary, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  return output.trim().split("\n").join("; ");
+  // printed on stderr
+  const run = spawnSync(binary, ["--version"], { encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`${binary} --version failed (exit ${run.status}): ${run.stderr}`);
+  return run.stderr.trim().split("\n").join("; ");
 }
 
 /** The unpatched llama-embedding, built on the first call for this pin (minutes), then cached. */
 export async function upstreamLlama({ jobs = availableParallelism() } = {}): Promise<UpstreamLlama> {
   const directory = upstreamDirectory();
   const versionFile = join(directory, "version.txt");
-  if (existsSync(versionFile)) return layout(directory, readFileSync(versionFile, "utf8").trim());
+  if (existsSync(versionFile)) return layout(directory);
 
   // Built beside its final place and renamed onto it, so that an unfinished build never looks
   // finished; one process at a time, and a build that was interrupted resumes where it stopped.
@@ -68,7 +72,7 @@ export async function upstreamLlama({ jobs = availableParallelism() } = {}): Pro
     retries: { forever: true, minTimeout: 2_000, maxTimeout: 10_000 },
   });
   try {
-    if (existsSync(versionFile)) return layout(directory, readFileSync(versionFile, "utf8").trim());
+    if (existsSync(versionFile)) return layout(directory);
     const work = `${directory}.partial`;
     const source = join(work, "source");
     const cloned = join(work, "source-cloned");
@@ -90,12 +94,12 @@ export async function upstreamLlama({ jobs = availableParallelism() } = {}): Pro
     for (const library of LIBRARIES) copyFileSync(join(build, library), join(finished, "lib", basename(library)));
     cpSync(join(source, "include"), join(finished, "include"), { recursive: true });
     cpSync(join(source, "ggml", "include"), join(finished, "include"), { recursive: true });
-    const version = `${toolVersion(built)}; ${readPin().pin}, unpatched, llama.cpp's CMake defaults but ${DEVIATIONS.join(" ")}`;
-    writeFileSync(join(finished, "version.txt"), `${version}\n`);
+    const origin = `${readPin().pin}, unpatched, llama.cpp's CMake defaults but ${DEVIATIONS.join(" ")}`;
+    writeFileSync(join(finished, "version.txt"), `${origin}\n`);
     rmSync(directory, { recursive: true, force: true });
     renameSync(finished, directory);
     rmSync(work, { recursive: true, force: true });
-    return layout(directory, version);
+    return layout(directory);
   } finally {
     await release();
   }
