@@ -53,15 +53,15 @@ async function sha256Of(file) {
  * that a patch added without a number (or two with one) stops the build instead of applying out
  * of the order its head states.
  */
-export function patchNames() {
-  const names = readdirSync(patchDir)
+export function patchNames(directory = patchDir) {
+  const names = readdirSync(directory)
     .filter((name) => name.endsWith(".patch"))
     .sort();
   names.forEach((name, i) => {
     const expected = String(i + 1).padStart(4, "0");
     if (!name.startsWith(`${expected}-`)) {
       throw new Error(
-        `scripts/build/llama-patches/${name}: patches are named NNNN-what.patch and numbered 0001, 0002, … in the order they apply (expected ${expected}-…)`,
+        `${join(directory, name)}: patches are named NNNN-what.patch and numbered 0001, 0002, … in the order they apply (expected ${expected}-…)`,
       );
     }
   });
