@@ -67,8 +67,12 @@ export async function upstreamLlama({ jobs = availableParallelism() } = {}): Pro
   // Built beside its final place and renamed onto it, so that an unfinished build never looks
   // finished; one process at a time, and a build that was interrupted resumes where it stopped.
   mkdirSync(dirname(directory), { recursive: true });
+  // The build blocks the event loop that refreshes the lock, so it counts as stale only after an
+  // hour, longer than a build takes.
   const release = await lock(dirname(directory), {
     lockfilePath: `${directory}.lock`,
+    stale: 3_600_000,
+    update: 600_000,
     retries: { forever: true, minTimeout: 2_000, maxTimeout: 10_000 },
   });
   try {
