@@ -3,8 +3,8 @@
 // Repacked kernels are faster, but most of llama.cpp's take one path for a few rows and another
 // for many, so a text's vector would depend on its batch mates (cosine ~0.999 on gemma-3-270m
 // Q4_K_M). ctxembed's patches add two kernels that compute every row alike: Q8_0 on AVX512-VNNI
-// (scripts/build/llama-patches/q8_0-vnni-repack.patch) and f32 on AVX-512
-// (scripts/build/llama-patches/repack-f32-avx512.patch), each named in the addon's system info
+// (scripts/build/llama-patches/0007-q8_0-vnni-repack.patch) and f32 on AVX-512
+// (scripts/build/llama-patches/0008-repack-f32-avx512.patch), each named in the addon's system info
 // where it was compiled in. Repacking is on by default when every matrix llama.cpp would repack
 // has such a kernel in this addon, and off otherwise.
 import { GgmlType } from "../gguf/format.js";

@@ -9,7 +9,7 @@
 // difficulty onto the weights. The activation ranges are measured by running the f32 file itself
 // over calibration sentences.
 // llama.cpp does the division as a MUL by a per-layer tensor (scripts/build/llama-patches/
-// bert-smoothed-inputs.patch).
+// 0011-bert-smoothed-inputs.patch).
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";

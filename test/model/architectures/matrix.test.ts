@@ -2,12 +2,14 @@
 // library's pooled and per-token vectors against llama-embedding's on the same file, layer
 // capture, and batch invariance. Random weights make no meaningful vectors, but they exercise
 // every tensor of the graph, so a wrong pooling, a missed special token or a mis-read layer
-// shows up as a low cosine.
+// shows up as a low cosine. Two llama-embeddings: the patched build's (build/bin, the addon's own
+// llama.cpp: a difference there is the addon's) and upstream's (the pinned source without
+// ctxembed's patches: a difference there and not against the patched one is a patch's).
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel, type EmbeddingModel } from "../../../lib/embedding/embedding-model.js";
 import { cosineSimilarity } from "../../../lib/vectors/similarity.js";
-import { llamaEmbedding, llamaTool } from "../llama-tools.js";
+import { llamaBuildVersions, llamaEmbedding, llamaTool, upstreamLlamaEmbedding } from "../llama-tools.js";
 import { ARCHITECTURES, T5_ENCODER_DECODER, tinyArchitecturePath } from "./tiny-architectures.js";
 
 const TEXTS = [
@@ -23,27 +25,36 @@ function worstCosine(ours: readonly Float32Array[], theirs: readonly Float32Arra
   return Math.min(...ours.map((vector, i) => cosineSimilarity(vector, theirs[i]!)));
 }
 
-beforeAll(() => {
-  llamaTool("llama-embedding"); // a fresh clone builds it here, once, before any timed test
+const BUILDS = ["patched", "upstream"] as const;
+type Build = (typeof BUILDS)[number];
+const tools = {} as Record<Build, string>;
+
+beforeAll(async () => {
+  // a fresh clone builds both here, once, before any timed test
+  tools.patched = llamaTool("llama-embedding");
+  tools.upstream = await upstreamLlamaEmbedding();
+  console.log((await llamaBuildVersions()).replace(/^/gm, "architecture matrix: "));
 }, 1_800_000);
 
 describe.each(ARCHITECTURES)("architecture $name", (architecture) => {
   let model: EmbeddingModel;
-  /** llama-embedding's vectors by pooling, one entry per text */
+  /** each build's llama-embedding vectors by pooling, one entry per text */
   const reference = new Map<string, Float32Array[][]>();
   beforeAll(async () => {
     const path = await tinyArchitecturePath(architecture);
     model = await loadModel(path, { threads: 2 });
-    for (const pooling of architecture.poolings) {
+    for (const build of BUILDS) {
+      for (const pooling of architecture.poolings) {
+        reference.set(
+          `${build} ${pooling}`,
+          TEXTS.map((text) => llamaEmbedding(path, text, pooling, 1, tools[build])),
+        );
+      }
       reference.set(
-        pooling,
-        TEXTS.map((text) => llamaEmbedding(path, text, pooling)),
+        `${build} none`,
+        TEXTS.map((text) => llamaEmbedding(path, text, "none", model.countTokens(text), tools[build])),
       );
     }
-    reference.set(
-      "none",
-      TEXTS.map((text) => llamaEmbedding(path, text, "none", model.countTokens(text))),
-    );
   });
   afterAll(() => model?.dispose());
 
@@ -53,32 +64,34 @@ describe.each(ARCHITECTURES)("architecture $name", (architecture) => {
     expect(model.info.layerCount).toBe(2);
   });
 
-  it.each(architecture.poolings)(`pooling %s matches llama-embedding (cosine >= ${PARITY})`, async (pooling) => {
-    const ours = (await model.embed(TEXTS, { pooling, normalize: false })).map((result) => result.embedding);
-    const theirs = reference.get(pooling)!.map((vectors) => vectors[0]!);
-    const worst = worstCosine(ours, theirs);
-    console.log(
-      `architecture ${architecture.name} pooling ${pooling}: worst cosine vs llama-embedding ${worst.toFixed(7)}`,
-    );
-    expect(worst).toBeGreaterThanOrEqual(PARITY);
-  });
-
-  it(`per-token vectors match llama-embedding --pooling none (cosine >= ${PARITY})`, async () => {
-    let worst = 1;
-    for (const [i, text] of TEXTS.entries()) {
-      const result = await model.embed(text, { pooling: "none", normalize: false });
-      worst = Math.min(
-        worst,
-        worstCosine(
-          result.tokens!.map((token) => token.embedding),
-          reference.get("none")![i]!,
-        ),
+  describe.each(BUILDS)("against the %s build's llama-embedding", (build) => {
+    it.each(architecture.poolings)(`pooling %s matches (cosine >= ${PARITY})`, async (pooling) => {
+      const ours = (await model.embed(TEXTS, { pooling, normalize: false })).map((result) => result.embedding);
+      const theirs = reference.get(`${build} ${pooling}`)!.map((vectors) => vectors[0]!);
+      const worst = worstCosine(ours, theirs);
+      console.log(
+        `architecture ${architecture.name} pooling ${pooling}: worst cosine vs ${build} llama-embedding ${worst.toFixed(7)}`,
       );
-    }
-    console.log(
-      `architecture ${architecture.name} pooling none (tokens): worst cosine vs llama-embedding ${worst.toFixed(7)}`,
-    );
-    expect(worst).toBeGreaterThanOrEqual(PARITY);
+      expect(worst).toBeGreaterThanOrEqual(PARITY);
+    });
+
+    it(`per-token vectors match --pooling none (cosine >= ${PARITY})`, async () => {
+      let worst = 1;
+      for (const [i, text] of TEXTS.entries()) {
+        const result = await model.embed(text, { pooling: "none", normalize: false });
+        worst = Math.min(
+          worst,
+          worstCosine(
+            result.tokens!.map((token) => token.embedding),
+            reference.get(`${build} none`)![i]!,
+          ),
+        );
+      }
+      console.log(
+        `architecture ${architecture.name} pooling none (tokens): worst cosine vs ${build} llama-embedding ${worst.toFixed(7)}`,
+      );
+      expect(worst).toBeGreaterThanOrEqual(PARITY);
+    });
   });
 
   it("captures the layers the graph names, and refuses the others naming the architecture", async () => {

@@ -11,6 +11,7 @@ import { GgmlType, GgufValueType, LlamaFileType } from "../../../lib/gguf/format
 import { ggufValue, writeGgufFile, type GgufTypedValue } from "../../../lib/gguf/writer.js";
 import { TokenType } from "../../../lib/hub/convert/vocab.js";
 import { seededRandom } from "../../../lib/util/random.js";
+import { float32ToFloat16 } from "../../../lib/vectors/float16.js";
 
 const HIDDEN = 32;
 const LAYERS = 2;
@@ -498,13 +499,20 @@ function randomTensor(name: string, shape: number[], random: () => number): Floa
   return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => base + (random() - 0.5) * 0.4);
 }
 
-/** Path of the architecture's tiny GGUF in the OS temp folder, written on first use. */
-export async function tinyArchitecturePath(architecture: TinyArchitecture): Promise<string> {
+/**
+ * Path of the architecture's tiny GGUF in the OS temp folder, written on first use. With weights
+ * "f16", matrices are stored in f16 and vectors (norms, biases) in f32, as llama.cpp's converter
+ * writes an f16 file: ggml then multiplies them with tinyBLAS, which no ctxembed patch changes.
+ */
+export async function tinyArchitecturePath(
+  architecture: TinyArchitecture,
+  weights: "f32" | "f16" = "f32",
+): Promise<string> {
   const vocabulary = architecture.vocabulary();
   const metadata: [string, GgufTypedValue][] = [
     ["general.architecture", ggufValue.string(architecture.name)],
     ["general.name", ggufValue.string(`tiny-random-${architecture.name}`)],
-    ["general.file_type", ggufValue.uint32(LlamaFileType.ALL_F32)],
+    ["general.file_type", ggufValue.uint32(weights === "f16" ? LlamaFileType.MOSTLY_F16 : LlamaFileType.ALL_F32)],
     ...architecture.hyperparameters(),
     [`${architecture.name}.pooling_type`, ggufValue.uint32(POOLING_TYPE_IDS[architecture.poolings[0]!])],
     ...vocabulary.metadata,
@@ -512,7 +520,12 @@ export async function tinyArchitecturePath(architecture: TinyArchitecture): Prom
   const random = seededRandom(SEED);
   const tensors = architecture.tensors(vocabulary.size).map(([name, shape]) => {
     const data = randomTensor(name, shape, random);
-    return { name, shape, type: GgmlType.F32, chunks: () => [new Uint8Array(data.buffer)] };
+    if (weights === "f32" || shape.length < 2) {
+      return { name, shape, type: GgmlType.F32, chunks: () => [new Uint8Array(data.buffer)] };
+    }
+    const half = new Uint16Array(data.length);
+    float32ToFloat16(new Uint32Array(data.buffer), half);
+    return { name, shape, type: GgmlType.F16, chunks: () => [new Uint8Array(half.buffer)] };
   });
   // Named by content, so that a change to the table never picks up a stale file.
   const digest = createHash("sha256");

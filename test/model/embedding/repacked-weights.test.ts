@@ -1,5 +1,5 @@
-// ctxembed's repacked kernels, Q8_0 on AVX512-VNNI (scripts/build/llama-patches/q8_0-vnni-repack.patch)
-// and f32 on AVX-512 (repack-f32-avx512.patch): that a native build on such a CPU carries them,
+// ctxembed's repacked kernels, Q8_0 on AVX512-VNNI (scripts/build/llama-patches/0007-q8_0-vnni-repack.patch)
+// and f32 on AVX-512 (0008-repack-f32-avx512.patch): that a native build on such a CPU carries them,
 // that a file of those types takes them by default and not otherwise, and that their vectors are
 // llama.cpp's own (the same weights unrepacked: tinyBLAS for Q8_0, OpenBLAS or tinyBLAS for f32)
 // and sentence-transformers' within the bounds each precision is held to. The kernels' products

@@ -11,12 +11,16 @@
 //    as WordPiece is, since "ed" alone would tokenize as "▁ed";
 //  - pieces (all but WordPiece, whose pieces are folded): each token's range is its piece, less
 //    the leading spaces the range leaves out; for UGM the ranges the charsmap rewrote are counted.
+//  - upstream: every input tokenizes to the ids llama.cpp built without ctxembed's patches gives
+//    (llama-probe.cpp on the pinned source, scripts/reference/upstream-llama.ts), also for the
+//    vocabularies without an .out file of their own.
 // nomic-bert-moe (UGM) comes without .inp/.out: its offsets are checked on bert-bge's inputs, and
-// it has no expected ids. gemma-4's vocabulary has "\ufeff//" beside "//": it is here because the
+// only upstream's ids are expected of it. gemma-4's vocabulary has "\ufeff//" beside "//": it is here because the
 // GGUF reader keeps a leading U+FEFF (dropping it made duplicate tokens, and llama.cpp abort).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel, type EmbeddingModel } from "../../../lib/embedding/embedding-model.js";
 import { nativeAddon, type NativeModel } from "../../../lib/native/addon.js";
+import { llamaProbe, probeTokens } from "../llama-tools.js";
 import {
   expectWellFormed,
   report,
@@ -87,15 +91,26 @@ function pieceMismatches({ text, spans, pieceSpaces }: ReturnType<typeof tokeniz
   });
 }
 
+let upstreamProbe: string;
+beforeAll(async () => {
+  upstreamProbe = await llamaProbe("upstream");
+}, 1_800_000);
+
 describe.each(VOCABULARIES)("$family $name", ({ family, name, inputsFrom, spacePrefix, charsmap }) => {
   /** the library's model, whose tokenize is under test; the addon's, which the strict check re-tokenizes with */
   let library: EmbeddingModel;
   let model: NativeModel;
+  let path: string;
   let cases: VocabularyCase[];
   /** the one line this vocabulary prints: what each check found */
   const found: string[] = [];
+  /** the library's ids, add_special off; "" has none (the library refuses it, a TypeError, docs/api.md) */
+  const ids = (text: string): number[] =>
+    text === ""
+      ? Array.from(model.tokenize(text, false, false))
+      : library.tokenize(text, { addSpecial: false }).map((span) => span.id);
   beforeAll(async () => {
-    const { path } = await vocabularyModel(name);
+    ({ path } = await vocabularyModel(name));
     library = await loadModel(path);
     model = await nativeAddon().loadModel(path, { gpuLayers: 0, useMmap: true, repackWeights: false });
     cases = await vocabularyCases(inputsFrom ?? name);
@@ -112,16 +127,19 @@ describe.each(VOCABULARIES)("$family $name", ({ family, name, inputsFrom, spaceP
     expect(model.metadata().vocabularyType).toBe(VOCABULARY_TYPES[family]);
   });
 
+  it("tokenizes every input to the ids of upstream llama.cpp (unpatched)", () => {
+    const texts = cases.map(({ text }) => text);
+    const upstream = probeTokens(upstreamProbe, path, texts);
+    const mismatches = texts.filter((text, i) => ids(text).join() !== upstream[i]!.join());
+    found.push(`${mismatches.length} id mismatches with upstream`);
+    expect(mismatches).toEqual([]);
+  });
+
   whereApplicable(
     inputsFrom === undefined
       ? undefined
       : `llama.cpp ships no .inp/.out of ${name}'s own: its ids for ${inputsFrom}'s inputs are unknown`,
   ).it("tokenizes every .inp input to llama.cpp's ids in the .out file", () => {
-    // The library refuses "" (a TypeError, docs/api.md); llama.cpp gives it no ids, and neither does the addon.
-    const ids = (text: string): number[] =>
-      text === ""
-        ? Array.from(model.tokenize(text, false, false))
-        : library.tokenize(text, { addSpecial: false }).map((span) => span.id);
     const mismatches = cases.filter(({ text, expected }) => ids(text).join() !== expected.join());
     found.push(`${mismatches.length} id mismatches`);
     expect(mismatches.map(({ text }) => text)).toEqual([]);
