@@ -1,5 +1,6 @@
 // llama.cpp's quantizer through the addon, on the real all-MiniLM-L6-v2 f32 file: what it
 // writes, what it refuses, and that a failure leaves nothing behind.
+import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,14 +11,18 @@ import { readGgufHeader } from "../../../lib/gguf/reader.js";
 import { quantizeModel } from "../../../lib/hub/quantize-model.js";
 import { cosineSimilarity } from "../../../lib/vectors/similarity.js";
 import { startCli } from "../cli/cli-process.js";
+import { upstreamLlamaEmbedding } from "../llama-tools.js";
 import { minilmPath, sentenceFixture } from "../models.js";
 
 let scratch: string;
 let f32Path: string;
+/** llama.cpp's llama-embedding built without ctxembed's patches: what other tools on llama.cpp load */
+let upstreamEmbedding: string;
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), "ctxembed-quantize-"));
   f32Path = await minilmPath("f32");
-});
+  upstreamEmbedding = await upstreamLlamaEmbedding();
+}, 1_800_000);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe("quantizeModel on all-MiniLM-L6-v2", () => {
@@ -127,7 +132,7 @@ describe("ctxembed quantize", () => {
     expect((await readGgufHeader(out)).metadata.get("general.file_type")).toBe(LlamaFileType.MOSTLY_BF16);
   });
 
-  it("smooths q8_0 activations by default, marks the file and says it needs ctxembed; --no-smooth writes plain llama.cpp weights", async () => {
+  it("smooths q8_0 activations by default, marks the file and says it needs ctxembed (unpatched llama.cpp refuses it); --no-smooth writes plain weights that it loads", async () => {
     for (const [flags, said, marked] of [
       [
         [],
@@ -145,12 +150,18 @@ describe("ctxembed quantize", () => {
       const info = startCli(["info", "--model", out]);
       expect(await info.exited).toEqual({ status: 0, signal: null });
       const shown = (JSON.parse(info.stdout()) as { activationSmoothing?: string }).activationSmoothing;
+      const upstream = spawnSync(upstreamEmbedding, ["-m", out, "-p", "a short test", "-t", "1"], {
+        encoding: "utf8",
+      });
       if (marked) {
+        expect(upstream.status, "upstream llama.cpp must refuse a smoothed file").not.toBe(0);
+        expect(upstream.stderr).toMatch(/wrong number of tensors/);
         expect(provenance).toMatch(
           /^SmoothQuant \(alpha 0\.5\).* measured on all-minilm-l6-v2-f32\.gguf \(sha256 [0-9a-f]{64}\) over \d+ calibration sentences \(sha256 [0-9a-f]{64}, /,
         );
         expect(shown).toBe(provenance);
       } else {
+        expect(upstream.status, `upstream llama.cpp loads a --no-smooth file: ${upstream.stderr.slice(-400)}`).toBe(0);
         expect(provenance).toBeUndefined();
         expect(shown).toBeUndefined();
       }
