@@ -139,7 +139,7 @@ function checkBinary({ platform, cross }, variant, file) {
     if (machine !== cross.elfMachine) {
       throw new Error(`${made} is not a ${platform} binary (ELF machine ${machine}, expected ${cross.elfMachine})`);
     }
-    return `built for ${platform}; it does not load here (test/package/arm64.test.ts runs it under qemu-user)`;
+    return `built for ${platform}, so not loaded here: test/package/arm64.test.ts runs it under qemu-user`;
   }
   const missing = variant === undefined ? [] : missingInstructions(variant);
   if (missing.length > 0) return `not loaded here: this CPU lacks ${missing.join(", ")}`;

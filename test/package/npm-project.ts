@@ -43,11 +43,8 @@ export function pathOf(directory: string, tools: Record<string, string>): string
   return directory;
 }
 
-/** `npm pack` of the repository into a folder: the tarball and the paths it holds. */
-export function packRepository(
-  destination: string,
-  env?: NodeJS.ProcessEnv,
-): { tarball: string; files: string[]; size: number; unpackedSize: number } {
+/** `npm pack` of the repository into a folder: the tarball and the paths it holds; its size is printed. */
+export function packRepository(destination: string, env?: NodeJS.ProcessEnv): { tarball: string; files: string[] } {
   const [packed] = JSON.parse(
     succeed("npm", ["pack", "--json", "--pack-destination", destination], repositoryRoot, env),
   ) as {
@@ -56,11 +53,16 @@ export function packRepository(
     unpackedSize: number;
     files: { path: string }[];
   }[];
+  const platforms = [
+    ...new Set(packed!.files.map(({ path }) => /^prebuilds\/([^/]+)\//.exec(path)?.[1]).filter(Boolean)),
+  ];
+  // CI's log keeps what the tarball weighs with the prebuilt binaries it carries.
+  console.log(
+    `packed ${packed!.files.length} files, prebuilds for ${platforms.join(", ") || "no platform"}: ${packed!.size.toLocaleString("en")} bytes, ${packed!.unpackedSize.toLocaleString("en")} unpacked`,
+  );
   return {
     tarball: join(destination, packed!.filename),
     files: packed!.files.map((file) => file.path),
-    size: packed!.size,
-    unpackedSize: packed!.unpackedSize,
   };
 }
 
