@@ -9,10 +9,9 @@
 // baseline. Each variant lists the /proc/cpuinfo flags it needs and the ggml options it turns on;
 // every other option of x64InstructionOptions is off.
 //
-// arm64: one build, armv8.2-a with the dot-product and half-precision vector instructions
-// (Graviton 2 and later, Ampere Altra and AmpereOne, Neoverse N1 onwards, Raspberry Pi 5).
+// arm64: one build, armv8.2-a with the dot-product instructions (Graviton 2 and later, Ampere Altra and AmpereOne, Neoverse N1 onwards, Raspberry Pi 5).
 // Every product of the models ctxembed tests goes to llamafile's tinyBLAS, whose ARM kernels use
-// NEON (f32), FP16 vector arithmetic (f16) and SDOT (Q8_0, Q4_0); armv8.6's i8mm only enters
+// NEON (f32, and f16 converted to f32) and SDOT (Q8_0, Q4_0); armv8.6's i8mm only enters
 // ggml's own K-quant and Q4 dot products and its bf16 path has no ARM kernel at all, so a wider
 // variant would change no kernel those models run (docs/install.md). Older cores (Cortex-A72:
 // Graviton 1, Raspberry Pi 4) build from source. A variant lists the Linux hwcap names it needs,
@@ -57,12 +56,16 @@ export const x64CpuVariants = [
 export const arm64CpuVariants = [
   {
     arch: "arm64",
-    name: "armv8.2-a+dotprod+fp16",
+    name: "armv8.2-a+dotprod",
     // armv8.1's LSE atomics and rounding multiply-accumulate come with -march=armv8.2-a; the
     // compiler may use them anywhere.
-    cpuFlags: ["fp", "asimd", "atomics", "asimdrdm", "fphp", "asimdhp", "asimddp"],
+    cpuFlags: ["fp", "asimd", "atomics", "asimdrdm", "asimddp"],
     ggmlOptions: [],
-    march: "armv8.2-a+dotprod+fp16",
+    // Not +fp16: with FP16 vector arithmetic tinyBLAS's f16 kernel and ggml's f16 dot product
+    // (flash attention's per-row path, a decoder's attention over its f16 cache) sum in half
+    // precision; without it they convert to f32 and sum there, as the x86-64 builds do, which
+    // leave AVX512-FP16 out for the same reason (CMakeLists.txt).
+    march: "armv8.2-a+dotprod",
   },
 ];
 

@@ -7,7 +7,7 @@
 //   node scripts/build/build-native.mjs --force    always run the (incremental) build
 //   CTXEMBED_CUDA=1       also build ggml's CUDA backend (GGML_CUDA=ON)
 //   CTXEMBED_PORTABLE=1   no host-specific instructions: the baseline that release binaries
-//                         assume (x86-64-v3, armv8.2-a+dotprod+fp16; scripts/build/prebuild.mjs
+//                         assume (x86-64-v3, armv8.2-a+dotprod; scripts/build/prebuild.mjs
 //                         also builds the wider variants of native/cpu-baseline.mjs, and
 //                         cross-compiles linux-arm64)
 import { execFileSync, spawnSync } from "node:child_process";

@@ -35,9 +35,11 @@ const armNode = {
   integrity: "sha512-LCXJnNTFiyGuYBw2gZSI5OBFMbkjAPt8sqD/NKrWoE2QmDgSubTqFng6GaNJ9EJ8HpxBMGcWWpbbcs4Vo+CnGg==",
 };
 const sentenceCount = 300;
-const parity: { variant: MinilmVariant; minimumCosine: number }[] = [
-  { variant: "f32", minimumCosine: 0.9999 },
-  { variant: "q8_0", minimumCosine: 0.999 },
+// Against sentence-transformers, and a text alone against the same text in the batch: the bounds
+// of sentence-parity.test.ts and batch-invariance.test.ts.
+const parity: { variant: MinilmVariant; minimumCosine: number; aloneInBatch: number }[] = [
+  { variant: "f32", minimumCosine: 0.9999, aloneInBatch: 0.99999 },
+  { variant: "q8_0", minimumCosine: 0.999, aloneInBatch: 0.9995 },
 ];
 const [armBaseline] = arm64CpuVariants;
 const platform = "linux-arm64";
@@ -218,10 +220,10 @@ describe.skipIf(skipHere)("the packed package on linux-arm64, under qemu-user", 
     const result = JSON.parse(readFileSync(resultFile, "utf8")) as EmulatedRun;
 
     expect(relative(packageDirectory, result.binary)).toBe(`prebuilds/${platform}/ctxembed.napi.glibc.node`);
-    // ggml's own account of the build: NEON with the dot product and FP16 vector arithmetic.
+    // ggml's own account of the build: NEON with the dot product.
     expect(result.systemInfo).toMatch(/NEON = 1/);
     expect(result.systemInfo).toMatch(/DOTPROD = 1/);
-    for (const { variant, minimumCosine } of parity) {
+    for (const { variant, minimumCosine, aloneInBatch } of parity) {
       const { embeddings, alone } = result.results[variant]!;
       expect(embeddings).toHaveLength(sentenceCount);
       const cosines = embeddings.map((embedding, i) => cosineSimilarity(embedding, reference[i]!));
@@ -232,7 +234,11 @@ describe.skipIf(skipHere)("the packed package on linux-arm64, under qemu-user", 
       expect(worst, `worst sentence: ${JSON.stringify(sentences[cosines.indexOf(worst)])}`).toBeGreaterThanOrEqual(
         minimumCosine,
       );
-      expect(cosineSimilarity(alone, embeddings[0]!)).toBeGreaterThanOrEqual(0.99999);
+      const alongside = cosineSimilarity(alone, embeddings[0]!);
+      console.log(
+        `linux-arm64 under qemu, ${variant}: the first sentence alone against it in the batch ${alongside.toFixed(7)}`,
+      );
+      expect(alongside).toBeGreaterThanOrEqual(aloneInBatch);
     }
   });
 

@@ -83,11 +83,11 @@ describe("arm64", () => {
   const cortexA72 = cpu(["fp", "asimd"]);
   const armFile = join(packageDirectory, "prebuilds", "linux-arm64", "ctxembed.napi.glibc.node");
 
-  it("is one armv8.2-a build with the dot product and FP16 vector arithmetic, on llama.cpp's kernels", () => {
+  it("is one armv8.2-a build with the dot product, on llama.cpp's kernels", () => {
     expect(cpuVariantsOf("arm64")).toBe(arm64CpuVariants);
     expect(cpuVariantsOf("ia32")).toEqual([]);
     expect(variantOptions(armBaseline)).toEqual({
-      GGML_CPU_ARM_ARCH: "armv8.2-a+dotprod+fp16",
+      GGML_CPU_ARM_ARCH: "armv8.2-a+dotprod",
       CTXEMBED_OPENBLAS: false,
     });
     expect(variantOptions(x64CpuVariants[0]!)).toEqual(x64VariantOptions(x64CpuVariants[0]!));
@@ -95,13 +95,13 @@ describe("arm64", () => {
 
   it("runs on a Neoverse N1 and not on a Cortex-A72", () => {
     expect(missingInstructions(armBaseline, neoverseN1)).toEqual([]);
-    expect(missingInstructions(armBaseline, cortexA72)).toEqual(["atomics", "asimdrdm", "fphp", "asimdhp", "asimddp"]);
+    expect(missingInstructions(armBaseline, cortexA72)).toEqual(["atomics", "asimdrdm", "asimddp"]);
     expect(prebuildVariant(armFile, {}, neoverseN1, arm64CpuVariants)).toEqual({
       file: armFile,
-      variant: "armv8.2-a+dotprod+fp16",
+      variant: "armv8.2-a+dotprod",
     });
     expect(() =>
-      prebuildVariant(armFile, { CTXEMBED_CPU_VARIANT: "armv8.2-a+dotprod+fp16" }, cortexA72, arm64CpuVariants),
+      prebuildVariant(armFile, { CTXEMBED_CPU_VARIANT: "armv8.2-a+dotprod" }, cortexA72, arm64CpuVariants),
     ).toThrow(/needs atomics, .*asimddp, which this CPU lacks/);
   });
 });
