@@ -6,16 +6,17 @@
 //   node scripts/build/build-native.mjs            build unless build/Release/ctxembed.node loads
 //   node scripts/build/build-native.mjs --force    always run the (incremental) build
 //   CTXEMBED_CUDA=1       also build ggml's CUDA backend (GGML_CUDA=ON)
-//   CTXEMBED_PORTABLE=1   no host-specific instructions: the x86-64-v3 baseline that release
-//                         binaries assume (scripts/build/prebuild.mjs also builds the wider
-//                         variants of native/cpu-baseline.mjs)
+//   CTXEMBED_PORTABLE=1   no host-specific instructions: the baseline that release binaries
+//                         assume (x86-64-v3, armv8.2-a+dotprod; scripts/build/prebuild.mjs
+//                         also builds the wider variants of native/cpu-baseline.mjs, and
+//                         cross-compiles linux-arm64)
 import { execFileSync, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { x64CpuVariants, x64VariantOptions } from "../../native/cpu-baseline.mjs";
+import { cpuVariantsOf, variantOptions } from "../../native/cpu-baseline.mjs";
 import { fetchLlama } from "./fetch-llama.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -50,13 +51,19 @@ function requireTool(command, args, advice) {
 }
 
 /**
- * The -D options of one build: ctxembed's switches, plus, for a portable x86-64 build, the
- * instruction sets of its CPU variant (native/cpu-baseline.mjs; the baseline unless named).
+ * The -D options of one build: ctxembed's switches, plus, for a portable build, the instruction
+ * sets of its CPU variant (native/cpu-baseline.mjs; this architecture's baseline unless named).
  */
-export function cmakeOptions({ portable, cuda, cpuVariant = x64CpuVariants[0] }) {
+export function cmakeOptions({ portable, cuda, cpuVariant = cpuVariantsOf()[0] }) {
   const options = { CTXEMBED_CUDA: cuda, CTXEMBED_PORTABLE: portable };
-  if (portable && process.arch === "x64") Object.assign(options, x64VariantOptions(cpuVariant));
+  if (portable && cpuVariant) Object.assign(options, variantOptions(cpuVariant));
   return options;
+}
+
+/** A -D value as CMake reads it. */
+function cmakeValue(value) {
+  if (typeof value === "boolean") return value ? "ON" : "OFF";
+  return value;
 }
 
 export async function buildNative({
@@ -65,10 +72,12 @@ export async function buildNative({
   out = defaultBuildDirectory,
   portable = envFlag("CTXEMBED_PORTABLE"),
   cuda = envFlag("CTXEMBED_CUDA"),
-  cpuVariant = x64CpuVariants[0],
+  cpuVariant = cpuVariantsOf()[0],
+  // A cross build (another architecture's variant): the CMake toolchain file and the compiler it names.
+  cross,
 } = {}) {
   const addon = addonIn(out);
-  if (!force && !target && loads(addon)) return addon;
+  if (!force && !target && !cross && loads(addon)) return addon;
 
   requireTool(
     "cmake",
@@ -76,16 +85,19 @@ export async function buildNative({
     "Install CMake >= 3.18 (Debian/Ubuntu: apt-get install cmake; macOS: brew install cmake; or pip install cmake).",
   );
   requireTool(
-    process.env.CXX || "c++",
+    cross?.compiler ?? (process.env.CXX || "c++"),
     ["--version"],
-    "Install a C++17 compiler (Debian/Ubuntu: apt-get install g++; macOS: xcode-select --install).",
+    cross?.advice ?? "Install a C++17 compiler (Debian/Ubuntu: apt-get install g++; macOS: xcode-select --install).",
   );
   requireTool("git", ["--version"], "Install git (it unpacks the pinned llama.cpp source bundle).");
   await fetchLlama();
 
   const cmakeJs = createRequire(import.meta.url).resolve("cmake-js/bin/cmake-js");
-  const options = cmakeOptions({ portable, cuda, cpuVariant });
-  const defines = Object.entries(options).map(([name, on]) => `--CD${name}=${on ? "ON" : "OFF"}`);
+  const options = {
+    ...cmakeOptions({ portable, cuda, cpuVariant }),
+    ...(cross ? { CMAKE_TOOLCHAIN_FILE: cross.toolchainFile } : {}),
+  };
+  const defines = Object.entries(options).map(([name, value]) => `--CD${name}=${cmakeValue(value)}`);
   // `cmake-js build` configures only a new build folder: an existing one would keep the switches
   // it was first configured with, so configure first, every time (a few seconds).
   const steps = [
@@ -106,7 +118,8 @@ export async function buildNative({
     ...Object.entries({ CTXEMBED_CUDA: cuda, CTXEMBED_PORTABLE: portable }).map(
       ([name, on]) => `${name}=${on ? "ON" : "OFF"}`,
     ),
-    ...(portable && process.arch === "x64" ? [`CPU variant ${cpuVariant.name}`] : []),
+    ...(portable && cpuVariant ? [`CPU variant ${cpuVariant.name}`] : []),
+    ...(cross ? [`cross-compiled for ${process.platform}-${cpuVariant.arch}`] : []),
   ].join(" ");
   console.error(
     `ctxembed: building the native addon from source in ${out} (${summary}); the first build compiles llama.cpp and takes a few minutes…`,
@@ -117,7 +130,7 @@ export async function buildNative({
       "the native build failed (see the compiler output above). Set CTXEMBED_CUDA=0 if you asked for CUDA without a CUDA toolkit, or file an issue with that output.",
     );
   }
-  if (!target && !loads(addon)) throw new Error(`the build finished but ${addon} does not load`);
+  if (!target && !cross && !loads(addon)) throw new Error(`the build finished but ${addon} does not load`);
   return addon;
 }
 

@@ -20,10 +20,15 @@ function reasonToBuild() {
   if (envFlag("CTXEMBED_BUILD_FROM_SOURCE")) return "CTXEMBED_BUILD_FROM_SOURCE is set";
   if (envFlag("CTXEMBED_CUDA")) return "CTXEMBED_CUDA is set and the prebuilt binaries are CPU-only";
   const probe = probeAddon();
-  if ("error" in probe) return `no prebuilt binary for ${process.platform}-${process.arch} loads here (${probe.error})`;
+  const missing = missingPortableInstructions();
+  if ("error" in probe) {
+    // A binary built for instructions this CPU lacks may die as it loads (SIGILL): say which.
+    const lacking =
+      missing.length > 0 ? `; this CPU lacks ${missing.join(", ")}, which the prebuilt binaries assume` : "";
+    return `no prebuilt binary for ${process.platform}-${process.arch} loads here (${probe.error})${lacking}`;
+  }
   const file = relative(packageRoot, probe.file);
   if (file.startsWith(`prebuilds${sep}`)) {
-    const missing = missingPortableInstructions();
     if (missing.length > 0) return `this CPU lacks ${missing.join(", ")}, which the prebuilt binary ${file} assumes`;
     // The library loads the widest CPU variant this CPU runs: that one has to load too.
     const { file: variantFile, variant } = prebuildVariant(probe.file);

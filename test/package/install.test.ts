@@ -2,17 +2,7 @@
 // first install runs where no compiler or cmake is on the PATH, so only the prebuilt binary can
 // make it work; the others take the prebuilds out and expect the source build (or its advice).
 // Sentence vectors are checked against sentence-transformers' (the sentence-parity fixture).
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,6 +10,16 @@ import { cosineSimilarity } from "../../lib/vectors/similarity.js";
 import { missingInstructions, x64CpuVariants } from "../../native/cpu-baseline.mjs";
 import { hasCurrentPrebuild, prebuild, prebuildVariantFile } from "../../scripts/build/prebuild.mjs";
 import { minilmPath, repositoryRoot, sentenceFixture } from "../model/models.js";
+import {
+  commandPath,
+  emptyProject,
+  environment,
+  installTarball as install,
+  packRepository,
+  pathOf,
+  run,
+  succeed,
+} from "./npm-project.js";
 
 const packageJson = JSON.parse(readFileSync(join(repositoryRoot, "package.json"), "utf8")) as {
   exports: Record<string, unknown>;
@@ -33,56 +33,12 @@ const runnableVariants =
   process.arch === "x64" ? x64CpuVariants.filter((variant) => missingInstructions(variant).length === 0) : [];
 const widestVariantHere = runnableVariants.at(-1);
 
-function run(
-  command: string,
-  args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv },
-): SpawnSyncReturns<string> {
-  return spawnSync(command, args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, ...options });
-}
-
-function succeed(command: string, args: string[], cwd: string): string {
-  const result = run(command, args, { cwd });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
-  return result.stdout;
-}
-
-/** The environment with npm's own variables (set when tests run under `npm test`) left out, and PATH replaced when given. */
-function environment(path = process.env.PATH): NodeJS.ProcessEnv {
-  return {
-    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith("npm_"))),
-    PATH: path,
-  };
-}
-
 /** A PATH holding node, npm and sh only: no compiler, no cmake, no git. */
 function toolFreePath(): string {
-  const bin = join(work, "tool-free-bin");
-  mkdirSync(bin, { recursive: true });
-  for (const tool of ["node", "npm", "sh"]) {
-    const found = run("sh", ["-c", `command -v ${tool}`], { cwd: work }).stdout.trim();
-    if (!found) throw new Error(`${tool} is not on PATH`);
-    if (!existsSync(join(bin, tool))) symlinkSync(found, join(bin, tool));
-  }
-  return bin;
-}
-
-function emptyProject(name: string): string {
-  const project = join(work, name);
-  mkdirSync(project);
-  // npm >= 11.19 runs a dependency's install script only when the project allows it.
-  writeFileSync(
-    join(project, "package.json"),
-    JSON.stringify({ name, private: true, type: "module", allowScripts: { ctxembed: true } }),
+  return pathOf(
+    join(work, "tool-free-bin"),
+    Object.fromEntries(["node", "npm", "sh"].map((tool) => [tool, commandPath(tool, work)])),
   );
-  return project;
-}
-
-/** npm install of the tarball, with the install step's output shown. */
-function install(project: string, file: string, path?: string): { status: number | null; output: string } {
-  const args = ["install", file, "--foreground-scripts", "--no-audit", "--no-fund", "--prefer-offline"];
-  const result = run("npm", args, { cwd: project, env: environment(path) });
-  return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
 }
 
 // Run inside the project: which binary the package loads there, every fixture sentence in one
@@ -155,12 +111,9 @@ beforeAll(async () => {
   // CI starts from a clean clone: the release binary is built here when it is not there yet.
   if (!hasCurrentPrebuild()) await prebuild();
   modelPath = await minilmPath("f32");
-  const [packed] = JSON.parse(succeed("npm", ["pack", "--json", "--pack-destination", work], repositoryRoot)) as {
-    filename: string;
-    files: { path: string }[];
-  }[];
-  expect(packed!.files.some((file) => file.path.startsWith("prebuilds/"))).toBe(true);
-  tarball = join(work, packed!.filename);
+  const packed = packRepository(work);
+  expect(packed.files.some((file) => file.startsWith("prebuilds/linux-x64/"))).toBe(true);
+  tarball = packed.tarball;
 });
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -174,7 +127,7 @@ describe("the packed package", () => {
         `${tool} must not be reachable`,
       ).toBeDefined();
     }
-    const project = emptyProject("with-prebuilds");
+    const project = emptyProject(work, "with-prebuilds");
     const { status, output } = install(project, tarball, path);
     expect(status, output).toBe(0);
     expect(output).toMatch(/ctxembed: using the prebuilt binary prebuilds[/\\]/);
@@ -214,7 +167,7 @@ describe("the packed package", () => {
   });
 
   it("without prebuilds or build tools, the install fails and says what to install", () => {
-    const project = emptyProject("without-tools");
+    const project = emptyProject(work, "without-tools");
     const { status, output } = install(project, tarballWithoutPrebuilds(), toolFreePath());
     expect(status).not.toBe(0);
     expect(output).toMatch(/ctxembed: building from source: no prebuilt binary for \S+ loads here/);
@@ -222,7 +175,7 @@ describe("the packed package", () => {
   });
 
   it("without prebuilds, the install builds from source and the result embeds", () => {
-    const project = emptyProject("from-source");
+    const project = emptyProject(work, "from-source");
     const { status, output } = install(project, tarballWithoutPrebuilds());
     expect(status, output.slice(-4000)).toBe(0);
     expect(output).toMatch(/ctxembed: building from source: no prebuilt binary/);

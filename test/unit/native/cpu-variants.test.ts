@@ -1,15 +1,25 @@
 // The CPU variants of the prebuilt binary: which one a CPU gets, and what each build turns on.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  arm64CpuVariants,
+  cpuVariantsOf,
   missingInstructions,
   prebuildVariant,
+  variantOptions,
   x64CpuVariants,
   x64InstructionOptions,
   x64VariantOptions,
 } from "../../../native/cpu-baseline.mjs";
+import {
+  hostPlatform,
+  prebuild,
+  prebuildFile,
+  prebuildPlatforms,
+  prebuildVariantFile,
+} from "../../../scripts/build/prebuild.mjs";
 
 const [baseline, avx512] = x64CpuVariants as [(typeof x64CpuVariants)[0], (typeof x64CpuVariants)[0]];
 const cpu = (flags: readonly string[]) => ({ vendor: "AuthenticAMD", flags: new Set(flags) });
@@ -63,5 +73,53 @@ describe("prebuildVariant", () => {
     );
     rmSync(avx512File);
     expect(() => prebuildVariant(baselineFile, { CTXEMBED_CPU_VARIANT: "avx512" }, zen4)).toThrow(/ships no/);
+  });
+});
+
+describe("arm64", () => {
+  const [armBaseline] = arm64CpuVariants as [(typeof arm64CpuVariants)[0]];
+  // AT_HWCAP names as the kernel reports them: Neoverse N1 (Graviton 2) and Cortex-A72 (Graviton 1).
+  const neoverseN1 = cpu(["fp", "asimd", "atomics", "fphp", "asimdhp", "asimdrdm", "asimddp"]);
+  const cortexA72 = cpu(["fp", "asimd"]);
+  const armFile = join(packageDirectory, "prebuilds", "linux-arm64", "ctxembed.napi.glibc.node");
+
+  it("is one armv8.2-a build with the dot product, on llama.cpp's kernels", () => {
+    expect(cpuVariantsOf("arm64")).toBe(arm64CpuVariants);
+    expect(cpuVariantsOf("ia32")).toEqual([]);
+    expect(variantOptions(armBaseline)).toEqual({
+      GGML_CPU_ARM_ARCH: "armv8.2-a+dotprod",
+      CTXEMBED_OPENBLAS: false,
+    });
+    expect(variantOptions(x64CpuVariants[0]!)).toEqual(x64VariantOptions(x64CpuVariants[0]!));
+  });
+
+  it("runs on a Neoverse N1 and not on a Cortex-A72", () => {
+    expect(missingInstructions(armBaseline, neoverseN1)).toEqual([]);
+    expect(missingInstructions(armBaseline, cortexA72)).toEqual(["atomics", "asimdrdm", "asimddp"]);
+    expect(prebuildVariant(armFile, {}, neoverseN1, arm64CpuVariants)).toEqual({
+      file: armFile,
+      variant: "armv8.2-a+dotprod",
+    });
+    expect(() =>
+      prebuildVariant(armFile, { CTXEMBED_CPU_VARIANT: "armv8.2-a+dotprod" }, cortexA72, arm64CpuVariants),
+    ).toThrow(/needs atomics, .*asimddp, which this CPU lacks/);
+  });
+});
+
+describe.runIf(hostPlatform === "linux-x64")("prebuilt binaries made on linux-x64", () => {
+  it("are linux-x64's and linux-arm64's, each in its platform's folder", async () => {
+    expect(prebuildPlatforms).toEqual(["linux-x64", "linux-arm64"]);
+    expect(prebuildFile("linux-arm64").split(/[\\/]/).slice(-3)).toEqual([
+      "prebuilds",
+      "linux-arm64",
+      "ctxembed.napi.glibc.node",
+    ]);
+    expect(prebuildVariantFile(arm64CpuVariants[0])).toBe(prebuildFile("linux-arm64"));
+    expect(prebuildVariantFile(x64CpuVariants[1])).toBe(
+      join(dirname(prebuildFile()), "avx512", "ctxembed.napi.glibc.node"),
+    );
+    await expect(prebuild(["darwin-arm64"])).rejects.toThrow(
+      "this linux-x64 host makes no prebuilt binary for darwin-arm64: it makes linux-x64, linux-arm64",
+    );
   });
 });
