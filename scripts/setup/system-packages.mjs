@@ -20,7 +20,8 @@ const packages = readFileSync(listPath, "utf8")
   .split("\n")
   .filter((line) => line.trim() !== "" && !line.startsWith("#"))
   .map((line) => {
-    const match = /^([a-z0-9][a-z0-9+.-]*):\s*(.+)$/.exec(line);
+    // a name may carry a Debian architecture (libc6:arm64), which dpkg is told of before installing
+    const match = /^([a-z0-9][a-z0-9+.-]*(?::[a-z0-9]+)?):\s*(.+)$/.exec(line);
     if (!match) {
       process.stderr.write(`${listPath}: "${line}" is not "package: command that finds what it provides"\n`);
       process.exit(2);
@@ -57,6 +58,14 @@ const apt = (args) => {
     process.exit(1);
   }
 };
+const foreignArchitectures = [...new Set(names.map((name) => name.split(":")[1]).filter(Boolean))];
+for (const architecture of foreignArchitectures) {
+  process.stderr.write(`dpkg --add-architecture ${architecture}\n`);
+  if (spawnSync("dpkg", ["--add-architecture", architecture], { stdio: "inherit" }).status !== 0) {
+    process.stderr.write(`dpkg --add-architecture ${architecture} failed; install by hand: ${names.join(" ")}\n`);
+    process.exit(1);
+  }
+}
 apt(["update", "-qq"]);
 apt(["install", "-y", "-qq", "--no-install-recommends", ...names]);
 const stillMissing = missing.filter((entry) => !present(entry));
