@@ -12,7 +12,7 @@ const layers = [
   ["phrases"],
   ["eval"],
   ["vector-index"],
-  ["server"],
+  ["server", "jobs"],
   ["cli"],
 ];
 

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue, QueueEvents } from "bullmq";
-import { queueName } from "../../lib/cli/jobs/spec.js";
+import { queueName } from "../../lib/jobs/wire.js";
 import { buildCli, ctxembed, startRedis, type CliRun } from "../../test/model/cli/jobs/cluster.js";
 
 export interface DistributedBenchOptions {

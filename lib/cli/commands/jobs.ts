@@ -1,9 +1,9 @@
 // BullMQ and ioredis load when a jobs command runs, not with every command of the CLI.
 import { Command } from "commander";
 import type { Queue } from "bullmq";
-import { queueName } from "../jobs/spec.js";
+import { queueName } from "../../jobs/wire.js";
 import { note } from "../terminal.js";
-import { queueOption } from "./queue-options.js";
+import { queueOption, waitWithProgress } from "./queue-options.js";
 
 interface JobsCommandOptions {
   queue: string;
@@ -13,8 +13,8 @@ interface JobsCommandOptions {
 async function jobModules() {
   const [{ Queue }, { requireRedis }, status] = await Promise.all([
     import("bullmq"),
-    import("../jobs/redis.js"),
-    import("../jobs/status.js"),
+    import("../../jobs/redis.js"),
+    import("../../jobs/status.js"),
   ]);
   return { Queue, requireRedis, ...status };
 }
@@ -60,8 +60,8 @@ Examples:
     .argument("<id>", "the job id")
     .addOption(queueOption().makeOptionMandatory())
     .action(async (id: string, options: JobsCommandOptions) => {
-      const { requireRedis, waitForJob } = await jobModules();
-      await waitForJob(await requireRedis(options.queue), id);
+      const { requireRedis } = await jobModules();
+      await waitWithProgress(await requireRedis(options.queue), id);
     });
   jobs
     .command("cancel")

@@ -16,7 +16,7 @@ import {
   type PromptPreset,
 } from "../../prompts/templates.js";
 import { positiveInteger } from "./source-options.js";
-import type { JobEmbedOptions } from "../jobs/spec.js";
+import type { JobEmbedOptions } from "../../jobs/wire.js";
 import type { PromptRecord } from "../run-record.js";
 
 export interface PromptCommandOptions {

@@ -1,8 +1,43 @@
 import { Command, Option } from "commander";
-import type { WorkerOptions } from "../jobs/worker.js";
+import type { PartWriter } from "../../jobs/commit.js";
+import type { WorkerOptions } from "../../jobs/work.js";
+import { embedRecords } from "../corpus-job.js";
+import { openInput } from "../inputs.js";
+import { embeddingSink } from "../sinks.js";
+import { note } from "../terminal.js";
 import { gpuLayersOption, threadsOption } from "./model-options.js";
 import { queueOption } from "./queue-options.js";
 import { positiveInteger } from "./source-options.js";
+
+/** A shard's byte range read as `embed` reads its input, written as `embed` writes its output. */
+const writePart: PartWriter = async ({ spec, shard, model, options, path }) => {
+  const { input } = spec;
+  const reader = await openInput({
+    input: input.path,
+    inputFormat: input.format,
+    field: input.field,
+    idField: input.idField,
+    skipEmpty: input.skipEmpty,
+    header: false,
+    range: shard,
+  });
+  const sink = embeddingSink(spec.output.format, path, spec.output.precision, {
+    model: model.info.name,
+    options: spec.options,
+  });
+  let rows = 0;
+  let complete = false;
+  try {
+    await embedRecords(model, reader.records(new AbortController().signal), options, sink, {
+      chunk: spec.chunk,
+      onWritten: (results) => (rows += results.length),
+    });
+    complete = true;
+  } finally {
+    await sink.close(complete);
+  }
+  return rows;
+};
 
 export function workerCommand(): Command {
   return new Command("worker")
@@ -48,7 +83,7 @@ Examples:
     )
     .action(async (options: WorkerOptions) => {
       // BullMQ loads with the worker, not with every command of the CLI.
-      const { runWorker } = await import("../jobs/worker.js");
-      await runWorker(options);
+      const { runWorker } = await import("../../jobs/work.js");
+      await runWorker(options, { writePart, log: note });
     });
 }

@@ -7,11 +7,12 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { Transform } from "node:stream";
-import { npyFormat, rawFormat, scalesPath, type RowFileFormat } from "../sinks.js";
-import { rowBytes, rowTypes, type Row, type RowLayout } from "../../output/rows.js";
+import { Transform, type Writable } from "node:stream";
+import { NpyWriter } from "../output/npy.js";
+import { RawWriter } from "../output/raw.js";
+import { rowBytes, rowTypes, type Row, type RowLayout, type StoredRows } from "../output/rows.js";
 import { readManifest, type Manifest } from "./manifest.js";
-import type { CommittedFile } from "./spec.js";
+import { scalesPartName, type CommittedFile } from "./wire.js";
 
 /** A stream that hashes what passes through it and fails at the end when it is not `expected`. */
 export function checked(file: CommittedFile, path: string): Transform {
@@ -34,16 +35,30 @@ export function checked(file: CommittedFile, path: string): Transform {
   });
 }
 
-async function mergeJsonLines(directory: string, manifest: Manifest, output: string | undefined): Promise<void> {
-  const out = output ? createWriteStream(output) : process.stdout;
+/** Where `merge` writes: a file (int8 scales in a second file beside it), or a stream (JSON lines only). */
+export type MergeOutput = { file: string; scales: string } | { stream: Writable };
+
+async function mergeJsonLines(directory: string, manifest: Manifest, output: MergeOutput): Promise<void> {
+  const out = "stream" in output ? output.stream : createWriteStream(output.file);
   for (const part of manifest.parts) {
     const path = join(directory, part.name);
     await pipeline(createReadStream(path), checked(part, path), out, { end: false });
   }
-  if (out !== process.stdout)
+  if (!("stream" in output))
     await new Promise<void>((resolve, reject) =>
       out.end((error?: Error | null) => (error ? reject(error) : resolve())),
     );
+}
+
+interface RowWriter {
+  append(row: Row): Promise<void>;
+  close(complete: boolean): Promise<unknown>;
+}
+
+/** How the parts' row files are read and the merged one written. */
+interface RowFileFormat {
+  open(path: string, layout: RowLayout): Promise<RowWriter>;
+  stored(path: string): Promise<StoredRows | undefined>;
 }
 
 /** Appends a row file's rows (after its header) to `append`, checking the whole file's sha256. */
@@ -79,17 +94,27 @@ async function copyRows(
     throw new Error(`${path} does not match the manifest's sha256: the part changed after it was committed`);
 }
 
-async function mergeRows(directory: string, manifest: Manifest, output: string): Promise<void> {
-  const rawMetadata = { model: manifest.model.name, options: manifest.options };
-  const format = manifest.output.format === "npy" ? npyFormat : rawFormat(rawMetadata);
+async function mergeRows(
+  directory: string,
+  manifest: Manifest,
+  output: { file: string; scales: string },
+): Promise<void> {
+  const metadata = { model: manifest.model.name, options: manifest.options };
+  const format: RowFileFormat =
+    manifest.output.format === "npy"
+      ? { open: (path, layout) => NpyWriter.open(path, layout), stored: (path) => NpyWriter.stored(path) }
+      : {
+          open: (path, layout) => RawWriter.open(path, { ...layout, metadata }),
+          stored: (path) => RawWriter.stored(path),
+        };
   const writers = new Map<string, Awaited<ReturnType<RowFileFormat["open"]>>>();
   let complete = false;
   try {
     for (const part of manifest.parts) {
       if (part.name === "") continue;
-      const pieces = [{ file: part as CommittedFile, target: output }];
-      const scales = part.beside?.find((file) => file.name === scalesPath(part.name));
-      if (scales) pieces.push({ file: scales, target: scalesPath(output) });
+      const pieces = [{ file: part as CommittedFile, target: output.file }];
+      const scales = part.beside?.find((file) => file.name === scalesPartName(part.name));
+      if (scales) pieces.push({ file: scales, target: output.scales });
       for (const { file, target } of pieces) {
         await copyRows(join(directory, file.name), file, format, async (row, layout) => {
           let writer = writers.get(target);
@@ -118,11 +143,11 @@ export async function readCompleteManifest(directory: string, doing: string): Pr
   return manifest;
 }
 
-/** Merges a finished, complete job's parts; `output` undefined writes JSON lines to standard output. */
-export async function mergeParts(directory: string, output: string | undefined): Promise<Manifest> {
+/** Merges a finished, complete job's parts. */
+export async function mergeParts(directory: string, output: MergeOutput): Promise<Manifest> {
   const manifest = await readCompleteManifest(directory, "merging");
   if (manifest.output.format === "jsonl") await mergeJsonLines(directory, manifest, output);
-  else if (!output) throw new Error(`the parts are ${manifest.output.format} rows: give --output FILE`);
+  else if ("stream" in output) throw new Error(`the parts are ${manifest.output.format} rows: give --output FILE`);
   else await mergeRows(directory, manifest, output);
   return manifest;
 }

@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { openInput, type InputOptions, type InputRecord } from "../../../../lib/cli/inputs.js";
-import { scanShards } from "../../../../lib/cli/jobs/shards.js";
+import { openInput, type InputOptions, type InputRecord } from "../../../lib/cli/inputs.js";
+import { scanShards } from "../../../lib/jobs/shards.js";
 
 const directory = mkdtempSync(join(tmpdir(), "ctxembed-shards-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));

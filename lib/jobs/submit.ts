@@ -8,7 +8,6 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { FlowProducer, Job, Queue, type JobsOptions, type RedisOptions } from "bullmq";
 import { Redis } from "ioredis";
-import { note } from "../terminal.js";
 import { scanShards } from "./shards.js";
 import {
   embedJobId,
@@ -18,7 +17,7 @@ import {
   shardJobId,
   type EmbedJobSpec,
   type ShardJobData,
-} from "./spec.js";
+} from "./wire.js";
 
 export type SubmitSpec = Omit<EmbedJobSpec, "input" | "shardCount"> & {
   input: Pick<EmbedJobSpec["input"], "path" | "format" | "field" | "idField" | "skipEmpty">;
@@ -27,6 +26,8 @@ export type SubmitSpec = Omit<EmbedJobSpec, "input" | "shardCount"> & {
 export interface SubmitOptions {
   /** attempts per shard before it is marked failed */
   attempts: number;
+  /** hears how the adding goes on a large job */
+  onProgress?: (message: string) => void;
 }
 
 export interface Submitted {
@@ -72,6 +73,7 @@ export async function submitEmbedJob(
   if (spec.shardCount === 0) throw new Error(`${given.input.path} is empty: there is nothing to embed`);
   await claimOutput(spec.output.directory, id);
 
+  const note = options.onProgress ?? (() => undefined);
   const queue = new Queue(queueName, { connection });
   const flows = new FlowProducer({ connection });
   const client = new Redis(connection);

@@ -4,10 +4,9 @@
 // a job's lock is renewed on the event loop while the model runs on native threads, and a job
 // whose lock lapses is moved back to the queue by any live worker's stalled-job check.
 import { Worker, type Job } from "bullmq";
-import { loadModel } from "../../embedding/embedding-model.js";
-import { note } from "../terminal.js";
+import { loadModel } from "../embedding/embedding-model.js";
+import { embedShard, sha256OfFile, type LoadedModel, type PartWriter } from "./commit.js";
 import { buildManifest, writeManifest } from "./manifest.js";
-import { embedShard, sha256OfFile, type LoadedModel } from "./parts.js";
 import { requireRedis } from "./redis.js";
 import {
   jobNames,
@@ -19,7 +18,7 @@ import {
   type FailedShard,
   type JobResult,
   type ShardJobData,
-} from "./spec.js";
+} from "./wire.js";
 
 export interface WorkerOptions {
   queue: string;
@@ -33,18 +32,27 @@ export interface WorkerOptions {
   stalledInterval: number;
 }
 
+/** What the host of a worker (the CLI) gives it: how a part is written, and where messages go. */
+export interface WorkerHost {
+  writePart: PartWriter;
+  log(message: string): void;
+}
+
 /** Models by the name jobs give, loaded on first use (pulled when they are catalogue names) and kept. */
 class ModelCache {
   private readonly models = new Map<string, Promise<LoadedModel>>();
 
-  constructor(private readonly options: Pick<WorkerOptions, "threads" | "gpuLayers">) {}
+  constructor(
+    private readonly options: Pick<WorkerOptions, "threads" | "gpuLayers">,
+    private readonly log: (message: string) => void,
+  ) {}
 
   get(name: string): Promise<LoadedModel> {
     let loaded = this.models.get(name);
     if (!loaded) {
       const { threads, gpuLayers } = this.options;
       loaded = loadModel(name, {
-        onProgress: note,
+        onProgress: this.log,
         ...(threads === undefined ? {} : { threads }),
         ...(gpuLayers === undefined ? {} : { gpuLayers }),
       }).then(async (model) => ({
@@ -78,9 +86,9 @@ async function finishJob(job: Job<EmbedJobSpec>): Promise<JobResult> {
 }
 
 /** Runs until SIGTERM or SIGINT, then finishes the jobs in hand and resolves. */
-export async function runWorker(options: WorkerOptions): Promise<void> {
+export async function runWorker(options: WorkerOptions, { writePart, log: note }: WorkerHost): Promise<void> {
   const connection = await requireRedis(options.queue);
-  const models = new ModelCache(options);
+  const models = new ModelCache(options, note);
   const worker = new Worker(
     queueName,
     async (job: Job) => {
@@ -88,7 +96,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       if (job.name === jobNames.manifest) return finishJob(job as Job<EmbedJobSpec>);
       const data = job.data as ShardJobData;
       const started = performance.now();
-      const { part, reused } = await embedShard(data, await models.get(data.spec.model));
+      const { part, reused } = await embedShard(data, await models.get(data.spec.model), writePart);
       const [first, end] = part.lines;
       const name = part.files[0]?.name ?? `shard ${part.index} (no rows)`;
       note(

@@ -3,10 +3,13 @@
 // and the hash is the input's identity in the job id.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import type { LineRange } from "../inputs.js";
 
-export interface Shard extends LineRange {
+/** A shard: bytes [start, end) of the input, which begin at 0-based line `firstLine`. */
+export interface Shard {
   index: number;
+  start: number;
+  end: number;
+  firstLine: number;
   /** lines in the range (the last shard may have fewer than the shard size) */
   lines: number;
 }

@@ -2,7 +2,6 @@
 // (with their line ranges and errors), and, once the parent has run, the manifest it wrote.
 // `wait` polls it, drawing progress on stderr, until the job has finished.
 import { Job, Queue, type RedisOptions } from "bullmq";
-import { ExitError, formatDuration, note, ProgressLine } from "../terminal.js";
 import {
   gateJobId,
   queueName,
@@ -11,7 +10,7 @@ import {
   type EmbedJobSpec,
   type FailedShard,
   type JobResult,
-} from "./spec.js";
+} from "./wire.js";
 
 export interface JobStatus {
   id: string;
@@ -69,65 +68,35 @@ export function describeFailure({ index, lines: [first, end], error }: FailedSha
   return `shard ${index} (lines ${first + 1}-${end}): ${error}`;
 }
 
-function progressText(status: JobStatus, rate: number): string {
-  const { shards, texts } = status;
-  const parts = [
-    `${shards.done}/${shards.total} shards`,
-    `${texts.done.toLocaleString("en-US")}/${texts.total.toLocaleString("en-US")} texts`,
-  ];
-  if (rate > 0)
-    parts.push(
-      `${Math.round(rate).toLocaleString("en-US")} texts/s`,
-      `ETA ${formatDuration((texts.total - texts.done) / rate)}`,
-    );
-  if (shards.failed > 0) parts.push(`${shards.failed} failed`);
-  return `ctxembed: job ${status.id} · ${parts.join(" · ")}`;
+/** How often `wait` reads the job. */
+const pollMs = 1000;
+
+export interface WaitOptions {
+  /** hears every reading of the job's state until it finishes */
+  onStatus?: (status: JobStatus) => void;
 }
 
-/** How often `wait` reads the job, and how often it writes a progress line when stderr is not a terminal. */
-const pollMs = 1000;
-const logEveryMs = 10_000;
-
-/** Waits for the job to finish, with progress on stderr; throws (exit 1) naming the shards that failed. */
-export async function waitForJob(connection: RedisOptions, id: string): Promise<JobResult> {
+/** Waits for the job to finish; throws naming the shards that failed. */
+export async function waitForJob(connection: RedisOptions, id: string, options: WaitOptions = {}): Promise<JobResult> {
   const queue = new Queue(queueName, { connection });
-  const progress = new ProgressLine();
-  const live = process.stderr.isTTY === true;
   try {
-    const first = await jobStatus(queue, id);
-    const started = performance.now();
-    let lastLog = started;
-    const reported = new Set<number>();
-    for (let status = first; ; status = await jobStatus(queue, id)) {
-      for (const failure of status.failed)
-        if (!reported.has(failure.index) && reported.add(failure.index))
-          note(`failed every attempt: ${describeFailure(failure)}`);
-      const rate = (status.texts.done - first.texts.done) / ((performance.now() - started) / 1000);
+    for (;;) {
+      const status = await jobStatus(queue, id);
+      options.onStatus?.(status);
       if (status.state === "completed" || status.state === "failed") {
-        progress.clear();
         if (status.state === "failed" || !status.result)
           throw new Error(`job ${id} could not write its manifest: ${status.error ?? "unknown error"}`);
         const { result } = status;
         if (result.failed.length > 0) {
-          throw new ExitError(
+          throw new Error(
             `job ${id}: ${result.failed.length} of ${status.shards.total} shards failed every attempt: ${result.failed.map(describeFailure).join("; ")} (listed in ${result.manifest})`,
-            1,
           );
         }
-        note(
-          `job ${id} complete: ${result.rows.toLocaleString("en-US")} rows in ${result.parts} parts, ${result.manifest}`,
-        );
         return result;
-      }
-      progress.update(() => progressText(status, rate));
-      if (!live && performance.now() - lastLog >= logEveryMs) {
-        lastLog = performance.now();
-        note(progressText(status, rate).replace(/^ctxembed: /, ""));
       }
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
   } finally {
-    progress.clear();
     await queue.close();
   }
 }

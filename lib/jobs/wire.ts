@@ -3,12 +3,10 @@
 // back until the submitter has added every shard. Ids are derived from the job's content, so
 // that submitting the same job again finds the jobs already there instead of adding new ones.
 import { createHash } from "node:crypto";
-import type { EmbedOptions } from "../../embedding/embed-options.js";
-import type { PromptOptions } from "../../prompts/prompting.js";
-import type { Demonstration } from "../../prompts/templates.js";
-import type { InputOptions } from "../inputs.js";
-import type { OutputFormat } from "../sinks.js";
-import type { Precision } from "../../output/quantize.js";
+import type { EmbedOptions } from "../embedding/embed-options.js";
+import type { Precision } from "../output/quantize.js";
+import type { PromptOptions } from "../prompts/prompting.js";
+import type { Demonstration } from "../prompts/templates.js";
 import type { Shard } from "./shards.js";
 
 /** The one BullMQ queue every job and worker of ctxembed uses (a Redis database can hold others). */
@@ -16,7 +14,15 @@ export const queueName = "ctxembed-embed";
 
 export const jobNames = { manifest: "manifest", shard: "shard", gate: "gate" } as const;
 
-export type ShardInputOptions = Pick<InputOptions, "field" | "idField" | "skipEmpty"> & { format: "text" | "jsonl" };
+/** How the workers read the input's lines (the CLI's input options that apply to line files). */
+export interface ShardInputOptions {
+  format: "text" | "jsonl";
+  field: string;
+  idField?: string;
+  skipEmpty: boolean;
+}
+
+export type OutputFormat = "jsonl" | "npy" | "raw";
 
 /** Retrieved demonstrations as JSON: each worker embeds the pool with its own model, once. */
 export interface RetrievedExamples {
@@ -102,6 +108,11 @@ const partExtensions: Record<OutputFormat, string> = { jsonl: ".jsonl", npy: ".n
 export function partName(spec: Pick<EmbedJobSpec, "output" | "shardCount">, index: number): string {
   const digits = Math.max(5, String(spec.shardCount - 1).length);
   return `part-${String(index).padStart(digits, "0")}${partExtensions[spec.output.format]}`;
+}
+
+/** part-00042.npy → part-00042.scales.npy: where an int8 part's scales are (as `embed` names them beside a file). */
+export function scalesPartName(part: string): string {
+  return part.replace(/(\.[^.]*)$/, ".scales$1");
 }
 
 export function lineRange(shard: Shard): [number, number] {

@@ -6,20 +6,22 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdtemp, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { embedRecords } from "../corpus-job.js";
-import { openInput } from "../inputs.js";
-import { embeddingSink, npyFormat, rawFormat, type OutputFormat } from "../sinks.js";
-import type { EmbedOptions } from "../../embedding/embed-options.js";
-import type { EmbeddingModel } from "../../embedding/embedding-model.js";
-import type { DemonstrationSelector } from "../../prompts/demonstrations.js";
+import type { EmbedOptions } from "../embedding/embed-options.js";
+import type { EmbeddingModel } from "../embedding/embedding-model.js";
+import { NpyWriter } from "../output/npy.js";
+import { RawWriter } from "../output/raw.js";
+import type { DemonstrationSelector } from "../prompts/demonstrations.js";
+import type { Shard } from "./shards.js";
 import {
   lineRange,
   partName,
   type CommittedFile,
   type CommittedPart,
+  type EmbedJobSpec,
   type JobEmbedOptions,
+  type OutputFormat,
   type ShardJobData,
-} from "./spec.js";
+} from "./wire.js";
 
 export async function sha256OfFile(path: string): Promise<string> {
   const hash = createHash("sha256");
@@ -72,13 +74,32 @@ export interface LoadedModel {
   sha256: string;
 }
 
+export interface PartRequest {
+  spec: EmbedJobSpec;
+  shard: Shard;
+  model: EmbeddingModel;
+  options: EmbedOptions;
+  /** where the part goes (in a temporary folder): files of its format beside it go next to it */
+  path: string;
+}
+
+/**
+ * Reads a shard's lines and writes their vectors as a part file, resolving to the rows written:
+ * the host of the worker (the CLI) supplies it with its own input readers and output writers.
+ */
+export type PartWriter = (request: PartRequest) => Promise<number>;
+
 export interface ShardOutcome {
   part: CommittedPart;
   /** the part was already committed by an earlier run of this shard */
   reused: boolean;
 }
 
-export async function embedShard({ spec, shard }: ShardJobData, { model, sha256 }: LoadedModel): Promise<ShardOutcome> {
+export async function embedShard(
+  { spec, shard }: ShardJobData,
+  { model, sha256 }: LoadedModel,
+  writePart: PartWriter,
+): Promise<ShardOutcome> {
   const directory = spec.output.directory;
   const part = partName(spec, shard.index);
   const described = async (files: string[], rows: number): Promise<CommittedPart> => ({
@@ -98,32 +119,8 @@ export async function embedShard({ spec, shard }: ShardJobData, { model, sha256 
 
   const temporary = await mkdtemp(join(directory, `.tmp-${part}-`));
   try {
-    const { input } = spec;
-    const reader = await openInput({
-      input: input.path,
-      inputFormat: input.format,
-      field: input.field,
-      idField: input.idField,
-      skipEmpty: input.skipEmpty,
-      header: false,
-      range: shard,
-    });
-    const sink = embeddingSink(spec.output.format, join(temporary, part), spec.output.precision, {
-      model: model.info.name,
-      options: spec.options,
-    });
-    let rows = 0;
-    let complete = false;
-    try {
-      const embedOptions = libraryEmbedOptions(spec.options, model);
-      await embedRecords(model, reader.records(new AbortController().signal), embedOptions, sink, {
-        chunk: spec.chunk,
-        onWritten: (results) => (rows += results.length),
-      });
-      complete = true;
-    } finally {
-      await sink.close(complete);
-    }
+    const options = libraryEmbedOptions(spec.options, model);
+    const rows = await writePart({ spec, shard, model, options, path: join(temporary, part) });
     const files = partFiles(await readdir(temporary), part);
     // The part's own name last: once it is there, so is everything beside it.
     for (const name of [...files.slice(1), ...files.slice(0, 1)])
@@ -136,7 +133,7 @@ export async function embedShard({ spec, shard }: ShardJobData, { model, sha256 
 
 /** Rows of a committed part: its lines (JSON lines) or the rows its header or sidecar describes. */
 async function committedRows(format: OutputFormat, path: string): Promise<number> {
-  if (format !== "jsonl") return (await (format === "npy" ? npyFormat : rawFormat({})).stored(path))?.rows ?? 0;
+  if (format !== "jsonl") return (await (format === "npy" ? NpyWriter : RawWriter).stored(path))?.rows ?? 0;
   let lines = 0;
   for await (const block of createReadStream(path) as AsyncIterable<Buffer>)
     for (let at = block.indexOf(10); at >= 0; at = block.indexOf(10, at + 1)) lines++;
