@@ -1,14 +1,20 @@
 // `index build --from DIR`: a finished distributed job's parts loaded into a sentence table
 // without embedding anything again. The table records the job's model and options, as `index
 // build --input` would for the same flags, so either can add to a table the other made and
-// `search` embeds queries alike.
-import { jobRecords } from "../jobs/part-rows.js";
+// `search` embeds queries alike. Every part is checked before the table is opened.
 import type { Manifest } from "../jobs/manifest.js";
+import { verifyParts } from "../jobs/merge.js";
+import { jobRecords, readIndexableManifest as readManifestOfParts } from "../jobs/part-rows.js";
 import type { IndexSettings } from "../vector-index/settings.js";
 import type { IndexRow } from "../vector-index/vector-index.js";
 import { recordId } from "./inputs.js";
 
-export { readIndexableManifest } from "../jobs/part-rows.js";
+/** The job's manifest, once every part has passed its check: no row reaches a table before all do. */
+export async function readIndexableManifest(directory: string): Promise<Manifest> {
+  const manifest = await readManifestOfParts(directory);
+  await verifyParts(directory, manifest);
+  return manifest;
+}
 
 /** What `index build --input` records for the same model and flags. */
 export function jobIndexSettings(manifest: Manifest, dimensions: number): IndexSettings {

@@ -4,10 +4,10 @@
 import { Job, Queue, type RedisOptions } from "bullmq";
 import {
   gateJobId,
+  parseJobSpec,
   queueName,
   shardIndexOfKey,
   shardLines,
-  type EmbedJobSpec,
   type FailedShard,
   type JobResult,
 } from "./wire.js";
@@ -16,7 +16,8 @@ export interface JobStatus {
   id: string;
   /** BullMQ's state of the parent: waiting-children while shards run, completed once the manifest is written */
   state: string;
-  shards: { total: number; done: number; failed: number; pending: number };
+  /** pending: added and not finished; notAdded: never added to Redis (the submitter stopped half-way) */
+  shards: { total: number; done: number; failed: number; pending: number; notAdded: number };
   texts: { total: number; done: number };
   failed: FailedShard[];
   output: string;
@@ -25,15 +26,15 @@ export interface JobStatus {
   error?: string;
 }
 
-async function parentJob(queue: Queue, id: string): Promise<Job<EmbedJobSpec, JobResult>> {
-  const job = await Job.fromId<EmbedJobSpec, JobResult>(queue, id);
+async function parentJob(queue: Queue, id: string): Promise<Job<unknown, JobResult>> {
+  const job = await Job.fromId<unknown, JobResult>(queue, id);
   if (!job) throw new Error(`there is no job ${id} on ${queueName} in this Redis database`);
   return job;
 }
 
 export async function jobStatus(queue: Queue, id: string): Promise<JobStatus> {
   const job = await parentJob(queue, id);
-  const spec = job.data;
+  const spec = parseJobSpec(job.data, `job ${id}`);
   const state = await job.getState();
   const counts = await job.getDependenciesCount();
   const failures = await job.getIgnoredChildrenFailures();
@@ -45,6 +46,8 @@ export async function jobStatus(queue: Queue, id: string): Promise<JobStatus> {
   const gate = await Job.fromId(queue, gateJobId(id));
   const gateDone = state === "completed" || (gate ? await gate.isCompleted() : false);
   const done = Math.max(0, (counts.processed ?? 0) - (gateDone ? 1 : 0));
+  // Every child the parent knows of, less the gate: the shards the submitter has added so far.
+  const added = (counts.processed ?? 0) + (counts.unprocessed ?? 0) + (counts.ignored ?? 0) + (counts.failed ?? 0) - 1;
   // Every shard but the last has shardSize lines, so the text count is exact up to the last shard.
   const textsDone = Math.min(spec.input.lines, done * spec.shardSize);
   return {
@@ -54,7 +57,8 @@ export async function jobStatus(queue: Queue, id: string): Promise<JobStatus> {
       total: spec.shardCount,
       done,
       failed: failed.length,
-      pending: Math.max(0, spec.shardCount - done - failed.length),
+      pending: Math.max(0, added - done - failed.length),
+      notAdded: state === "completed" ? 0 : Math.max(0, spec.shardCount - added),
     },
     texts: { total: spec.input.lines, done: textsDone },
     failed: failed.sort((a, b) => a.index - b.index),
@@ -70,19 +74,30 @@ export function describeFailure({ index, lines: [first, end], error }: FailedSha
 
 /** How often `wait` reads the job. */
 const pollMs = 1000;
+/** A job still missing shards that nobody has added for this long has lost its submitter. */
+const submitterGoneMs = 30_000;
 
 export interface WaitOptions {
   /** hears every reading of the job's state until it finishes */
   onStatus?: (status: JobStatus) => void;
+  /** how long shards may stay missing before the submitter counts as gone (default 30 s) */
+  submitterGoneMs?: number;
 }
 
 /** Waits for the job to finish; throws naming the shards that failed. */
 export async function waitForJob(connection: RedisOptions, id: string, options: WaitOptions = {}): Promise<JobResult> {
   const queue = new Queue(queueName, { connection });
+  let missing = { count: -1, since: performance.now() };
   try {
     for (;;) {
       const status = await jobStatus(queue, id);
       options.onStatus?.(status);
+      const { notAdded, total } = status.shards;
+      if (notAdded !== missing.count) missing = { count: notAdded, since: performance.now() };
+      else if (notAdded > 0 && performance.now() - missing.since > (options.submitterGoneMs ?? submitterGoneMs))
+        throw new Error(
+          `job ${id}: ${notAdded} of its ${total} shards were never added, and none has been for ${Math.round((performance.now() - missing.since) / 1000)} s: its submitter stopped half-way; run the same submit command again to add them`,
+        );
       if (status.state === "completed" || status.state === "failed") {
         if (status.state === "failed" || !status.result)
           throw new Error(`job ${id} could not write its manifest: ${status.error ?? "unknown error"}`);

@@ -1,32 +1,44 @@
-// Submitting a distributed embedding job: scan the input into shards, then add a BullMQ flow: a
-// parent that writes the manifest once all its children are done, one child per shard, and a
-// delayed "gate" child that the submitter promotes only after every shard has been added, so
-// the parent cannot finish early while a large job is still being added in batches. Every id is
-// derived from the job's content: a second submit of the same job (after a crash half-way, or
-// after it finished) finds its jobs in Redis and adds only what is missing, possibly nothing.
+// Submitting a distributed embedding job: scan the input into shards, pin the model file by its
+// sha256, then add a BullMQ flow: a parent that carries the spec and writes the manifest once all
+// its children are done, one child per shard carrying only its place in the input, and a delayed
+// "gate" child that the submitter promotes only after every shard has been added, so the parent
+// cannot finish early while a large job is still being added in batches. Every id is derived from
+// the job's content: a second submit of the same job (after a crash half-way, or after it
+// finished) finds its jobs in Redis and adds only what is missing, possibly nothing.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { FlowProducer, Job, Queue, type JobsOptions, type RedisOptions } from "bullmq";
 import { Redis } from "ioredis";
-import { scanShards } from "./shards.js";
+import { resolveModel } from "../hub/pull.js";
+import { sha256File } from "../hub/wheel.js";
+import { scanShards, type Shard } from "./shards.js";
 import {
   embedJobId,
   gateJobId,
   jobNames,
+  parseJobSpec,
+  protocolVersion,
   queueName,
   shardJobId,
+  softwareVersions,
   type EmbedJobSpec,
+  type JobResult,
   type ShardJobData,
 } from "./wire.js";
 
-export type SubmitSpec = Omit<EmbedJobSpec, "input" | "shardCount"> & {
+export type SubmitSpec = Omit<
+  EmbedJobSpec,
+  "input" | "shardCount" | "protocol" | "versions" | "modelSha256" | "maxLineBytes"
+> & {
   input: Pick<EmbedJobSpec["input"], "path" | "format" | "field" | "idField" | "skipEmpty">;
 };
 
 export interface SubmitOptions {
   /** attempts per shard before it is marked failed */
   attempts: number;
-  /** hears how the adding goes on a large job */
+  /** lines longer than this are refused, at submit and by the workers */
+  maxLineBytes: number;
+  /** hears how the adding goes on a large job, and a model pull */
   onProgress?: (message: string) => void;
 }
 
@@ -41,22 +53,33 @@ export interface Submitted {
 const batchSize = 500;
 /** "Never" for the gate, until the submitter promotes it (about 30 years in milliseconds). */
 const gateDelay = 1e12;
-const jobClaimFile = "job.json";
+export const jobClaimFile = "job.json";
 
-/** Refuses an output folder that holds another job's parts; claims an empty one for this job. */
-async function claimOutput(directory: string, id: string): Promise<void> {
+/**
+ * Claims an output folder for one job: the claim file is created exclusively (`wx`), so of two
+ * submits racing for one folder exactly one claims it, and a folder that holds another job's
+ * parts is refused.
+ */
+export async function claimOutput(directory: string, id: string): Promise<void> {
   await mkdir(directory, { recursive: true });
   const path = join(directory, jobClaimFile);
-  const claimed = await readFile(path, "utf8").then(
-    (text) => (JSON.parse(text) as { job: string }).job,
-    () => undefined,
+  const claimed = await writeFile(path, `${JSON.stringify({ job: id })}\n`, { flag: "wx" }).then(
+    () => id,
+    async (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EEXIST") throw error;
+      const text = await readFile(path, "utf8");
+      try {
+        return String((JSON.parse(text) as { job: unknown }).job);
+      } catch {
+        throw new Error(`--output ${directory} has a ${jobClaimFile} that is not a job claim: choose another folder`);
+      }
+    },
   );
-  if (claimed !== undefined && claimed !== id) {
+  if (claimed !== id) {
     throw new Error(
       `--output ${directory} holds the parts of job ${claimed}, not of this one (${id}): choose another folder or empty it`,
     );
   }
-  if (claimed === undefined) await writeFile(path, `${JSON.stringify({ job: id })}\n`);
 }
 
 export async function submitEmbedJob(
@@ -64,24 +87,51 @@ export async function submitEmbedJob(
   given: SubmitSpec,
   options: SubmitOptions,
 ): Promise<Submitted> {
+  const note = options.onProgress ?? (() => undefined);
   const inputPath = resolve(given.input.path);
-  const scanned = await scanShards(inputPath, given.shardSize);
-  const input = { ...given.input, path: inputPath, sha256: scanned.sha256, bytes: scanned.bytes, lines: scanned.lines };
-  const identity = { ...given, input, output: { ...given.output, directory: resolve(given.output.directory) } };
-  const id = embedJobId(identity);
-  const spec: EmbedJobSpec = { ...identity, shardCount: scanned.shards.length };
-  if (spec.shardCount === 0) throw new Error(`${given.input.path} is empty: there is nothing to embed`);
+  const scanned = await scanShards(inputPath, given.shardSize, { maxLineBytes: options.maxLineBytes });
+  if (scanned.shards.length === 0) throw new Error(`${given.input.path} is empty: there is nothing to embed`);
+  const modelFile = await resolveModel(given.model, { onProgress: note });
+  const spec = parseJobSpec(
+    {
+      ...given,
+      protocol: protocolVersion,
+      versions: softwareVersions,
+      input: { ...given.input, path: inputPath, sha256: scanned.sha256, bytes: scanned.bytes, lines: scanned.lines },
+      output: { ...given.output, directory: resolve(given.output.directory) },
+      modelSha256: await sha256File(modelFile),
+      maxLineBytes: options.maxLineBytes,
+      shardCount: scanned.shards.length,
+    } satisfies EmbedJobSpec,
+    "this submit",
+  );
+  const id = embedJobId(spec);
   await claimOutput(spec.output.directory, id);
 
+  const queue = new Queue(queueName, { connection });
+  try {
+    const existing = await Job.fromId(queue, id);
+    const state = existing ? await existing.getState() : undefined;
+    if (state === "completed" || state === "failed") return { id, spec, added: 0 };
+  } finally {
+    await queue.close();
+  }
+  return addJob(connection, id, spec, scanned.shards, options);
+}
+
+/** Adds (or completes) the flow of a job: the parent with its spec, the gate, then every shard missing from Redis. */
+async function addJob(
+  connection: RedisOptions,
+  id: string,
+  spec: EmbedJobSpec,
+  shards: Shard[],
+  options: Pick<SubmitOptions, "attempts" | "onProgress">,
+): Promise<Submitted> {
   const note = options.onProgress ?? (() => undefined);
   const queue = new Queue(queueName, { connection });
   const flows = new FlowProducer({ connection });
   const client = new Redis(connection);
   try {
-    const existing = await Job.fromId(queue, id);
-    const state = existing ? await existing.getState() : undefined;
-    if (state === "completed" || state === "failed") return { id, spec, added: 0 };
-
     const retried: JobsOptions = { attempts: options.attempts, backoff: { type: "exponential", delay: 1000 } };
     await flows.add({
       name: jobNames.manifest,
@@ -91,8 +141,8 @@ export async function submitEmbedJob(
       children: [{ name: jobNames.gate, queueName, data: {}, opts: { jobId: gateJobId(id), delay: gateDelay } }],
     });
     let added = 0;
-    for (let first = 0; first < scanned.shards.length; first += batchSize) {
-      const batch = scanned.shards.slice(first, first + batchSize);
+    for (let first = 0; first < shards.length; first += batchSize) {
+      const batch = shards.slice(first, first + batchSize);
       // Adding an existing id is a no-op in BullMQ; asking first tells how many are new.
       const exists = await client
         .pipeline(batch.map((shard) => ["exists", queue.toKey(shardJobId(id, shard.index))]))
@@ -101,7 +151,7 @@ export async function submitEmbedJob(
       await queue.addBulk(
         missing.map((shard) => ({
           name: jobNames.shard,
-          data: { spec, shard } satisfies ShardJobData,
+          data: { protocol: protocolVersion, ...shard } satisfies ShardJobData,
           // A shard that fails every attempt is recorded on the parent, which then goes on without it.
           opts: {
             jobId: shardJobId(id, shard.index),
@@ -124,5 +174,38 @@ export async function submitEmbedJob(
   } finally {
     client.disconnect();
     await Promise.all([queue.close(), flows.close()]);
+  }
+}
+
+/**
+ * Runs a finished job's failed shards again: the job is added anew from its spec (the input must
+ * still have the sha256 it had at submit), and every shard whose part is committed is adopted
+ * from its provenance record instead of being embedded again.
+ */
+export async function retryEmbedJob(
+  connection: RedisOptions,
+  id: string,
+  options: Pick<SubmitOptions, "onProgress">,
+): Promise<Submitted> {
+  const queue = new Queue(queueName, { connection });
+  try {
+    const parent = await Job.fromId<unknown, JobResult>(queue, id);
+    if (!parent) throw new Error(`there is no job ${id} on ${queueName} in this Redis database`);
+    const spec = parseJobSpec(parent.data, `job ${id}`);
+    const state = await parent.getState();
+    if (state !== "completed" && state !== "failed")
+      throw new Error(`job ${id} is ${state}: only a finished job can be retried (jobs wait follows it until then)`);
+    if (state === "completed" && parent.returnvalue?.failed.length === 0)
+      throw new Error(`job ${id} is complete: every shard is committed, there is nothing to retry`);
+    const attempts = parent.opts.attempts ?? 1;
+    const scanned = await scanShards(spec.input.path, spec.shardSize, { maxLineBytes: spec.maxLineBytes });
+    if (scanned.sha256 !== spec.input.sha256)
+      throw new Error(
+        `${spec.input.path} changed after job ${id} was submitted: submit it as a new job, into another --output folder`,
+      );
+    await queue.remove(id, { removeChildren: true });
+    return await addJob(connection, id, spec, scanned.shards, { attempts, onProgress: options.onProgress });
+  } finally {
+    await queue.close();
   }
 }

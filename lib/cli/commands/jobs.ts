@@ -32,13 +32,14 @@ async function withQueue<T>(url: string, work: (queue: Queue) => Promise<T>): Pr
 
 export function jobsCommand(): Command {
   const jobs = new Command("jobs")
-    .description("follow or cancel distributed embedding jobs (ctxembed embed --queue … --detach)")
+    .description("follow, retry or cancel distributed embedding jobs (ctxembed embed --queue … --detach)")
     .addHelpText(
       "after",
       `
 Examples:
   $ ctxembed jobs status embed-3f0c… --queue redis://queue-host:6379
   $ ctxembed jobs wait embed-3f0c… --queue redis://queue-host:6379
+  $ ctxembed jobs retry embed-3f0c… --queue redis://queue-host:6379
   $ ctxembed jobs cancel embed-3f0c… --queue redis://queue-host:6379`,
     );
   jobs
@@ -62,6 +63,24 @@ Examples:
     .action(async (id: string, options: JobsCommandOptions) => {
       const { requireRedis } = await jobModules();
       await waitWithProgress(await requireRedis(options.queue), id);
+    });
+  jobs
+    .command("retry")
+    .description(
+      "run a finished job's failed shards again (the input unchanged), reusing every committed part, and wait for it",
+    )
+    .argument("<id>", "the job id")
+    .addOption(queueOption().makeOptionMandatory())
+    .option("--detach", "print the job id and return instead of waiting", false)
+    .action(async (id: string, options: JobsCommandOptions & { detach: boolean }) => {
+      const [{ requireRedis }, { retryEmbedJob }] = await Promise.all([
+        import("../../jobs/redis.js"),
+        import("../../jobs/submit.js"),
+      ]);
+      const connection = await requireRedis(options.queue);
+      await retryEmbedJob(connection, id, { onProgress: note });
+      if (options.detach) process.stdout.write(`${id}\n`);
+      else await waitWithProgress(connection, id);
     });
   jobs
     .command("cancel")

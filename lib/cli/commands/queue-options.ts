@@ -5,6 +5,7 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { isCatalogName } from "../../hub/catalog.js";
+import { positiveInteger } from "./source-options.js";
 import { inputFormatOf, type InputOptions } from "../inputs.js";
 import type { OutputFormat } from "../sinks.js";
 import type { Precision } from "../../output/quantize.js";
@@ -17,6 +18,7 @@ export interface QueueSubmitOptions {
   queue?: string;
   shardSize: number;
   attempts: number;
+  maxLineBytes: number;
   detach: boolean;
 }
 
@@ -25,6 +27,16 @@ export function queueOption(): Option {
     "--queue <redis://host:port[/db]>",
     "the Redis server of a BullMQ queue: submit a distributed job instead of embedding here",
   );
+}
+
+/** Lines a worker may hold whole: a longer one would block its event loop past its lock. */
+export function maxLineBytesOption(): Option {
+  return new Option(
+    "--max-line-bytes <n>",
+    "with --queue: refuse the input if a line is longer than this many bytes (checked at submit and by every worker)",
+  )
+    .argParser(positiveInteger)
+    .default(4 * 1024 * 1024);
 }
 
 interface SubmitCommandLine extends QueueSubmitOptions, InputOptions {
@@ -130,7 +142,7 @@ export async function submitFromCommandLine(
       shardSize: options.shardSize,
       chunk: options.chunk,
     },
-    { attempts: options.attempts, onProgress: note },
+    { attempts: options.attempts, maxLineBytes: options.maxLineBytes, onProgress: note },
   );
   if (options.detach) {
     process.stdout.write(`${id}\n`);
