@@ -372,6 +372,48 @@ describe("distributed jobs under a hostile run", () => {
     expect(leftovers()).toEqual([]);
   });
 
+  it("a job whose shards failed (a worker allowed elsewhere) completes with jobs retry on a proper worker, reusing the committed parts", {
+    timeout: 180_000,
+  }, async () => {
+    const input = join(directory, "retry.txt");
+    corpus(input, 300, [2, 5], 32);
+    const output = join(directory, "retry-parts");
+    const good = worker();
+    const first = submit(input, output, "--shard-size", "100", "--attempts", "3");
+    await good.line(/committed part-00000/);
+    good.child.kill("SIGTERM");
+    await good.exited;
+    // A worker that may not touch the job's folders: every shard left fails at once.
+    const misplaced = cluster.run(["worker", "--queue", redis.url, "--allow-dir", "/usr/share", "--threads", "1"]);
+    const failed = await first.exited;
+    expect(failed.code).toBe(1);
+    // It refuses the shards left and the manifest job too: the job ends failed, without a manifest.
+    expect(failed.stderr).toMatch(/failed every attempt: shard 2 .*outside the folders this worker may use/);
+    expect(failed.stderr).toMatch(/could not write its manifest: refusing job .*outside the folders/);
+    misplaced.child.kill("SIGKILL");
+    const committed = sha256(join(output, "part-00000.jsonl"));
+
+    const id = /job (embed-[0-9a-f]{24})/.exec(failed.stderr)![1]!;
+    // Running the submit again adds nothing to a finished job; retry is what runs its failed shards.
+    const retried = cluster.run(["jobs", "retry", id, "--queue", redis.url]);
+    const fixed = worker();
+    const result = await retried.exited;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/complete: 300 rows in 3 parts/);
+    expect(fixed.stderr()).toMatch(/found part-00000\.jsonl/);
+    expect(sha256(join(output, "part-00000.jsonl"))).toBe(committed);
+    expect(manifestOf(output).complete).toBe(true);
+    expect(
+      notExactlyOnce(
+        partRecords(output).map((record) => record.index),
+        300,
+      ),
+    ).toEqual([]);
+    const again = await cluster.run(["jobs", "retry", id, "--queue", redis.url]).exited;
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/is complete: every shard is committed, there is nothing to retry/);
+  });
+
   it("a line over --max-line-bytes is refused at submit, naming it", { timeout: 60_000 }, async () => {
     const input = join(directory, "huge.txt");
     corpus(input, 50, [2, 5], 29);
