@@ -41,11 +41,11 @@ export interface RedisServer {
 }
 
 /** redis-server with nothing saved to disk, ready when it says so. */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(extraArgs: string[] = []): Promise<RedisServer> {
   const port = await freePort();
   const child = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extraArgs],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   await new Promise<void>((resolve, reject) => {
