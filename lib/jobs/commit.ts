@@ -80,6 +80,8 @@ export interface PartRequest {
   options: EmbedOptions;
   /** where the part goes (in a temporary folder): files of its format beside it go next to it */
   path: string;
+  /** aborted when the job is cancelled: stop reading, the part is thrown away */
+  signal: AbortSignal;
 }
 
 /**
@@ -171,6 +173,8 @@ async function linkOnce(from: string, to: string, sha256: string, recorded: () =
 export interface CommitHooks {
   /** called once the part is written, before anything is linked into place: a lost lock stops the commit */
   beforeCommit?: () => Promise<void>;
+  /** aborted when the job is cancelled */
+  signal?: AbortSignal;
 }
 
 export async function embedShard(
@@ -203,7 +207,9 @@ export async function embedShard(
   await mkdir(temporary);
   try {
     const options = libraryEmbedOptions(spec.options, model);
-    const rows = await writePart({ spec, shard, model, options, path: join(temporary, part) });
+    const signal = hooks.signal ?? new AbortController().signal;
+    const rows = await writePart({ spec, shard, model, options, path: join(temporary, part), signal });
+    if (signal.aborted) throw new UnrecoverableError(`job ${jobId} was cancelled: shard ${shard.index} dropped`);
     if (rows !== shard.lines && !spec.input.skipEmpty)
       throw new UnrecoverableError(
         `shard ${shard.index} has ${shard.lines} lines at submit but ${rows} rows were read: the input changed after submit`,

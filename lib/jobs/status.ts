@@ -2,7 +2,9 @@
 // (with their line ranges and errors), and, once the parent has run, the manifest it wrote.
 // `wait` polls it, drawing progress on stderr, until the job has finished.
 import { Job, Queue, type RedisOptions } from "bullmq";
+import type { Redis } from "ioredis";
 import {
+  cancelledKey,
   gateJobId,
   parseJobSpec,
   queueName,
@@ -116,12 +118,34 @@ export async function waitForJob(connection: RedisOptions, id: string, options: 
   }
 }
 
-/** Removes the job's parent and every shard job not running; shards in hand finish, their parts stay. */
-export async function cancelJob(queue: Queue, id: string): Promise<void> {
-  await parentJob(queue, id);
-  const removed = await queue.remove(id, { removeChildren: true });
-  if (removed === 0)
-    throw new Error(
-      `job ${id} could not be removed now: a shard of it is running (its lock is held); try again when it ends`,
-    );
+export interface Cancelled {
+  /** shard jobs the job had in Redis when it was cancelled */
+  shards: number;
+  /** of those, running when it was cancelled (their workers dropped them at their next chunk) */
+  running: number;
+}
+
+/** How long a cancel waits for the workers to drop the shards they hold. */
+const cancelTimeoutMs = 120_000;
+
+/**
+ * Marks the job cancelled (workers check it at every chunk and drop its shards), then removes
+ * the parent with every shard as soon as no shard is held by a worker. Committed parts stay.
+ */
+export async function cancelJob(queue: Queue, client: Redis, id: string): Promise<Cancelled> {
+  const parent = await parentJob(queue, id);
+  await client.set(queue.toKey(cancelledKey(id)), "1", "EX", 7 * 24 * 3600);
+  const counts = await parent.getDependenciesCount();
+  const shards = Math.max(0, (counts.processed ?? 0) + (counts.unprocessed ?? 0) + (counts.ignored ?? 0) - 1);
+  let running = 0;
+  const started = performance.now();
+  for (;;) {
+    if ((await queue.remove(id, { removeChildren: true })) > 0) return { shards, running };
+    running = Math.max(running, await queue.getActiveCount());
+    if (performance.now() - started > cancelTimeoutMs)
+      throw new Error(
+        `job ${id} is marked cancelled, but a worker still holds one of its shards after ${cancelTimeoutMs / 1000} s: run jobs cancel again once it ends`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }

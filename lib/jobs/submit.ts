@@ -13,6 +13,7 @@ import { resolveModel } from "../hub/pull.js";
 import { sha256File } from "../hub/wheel.js";
 import { scanShards, type Shard } from "./shards.js";
 import {
+  cancelledKey,
   embedJobId,
   gateJobId,
   jobNames,
@@ -133,6 +134,8 @@ async function addJob(
   const client = new Redis(connection);
   try {
     const retried: JobsOptions = { attempts: options.attempts, backoff: { type: "exponential", delay: 1000 } };
+    // Submitting a job again after `jobs cancel` means it: the cancel mark goes.
+    await client.del(queue.toKey(cancelledKey(id)));
     await flows.add({
       name: jobNames.manifest,
       queueName,

@@ -236,6 +236,11 @@ export function shardJobId(jobId: string, index: number): string {
   return `${jobId}-shard-${index}`;
 }
 
+/** The Redis key (under the queue's prefix) that tells workers a job was cancelled: they drop its shards at the next chunk. */
+export function cancelledKey(jobId: string): string {
+  return `${jobId}:cancelled`;
+}
+
 export function gateJobId(jobId: string): string {
   return `${jobId}-gate`;
 }

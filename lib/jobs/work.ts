@@ -6,6 +6,7 @@
 import { realpath } from "node:fs/promises";
 import { isAbsolute } from "node:path";
 import { Job, Queue, UnrecoverableError, Worker } from "bullmq";
+import { Redis } from "ioredis";
 import { loadModel } from "../embedding/embedding-model.js";
 import { cacheDirectory } from "../hub/cache.js";
 import { sha256File } from "../hub/wheel.js";
@@ -15,6 +16,7 @@ import { buildManifest, writeManifest } from "./manifest.js";
 import { requireRedis } from "./redis.js";
 import { readRangeIdentity } from "./shards.js";
 import {
+  cancelledKey,
   JobDataError,
   jobNames,
   parseJobSpec,
@@ -137,6 +139,7 @@ export async function runWorker(options: WorkerOptions, { writePart, log: note }
   const allowed = await allowedFolders(options.allowDir);
   const models = new ModelCache(options, note);
   const queue = new Queue(queueName, { connection });
+  const redis = new Redis(connection);
   // The spec is on the parent: read once per job, and checked like anything else taken from Redis.
   const specs = new Map<string, Promise<EmbedJobSpec>>();
   const specOf = (parentId: string): Promise<EmbedJobSpec> => {
@@ -202,7 +205,19 @@ export async function runWorker(options: WorkerOptions, { writePart, log: note }
       throw new UnrecoverableError(
         `bytes ${shard.start}-${shard.end} of ${spec.input.path} (lines ${shard.firstLine + 1}-${shard.firstLine + shard.lines}) are not those submitted: the input changed after submit`,
       );
+    // A cancelled job's shards are dropped: checked now, then once a second while the shard runs.
+    const cancelled = queue.toKey(cancelledKey(parentId));
+    if ((await redis.exists(cancelled)) === 1)
+      throw new UnrecoverableError(`job ${parentId} was cancelled: shard ${shard.index} dropped`);
+    const cancel = new AbortController();
+    const watch = setInterval(() => {
+      redis.exists(cancelled).then(
+        (found: number) => found === 1 && cancel.abort(),
+        () => undefined,
+      );
+    }, 1000);
     const { part, reused } = await embedShard(spec, parentId, shard, loaded, writePart, {
+      signal: cancel.signal,
       // A lock that lapsed means another worker has the shard: this run must not commit over it.
       beforeCommit: async () => {
         if (token && (await job.extendLock(token, options.lockDuration)) !== 1) {
@@ -212,7 +227,7 @@ export async function runWorker(options: WorkerOptions, { writePart, log: note }
           throw new Error(message);
         }
       },
-    });
+    }).finally(() => clearInterval(watch));
     const [first, end] = part.lines;
     const name = part.files[0]?.name ?? `shard ${part.index} (no rows)`;
     note(
@@ -238,6 +253,7 @@ export async function runWorker(options: WorkerOptions, { writePart, log: note }
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
   });
+  redis.disconnect();
   await queue.close();
   await models.dispose();
   note("worker stopped");

@@ -1,6 +1,6 @@
 // BullMQ and ioredis load when a jobs command runs, not with every command of the CLI.
 import { Command } from "commander";
-import type { Queue } from "bullmq";
+import type { Queue, RedisOptions } from "bullmq";
 import { queueName } from "../../jobs/wire.js";
 import { note } from "../terminal.js";
 import { queueOption, waitWithProgress } from "./queue-options.js";
@@ -84,13 +84,25 @@ Examples:
     });
   jobs
     .command("cancel")
-    .description("remove the job and its shards that are not running; committed parts stay in the output folder")
+    .description(
+      "stop the job: workers drop its running shards at their next chunk, then it and its shards are removed; committed parts stay",
+    )
     .argument("<id>", "the job id")
     .addOption(queueOption().makeOptionMandatory())
     .action(async (id: string, options: JobsCommandOptions) => {
       const { cancelJob } = await jobModules();
-      await withQueue(options.queue, (queue) => cancelJob(queue, id));
-      note(`job ${id} cancelled`);
+      const { Redis } = await import("ioredis");
+      const { shards, running } = await withQueue(options.queue, async (queue) => {
+        const client = new Redis(queue.opts.connection as RedisOptions);
+        try {
+          return await cancelJob(queue, client, id);
+        } finally {
+          client.disconnect();
+        }
+      });
+      note(
+        `job ${id} cancelled: removed it and its ${shards} shard jobs (${running} running, dropped by their workers at their next chunk); committed parts stay in its output folder`,
+      );
     });
   return jobs;
 }

@@ -10,7 +10,7 @@ import { queueOption } from "./queue-options.js";
 import { positiveInteger } from "./source-options.js";
 
 /** A shard's byte range read as `embed` reads its input, written as `embed` writes its output. */
-const writePart: PartWriter = async ({ spec, shard, model, options, path }) => {
+const writePart: PartWriter = async ({ spec, shard, model, options, path, signal }) => {
   const { input } = spec;
   const reader = await openInput({
     input: input.path,
@@ -28,8 +28,9 @@ const writePart: PartWriter = async ({ spec, shard, model, options, path }) => {
   let rows = 0;
   let complete = false;
   try {
-    await embedRecords(model, reader.records(new AbortController().signal), options, sink, {
+    await embedRecords(model, reader.records(signal), options, sink, {
       chunk: spec.chunk,
+      signal,
       onWritten: (results) => (rows += results.length),
     });
     complete = true;

@@ -414,6 +414,39 @@ describe("distributed jobs under a hostile run", () => {
     expect(again.stderr).toMatch(/is complete: every shard is committed, there is nothing to retry/);
   });
 
+  it("jobs cancel during a run: the worker drops its shard at the next chunk, the job and its shards are removed, the worker goes on", {
+    timeout: 180_000,
+  }, async () => {
+    const input = join(directory, "cancel.txt");
+    corpus(input, 6000, [40, 80], 33);
+    const output = join(directory, "cancel-parts");
+    const runner = worker();
+    const submitted = await submit(input, output, "--shard-size", "500", "--detach").exited;
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const id = submitted.stdout.trim();
+    await runner.line(/committed part-00000/);
+    const cancelled = await cluster.run(["jobs", "cancel", id, "--queue", redis.url]).exited;
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled.stderr).toMatch(
+      new RegExp(
+        `job ${id} cancelled: removed it and its 12 shard jobs \\([1-9]\\d* running, dropped by their workers`,
+      ),
+    );
+    expect(await Job.fromId(queue, id)).toBeUndefined();
+    expect(await queue.getJobCounts("waiting", "active", "delayed", "waiting-children")).toEqual({
+      waiting: 0,
+      active: 0,
+      delayed: 0,
+      "waiting-children": 0,
+    });
+    expect(partFiles(output).length).toBeLessThan(12);
+    // The worker is still there for the next job.
+    const after = join(directory, "after-cancel.txt");
+    corpus(after, 50, [2, 5], 34);
+    const next = await submit(after, join(directory, "after-cancel-parts")).exited;
+    expect(next.code, next.stderr).toBe(0);
+  });
+
   it("a line over --max-line-bytes is refused at submit, naming it", { timeout: 60_000 }, async () => {
     const input = join(directory, "huge.txt");
     corpus(input, 50, [2, 5], 29);
