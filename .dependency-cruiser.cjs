@@ -37,7 +37,7 @@ const layerRules = layers.flatMap((folders, level) =>
 // library reaches those through import() or for their types, so that `import "ctxembed"`, the
 // server and the CLI start without them (test/unit/loaded-modules.test.ts checks what loads).
 const optionalEngines = "(^|/)node_modules/(bullmq|ioredis|@lancedb/lancedb|apache-arrow)/";
-const engineModules = "^lib/(vector-index/(index|vector-index)\\.ts$|jobs/|cli/jobs/)";
+const engineModules = "^lib/(vector-index/(index|vector-index)\\.ts$|jobs/)";
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

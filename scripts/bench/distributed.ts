@@ -2,12 +2,14 @@
 // file and in one run: the local CLI, one worker with 2 threads, two workers with 1 thread each
 // (shards of 1,000), one worker at shard sizes 100 / 1,000 / 10,000, and the time from SIGKILL of
 // a worker in a shard to BullMQ moving that shard back (a stalled event) for another worker.
-// Everything runs the built CLI (dist/) against a redis-server started here on a free port.
+// Everything runs the built CLI (dist/) against a redis-server started here on a free port. First,
+// Redis memory per queued shard at 100,000 shards (--distributed-lines 0 prints that alone).
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue, QueueEvents } from "bullmq";
-import { queueName } from "../../lib/cli/jobs/spec.js";
+import { Redis } from "ioredis";
+import { queueName } from "../../lib/jobs/wire.js";
 import { buildCli, ctxembed, startRedis, type CliRun } from "../../test/model/cli/jobs/cluster.js";
 
 export interface DistributedBenchOptions {
@@ -26,8 +28,69 @@ interface Row {
   seconds: number;
 }
 
+/** Shards of the Redis-memory measurement: the 100,000 of a 100M-line corpus at the default shard size. */
+const scaleShards = 100_000;
+
+/**
+ * Redis memory per queued shard, measured: a 100,000-line file submitted as 100,000 one-line
+ * shards (--detach, no worker, so every shard stays queued) with a retrieval pool of about
+ * 450 KB, which the parent carries once. `INFO memory` before and after; the submit's wall time.
+ */
+async function queueScale(options: DistributedBenchOptions, redisArgs: string[] = []): Promise<string[]> {
+  const redis = await startRedis(redisArgs);
+  const client = new Redis({ host: "127.0.0.1", port: redis.port });
+  const work = await mkdtemp(join(tmpdir(), "ctxembed-bench-scale-"));
+  try {
+    const input = join(work, "input.txt");
+    await writeFile(
+      input,
+      `${Array.from({ length: scaleShards }, (_, i) => options.texts[i % options.texts.length]).join("\n")}\n`,
+    );
+    const pool = join(work, "pool.jsonl");
+    const demonstrations = Array.from({ length: 2000 }, (_, i) =>
+      JSON.stringify({
+        query: options.texts[i % options.texts.length],
+        response: options.texts[(i + 1) % options.texts.length],
+      }),
+    );
+    await writeFile(pool, `${demonstrations.join("\n")}\n`);
+    const usedMemory = async (): Promise<number> => Number(/used_memory:(\d+)/.exec(await client.info("memory"))![1]);
+    const before = await usedMemory();
+    const started = performance.now();
+    const submitted = await ctxembed([
+      ...["embed", "--model", options.modelPath, "--input", input, "--output", join(work, "parts")],
+      ...["--queue", redis.url, "--shard-size", "1", "--detach"],
+      ...["--prompt", "prompteol", "--examples", pool, "--retrieve-examples", "2"],
+    ]).exited;
+    const seconds = (performance.now() - started) / 1000;
+    if (submitted.code !== 0) throw new Error(`the 100,000-shard submit failed:\n${submitted.stderr}`);
+    const after = await usedMemory();
+    const id = submitted.stdout.trim();
+    const shardData = (await client.hget(`bull:${queueName}:${id}-shard-0`, "data"))?.length ?? 0;
+    const parentData = (await client.hget(`bull:${queueName}:${id}`, "data"))?.length ?? 0;
+    return [
+      `Queue scale${redisArgs.length > 0 ? ` (redis-server ${redisArgs.join(" ")})` : ""}: ${scaleShards.toLocaleString("en-US")} one-line shards queued (no worker), retrieval pool of ${(Buffer.byteLength(demonstrations.join("\n")) / 1024).toFixed(0)} KB:`,
+      `- Redis memory per queued shard: ${((after - before) / scaleShards).toFixed(0)} bytes (used_memory ${before.toLocaleString("en-US")} -> ${after.toLocaleString("en-US")})`,
+      `- a shard job's data: ${shardData} bytes; the parent's (the spec, with the pool): ${parentData.toLocaleString("en-US")} bytes, once`,
+      `- submit of ${scaleShards.toLocaleString("en-US")} shards (scan, model sha256, adding in batches of 500): ${seconds.toFixed(1)} s, whole command`,
+    ];
+  } finally {
+    client.disconnect();
+    await redis.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 export async function distributedThroughput(options: DistributedBenchOptions): Promise<string> {
   buildCli();
+  // Redis keeps a hash whose values are all short as a compact listpack: a shard job's fields fit 1,024 bytes.
+  const scale = [
+    ...(await queueScale(options)),
+    "",
+    ...(await queueScale(options, ["--hash-max-listpack-value", "1024"])),
+  ];
+  // --distributed-lines 0: the queue-scale figures alone.
+  if (options.lines === 0) return scale.join("\n");
   const redis = await startRedis();
   const connection = { host: "127.0.0.1", port: redis.port };
   const queue = new Queue(queueName, { connection });
@@ -42,7 +105,7 @@ export async function distributedThroughput(options: DistributedBenchOptions): P
   const workers: CliRun[] = [];
   const startWorkers = async (count: number, threads: number, extra: string[] = []): Promise<CliRun[]> => {
     const started = Array.from({ length: count }, () =>
-      ctxembed(["worker", "--queue", redis.url, "--threads", String(threads), ...extra]),
+      ctxembed(["worker", "--queue", redis.url, "--allow-dir", work, "--threads", String(threads), ...extra]),
     );
     workers.push(...started);
     await Promise.all(started.map((run) => run.line(/waiting for jobs/)));
@@ -131,6 +194,8 @@ export async function distributedThroughput(options: DistributedBenchOptions): P
     ...table,
     "",
     `SIGKILL of a worker inside a shard to the shard's takeover (stalled event), lock ${options.lockDuration} ms, stalled interval ${options.stalledInterval} ms: ${takeover.toFixed(2)} s`,
+    "",
+    ...scale,
   ].join("\n");
 }
 

@@ -16,7 +16,7 @@ import {
   readPromptChoice,
   type PromptCommandOptions,
 } from "./prompt-options.js";
-import { queueOption, submitFromCommandLine, type QueueSubmitOptions } from "./queue-options.js";
+import { maxLineBytesOption, queueOption, submitFromCommandLine, type QueueSubmitOptions } from "./queue-options.js";
 import {
   addSourceOptions,
   checkSourceOptions,
@@ -79,6 +79,7 @@ export function embedCommand(): Command {
         .argParser(positiveInteger)
         .default(3),
     )
+    .addOption(maxLineBytesOption())
     .option("--detach", "with --queue: print the job id and return instead of waiting (see ctxembed jobs)", false)
     .addHelpText(
       "after",

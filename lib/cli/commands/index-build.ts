@@ -312,7 +312,7 @@ async function buildFromParts(options: IndexBuildOptions, command: Command): Pro
       { exitCode: 2 },
     );
   const directory = options.from!;
-  const { jobIndexSettings, jobRows, readIndexableManifest } = await import("../jobs/parts-index.js");
+  const { jobIndexSettings, jobRows, readIndexableManifest } = await import("../job-index.js");
   const manifest = await readIndexableManifest(directory);
   const rows = jobRows(directory, manifest);
   const first = await rows.next();

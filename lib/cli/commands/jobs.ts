@@ -1,9 +1,9 @@
 // BullMQ and ioredis load when a jobs command runs, not with every command of the CLI.
 import { Command } from "commander";
-import type { Queue } from "bullmq";
-import { queueName } from "../jobs/spec.js";
+import type { Queue, RedisOptions } from "bullmq";
+import { queueName } from "../../jobs/wire.js";
 import { note } from "../terminal.js";
-import { queueOption } from "./queue-options.js";
+import { queueOption, waitWithProgress } from "./queue-options.js";
 
 interface JobsCommandOptions {
   queue: string;
@@ -13,8 +13,8 @@ interface JobsCommandOptions {
 async function jobModules() {
   const [{ Queue }, { requireRedis }, status] = await Promise.all([
     import("bullmq"),
-    import("../jobs/redis.js"),
-    import("../jobs/status.js"),
+    import("../../jobs/redis.js"),
+    import("../../jobs/status.js"),
   ]);
   return { Queue, requireRedis, ...status };
 }
@@ -32,13 +32,14 @@ async function withQueue<T>(url: string, work: (queue: Queue) => Promise<T>): Pr
 
 export function jobsCommand(): Command {
   const jobs = new Command("jobs")
-    .description("follow or cancel distributed embedding jobs (ctxembed embed --queue … --detach)")
+    .description("follow, retry or cancel distributed embedding jobs (ctxembed embed --queue … --detach)")
     .addHelpText(
       "after",
       `
 Examples:
   $ ctxembed jobs status embed-3f0c… --queue redis://queue-host:6379
   $ ctxembed jobs wait embed-3f0c… --queue redis://queue-host:6379
+  $ ctxembed jobs retry embed-3f0c… --queue redis://queue-host:6379
   $ ctxembed jobs cancel embed-3f0c… --queue redis://queue-host:6379`,
     );
   jobs
@@ -60,18 +61,48 @@ Examples:
     .argument("<id>", "the job id")
     .addOption(queueOption().makeOptionMandatory())
     .action(async (id: string, options: JobsCommandOptions) => {
-      const { requireRedis, waitForJob } = await jobModules();
-      await waitForJob(await requireRedis(options.queue), id);
+      const { requireRedis } = await jobModules();
+      await waitWithProgress(await requireRedis(options.queue), id);
+    });
+  jobs
+    .command("retry")
+    .description(
+      "run a finished job's failed shards again (the input unchanged), reusing every committed part, and wait for it",
+    )
+    .argument("<id>", "the job id")
+    .addOption(queueOption().makeOptionMandatory())
+    .option("--detach", "print the job id and return instead of waiting", false)
+    .action(async (id: string, options: JobsCommandOptions & { detach: boolean }) => {
+      const [{ requireRedis }, { retryEmbedJob }] = await Promise.all([
+        import("../../jobs/redis.js"),
+        import("../../jobs/submit.js"),
+      ]);
+      const connection = await requireRedis(options.queue);
+      await retryEmbedJob(connection, id, { onProgress: note });
+      if (options.detach) process.stdout.write(`${id}\n`);
+      else await waitWithProgress(connection, id);
     });
   jobs
     .command("cancel")
-    .description("remove the job and its shards that are not running; committed parts stay in the output folder")
+    .description(
+      "stop the job: workers drop its running shards at their next chunk, then it and its shards are removed; committed parts stay",
+    )
     .argument("<id>", "the job id")
     .addOption(queueOption().makeOptionMandatory())
     .action(async (id: string, options: JobsCommandOptions) => {
       const { cancelJob } = await jobModules();
-      await withQueue(options.queue, (queue) => cancelJob(queue, id));
-      note(`job ${id} cancelled`);
+      const { Redis } = await import("ioredis");
+      const { shards, running } = await withQueue(options.queue, async (queue) => {
+        const client = new Redis(queue.opts.connection as RedisOptions);
+        try {
+          return await cancelJob(queue, client, id);
+        } finally {
+          client.disconnect();
+        }
+      });
+      note(
+        `job ${id} cancelled: removed it and its ${shards} shard jobs (${running} running, dropped by their workers at their next chunk); committed parts stay in its output folder`,
+      );
     });
   return jobs;
 }

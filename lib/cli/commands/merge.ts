@@ -1,5 +1,6 @@
 import { Command } from "commander";
-import { mergeParts } from "../jobs/merge.js";
+import { mergeParts } from "../../jobs/merge.js";
+import { scalesPath } from "../sinks.js";
 import { note } from "../terminal.js";
 
 export function mergeCommand(): Command {
@@ -20,7 +21,10 @@ Examples:
   $ ctxembed merge npy-parts/ --output corpus.npy`,
     )
     .action(async (directory: string, options: { output?: string }) => {
-      const manifest = await mergeParts(directory, options.output);
+      const manifest = await mergeParts(
+        directory,
+        options.output ? { file: options.output, scales: scalesPath(options.output) } : { stream: process.stdout },
+      );
       note(
         `merged ${manifest.parts.length} parts, ${manifest.rows} rows${options.output ? ` into ${options.output}` : ""}`,
       );

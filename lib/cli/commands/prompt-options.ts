@@ -17,7 +17,7 @@ import {
 } from "../../prompts/templates.js";
 import { parseJsonLines, type JsonLine } from "../../util/json-lines.js";
 import { positiveInteger } from "./source-options.js";
-import type { JobEmbedOptions } from "../jobs/spec.js";
+import type { JobEmbedOptions } from "../../jobs/wire.js";
 import type { PromptRecord } from "../run-record.js";
 
 export interface PromptCommandOptions {

@@ -1,8 +1,44 @@
 import { Command, Option } from "commander";
-import type { WorkerOptions } from "../jobs/worker.js";
+import type { PartWriter } from "../../jobs/commit.js";
+import type { WorkerOptions } from "../../jobs/work.js";
+import { embedRecords } from "../corpus-job.js";
+import { openInput } from "../inputs.js";
+import { embeddingSink } from "../sinks.js";
+import { note } from "../terminal.js";
 import { gpuLayersOption, threadsOption } from "./model-options.js";
 import { queueOption } from "./queue-options.js";
 import { positiveInteger } from "./source-options.js";
+
+/** A shard's byte range read as `embed` reads its input, written as `embed` writes its output. */
+const writePart: PartWriter = async ({ spec, shard, model, options, path, signal }) => {
+  const { input } = spec;
+  const reader = await openInput({
+    input: input.path,
+    inputFormat: input.format,
+    field: input.field,
+    idField: input.idField,
+    skipEmpty: input.skipEmpty,
+    header: false,
+    range: shard,
+  });
+  const sink = embeddingSink(spec.output.format, path, spec.output.precision, {
+    model: model.info.name,
+    options: spec.options,
+  });
+  let rows = 0;
+  let complete = false;
+  try {
+    await embedRecords(model, reader.records(signal), options, sink, {
+      chunk: spec.chunk,
+      signal,
+      onWritten: (results) => (rows += results.length),
+    });
+    complete = true;
+  } finally {
+    await sink.close(complete);
+  }
+  return rows;
+};
 
 export function workerCommand(): Command {
   return new Command("worker")
@@ -14,6 +50,14 @@ export function workerCommand(): Command {
       new Option("--concurrency <n>", "shards embedded at once (they share the model and its threads)")
         .argParser(positiveInteger)
         .default(1),
+    )
+    .addOption(
+      new Option(
+        "--allow-dir <dir>",
+        "a folder whose files jobs may read and write (inputs, output folders, model files); repeatable; anything else is refused",
+      )
+        .argParser((value: string, previous: string[]) => [...previous, value])
+        .default([]),
     )
     .addOption(threadsOption())
     .addOption(gpuLayersOption())
@@ -35,20 +79,23 @@ export function workerCommand(): Command {
       `
 A worker loads the model each job names (pulled on first use, then kept), reads the shard's byte
 range from the job's input path and writes its part into the job's output folder: both paths must
-be the same on every machine (a shared filesystem: NFS, CephFS, a cloud file share).
+be the same on every machine (a shared filesystem: NFS, CephFS, a cloud file share). Whoever can
+write to the Redis database can queue jobs: a worker refuses any job whose data does not fit the
+job schema, and any job whose input, output folder or model file lies outside its --allow-dir
+folders (the model cache is allowed). Run Redis with a password and TLS (docs/distributed.md).
 
 SIGTERM or SIGINT: the shards in hand are finished and committed, then the worker exits 0 (a second
 signal exits at once; its shard is taken over by another worker once its lock lapses). Exit 1 when
 Redis cannot be reached at start. See docs/distributed.md.
 
 Examples:
-  $ ctxembed worker --queue redis://queue-host:6379
-  $ ctxembed worker --queue redis://queue-host:6379/2 --concurrency 2 --threads 4
-  $ ctxembed worker --queue redis://127.0.0.1:6379 --lock-duration 5000 --stalled-interval 2000`,
+  $ ctxembed worker --queue redis://:PASSWORD@queue-host:6379 --allow-dir /shared
+  $ ctxembed worker --queue rediss://ctxembed:PASSWORD@queue-host:6380/2 --allow-dir /corpora --allow-dir /vectors --threads 4
+  $ ctxembed worker --queue redis://127.0.0.1:6379 --allow-dir /tmp --lock-duration 5000 --stalled-interval 2000`,
     )
     .action(async (options: WorkerOptions) => {
       // BullMQ loads with the worker, not with every command of the CLI.
-      const { runWorker } = await import("../jobs/worker.js");
-      await runWorker(options);
+      const { runWorker } = await import("../../jobs/work.js");
+      await runWorker(options, { writePart, log: note });
     });
 }

@@ -2,10 +2,15 @@
 // on a free local port for the test file, and the built CLI (dist/cli/main.js) as child processes:
 // submitters and workers, killed and stopped the way a cluster's machines would be.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Queue } from "bullmq";
+import { queueName } from "../../../../lib/jobs/wire.js";
+import { seededRandom } from "../../../../lib/util/random.js";
 import { repositoryRoot } from "../../models.js";
+import { tinyModelPath } from "../../tiny-model.js";
 
 export const cliEntry = join(repositoryRoot, "dist", "cli", "main.js");
 
@@ -36,11 +41,11 @@ export interface RedisServer {
 }
 
 /** redis-server with nothing saved to disk, ready when it says so. */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(extraArgs: string[] = []): Promise<RedisServer> {
   const port = await freePort();
   const child = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extraArgs],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   await new Promise<void>((resolve, reject) => {
@@ -140,4 +145,70 @@ export function notExactlyOnce(indices: number[], count: number): string[] {
     if (times !== 1) problems.push(`index ${index} appears ${times} times`);
   });
   return problems.slice(0, 10);
+}
+
+export const vocabulary =
+  "river bank money stone light paper green window music garden table cloud winter market horse letter silver train".split(
+    " ",
+  );
+
+/** `count` lines of `wordsPerLine` random words from `vocabulary`, seeded. */
+export function corpus(path: string, count: number, wordsPerLine: [number, number], seed: number): void {
+  const random = seededRandom(seed);
+  const [least, most] = wordsPerLine;
+  const line = (): string =>
+    Array.from(
+      { length: least + Math.floor(random() * (most - least + 1)) },
+      () => vocabulary[Math.floor(random() * vocabulary.length)],
+    ).join(" ");
+  writeFileSync(path, `${Array.from({ length: count }, line).join("\n")}\n`);
+}
+
+/** A Redis server, the tiny model, and the workers and submitters a test file starts against them. */
+export interface JobCluster {
+  redis: RedisServer;
+  modelFile: string;
+  /** the job queue, for counting and injecting jobs as a test needs */
+  queue: Queue;
+  /** a worker process with one thread */
+  worker(...extra: string[]): CliRun;
+  /** `embed --queue` of `input` into the folder `output` with the tiny model */
+  submit(input: string, output: string, ...extra: string[]): CliRun;
+  /** any other command whose process the next reset must stop */
+  run(args: string[]): CliRun;
+  /** kills (SIGKILL) every process started since the last reset, and empties the queue */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startCluster(): Promise<JobCluster> {
+  const [redis, modelFile] = await Promise.all([startRedis(), tinyModelPath()]);
+  const queue = new Queue(queueName, { connection: { host: "127.0.0.1", port: redis.port } });
+  const running: CliRun[] = [];
+  const run = (args: string[]): CliRun => {
+    const started = ctxembed(args);
+    running.push(started);
+    return started;
+  };
+  return {
+    redis,
+    modelFile,
+    queue,
+    run,
+    worker: (...extra) => run(["worker", "--queue", redis.url, "--allow-dir", tmpdir(), "--threads", "1", ...extra]),
+    submit: (input, output, ...extra) =>
+      run([...["embed", "--model", modelFile, "--input", input, "--output", output, "--queue", redis.url], ...extra]),
+    async reset() {
+      for (const started of running.splice(0)) {
+        // A stopped process takes no SIGKILL until it runs again.
+        if (started.child.signalCode === "SIGSTOP") started.child.kill("SIGCONT");
+        if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill("SIGKILL");
+      }
+      await queue.obliterate({ force: true });
+    },
+    async close() {
+      await queue.close();
+      await redis.stop();
+    },
+  };
 }

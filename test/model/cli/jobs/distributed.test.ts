@@ -3,71 +3,33 @@
 // nothing; a submitter killed half-way and run again adds no job twice; a shard that fails every
 // attempt is reported with its lines while the others complete. The random-weight tiny model
 // keeps 20,000 lines fast; the mechanics under test do not depend on the weights.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Queue, QueueEvents } from "bullmq";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Manifest } from "../../../../lib/cli/jobs/manifest.js";
-import { queueName } from "../../../../lib/cli/jobs/spec.js";
+import { type Queue, QueueEvents } from "bullmq";
+import { beforeAll, describe, expect, it } from "vitest";
+import { queueName } from "../../../../lib/jobs/wire.js";
 import { cosineSimilarity } from "../../../../lib/vectors/similarity.js";
-import { seededRandom } from "../../../../lib/util/random.js";
-import { tinyModelPath } from "../../tiny-model.js";
 import {
-  buildCli,
+  corpus,
   ctxembed,
   notExactlyOnce,
   partRecords,
-  startRedis,
   type CliRun,
+  type JobCluster,
   type RedisServer,
+  vocabulary,
 } from "./cluster.js";
+import { manifestOf, testCluster } from "./test-cluster.js";
 
-const vocabulary =
-  "river bank money stone light paper green window music garden table cloud winter market horse letter silver train".split(
-    " ",
-  );
-
-function corpus(path: string, count: number, wordsPerLine: [number, number], seed: number): void {
-  const random = seededRandom(seed);
-  const [least, most] = wordsPerLine;
-  const line = (): string =>
-    Array.from(
-      { length: least + Math.floor(random() * (most - least + 1)) },
-      () => vocabulary[Math.floor(random() * vocabulary.length)],
-    ).join(" ");
-  writeFileSync(path, `${Array.from({ length: count }, line).join("\n")}\n`);
-}
-
+let cluster: JobCluster;
 let redis: RedisServer;
 let modelFile: string;
 let directory: string;
 let queue: Queue;
-const running: CliRun[] = [];
 
 /** A worker process; every worker is stopped (SIGKILL) after each test. */
-function worker(...extra: string[]): CliRun {
-  const run = ctxembed(["worker", "--queue", redis.url, "--threads", "1", ...extra]);
-  running.push(run);
-  return run;
-}
-
-function submit(input: string, output: string, ...extra: string[]): CliRun {
-  const run = ctxembed([
-    "embed",
-    "--model",
-    modelFile,
-    "--input",
-    input,
-    "--output",
-    output,
-    "--queue",
-    redis.url,
-    ...extra,
-  ]);
-  running.push(run);
-  return run;
-}
+const worker = (...extra: string[]): CliRun => cluster.worker(...extra);
+const submit = (input: string, output: string, ...extra: string[]): CliRun => cluster.submit(input, output, ...extra);
 
 /** Jobs of every state in the queue, counted by Redis itself. */
 async function jobCount(): Promise<number> {
@@ -79,27 +41,10 @@ async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
-function manifestOf(output: string): Manifest {
-  return JSON.parse(readFileSync(join(output, "manifest.json"), "utf8")) as Manifest;
-}
-
-beforeAll(async () => {
-  buildCli();
-  [redis, modelFile] = await Promise.all([startRedis(), tinyModelPath()]);
-  directory = mkdtempSync(join(tmpdir(), "ctxembed-jobs-"));
-  queue = new Queue(queueName, { connection: { host: "127.0.0.1", port: redis.port } });
-});
-
-afterEach(async () => {
-  for (const run of running.splice(0))
-    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL");
-  await queue.obliterate({ force: true });
-});
-
-afterAll(async () => {
-  await queue?.close();
-  await redis?.stop();
-  rmSync(directory, { recursive: true, force: true });
+const setup = testCluster("jobs");
+beforeAll(() => {
+  ({ cluster, directory } = setup);
+  ({ redis, modelFile, queue } = cluster);
 });
 
 describe("distributed embedding jobs", () => {

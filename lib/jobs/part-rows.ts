@@ -1,18 +1,14 @@
-// `index build --from DIR`: a finished distributed job's parts loaded into a sentence table
-// without embedding anything again. Each part is checked against the sha256 its manifest
-// recorded; the table records the job's model and options, as `index build --input` would for
-// the same flags, so either can add to a table the other made and `search` embeds queries alike.
+// The records of a finished job's JSON lines parts, for `index build --from DIR` to load into a
+// table without embedding anything again. Each part is checked against the sha256 its manifest
+// recorded.
 import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
-import type { IndexSettings } from "../../vector-index/settings.js";
-import type { IndexRow } from "../../vector-index/vector-index.js";
-import { recordId } from "../inputs.js";
 import type { Manifest } from "./manifest.js";
 import { checked, readCompleteManifest } from "./merge.js";
 
-interface PartRecord {
+export interface PartRecord {
   index: number;
   id?: unknown;
   embedding: number[];
@@ -33,32 +29,8 @@ export async function readIndexableManifest(directory: string): Promise<Manifest
   return manifest;
 }
 
-/** What `index build --input` records for the same model and flags. */
-export function jobIndexSettings(manifest: Manifest, dimensions: number): IndexSettings {
-  const { pooling, normalize, truncate, layers, window, dimensions: kept, prompt } = manifest.options;
-  return {
-    kind: "sentences",
-    model: { reference: manifest.model.given, name: manifest.model.name, sha256: manifest.model.sha256 },
-    dimensions,
-    embed: {
-      ...(pooling !== undefined ? { pooling } : prompt ? {} : { pooling: "model" }),
-      ...(prompt ? { prompt: prompt as NonNullable<IndexSettings["embed"]>["prompt"] } : {}),
-      normalize,
-      truncate,
-      ...(layers === undefined ? {} : { layers }),
-      ...(window === undefined ? {} : { window }),
-      ...(kept === undefined ? {} : { dimensions: kept }),
-    },
-  };
-}
-
-function rowOf(line: string): IndexRow {
-  const record = JSON.parse(line) as PartRecord;
-  return { id: recordId(record), vector: Float32Array.from(record.embedding) };
-}
-
 /** Every part's records in input order, each part's bytes checked against the manifest as they are read. */
-export async function* jobRows(directory: string, manifest: Manifest): AsyncGenerator<IndexRow> {
+export async function* jobRecords(directory: string, manifest: Manifest): AsyncGenerator<PartRecord> {
   for (const part of manifest.parts) {
     if (part.name === "") continue;
     const path = join(directory, part.name);
@@ -69,9 +41,9 @@ export async function* jobRows(directory: string, manifest: Manifest): AsyncGene
     for await (const chunk of bytes as AsyncIterable<Buffer>) {
       const lines = (pending + decoder.write(chunk)).split("\n");
       pending = lines.pop()!;
-      for (const line of lines) if (line !== "") yield rowOf(line);
+      for (const line of lines) if (line !== "") yield JSON.parse(line) as PartRecord;
     }
     const rest = pending + decoder.end();
-    if (rest.trim() !== "") yield rowOf(rest);
+    if (rest.trim() !== "") yield JSON.parse(rest) as PartRecord;
   }
 }

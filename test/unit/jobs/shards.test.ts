@@ -1,12 +1,13 @@
 // Shards by byte range: every line in exactly one shard, in order, whatever the line endings, and
 // reading each shard's range gives the records (with their file-wide line numbers) that reading
 // the whole file gives.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { openInput, type InputOptions, type InputRecord } from "../../../../lib/cli/inputs.js";
-import { scanShards } from "../../../../lib/cli/jobs/shards.js";
+import { openInput, type InputOptions, type InputRecord } from "../../../lib/cli/inputs.js";
+import { readRangeIdentity, scanShards } from "../../../lib/jobs/shards.js";
 
 const directory = mkdtempSync(join(tmpdir(), "ctxembed-shards-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -41,10 +42,37 @@ describe("scanShards", () => {
         ),
       ).toBe(true);
       expect(scanned.shards.at(-1)!.end).toBe(scanned.bytes);
+      for (const shard of scanned.shards) {
+        const bytes = Buffer.from(text).subarray(shard.start, shard.end);
+        expect(shard.sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
+        expect(await readRangeIdentity(path, shard.start, shard.end)).toMatchObject({
+          sha256: shard.sha256,
+          bytes: bytes.length,
+        });
+      }
       const pieces = [];
       for (const shard of scanned.shards) pieces.push(...(await records({ ...options, range: shard })));
       expect(pieces).toEqual(whole);
     }
+  });
+
+  it("each shard's hash is that of its bytes, even where a shard ends inside a read block", async () => {
+    const path = join(directory, "blocks.txt");
+    // 200,000 lines of 6 bytes: shard boundaries fall inside the stream's 64 KiB blocks.
+    writeFileSync(path, Array.from({ length: 200_000 }, (_, k) => `${String(k % 99999).padStart(5, "0")}\n`).join(""));
+    const whole = readFileSync(path);
+    const scanned = await scanShards(path, 7777);
+    for (const shard of scanned.shards)
+      expect(shard.sha256).toBe(createHash("sha256").update(whole.subarray(shard.start, shard.end)).digest("hex"));
+  });
+
+  it("refuses a line over the limit, naming it; the worker's range read measures the longest line", async () => {
+    const path = join(directory, "long.txt");
+    writeFileSync(path, `short\n${"x".repeat(100)}\nshort\n`);
+    await expect(scanShards(path, 10, { maxLineBytes: 50 })).rejects.toThrow(
+      /line 2 is 101 bytes, over the limit of 50 \(--max-line-bytes\)/,
+    );
+    expect((await readRangeIdentity(path, 0, 114)).longestLine).toBe(101);
   });
 
   it("refuses byte ranges of CSV input", async () => {

@@ -4,7 +4,7 @@
 // (temporary file + rename), so a manifest that exists describes a finished job.
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { CommittedFile, CommittedPart, EmbedJobSpec, FailedShard, JobEmbedOptions, JobResult } from "./spec.js";
+import type { CommittedFile, CommittedPart, EmbedJobSpec, FailedShard, JobEmbedOptions, JobResult } from "./wire.js";
 
 export const manifestFile = "manifest.json";
 

@@ -1,0 +1,256 @@
+// One shard's output on the shared filesystem. BullMQ runs a job at least once, so a shard may be
+// embedded twice (a worker that died after writing, a lock that lapsed, a worker stopped and
+// resumed): its files are written in a temporary folder, hashed, and linked into place without
+// replacing anything (a link fails on an existing name), extra files first, the part next and its
+// provenance record last. The provenance record (job, spec hash, model sha256, line range, rows,
+// files with their sha256) appearing is the commit: a second run that finds it adopts it once it
+// has checked it against its own job and the files on disk, and never writes over what the first
+// committed. A part whose record names another job, spec or model is never reused.
+import { createReadStream } from "node:fs";
+import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { UnrecoverableError } from "bullmq";
+import type { EmbedOptions } from "../embedding/embed-options.js";
+import type { EmbeddingModel } from "../embedding/embedding-model.js";
+import { sha256File } from "../hub/wheel.js";
+import type { DemonstrationSelector } from "../prompts/demonstrations.js";
+import { syncDirectory, temporaryPathFor } from "../util/atomic-file.js";
+import {
+  canonicalJson,
+  lineRange,
+  partName,
+  provenanceName,
+  specHash,
+  type CommittedFile,
+  type CommittedPart,
+  type EmbedJobSpec,
+  type JobEmbedOptions,
+  type ShardJobData,
+} from "./wire.js";
+
+async function describeFiles(directory: string, names: string[]): Promise<CommittedFile[]> {
+  return Promise.all(
+    names.map(async (name) => ({
+      name,
+      bytes: (await stat(join(directory, name))).size,
+      sha256: await sha256File(join(directory, name)),
+    })),
+  );
+}
+
+/** part-00042.npy and what its writer put beside it (part-00042.scales.npy, part-00042.raw.json), the part first. */
+function partFiles(names: string[], part: string): string[] {
+  const stem = part.slice(0, part.lastIndexOf("."));
+  const beside = names.filter((name) => name !== part && name.startsWith(`${stem}.`));
+  return names.includes(part) ? [part, ...beside.sort()] : beside.sort();
+}
+
+const selectors = new WeakMap<EmbeddingModel, Map<string, DemonstrationSelector>>();
+
+/**
+ * The library's options for a job's: a retrieval pool becomes a selector over this worker's
+ * model, made once per model and pool, so the pool is embedded once however many shards use it.
+ */
+export function libraryEmbedOptions(options: JobEmbedOptions, model: EmbeddingModel): EmbedOptions {
+  const { prompt, ...rest } = options;
+  if (prompt === undefined) return rest;
+  const { examples, ...shape } = prompt;
+  if (examples === undefined || Array.isArray(examples))
+    return { ...rest, prompt: { ...shape, ...(examples ? { examples } : {}) } };
+  const byPool = selectors.get(model) ?? new Map<string, DemonstrationSelector>();
+  selectors.set(model, byPool);
+  const key = JSON.stringify(examples.pool);
+  let selector = byPool.get(key);
+  if (!selector) {
+    selector = model.demonstrationSelector(examples.pool);
+    byPool.set(key, selector);
+  }
+  return { ...rest, prompt: { ...shape, examples: { selector, k: examples.k } } };
+}
+
+export interface LoadedModel {
+  model: EmbeddingModel;
+  sha256: string;
+}
+
+export interface PartRequest {
+  spec: EmbedJobSpec;
+  shard: ShardJobData;
+  model: EmbeddingModel;
+  options: EmbedOptions;
+  /** where the part goes (in a temporary folder): files of its format beside it go next to it */
+  path: string;
+  /** aborted when the job is cancelled: stop reading, the part is thrown away */
+  signal: AbortSignal;
+}
+
+/**
+ * Reads a shard's lines and writes their vectors as a part file, resolving to the rows written:
+ * the host of the worker (the CLI) supplies it with its own input readers and output writers.
+ */
+export type PartWriter = (request: PartRequest) => Promise<number>;
+
+/** A part's provenance record, `part-00042.provenance.json` beside it. */
+export interface Provenance extends CommittedPart {
+  job: string;
+  spec: string;
+}
+
+export interface ShardOutcome {
+  part: CommittedPart;
+  /** the part was already committed by an earlier run of this shard */
+  reused: boolean;
+}
+
+/** What makes a part this shard's: another job, spec, model or range is a part that must not be reused. */
+export function provenanceMismatch(
+  found: Pick<Provenance, "job" | "spec" | "model" | "lines" | "index">,
+  expected: Pick<Provenance, "job" | "spec" | "lines" | "index"> & { modelSha256: string },
+): string | undefined {
+  if (found.job !== expected.job) return `it was made by job ${found.job}, not by this job (${expected.job})`;
+  if (found.spec !== expected.spec) return "it was made with another spec of this job id";
+  if (found.index !== expected.index || canonicalJson(found.lines) !== canonicalJson(expected.lines))
+    return `it holds shard ${found.index} (lines ${found.lines[0] + 1}-${found.lines[1]}), not shard ${expected.index}`;
+  if (found.model.sha256 !== expected.modelSha256)
+    return `it was embedded with model file sha256 ${found.model.sha256}, not the job's ${expected.modelSha256}`;
+  return undefined;
+}
+
+async function readProvenance(path: string): Promise<Provenance | undefined> {
+  const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as Provenance;
+  } catch {
+    throw new UnrecoverableError(`${path} is not a provenance record: remove it and the part beside it`);
+  }
+}
+
+/** Refuses a committed part whose record is not this shard's, or whose files changed since they were committed. */
+async function checkCommitted(
+  directory: string,
+  part: string,
+  record: Provenance,
+  expected: Provenance,
+): Promise<void> {
+  const mismatch = provenanceMismatch(record, { ...expected, modelSha256: expected.model.sha256 });
+  if (mismatch)
+    throw new UnrecoverableError(
+      `${join(directory, part)} cannot be reused: ${mismatch}; empty ${directory} or choose another --output`,
+    );
+  for (const file of record.files) {
+    const path = join(directory, file.name);
+    const found = await sha256File(path).catch(() => "missing");
+    if (found !== file.sha256)
+      throw new UnrecoverableError(
+        `${path} does not match its provenance record (sha256 ${found}, recorded ${file.sha256}): it changed after it was committed`,
+      );
+  }
+}
+
+/**
+ * Links `from` to `to` unless `to` exists: true when `to` now holds these bytes. An existing `to`
+ * of other bytes is replaced only while no provenance record is there (`recorded` false): then it
+ * is what a run that died between its links left, which nothing refers to. Never deleted first,
+ * so a run stopped and resumed long after another committed cannot take a committed file away.
+ */
+async function linkOnce(from: string, to: string, sha256: string, recorded: () => Promise<boolean>): Promise<boolean> {
+  try {
+    await link(from, to);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  if ((await sha256File(to).catch(() => "")) === sha256) return true;
+  if (await recorded()) return false;
+  await rename(from, to);
+  return true;
+}
+
+export interface CommitHooks {
+  /** called once the part is written, before anything is linked into place: a lost lock stops the commit */
+  beforeCommit?: () => Promise<void>;
+  /** aborted when the job is cancelled */
+  signal?: AbortSignal;
+}
+
+export async function embedShard(
+  spec: EmbedJobSpec,
+  jobId: string,
+  shard: ShardJobData,
+  { model, sha256 }: LoadedModel,
+  writePart: PartWriter,
+  hooks: CommitHooks = {},
+): Promise<ShardOutcome> {
+  const directory = spec.output.directory;
+  const part = partName(spec, shard.index);
+  const recordPath = join(directory, provenanceName(part));
+  const expected: Provenance = {
+    job: jobId,
+    spec: specHash(spec),
+    index: shard.index,
+    files: [],
+    lines: lineRange(shard),
+    rows: 0,
+    model: { name: model.info.name, sha256 },
+  };
+
+  const existing = await readProvenance(recordPath);
+  if (existing) {
+    await checkCommitted(directory, part, existing, expected);
+    return { part: committedPart(existing), reused: true };
+  }
+  const temporary = temporaryPathFor(join(directory, part));
+  await mkdir(temporary);
+  try {
+    const options = libraryEmbedOptions(spec.options, model);
+    const signal = hooks.signal ?? new AbortController().signal;
+    const rows = await writePart({ spec, shard, model, options, path: join(temporary, part), signal });
+    if (signal.aborted) throw new UnrecoverableError(`job ${jobId} was cancelled: shard ${shard.index} dropped`);
+    if (rows !== shard.lines && !spec.input.skipEmpty)
+      throw new UnrecoverableError(
+        `shard ${shard.index} has ${shard.lines} lines at submit but ${rows} rows were read: the input changed after submit`,
+      );
+    const files = partFiles(await readdir(temporary), part);
+    const record: Provenance = { ...expected, files: await describeFiles(temporary, files), rows };
+    await hooks.beforeCommit?.();
+    // The part's own name after the files beside it, the record last: once it is there, so is everything it lists.
+    let clean = true;
+    for (const file of [...record.files.slice(1), ...record.files.slice(0, 1)])
+      clean =
+        clean &&
+        (await linkOnce(join(temporary, file.name), join(directory, file.name), file.sha256, async () =>
+          Boolean(await readProvenance(recordPath)),
+        ));
+    if (clean) {
+      const recordTemporary = join(temporary, provenanceName(part));
+      await writeFile(recordTemporary, `${JSON.stringify(record, null, 2)}\n`, { flag: "wx" });
+      await link(recordTemporary, recordPath).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "EEXIST") throw error;
+      });
+      await syncDirectory(directory);
+    }
+    // Another run committed first (or left files of other bytes): its record, when it is there, is the part.
+    const committed = await readProvenance(recordPath);
+    if (!committed) throw new Error(`${part}: its provenance record is missing after the commit`);
+    await checkCommitted(directory, part, committed, expected);
+    return { part: committedPart(committed), reused: !clean };
+  } finally {
+    await rm(temporary, { recursive: true, force: true });
+  }
+}
+
+function committedPart({ index, files, lines, rows, model }: Provenance): CommittedPart {
+  return { index, files, lines, rows, model };
+}
+
+/** Lines of a file (JSON lines rows). */
+export async function countLines(path: string): Promise<number> {
+  let lines = 0;
+  for await (const block of createReadStream(path) as AsyncIterable<Buffer>)
+    for (let at = block.indexOf(10); at >= 0; at = block.indexOf(10, at + 1)) lines++;
+  return lines;
+}

@@ -1,0 +1,260 @@
+// A worker: takes shard jobs from the queue, embeds them with the model each names (loaded once
+// and kept), and commits their parts; the parent job, once its shards are done, writes the
+// manifest. Everything about leases, retries and taking over a dead worker's shard is BullMQ's:
+// a job's lock is renewed on the event loop while the model runs on native threads, and a job
+// whose lock lapses is moved back to the queue by any live worker's stalled-job check.
+import { realpath } from "node:fs/promises";
+import { isAbsolute } from "node:path";
+import { Job, Queue, UnrecoverableError, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { loadModel } from "../embedding/embedding-model.js";
+import { cacheDirectory } from "../hub/cache.js";
+import { sha256File } from "../hub/wheel.js";
+import { isInside } from "../util/output-path.js";
+import { embedShard, type LoadedModel, type PartWriter } from "./commit.js";
+import { buildManifest, writeManifest } from "./manifest.js";
+import { requireRedis } from "./redis.js";
+import { readRangeIdentity } from "./shards.js";
+import {
+  cancelledKey,
+  JobDataError,
+  jobNames,
+  parseJobSpec,
+  parseShardJob,
+  queueName,
+  shardLines,
+  shardIndexOfKey,
+  type CommittedPart,
+  type EmbedJobSpec,
+  type FailedShard,
+  type JobResult,
+} from "./wire.js";
+
+export interface WorkerOptions {
+  queue: string;
+  /** jobs run at once (they share each loaded model) */
+  concurrency: number;
+  threads?: number;
+  gpuLayers?: number;
+  /** how long a job's lock lasts without renewal: a dead worker's shard waits this long */
+  lockDuration: number;
+  /** how often the worker looks for stalled jobs to take over */
+  stalledInterval: number;
+  /** the only folders whose files a job may name (input, output folder, model file); the model cache is allowed too */
+  allowDir: string[];
+}
+
+/** What the host of a worker (the CLI) gives it: how a part is written, and where messages go. */
+export interface WorkerHost {
+  writePart: PartWriter;
+  log(message: string): void;
+}
+
+/** Models by the name jobs give, loaded on first use (pulled when they are catalogue names) and kept. */
+class ModelCache {
+  private readonly models = new Map<string, Promise<LoadedModel>>();
+
+  constructor(
+    private readonly options: Pick<WorkerOptions, "threads" | "gpuLayers">,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  get(name: string): Promise<LoadedModel> {
+    let loaded = this.models.get(name);
+    if (!loaded) {
+      const { threads, gpuLayers } = this.options;
+      loaded = loadModel(name, {
+        onProgress: this.log,
+        ...(threads === undefined ? {} : { threads }),
+        ...(gpuLayers === undefined ? {} : { gpuLayers }),
+      }).then(async (model) => ({
+        model,
+        sha256: await sha256File(model.info.path),
+      }));
+      // A model that failed to load is tried again by the next job, not remembered as failed.
+      loaded.catch(() => this.models.delete(name));
+      this.models.set(name, loaded);
+    }
+    return loaded;
+  }
+
+  async forget(name: string): Promise<void> {
+    const loaded = this.models.get(name);
+    this.models.delete(name);
+    await (await loaded)?.model.dispose();
+  }
+
+  async dispose(): Promise<void> {
+    const loaded = await Promise.allSettled(this.models.values());
+    for (const entry of loaded) if (entry.status === "fulfilled") await entry.value.model.dispose();
+  }
+}
+
+async function finishJob(job: Job): Promise<JobResult> {
+  const spec = parseJobSpec(job.data, `job ${job.id}`);
+  const values = await job.getChildrenValues<CommittedPart>();
+  const committed = Object.entries(values)
+    .filter(([key]) => shardIndexOfKey(key) !== undefined)
+    .map(([, part]) => part);
+  const failed: FailedShard[] = Object.entries(await job.getIgnoredChildrenFailures()).map(([key, error]) => {
+    const index = shardIndexOfKey(key)!;
+    return { index, lines: shardLines(spec, index), error };
+  });
+  return writeManifest(spec.output.directory, buildManifest(job.id!, spec, committed, failed));
+}
+
+/** Real paths of the folders a worker may use: a job that names anything outside them is refused. */
+async function allowedFolders(given: string[]): Promise<string[]> {
+  if (given.length === 0)
+    throw new Error("a worker reads and writes only under the folders it is given: pass --allow-dir DIR (repeatable)");
+  return Promise.all(
+    given.map((folder) =>
+      realpath(folder).catch(() => {
+        throw new Error(`--allow-dir ${folder} does not exist`);
+      }),
+    ),
+  );
+}
+
+/** Refuses a job whose input, output folder or model path lies outside the allowed folders (links followed). */
+async function checkAllowed(spec: EmbedJobSpec, jobId: string, allowed: string[]): Promise<void> {
+  const landing = async (path: string): Promise<string> => realpath(path).catch(() => path);
+  const paths: [string, string, string[]][] = [
+    ["input", spec.input.path, allowed],
+    ["output folder", spec.output.directory, allowed],
+  ];
+  if (isAbsolute(spec.model)) paths.push(["model file", spec.model, [...allowed, await landing(cacheDirectory())]]);
+  for (const [role, path, folders] of paths) {
+    const real = await landing(path);
+    if (!folders.some((folder) => isInside(real, folder)))
+      throw new UnrecoverableError(
+        `refusing job ${jobId}: its ${role} ${path} is outside the folders this worker may use (--allow-dir ${allowed.join(", ")})`,
+      );
+  }
+}
+
+/** Runs until SIGTERM or SIGINT, then finishes the jobs in hand and resolves. */
+export async function runWorker(options: WorkerOptions, { writePart, log: note }: WorkerHost): Promise<void> {
+  const connection = await requireRedis(options.queue);
+  const allowed = await allowedFolders(options.allowDir);
+  const models = new ModelCache(options, note);
+  const queue = new Queue(queueName, { connection });
+  const redis = new Redis(connection);
+  // The spec is on the parent: read once per job, and checked like anything else taken from Redis.
+  const specs = new Map<string, Promise<EmbedJobSpec>>();
+  const specOf = (parentId: string): Promise<EmbedJobSpec> => {
+    let spec = specs.get(parentId);
+    if (!spec) {
+      spec = Job.fromId(queue, parentId).then(async (parent) => {
+        if (!parent) throw new UnrecoverableError(`the shard's job ${parentId} is not in Redis (cancelled?)`);
+        const parsed = parseJobSpec(parent.data, `job ${parentId}`);
+        await checkAllowed(parsed, parentId, allowed);
+        return parsed;
+      });
+      spec.catch(() => specs.delete(parentId));
+      if (specs.size >= 64) specs.delete(specs.keys().next().value!);
+      specs.set(parentId, spec);
+    }
+    return spec;
+  };
+  const worker = new Worker(
+    queueName,
+    async (job: Job, token?: string) => {
+      try {
+        return await runJob(job, token);
+      } catch (error) {
+        // Data that fails its schema fails the same way every time: no retries.
+        if (error instanceof JobDataError) throw new UnrecoverableError(error.message);
+        throw error;
+      }
+    },
+    {
+      connection,
+      concurrency: options.concurrency,
+      lockDuration: options.lockDuration,
+      stalledInterval: options.stalledInterval,
+    },
+  );
+  const runJob = async (job: Job, token: string | undefined): Promise<unknown> => {
+    if (job.name === jobNames.gate) return {};
+    if (job.name === jobNames.manifest) {
+      await checkAllowed(parseJobSpec(job.data, `job ${job.id}`), job.id!, allowed);
+      return finishJob(job);
+    }
+    if (job.name !== jobNames.shard)
+      throw new UnrecoverableError(`refusing job ${job.id}: unknown job name ${JSON.stringify(job.name)}`);
+    const parentId = job.parent?.id;
+    if (!parentId) throw new UnrecoverableError(`refusing shard ${job.id}: it belongs to no job`);
+    const spec = await specOf(parentId);
+    const shard = parseShardJob(job.data, spec, `shard ${job.id}`);
+    const started = performance.now();
+    const loaded = await models.get(spec.model);
+    if (loaded.sha256 !== spec.modelSha256) {
+      // Forgotten, so that the right file, once it is in place, is loaded by the next job.
+      await models.forget(spec.model);
+      throw new UnrecoverableError(
+        `this worker's ${spec.model} is the file ${loaded.model.info.path} with sha256 ${loaded.sha256}, but the job was submitted with sha256 ${spec.modelSha256}: give every worker the same model file`,
+      );
+    }
+    const found = await readRangeIdentity(spec.input.path, shard.start, shard.end);
+    if (found.longestLine > spec.maxLineBytes)
+      throw new UnrecoverableError(
+        `shard ${shard.index} of ${spec.input.path} has a line of ${found.longestLine} bytes, over the job's limit of ${spec.maxLineBytes}`,
+      );
+    if (found.sha256 !== shard.sha256 || found.bytes !== shard.end - shard.start)
+      throw new UnrecoverableError(
+        `bytes ${shard.start}-${shard.end} of ${spec.input.path} (lines ${shard.firstLine + 1}-${shard.firstLine + shard.lines}) are not those submitted: the input changed after submit`,
+      );
+    // A cancelled job's shards are dropped: checked now, then once a second while the shard runs.
+    const cancelled = queue.toKey(cancelledKey(parentId));
+    if ((await redis.exists(cancelled)) === 1)
+      throw new UnrecoverableError(`job ${parentId} was cancelled: shard ${shard.index} dropped`);
+    const cancel = new AbortController();
+    const watch = setInterval(() => {
+      redis.exists(cancelled).then(
+        (found: number) => found === 1 && cancel.abort(),
+        () => undefined,
+      );
+    }, 1000);
+    const { part, reused } = await embedShard(spec, parentId, shard, loaded, writePart, {
+      signal: cancel.signal,
+      // A lock that lapsed means another worker has the shard: this run must not commit over it.
+      beforeCommit: async () => {
+        if (token && (await job.extendLock(token, options.lockDuration)) !== 1) {
+          // BullMQ cannot record this failure (the lock is another worker's now), so it is said here.
+          const message = `${job.id}: its lock lapsed before the commit (another worker has the shard); this run commits nothing`;
+          note(message);
+          throw new Error(message);
+        }
+      },
+    }).finally(() => clearInterval(watch));
+    const [first, end] = part.lines;
+    const name = part.files[0]?.name ?? `shard ${part.index} (no rows)`;
+    note(
+      `${reused ? "found" : "committed"} ${name}: lines ${first + 1}-${end}, ${part.rows} rows, ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+    return part;
+  };
+  worker.on("stalled", (jobId) => note(`taking over ${jobId}: its worker stopped renewing the lock`));
+  worker.on("failed", (job, error) => {
+    if (job) note(`${job.id} failed (attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1}): ${error.message}`);
+  });
+  worker.on("error", (error) => note(`queue error: ${error.message}`));
+  note(`worker ${process.pid} waiting for jobs on ${queueName} (concurrency ${options.concurrency})`);
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) process.exit(signal === "SIGINT" ? 130 : 143);
+      stopping = true;
+      note(`${signal}: finishing the shards in hand, then exiting (${signal} again stops at once)`);
+      worker.close().then(resolve, resolve);
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+  redis.disconnect();
+  await queue.close();
+  await models.dispose();
+  note("worker stopped");
+}
