@@ -173,6 +173,8 @@ export async function runWorker(options: WorkerOptions, { writePart, log: note }
       concurrency: options.concurrency,
       lockDuration: options.lockDuration,
       stalledInterval: options.stalledInterval,
+      // Stalls are counted against each job's own attempts above, not against a limit of their own.
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
     },
   );
   const runJob = async (job: Job, token: string | undefined): Promise<unknown> => {
@@ -181,6 +183,12 @@ export async function runWorker(options: WorkerOptions, { writePart, log: note }
       await checkAllowed(parseJobSpec(job.data, `job ${job.id}`), job.id!, allowed);
       return finishJob(job);
     }
+    // A run whose worker died (taken over as stalled) counts as an attempt, like one that failed.
+    const attempts = Math.max(1, job.opts.attempts ?? 1);
+    if (job.attemptsMade + job.stalledCounter >= attempts)
+      throw new UnrecoverableError(
+        `${job.id} has used its ${attempts} attempts (${job.stalledCounter} ended by a worker that stopped, ${job.attemptsMade} failed)`,
+      );
     if (job.name !== jobNames.shard)
       throw new UnrecoverableError(`refusing job ${job.id}: unknown job name ${JSON.stringify(job.name)}`);
     const parentId = job.parent?.id;
@@ -188,6 +196,7 @@ export async function runWorker(options: WorkerOptions, { writePart, log: note }
     const spec = await specOf(parentId);
     const shard = parseShardJob(job.data, spec, `shard ${job.id}`);
     const started = performance.now();
+    note(`embedding ${job.id}: lines ${shard.firstLine + 1}-${shard.firstLine + shard.lines}`);
     const loaded = await models.get(spec.model);
     if (loaded.sha256 !== spec.modelSha256) {
       // Forgotten, so that the right file, once it is in place, is loaded by the next job.

@@ -447,6 +447,34 @@ describe("distributed jobs under a hostile run", () => {
     expect(next.code, next.stderr).toBe(0);
   });
 
+  it("a shard whose worker dies twice is run a third time under --attempts 3: stalls count as attempts, not against a limit of their own", {
+    timeout: 180_000,
+  }, async () => {
+    const input = join(directory, "twice.txt");
+    // One shard long enough to kill its worker inside it twice.
+    corpus(input, 6000, [40, 80], 35);
+    const output = join(directory, "twice-parts");
+    const short = ["--lock-duration", "2000", "--stalled-interval", "1000"];
+    const submitted = submit(input, output, "--shard-size", "6000", "--attempts", "3");
+    for (let death = 0; death < 2; death++) {
+      const doomed = worker(...short);
+      // The first worker takes the shard at once, the second once the first's lock has lapsed.
+      await doomed.line(/embedding .*-shard-0: lines 1-6000/);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      doomed.child.kill("SIGKILL");
+    }
+    const last = worker(...short);
+    const result = await submitted.exited;
+    expect(result.code, `${result.stderr}\n${last.stderr()}`).toBe(0);
+    expect(last.stderr()).toMatch(/taking over .*-shard-0/);
+    expect(
+      notExactlyOnce(
+        partRecords(output).map((record) => record.index),
+        6000,
+      ),
+    ).toEqual([]);
+  });
+
   it("a line over --max-line-bytes is refused at submit, naming it", { timeout: 60_000 }, async () => {
     const input = join(directory, "huge.txt");
     corpus(input, 50, [2, 5], 29);
