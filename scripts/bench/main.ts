@@ -56,7 +56,7 @@ const options = new Command("bench")
   )
   .option(
     "--runners <pattern>",
-    "with --peers: only the peers whose names match this regular expression (quick checks; ctxembed's own modes always run)",
+    "with --peers: only the peers whose names match this regular expression (ctxembed's own modes always run; the page names the subset)",
   )
   .option("--texts <n>", "with --peers: only the first n texts of each workload (quick checks)", (v) =>
     Number.parseInt(v, 10),
@@ -237,7 +237,7 @@ if (options.peers) {
       },
     ],
     ...(options.runners === undefined ? {} : { runners: new RegExp(options.runners) }),
-    quickCheck: options.texts !== undefined || options.repeats < 3 || options.runners !== undefined,
+    quickCheck: options.texts !== undefined || options.repeats < 3,
     threads: [1, 2],
     repeats: options.repeats,
     workDirectory: await mkdtemp(join(tmpdir(), "ctxembed-bench-peers-")),

@@ -48,7 +48,7 @@ export interface PeerBenchOptions {
   /** the Hugging Face checkpoint the GGUF was converted from; without it the ONNX and Python peers are skipped */
   checkpointDirectory?: string;
   workloads: Workload[];
-  /** only the peers whose names match (quick checks); ctxembed's own modes always run */
+  /** only the peers whose names match; ctxembed's own modes always run, and the page names the subset */
   runners?: RegExp;
   /** fewer texts or repeats than a measurement takes: the doc says so */
   quickCheck: boolean;
@@ -930,6 +930,12 @@ export async function peerBenchmark(options: PeerBenchOptions): Promise<string> 
           "",
         ]
       : []),
+    ...(options.runners === undefined
+      ? []
+      : [
+          `**Only the peers matching \`${options.runners.source}\` ran, beside ctxembed's own modes: a peer missing from a table was not run, and a target whose peer is missing reads n/a.**`,
+          "",
+        ]),
     `Written by \`${options.commandLine}\` (scripts/bench/peers.ts) on ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC. Machine: ${machine}. Every figure on this page comes from that one run of this benchmark on that machine.`,
     "",
     `Versions: ${versions.join("; ")}.`,
