@@ -75,10 +75,17 @@ export async function damagedDataFile(tablePath: string, version: number): Promi
   const manifest = await readManifest(tablePath, version);
   // LanceDB found the version's manifest where this does not look: nothing to check against.
   if (!manifest) return undefined;
+  // The manifest is protobuf, in which each data file's path is a string: every name ending in
+  // ".lance" that occurs in it, found in one pass whatever the number of fragments. The byte
+  // before a string is its length, itself a letter or digit for names 48 to 122 bytes long, so
+  // each match counts with and without its first character.
+  const named = new Set(
+    (manifest.toString("latin1").match(/[\w-]+\.lance/g) ?? []).flatMap((match) => [match, match.slice(1)]),
+  );
   const dataPath = join(tablePath, "data");
   const names = await readdir(dataPath).catch(() => [] as string[]);
   for (const name of names) {
-    if (!name.endsWith(".lance") || !manifest.includes(name)) continue;
+    if (!named.has(name)) continue;
     const handle = await open(join(dataPath, name));
     try {
       const { size } = await handle.stat();
