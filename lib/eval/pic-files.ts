@@ -2,7 +2,8 @@
 // and SQuAD-style items for phrase retrieval and phrase sense disambiguation, either flat as the
 // Hugging Face copies store them or nested as SQuAD v2. Every record is checked on the way in
 // and on the way out, so that a wrong offset is reported with its place, not scored as a miss.
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "../util/atomic-file.js";
 import { isJsonObject, type JsonObject } from "../util/json-files.js";
 import { parseJsonLines } from "../util/json-lines.js";
 import { describe, requireInteger, requireText } from "../util/validate.js";
@@ -58,7 +59,7 @@ function toWrite(records: unknown[], path: string): Located[] {
 }
 
 async function writeJsonLines(path: string, records: unknown[]): Promise<void> {
-  await writeFile(path, records.map((record) => `${JSON.stringify(record)}\n`).join(""));
+  await writeFileAtomic(path, records.map((record) => `${JSON.stringify(record)}\n`).join(""));
 }
 
 async function readRecords(path: string): Promise<Located[]> {

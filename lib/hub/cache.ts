@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readdir, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { temporaryOwnerPid } from "../util/atomic-file.js";
 
 /**
  * Root of ctxembed's on-disk cache: `$CTXEMBED_CACHE`, else `$XDG_CACHE_HOME/ctxembed`,
@@ -43,14 +44,14 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /**
- * Deletes the `.partial-` files and directories in `directory` left by pulls whose
- * process has died (killed or crashed before it could clean up). Partials of live
+ * Deletes the `.partial-` directories and atomic-file temporaries in `directory` left by
+ * pulls whose process has died (killed before it could clean up). Partials of live
  * processes are theirs to finish.
  */
 export async function removeAbandonedPartials(directory: string): Promise<void> {
   const names = await readdir(directory).catch(() => []);
   for (const name of names) {
-    const owner = /^\.partial-(\d+)-/.exec(name)?.[1];
+    const owner = /^\.partial-(\d+)-/.exec(name)?.[1] ?? temporaryOwnerPid(name);
     if (owner !== undefined && !isProcessAlive(Number(owner))) {
       await rm(join(directory, name), { recursive: true, force: true });
     }

@@ -5,13 +5,13 @@
 // (sha256 for LFS files in X-Linked-Etag, the git blob sha1 otherwise) before they get their name.
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync } from "node:fs";
-import { mkdir, open, rename, rm, stat, truncate } from "node:fs/promises";
+import { mkdir, open, rm, stat, truncate } from "node:fs/promises";
 import { homedir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { dirname, join } from "node:path";
 import { lock } from "proper-lockfile";
 import { EnvHttpProxyAgent, fetch, type Response } from "undici";
-import { syncDirectory } from "../util/atomic-file.js";
+import { commitFile } from "../util/atomic-file.js";
 import { isRepositoryPath } from "./hf-name.js";
 import { ChecksumMismatchError } from "./wheel.js";
 
@@ -317,8 +317,7 @@ export async function downloadVerified(
       throw mismatch;
     }
     await mkdir(dirname(finalPath), { recursive: true });
-    await rename(partialPath, finalPath);
-    await syncDirectory(dirname(finalPath));
+    await commitFile(partialPath, finalPath);
   } finally {
     await release().catch(() => undefined);
   }

@@ -8,12 +8,14 @@
 //     snapshots/COMMIT/PATH      fetched files, named only once verified
 //     converted/COMMIT/REPO-TYPE.gguf
 //     blobs/ETAG.incomplete      downloads in progress, resumed by the next attempt
+//     blobs/ETAG.incomplete.path the repository path each is a download of
 //
 // Loading a model by name uses the cache when it holds the file a revision last resolved to,
 // without asking the Hub; `ctxembed models pull` asks the Hub where the revision points now.
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { check } from "proper-lockfile";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import { isJsonObject, readRequiredJsonObject } from "../util/json-files.js";
 import { cacheDirectory } from "./cache.js";
@@ -227,8 +229,33 @@ async function fetchFile(
   const metadata = await fetchFileMetadata(settings, name.repository, commit, path);
   if (metadata.size > 10e6)
     onProgress(`downloading ${name.repository}/${path} (${(metadata.size / 1e6).toFixed(1)} MB)…`);
-  await downloadVerified(settings, metadata, cache.partialPath(metadata.etag), finalPath, onProgress);
+  const partialPath = cache.partialPath(metadata.etag);
+  await mkdir(dirname(partialPath), { recursive: true });
+  await writeFileAtomic(`${partialPath}${partialOwnerSuffix}`, path);
+  await downloadVerified(settings, metadata, partialPath, finalPath, onProgress);
+  await removeStalePartials(dirname(partialPath), path);
   return finalPath;
+}
+
+/** Beside each `ETAG.incomplete`: the repository path it is a download of. */
+const partialOwnerSuffix = ".path";
+
+/**
+ * Once `path` is fetched whole, the partial downloads of it at other ETags (another revision's
+ * copy, cut) would only be resumed by a pull of that revision: they are removed with their
+ * records, unless a process holds their lock (downloading them now). Blobs are per repository.
+ */
+async function removeStalePartials(blobs: string, path: string): Promise<void> {
+  for (const name of await readdir(blobs).catch(() => [] as string[])) {
+    if (!name.endsWith(`.incomplete${partialOwnerSuffix}`)) continue;
+    const record = join(blobs, name);
+    const owner = await readFile(record, "utf8").catch(() => undefined);
+    const partial = record.slice(0, -partialOwnerSuffix.length);
+    if (owner === path && !(await check(partial, { realpath: false }).catch(() => true))) {
+      await rm(partial, { force: true });
+      await rm(record, { force: true });
+    }
+  }
 }
 
 /** Fetches what the converter reads, small files first, so that an unconvertible checkpoint fails before its weights are fetched. */

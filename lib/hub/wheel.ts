@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { mkdir, readdir } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import yauzl from "yauzl";
+import { writeStreamAtomic } from "../util/atomic-file.js";
 import type { WheelPin } from "./catalog.js";
 
 export class ChecksumMismatchError extends Error {
@@ -146,7 +146,7 @@ export async function* zipMembers(
 
 /**
  * Extracts the members under `prefix` into `destination`, dropping the prefix from
- * their paths. Resolves to the member names extracted.
+ * their paths, each whole or not at all. Resolves to the member names extracted.
  */
 export async function extractZipDirectory(zipPath: string, prefix: string, destination: string): Promise<string[]> {
   const root = resolve(destination);
@@ -160,7 +160,7 @@ export async function extractZipDirectory(zipPath: string, prefix: string, desti
       throw new Error(`refusing to extract '${name}' outside ${root}`);
     }
     await mkdir(dirname(outPath), { recursive: true });
-    await pipeline(content, createWriteStream(outPath));
+    await writeStreamAtomic(outPath, content);
     extracted.push(name);
   }
   return extracted;

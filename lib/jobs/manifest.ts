@@ -1,9 +1,10 @@
 // DIR/manifest.json, written by the parent job once every shard has been committed or has
 // failed every attempt: the parts in input order with their line ranges, row counts and
 // checksums, the failed shards with their errors, and what produced it all. It is written last
-// (temporary file + rename), so a manifest that exists describes a finished job.
-import { readFile, rename, writeFile } from "node:fs/promises";
+// (lib/util/atomic-file.ts), so a manifest that exists describes a finished job.
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../util/atomic-file.js";
 import type { CommittedFile, CommittedPart, EmbedJobSpec, FailedShard, JobEmbedOptions, JobResult } from "./wire.js";
 
 export const manifestFile = "manifest.json";
@@ -71,9 +72,7 @@ export function buildManifest(
 
 export async function writeManifest(directory: string, manifest: Manifest): Promise<JobResult> {
   const path = join(directory, manifestFile);
-  const temporary = `${path}.tmp-${process.pid}`;
-  await writeFile(temporary, `${JSON.stringify(manifest, null, 2)}\n`);
-  await rename(temporary, path);
+  await writeFileAtomic(path, `${JSON.stringify(manifest, null, 2)}\n`);
   return { manifest: path, parts: manifest.parts.length, rows: manifest.rows, failed: manifest.failed };
 }
 

@@ -1,11 +1,12 @@
 // Files that appear whole or not at all. Every writer of a finished file (outputs, run records,
-// manifests, quantized models, merged parts, cache entries) goes through here so that a crash, a
+// manifests, quantized models, merged parts, cache entries, extracted and joined model files) goes through here so that a crash, a
 // signal or an error never leaves a half-written file under a name that looks finished, and two
 // writers of one path never share a temporary name.
 import { randomBytes } from "node:crypto";
 import { unlinkSync } from "node:fs";
 import { type FileHandle, link, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import type { Readable } from "node:stream";
 import { onExit } from "signal-exit";
 
 /** Temporaries of this process not yet committed or aborted: removed if the process exits or is killed by a signal. */
@@ -128,6 +129,20 @@ export interface ReservedTemporary {
   discard(): Promise<void>;
 }
 
+/**
+ * Flushes a finished file that was built under a name of its own (a resumable download's
+ * partial, kept across processes), moves it to `path` and flushes the folder.
+ */
+export async function commitFile(builtPath: string, path: string, options: CommitOptions = {}): Promise<boolean> {
+  const handle = await open(builtPath, "r+");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return moveIntoPlace(builtPath, path, options);
+}
+
 export function reserveTemporary(path: string): ReservedTemporary {
   const temporaryPath = temporaryPathFor(path);
   trackTemporary(temporaryPath);
@@ -135,13 +150,7 @@ export function reserveTemporary(path: string): ReservedTemporary {
     temporaryPath,
     async commit(options = {}) {
       try {
-        const handle = await open(temporaryPath, "r+");
-        try {
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        return await moveIntoPlace(temporaryPath, path, options);
+        return await commitFile(temporaryPath, path, options);
       } finally {
         await forgetTemporary(temporaryPath);
       }
@@ -159,6 +168,27 @@ export async function writeFileAtomic(
   const file = await openAtomicFile(path);
   try {
     await file.handle.writeFile(data);
+  } catch (error) {
+    await file.abort();
+    throw error;
+  }
+  return file.commit(options);
+}
+
+/**
+ * Writes what `source` yields (a readable stream, an async generator of chunks) to `path`
+ * atomically: a source that fails part-way leaves nothing under `path` and no temporary.
+ */
+export async function writeStreamAtomic(
+  path: string,
+  source: AsyncIterable<Uint8Array> | Readable,
+  options: CommitOptions = {},
+): Promise<boolean> {
+  const file = await openAtomicFile(path);
+  try {
+    // Chunk by chunk (writeFile writes each whole, at the current position): a write stream would
+    // hold the handle that commit() must flush and close.
+    for await (const chunk of source) await file.handle.writeFile(chunk as Uint8Array);
   } catch (error) {
     await file.abort();
     throw error;

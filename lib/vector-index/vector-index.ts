@@ -3,6 +3,7 @@
 // index (IVF-PQ) once the table is large enough, filters in SQL. The table's schema metadata
 // carries the settings its vectors were made with (settings.ts) and what its rows came from.
 import { mkdir, stat } from "node:fs/promises";
+import { join } from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import {
   Bool,
@@ -17,6 +18,7 @@ import {
 } from "apache-arrow";
 import { describe, requireInteger, requireText } from "../util/validate.js";
 import { columnTypeOf, columnTypes, type ColumnType } from "./columns.js";
+import { damagedDataFile } from "./lance-files.js";
 import { defaultAnnThreshold, maxK, requireSameSettings, settingsKey, type IndexSettings } from "./settings.js";
 import { takeWriterLock, type WriterLock } from "./writer-lock.js";
 
@@ -209,6 +211,8 @@ export class VectorIndex {
             `the table "${tableName}" of ${directory} cannot be read (is the directory damaged?): ${lanceMessage(error)}`,
           );
         }
+        const damage = await damagedDataFile(join(directory, `${tableName}.lance`), await table.version());
+        if (damage) throw new IndexOpenError(`the table "${tableName}" of ${directory} is damaged: ${damage}`);
       } else if (!writing) {
         const known =
           names.length === 0

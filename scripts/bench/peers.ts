@@ -14,6 +14,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeFileAtomic } from "../../lib/util/atomic-file.js";
 import { loadModel } from "../../lib/embedding/embedding-model.js";
 import { medianInRounds, type Run, table, timeProcess } from "./measure.js";
 import { barChartSvg } from "./peers-chart.js";
@@ -965,7 +966,7 @@ export async function peerBenchmark(options: PeerBenchOptions): Promise<string> 
   ].join("\n");
 
   await mkdir(options.docsDirectory, { recursive: true });
-  await writeFile(join(options.docsDirectory, "bench-peers.md"), markdown);
+  await writeFileAtomic(join(options.docsDirectory, "bench-peers.md"), markdown);
   const bars = measurements.flatMap((m) => {
     const seconds = computeSeconds(m);
     return seconds === undefined
@@ -978,7 +979,7 @@ export async function peerBenchmark(options: PeerBenchOptions): Promise<string> 
           },
         ];
   });
-  await writeFile(
+  await writeFileAtomic(
     join(options.docsDirectory, "bench-peers.svg"),
     barChartSvg(
       `${basename(options.modelPath)}, ${options.workloads.map((w) => `${w.texts.length} ${w.name}`).join(" and ")}`,

@@ -2,9 +2,9 @@
 // that each send one sentence per request and the next as soon as the last is answered, with
 // dynamic batching off and on, same model, same threads, in one process. Writes the table and a
 // chart into the docs.
-import { writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../lib/util/atomic-file.js";
 import { quantile } from "simple-statistics";
 import { loadModel } from "../../lib/embedding/embedding-model.js";
 import { buildServer } from "../../lib/server/app.js";
@@ -119,8 +119,8 @@ export async function serverThroughput(options: ServerBenchOptions): Promise<str
       value: result.requestsPerSecond,
     })),
   );
-  await writeFile(join(options.docsDirectory, "bench-server.svg"), chart);
-  await writeFile(
+  await writeFileAtomic(join(options.docsDirectory, "bench-server.svg"), chart);
+  await writeFileAtomic(
     join(options.docsDirectory, "bench-server.md"),
     `# Server benchmark\n\nWritten by \`${options.commandLine}\`.\n\n${header.replace("\n", "  \n")}\n\n${table(rows)}\n\n![requests per second by concurrent clients](bench-server.svg)\n`,
   );

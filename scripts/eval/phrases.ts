@@ -8,8 +8,9 @@
 // Tune on dev; the test split is for the final table only. The defaults are the dev split's choices
 // (scripts/eval/phrase-readings.ts): multiword chunks scored by token matching for PR and PSD; PS
 // compares span vectors, which did better than token matching there in both readings.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../lib/util/atomic-file.js";
 import { Command, Option } from "commander";
 import { cacheDirectory } from "../../lib/hub/cache.js";
 import { loadModel } from "../../lib/embedding/embedding-model.js";
@@ -166,7 +167,7 @@ if (!options.readme) {
       process.stderr.write(`\n${model.info.name} ${task}: ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
       console.log(JSON.stringify(result));
       stored[`${result.model}|${task}|${options.split}`] = result;
-      await writeFile(resultsPath, `${JSON.stringify(stored, null, 2)}\n`);
+      await writeFileAtomic(resultsPath, `${JSON.stringify(stored, null, 2)}\n`);
     }
     await model.dispose();
   }

@@ -3,8 +3,9 @@
 // Results are kept in docs/sts-prompting.json, so rows can be computed in separate runs (the
 // decoder rows take minutes each on two cores); --readme rewrites docs/accuracy.md's table from it.
 //   npx tsx scripts/eval/sts-prompting.ts [--rows id,id] [--pairs N] [--readme]
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../lib/util/atomic-file.js";
 import { Command } from "commander";
 import { loadModel, type EmbeddingModel } from "../../lib/embedding/embedding-model.js";
 import type { EmbedOptions } from "../../lib/embedding/embed-options.js";
@@ -104,7 +105,7 @@ for (const row of rows.filter((candidate) => wanted.includes(candidate.id) && !o
   console.error(
     `${row.id}: Spearman ${result.spearman.toFixed(2)} over ${result.pairs} pairs in ${seconds.toFixed(0)} s`,
   );
-  await writeFile(resultsPath, `${JSON.stringify(stored, null, 2)}\n`);
+  await writeFileAtomic(resultsPath, `${JSON.stringify(stored, null, 2)}\n`);
 }
 for (const loading of loaded.values()) await (await loading).dispose();
 

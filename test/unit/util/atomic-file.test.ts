@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import {
   openAtomicFile,
@@ -10,6 +11,7 @@ import {
   temporaryPathFor,
   temporaryPrefix,
   writeFileAtomic,
+  writeStreamAtomic,
 } from "../../../lib/util/atomic-file.js";
 
 const scratch = (): Promise<string> => mkdtemp(join(tmpdir(), "ctxembed-atomic-"));
@@ -25,6 +27,21 @@ describe("atomic files", () => {
     expect(await file.commit()).toBe(true);
     expect(await readFile(path, "utf8")).toBe("first half second half");
     expect(await readdir(directory)).toEqual(["out.txt"]);
+  });
+
+  it("a stream written whole appears whole; one that fails part-way leaves the old file and no temporary", async () => {
+    const directory = await scratch();
+    const path = join(directory, "out.bin");
+    const chunks = Array.from({ length: 64 }, (_, i) => Buffer.alloc(64 * 1024, i));
+    expect(await writeStreamAtomic(path, Readable.from(chunks))).toBe(true);
+    expect((await readFile(path)).equals(Buffer.concat(chunks))).toBe(true);
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield* chunks.slice(0, 32);
+      throw new Error("the source broke");
+    }
+    await expect(writeStreamAtomic(path, failing())).rejects.toThrow("the source broke");
+    expect((await readFile(path)).equals(Buffer.concat(chunks))).toBe(true);
+    expect(await readdir(directory)).toEqual(["out.bin"]);
   });
 
   it("a reserved temporary, made by another writer, is moved into place on commit and removed on discard", async () => {

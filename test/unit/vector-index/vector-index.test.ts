@@ -218,26 +218,30 @@ describe("filters", () => {
     }
   });
 
-  it("names a damaged data file as damage, even under a filter", async () => {
+  it("names a damaged data file as damage when opening, before LanceDB's reader panics on it", async () => {
     const directory = join(root, "damaged-data");
     const vectors = clusteredVectors({ count: 300, dimensions: 4, seed: 9 });
     const writer = await openIndex(directory, { settings: settingsFor(4) });
     await writer.add(vectors.map((vector, i) => ({ id: `v${i}`, vector, group: `g${i}` })));
     await writer.close();
     const data = join(directory, "sentences.lance", "data");
-    for (const name of await readdir(data)) {
-      const bytes = await readFile(join(data, name));
-      // Flipped bytes in the file's footer: LanceDB's reader panics on them.
-      for (let i = bytes.length - 400; i < bytes.length - 10; i += 3) bytes[i]! ^= 0x5a;
-      await writeFile(join(data, name), bytes);
-    }
-    const index = await openIndex(directory);
-    try {
-      const searched = index.search(vectors[0]!, { filter: "group = 'g3'" });
-      await expect(searched).rejects.toThrow(IndexOpenError);
-      await expect(searched).rejects.toThrow(/damaged/);
-    } finally {
-      await index.close();
+    const [name] = await readdir(data);
+    const intact = await readFile(join(data, name!));
+    // A writer killed mid-write leaves a partial file no version names: no damage.
+    await writeFile(join(data, "0000partial.lance"), intact.subarray(0, 1000));
+    const reopened = await openIndex(directory);
+    expect((await reopened.search(vectors[3]!, { k: 1 }))[0]!.id).toBe("v3");
+    await reopened.close();
+    // Flipped bytes in the file's footer (LanceDB's reader panics on them), and a truncated file.
+    const flipped = Buffer.from(intact);
+    for (let i = flipped.length - 400; i < flipped.length - 10; i += 3) flipped[i]! ^= 0x5a;
+    for (const damaged of [flipped, intact.subarray(0, intact.length - 8)]) {
+      await writeFile(join(data, name!), damaged);
+      const opened = openIndex(directory);
+      await expect(opened).rejects.toThrow(IndexOpenError);
+      await expect(opened).rejects.toThrow(`its data file ${name} is damaged`);
+      // A writer must not add to it either.
+      await expect(openIndex(directory, { settings: settingsFor(4) })).rejects.toThrow(/damaged/);
     }
   });
 });
