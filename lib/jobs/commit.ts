@@ -6,15 +6,22 @@
 // files with their sha256) appearing is the commit: a second run that finds it adopts it once it
 // has checked it against its own job and the files on disk, and never writes over what the first
 // committed. A part whose record names another job, spec or model is never reused.
+//
+// Every run of a part writes in a folder of its own inside the part's runs folder
+// (.ctxembed-partial-part-00042.jsonl/PID-RANDOM): the run that takes the shard holds its lock,
+// so any other run folder there is what a killed or lapsed run left, and goes; finding them reads
+// that one small folder, never the output folder with its thousands of parts.
+import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { link, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UnrecoverableError } from "bullmq";
 import type { EmbedOptions } from "../embedding/embed-options.js";
 import type { EmbeddingModel } from "../embedding/embedding-model.js";
+import type { Shard } from "./shards.js";
 import { sha256File } from "../hub/wheel.js";
 import type { DemonstrationSelector } from "../prompts/demonstrations.js";
-import { syncDirectory, temporaryPathFor } from "../util/atomic-file.js";
+import { syncDirectory, temporaryPrefix } from "../util/atomic-file.js";
 import {
   canonicalJson,
   lineRange,
@@ -25,7 +32,6 @@ import {
   type CommittedPart,
   type EmbedJobSpec,
   type JobEmbedOptions,
-  type ShardJobData,
 } from "./wire.js";
 
 async function describeFiles(directory: string, names: string[]): Promise<CommittedFile[]> {
@@ -75,7 +81,7 @@ export interface LoadedModel {
 
 export interface PartRequest {
   spec: EmbedJobSpec;
-  shard: ShardJobData;
+  shard: Shard;
   model: EmbeddingModel;
   options: EmbedOptions;
   /** where the part goes (in a temporary folder): files of its format beside it go next to it */
@@ -100,6 +106,27 @@ export interface ShardOutcome {
   part: CommittedPart;
   /** the part was already committed by an earlier run of this shard */
   reused: boolean;
+  /** run folders of earlier runs of this shard (killed workers, lapsed locks) removed */
+  removedRuns: number;
+}
+
+/** Where the runs of one part write, each in a folder of its own; merge removes what is left (its name has the temporary prefix). */
+export function partRunsFolder(directory: string, part: string): string {
+  return join(directory, `${temporaryPrefix}${part}`);
+}
+
+/**
+ * Removes every run folder of a part: called by the run that holds the shard's lock before it
+ * makes its own, so none of them is a live run's (a run stopped past its lock and resumed finds
+ * its folder gone and fails; the lock check before the commit would stop it anyway).
+ */
+async function removeEarlierRuns(runs: string): Promise<number> {
+  const names = await readdir(runs).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return [];
+    throw error;
+  });
+  for (const name of names) await rm(join(runs, name), { recursive: true, force: true });
+  return names.length;
 }
 
 /** What makes a part this shard's: another job, spec, model or range is a part that must not be reused. */
@@ -180,7 +207,7 @@ export interface CommitHooks {
 export async function embedShard(
   spec: EmbedJobSpec,
   jobId: string,
-  shard: ShardJobData,
+  shard: Shard,
   { model, sha256 }: LoadedModel,
   writePart: PartWriter,
   hooks: CommitHooks = {},
@@ -198,13 +225,16 @@ export async function embedShard(
     model: { name: model.info.name, sha256 },
   };
 
+  const runs = partRunsFolder(directory, part);
+  const removedRuns = await removeEarlierRuns(runs);
   const existing = await readProvenance(recordPath);
   if (existing) {
     await checkCommitted(directory, part, existing, expected);
-    return { part: committedPart(existing), reused: true };
+    await rmdir(runs).catch(() => undefined);
+    return { part: committedPart(existing), reused: true, removedRuns };
   }
-  const temporary = temporaryPathFor(join(directory, part));
-  await mkdir(temporary);
+  const temporary = join(runs, `${process.pid}-${randomBytes(6).toString("hex")}`);
+  await mkdir(temporary, { recursive: true });
   try {
     const options = libraryEmbedOptions(spec.options, model);
     const signal = hooks.signal ?? new AbortController().signal;
@@ -237,9 +267,11 @@ export async function embedShard(
     const committed = await readProvenance(recordPath);
     if (!committed) throw new Error(`${part}: its provenance record is missing after the commit`);
     await checkCommitted(directory, part, committed, expected);
-    return { part: committedPart(committed), reused: !clean };
+    return { part: committedPart(committed), reused: !clean, removedRuns };
   } finally {
     await rm(temporary, { recursive: true, force: true });
+    // Not empty while another run of the shard is there (one that lost its lock): the next taker removes it.
+    await rmdir(runs).catch(() => undefined);
   }
 }
 

@@ -160,7 +160,7 @@ describe("distributed embedding jobs", () => {
     const fromParts = join(directory, "index-from-parts");
     const loaded = await ctxembed(["index", "build", "--from", output, "--index", fromParts]).exited;
     expect(loaded.code, loaded.stderr).toBe(0);
-    expect(loaded.stderr).toMatch(/loaded 300 rows from the 3 parts of job embed-/);
+    expect(loaded.stderr).toMatch(/loaded 300 rows from the 3 parts of job e[0-9a-f]{16}/);
     const embedded = join(directory, "index-from-input");
     const built = await ctxembed([
       ...["index", "build", "--input", input, "--index", embedded, "--model", modelFile, "--threads", "1"],
@@ -215,7 +215,7 @@ describe("distributed embedding jobs", () => {
       const result = await submitted.exited;
       expect(result.code, result.stderr).toBe(0);
       expect(stalled.length, `stalled events: ${stalled.join(", ")}\n${survivor.stderr()}`).toBeGreaterThan(0);
-      expect(survivor.stderr()).toMatch(/taking over .*-shard-\d+/);
+      expect(survivor.stderr()).toMatch(/taking over e[0-9a-f]{16}-\d+/);
       expect(
         notExactlyOnce(
           partRecords(output).map((record) => record.index),
@@ -274,7 +274,7 @@ describe("distributed embedding jobs", () => {
 
     const finished = await submit(input, output, "--shard-size", "2", "--detach").exited;
     expect(finished.code, finished.stderr).toBe(0);
-    expect(finished.stdout.trim()).toMatch(/^embed-[0-9a-f]{24}$/);
+    expect(finished.stdout.trim()).toMatch(/^e[0-9a-f]{16}$/);
     expect(await jobCount()).toBe(2 + 2000);
   });
 
