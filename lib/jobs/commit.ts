@@ -34,13 +34,28 @@ import {
   type JobEmbedOptions,
 } from "./wire.js";
 
-async function describeFiles(directory: string, names: string[]): Promise<CommittedFile[]> {
+/**
+ * The files of a part with their sizes and sha256: the hash its writer took from the bytes as it
+ * wrote them where it took one (the file is then never read back; only its size is checked
+ * against the bytes hashed), else read from the disk.
+ */
+async function describeFiles(
+  directory: string,
+  names: string[],
+  hashed: WrittenPart["hashed"] = {},
+): Promise<CommittedFile[]> {
   return Promise.all(
-    names.map(async (name) => ({
-      name,
-      bytes: (await stat(join(directory, name))).size,
-      sha256: await sha256File(join(directory, name)),
-    })),
+    names.map(async (name) => {
+      const path = join(directory, name);
+      const bytes = (await stat(path)).size;
+      const written = hashed[name];
+      if (!written) return { name, bytes, sha256: await sha256File(path) };
+      if (written.bytes !== bytes)
+        throw new Error(
+          `${name} holds ${bytes} bytes, but its writer hashed ${written.bytes}: it is not what was written`,
+        );
+      return { name, bytes, sha256: written.sha256 };
+    }),
   );
 }
 
@@ -90,11 +105,17 @@ export interface PartRequest {
   signal: AbortSignal;
 }
 
+/** What a part writer wrote: its rows, and the files it hashed as it wrote them, by name. */
+export interface WrittenPart {
+  rows: number;
+  hashed?: Record<string, { bytes: number; sha256: string }>;
+}
+
 /**
- * Reads a shard's lines and writes their vectors as a part file, resolving to the rows written:
- * the host of the worker (the CLI) supplies it with its own input readers and output writers.
+ * Reads a shard's lines and writes their vectors as a part file: the host of the worker (the
+ * CLI) supplies it with its own input readers and output writers.
  */
-export type PartWriter = (request: PartRequest) => Promise<number>;
+export type PartWriter = (request: PartRequest) => Promise<WrittenPart>;
 
 /** A part's provenance record, `part-00042.provenance.json` beside it. */
 export interface Provenance extends CommittedPart {
@@ -238,14 +259,14 @@ export async function embedShard(
   try {
     const options = libraryEmbedOptions(spec.options, model);
     const signal = hooks.signal ?? new AbortController().signal;
-    const rows = await writePart({ spec, shard, model, options, path: join(temporary, part), signal });
+    const { rows, hashed } = await writePart({ spec, shard, model, options, path: join(temporary, part), signal });
     if (signal.aborted) throw new UnrecoverableError(`job ${jobId} was cancelled: shard ${shard.index} dropped`);
     if (rows !== shard.lines && !spec.input.skipEmpty)
       throw new UnrecoverableError(
         `shard ${shard.index} has ${shard.lines} lines at submit but ${rows} rows were read: the input changed after submit`,
       );
     const files = partFiles(await readdir(temporary), part);
-    const record: Provenance = { ...expected, files: await describeFiles(temporary, files), rows };
+    const record: Provenance = { ...expected, files: await describeFiles(temporary, files, hashed), rows };
     await hooks.beforeCommit?.();
     // The part's own name after the files beside it, the record last: once it is there, so is everything it lists.
     let clean = true;
@@ -255,19 +276,26 @@ export async function embedShard(
         (await linkOnce(join(temporary, file.name), join(directory, file.name), file.sha256, async () =>
           Boolean(await readProvenance(recordPath)),
         ));
+    let recorded = false;
     if (clean) {
       const recordTemporary = join(temporary, provenanceName(part));
       await writeFile(recordTemporary, `${JSON.stringify(record, null, 2)}\n`, { flag: "wx" });
-      await link(recordTemporary, recordPath).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== "EEXIST") throw error;
-      });
+      recorded = await link(recordTemporary, recordPath).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code !== "EEXIST") throw error;
+          return false;
+        },
+      );
       await syncDirectory(directory);
     }
+    // This run's record is the commit and lists the hashes of its files: nothing to read again.
+    if (recorded) return { part: committedPart(record), reused: false, removedRuns };
     // Another run committed first (or left files of other bytes): its record, when it is there, is the part.
     const committed = await readProvenance(recordPath);
     if (!committed) throw new Error(`${part}: its provenance record is missing after the commit`);
     await checkCommitted(directory, part, committed, expected);
-    return { part: committedPart(committed), reused: !clean, removedRuns };
+    return { part: committedPart(committed), reused: true, removedRuns };
   } finally {
     await rm(temporary, { recursive: true, force: true });
     // Not empty while another run of the shard is there (one that lost its lock): the next taker removes it.

@@ -5,9 +5,11 @@
 // here, among the benchmarks, so that no user can run it as an embedder.
 //   node --import tsx scripts/bench/overhead-worker.ts <redis url> <allowed folder>...
 import { writeFile } from "node:fs/promises";
+import { basename } from "node:path";
 import { openInput } from "../../lib/cli/inputs.js";
 import type { PartWriter } from "../../lib/jobs/commit.js";
 import { runWorker } from "../../lib/jobs/work.js";
+import { sha256Hex } from "../../lib/jobs/wire.js";
 
 const [queue, ...allowDir] = process.argv.slice(2) as [string, ...string[]];
 
@@ -29,7 +31,7 @@ const overheadOnlyPartWriter: PartWriter = async ({ spec, shard, path, signal })
     rows++;
   }
   await writeFile(path, text);
-  return rows;
+  return { rows, hashed: { [basename(path)]: { bytes: Buffer.byteLength(text), sha256: sha256Hex(text) } } };
 };
 
 await runWorker(
