@@ -76,8 +76,15 @@ async function completeLines(path: string): Promise<number> {
   return lines;
 }
 
-/** One JSON object per input: {"index", "id"?, …render(result), "truncated"?}. */
-export function jsonLinesSink(output: string | undefined, render: RenderRecord): VectorSink {
+/**
+ * One JSON object per input: {"index", "id"?, …render(result), "truncated"?}. `written` hears
+ * each chunk's text as it goes to the file (a distributed worker hashes its part from it).
+ */
+export function jsonLinesSink(
+  output: string | undefined,
+  render: RenderRecord,
+  written?: (text: string) => void,
+): VectorSink {
   let out: Writable | undefined;
   let append = false;
   let failure: Error | undefined;
@@ -103,7 +110,9 @@ export function jsonLinesSink(output: string | undefined, render: RenderRecord):
         const { index, id } = records[k]!;
         text += `{"index":${index},${id === undefined ? "" : `"id":${JSON.stringify(id)},`}${render(result)}${result.truncated ? ',"truncated":true' : ""}}\n`;
       });
-      await write(opened(), text);
+      const out = opened();
+      written?.(text);
+      await write(out, text);
     },
     async close() {
       const stream = opened();

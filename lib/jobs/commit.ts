@@ -6,15 +6,22 @@
 // files with their sha256) appearing is the commit: a second run that finds it adopts it once it
 // has checked it against its own job and the files on disk, and never writes over what the first
 // committed. A part whose record names another job, spec or model is never reused.
+//
+// Every run of a part writes in a folder of its own inside the part's runs folder
+// (.ctxembed-partial-part-00042.jsonl/PID-RANDOM): the run that takes the shard holds its lock,
+// so any other run folder there is what a killed or lapsed run left, and goes; finding them reads
+// that one small folder, never the output folder with its thousands of parts.
+import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { link, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UnrecoverableError } from "bullmq";
 import type { EmbedOptions } from "../embedding/embed-options.js";
 import type { EmbeddingModel } from "../embedding/embedding-model.js";
+import type { Shard } from "./shards.js";
 import { sha256File } from "../hub/wheel.js";
 import type { DemonstrationSelector } from "../prompts/demonstrations.js";
-import { syncDirectory, temporaryPathFor } from "../util/atomic-file.js";
+import { syncDirectory, temporaryPrefix } from "../util/atomic-file.js";
 import {
   canonicalJson,
   lineRange,
@@ -25,16 +32,30 @@ import {
   type CommittedPart,
   type EmbedJobSpec,
   type JobEmbedOptions,
-  type ShardJobData,
 } from "./wire.js";
 
-async function describeFiles(directory: string, names: string[]): Promise<CommittedFile[]> {
+/**
+ * The files of a part with their sizes and sha256: the hash its writer took from the bytes as it
+ * wrote them where it took one (the file is then never read back; only its size is checked
+ * against the bytes hashed), else read from the disk.
+ */
+async function describeFiles(
+  directory: string,
+  names: string[],
+  hashed: WrittenPart["hashed"] = {},
+): Promise<CommittedFile[]> {
   return Promise.all(
-    names.map(async (name) => ({
-      name,
-      bytes: (await stat(join(directory, name))).size,
-      sha256: await sha256File(join(directory, name)),
-    })),
+    names.map(async (name) => {
+      const path = join(directory, name);
+      const bytes = (await stat(path)).size;
+      const written = hashed[name];
+      if (!written) return { name, bytes, sha256: await sha256File(path) };
+      if (written.bytes !== bytes)
+        throw new Error(
+          `${name} holds ${bytes} bytes, but its writer hashed ${written.bytes}: it is not what was written`,
+        );
+      return { name, bytes, sha256: written.sha256 };
+    }),
   );
 }
 
@@ -75,7 +96,7 @@ export interface LoadedModel {
 
 export interface PartRequest {
   spec: EmbedJobSpec;
-  shard: ShardJobData;
+  shard: Shard;
   model: EmbeddingModel;
   options: EmbedOptions;
   /** where the part goes (in a temporary folder): files of its format beside it go next to it */
@@ -84,11 +105,17 @@ export interface PartRequest {
   signal: AbortSignal;
 }
 
+/** What a part writer wrote: its rows, and the files it hashed as it wrote them, by name. */
+export interface WrittenPart {
+  rows: number;
+  hashed?: Record<string, { bytes: number; sha256: string }>;
+}
+
 /**
- * Reads a shard's lines and writes their vectors as a part file, resolving to the rows written:
- * the host of the worker (the CLI) supplies it with its own input readers and output writers.
+ * Reads a shard's lines and writes their vectors as a part file: the host of the worker (the
+ * CLI) supplies it with its own input readers and output writers.
  */
-export type PartWriter = (request: PartRequest) => Promise<number>;
+export type PartWriter = (request: PartRequest) => Promise<WrittenPart>;
 
 /** A part's provenance record, `part-00042.provenance.json` beside it. */
 export interface Provenance extends CommittedPart {
@@ -100,6 +127,27 @@ export interface ShardOutcome {
   part: CommittedPart;
   /** the part was already committed by an earlier run of this shard */
   reused: boolean;
+  /** run folders of earlier runs of this shard (killed workers, lapsed locks) removed */
+  removedRuns: number;
+}
+
+/** Where the runs of one part write, each in a folder of its own; merge removes what is left (its name has the temporary prefix). */
+export function partRunsFolder(directory: string, part: string): string {
+  return join(directory, `${temporaryPrefix}${part}`);
+}
+
+/**
+ * Removes every run folder of a part: called by the run that holds the shard's lock before it
+ * makes its own, so none of them is a live run's (a run stopped past its lock and resumed finds
+ * its folder gone and fails; the lock check before the commit would stop it anyway).
+ */
+async function removeEarlierRuns(runs: string): Promise<number> {
+  const names = await readdir(runs).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return [];
+    throw error;
+  });
+  for (const name of names) await rm(join(runs, name), { recursive: true, force: true });
+  return names.length;
 }
 
 /** What makes a part this shard's: another job, spec, model or range is a part that must not be reused. */
@@ -180,7 +228,7 @@ export interface CommitHooks {
 export async function embedShard(
   spec: EmbedJobSpec,
   jobId: string,
-  shard: ShardJobData,
+  shard: Shard,
   { model, sha256 }: LoadedModel,
   writePart: PartWriter,
   hooks: CommitHooks = {},
@@ -198,24 +246,27 @@ export async function embedShard(
     model: { name: model.info.name, sha256 },
   };
 
+  const runs = partRunsFolder(directory, part);
+  const removedRuns = await removeEarlierRuns(runs);
   const existing = await readProvenance(recordPath);
   if (existing) {
     await checkCommitted(directory, part, existing, expected);
-    return { part: committedPart(existing), reused: true };
+    await rmdir(runs).catch(() => undefined);
+    return { part: committedPart(existing), reused: true, removedRuns };
   }
-  const temporary = temporaryPathFor(join(directory, part));
-  await mkdir(temporary);
+  const temporary = join(runs, `${process.pid}-${randomBytes(6).toString("hex")}`);
+  await mkdir(temporary, { recursive: true });
   try {
     const options = libraryEmbedOptions(spec.options, model);
     const signal = hooks.signal ?? new AbortController().signal;
-    const rows = await writePart({ spec, shard, model, options, path: join(temporary, part), signal });
+    const { rows, hashed } = await writePart({ spec, shard, model, options, path: join(temporary, part), signal });
     if (signal.aborted) throw new UnrecoverableError(`job ${jobId} was cancelled: shard ${shard.index} dropped`);
     if (rows !== shard.lines && !spec.input.skipEmpty)
       throw new UnrecoverableError(
         `shard ${shard.index} has ${shard.lines} lines at submit but ${rows} rows were read: the input changed after submit`,
       );
     const files = partFiles(await readdir(temporary), part);
-    const record: Provenance = { ...expected, files: await describeFiles(temporary, files), rows };
+    const record: Provenance = { ...expected, files: await describeFiles(temporary, files, hashed), rows };
     await hooks.beforeCommit?.();
     // The part's own name after the files beside it, the record last: once it is there, so is everything it lists.
     let clean = true;
@@ -225,21 +276,30 @@ export async function embedShard(
         (await linkOnce(join(temporary, file.name), join(directory, file.name), file.sha256, async () =>
           Boolean(await readProvenance(recordPath)),
         ));
+    let recorded = false;
     if (clean) {
       const recordTemporary = join(temporary, provenanceName(part));
       await writeFile(recordTemporary, `${JSON.stringify(record, null, 2)}\n`, { flag: "wx" });
-      await link(recordTemporary, recordPath).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== "EEXIST") throw error;
-      });
+      recorded = await link(recordTemporary, recordPath).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code !== "EEXIST") throw error;
+          return false;
+        },
+      );
       await syncDirectory(directory);
     }
+    // This run's record is the commit and lists the hashes of its files: nothing to read again.
+    if (recorded) return { part: committedPart(record), reused: false, removedRuns };
     // Another run committed first (or left files of other bytes): its record, when it is there, is the part.
     const committed = await readProvenance(recordPath);
     if (!committed) throw new Error(`${part}: its provenance record is missing after the commit`);
     await checkCommitted(directory, part, committed, expected);
-    return { part: committedPart(committed), reused: !clean };
+    return { part: committedPart(committed), reused: true, removedRuns };
   } finally {
     await rm(temporary, { recursive: true, force: true });
+    // Not empty while another run of the shard is there (one that lost its lock): the next taker removes it.
+    await rmdir(runs).catch(() => undefined);
   }
 }
 

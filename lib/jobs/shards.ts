@@ -2,7 +2,9 @@
 // also hashes the file and each shard's bytes: the submitter never holds more than one read
 // block, whatever the size. The file's hash is the input's identity in the job id; a shard's hash
 // is what its worker checks the bytes it reads against, so an input edited after the submit is
-// refused rather than embedded.
+// refused rather than embedded. The shards' ranges and hashes travel as one binary table, written
+// once into the output folder and pinned by its sha256 in the job's spec, rather than in each
+// shard's Redis entry.
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 
@@ -109,4 +111,49 @@ export async function readRangeIdentity(
   }
   longestLine = Math.max(longestLine, bytes - lineStart);
   return { sha256: hash.digest("hex"), bytes, longestLine };
+}
+
+/** The shard table's name in the output folder, beside job.json. */
+export const shardTableFile = "shards.bin";
+
+/** Per shard: the end of its byte range (48-bit big-endian, 256 TB) and the sha256 of its bytes. */
+const endBytes = 6;
+const recordBytes = endBytes + 32;
+
+/** The shard table: the ends and hashes of every shard in order (each begins where the one before ends). */
+export function encodeShardTable(shards: Pick<Shard, "end" | "sha256">[]): Buffer {
+  const table = Buffer.alloc(shards.length * recordBytes);
+  shards.forEach((shard, index) => {
+    table.writeUIntBE(shard.end, index * recordBytes, endBytes);
+    table.write(shard.sha256, index * recordBytes + endBytes, 32, "hex");
+  });
+  return table;
+}
+
+export interface ShardTableJob {
+  input: { bytes: number; lines: number };
+  shardSize: number;
+  shardCount: number;
+}
+
+/**
+ * Shard `index` from a table already checked against the job's sha256: its range, its lines
+ * (every shard but the last holds shardSize) and its hash. A table that does not fit the job
+ * (length, an empty or backward range, a range past the input) is refused, not trusted.
+ */
+export function shardFromTable(table: Buffer, job: ShardTableJob, index: number): Shard {
+  if (table.length !== job.shardCount * recordBytes)
+    throw new Error(
+      `the shard table holds ${table.length} bytes, not the ${job.shardCount * recordBytes} of ${job.shardCount} shards`,
+    );
+  const start = index === 0 ? 0 : table.readUIntBE((index - 1) * recordBytes, endBytes);
+  const end = table.readUIntBE(index * recordBytes, endBytes);
+  const firstLine = index * job.shardSize;
+  const lines = Math.min(job.shardSize, job.input.lines - firstLine);
+  if (end <= start || end > job.input.bytes || lines <= 0)
+    throw new Error(
+      `shard ${index} of the shard table (bytes ${start}-${end}, lines from ${firstLine + 1}) does not lie inside the input's ${job.input.bytes} bytes and ${job.input.lines} lines`,
+    );
+  const sha256 = table.toString("hex", index * recordBytes + endBytes, (index + 1) * recordBytes);
+  return { index, start, end, firstLine, lines, sha256 };
 }

@@ -1,6 +1,7 @@
 // Submitting a distributed embedding job: scan the input into shards, pin the model file by its
-// sha256, then add a BullMQ flow: a parent that carries the spec and writes the manifest once all
-// its children are done, one child per shard carrying only its place in the input, and a delayed
+// sha256, write the shard table into the claimed output folder, then add a BullMQ flow: a parent
+// that carries the spec (with the table's sha256) and writes the manifest once all its children
+// are done, one child per shard carrying only its index, and a delayed
 // "gate" child that the submitter promotes only after every shard has been added, so the parent
 // cannot finish early while a large job is still being added in batches. Every id is derived from
 // the job's content: a second submit of the same job (after a crash half-way, or after it
@@ -11,7 +12,8 @@ import { FlowProducer, Job, Queue, type JobsOptions, type RedisOptions } from "b
 import { Redis } from "ioredis";
 import { resolveModel } from "../hub/pull.js";
 import { sha256File } from "../hub/wheel.js";
-import { scanShards, type Shard } from "./shards.js";
+import { writeFileAtomic } from "../util/atomic-file.js";
+import { encodeShardTable, scanShards, shardTableFile, type Shard } from "./shards.js";
 import {
   cancelledKey,
   embedJobId,
@@ -20,6 +22,7 @@ import {
   parseJobSpec,
   protocolVersion,
   queueName,
+  sha256Hex,
   shardJobId,
   softwareVersions,
   type EmbedJobSpec,
@@ -29,10 +32,15 @@ import {
 
 export type SubmitSpec = Omit<
   EmbedJobSpec,
-  "input" | "shardCount" | "protocol" | "versions" | "modelSha256" | "maxLineBytes"
+  "input" | "shardCount" | "protocol" | "versions" | "modelSha256" | "maxLineBytes" | "shardTableSha256"
 > & {
   input: Pick<EmbedJobSpec["input"], "path" | "format" | "field" | "idField" | "skipEmpty">;
 };
+
+/** Writes the shard table into the job's (claimed) output folder, whole or not at all; a retry writes the same bytes again. */
+async function writeShardTable(directory: string, table: Buffer): Promise<void> {
+  await writeFileAtomic(join(directory, shardTableFile), table);
+}
 
 export interface SubmitOptions {
   /** attempts per shard before it is marked failed */
@@ -93,6 +101,7 @@ export async function submitEmbedJob(
   const scanned = await scanShards(inputPath, given.shardSize, { maxLineBytes: options.maxLineBytes });
   if (scanned.shards.length === 0) throw new Error(`${given.input.path} is empty: there is nothing to embed`);
   const modelFile = await resolveModel(given.model, { onProgress: note });
+  const table = encodeShardTable(scanned.shards);
   const spec = parseJobSpec(
     {
       ...given,
@@ -103,11 +112,13 @@ export async function submitEmbedJob(
       modelSha256: await sha256File(modelFile),
       maxLineBytes: options.maxLineBytes,
       shardCount: scanned.shards.length,
+      shardTableSha256: sha256Hex(table),
     } satisfies EmbedJobSpec,
     "this submit",
   );
   const id = embedJobId(spec);
   await claimOutput(spec.output.directory, id);
+  await writeShardTable(spec.output.directory, table);
 
   const queue = new Queue(queueName, { connection });
   try {
@@ -134,6 +145,9 @@ async function addJob(
   const client = new Redis(connection);
   try {
     const retried: JobsOptions = { attempts: options.attempts, backoff: { type: "exponential", delay: 1000 } };
+    // A shard's options are stored with each queued shard: no backoff (a retry runs at once, on
+    // any worker), and attempts only where they differ from BullMQ's default of one.
+    const shardRetries: JobsOptions = options.attempts > 1 ? { attempts: options.attempts } : {};
     // Submitting a job again after `jobs cancel` means it: the cancel mark goes.
     await client.del(queue.toKey(cancelledKey(id)));
     await flows.add({
@@ -154,13 +168,13 @@ async function addJob(
       await queue.addBulk(
         missing.map((shard) => ({
           name: jobNames.shard,
-          data: { protocol: protocolVersion, ...shard } satisfies ShardJobData,
+          data: [protocolVersion, shard.index] satisfies ShardJobData,
           // A shard that fails every attempt is recorded on the parent, which then goes on without it.
           opts: {
             jobId: shardJobId(id, shard.index),
             parent: { id, queue: queue.qualifiedName },
             ignoreDependencyOnFailure: true,
-            ...retried,
+            ...shardRetries,
           },
         })),
       );
@@ -202,10 +216,12 @@ export async function retryEmbedJob(
       throw new Error(`job ${id} is complete: every shard is committed, there is nothing to retry`);
     const attempts = parent.opts.attempts ?? 1;
     const scanned = await scanShards(spec.input.path, spec.shardSize, { maxLineBytes: spec.maxLineBytes });
-    if (scanned.sha256 !== spec.input.sha256)
+    const table = encodeShardTable(scanned.shards);
+    if (scanned.sha256 !== spec.input.sha256 || sha256Hex(table) !== spec.shardTableSha256)
       throw new Error(
         `${spec.input.path} changed after job ${id} was submitted: submit it as a new job, into another --output folder`,
       );
+    await writeShardTable(spec.output.directory, table);
     await queue.remove(id, { removeChildren: true });
     return await addJob(connection, id, spec, scanned.shards, { attempts, onProgress: options.onProgress });
   } finally {

@@ -1,9 +1,11 @@
 // What a distributed embedding job is, as stored in Redis: one parent ("manifest") whose data is
-// the job's spec (what to embed, where, with which model file), one child per shard that carries
-// only its place in the input (index, byte range, line range and the sha256 of its bytes), and a
-// "gate" child that holds the parent back until the submitter has added every shard. Ids are
-// derived from the spec's canonical JSON, so that submitting the same job again finds the jobs
-// already there instead of adding new ones.
+// the job's spec (what to embed, where, with which model file, and the sha256 of its shard table),
+// one child per shard that carries only the protocol and its index, and a "gate" child that holds
+// the parent back until the submitter has added every shard. Each shard's byte range and the
+// sha256 of its bytes are in the shard table, a file the submitter writes once into the output
+// folder (shards.ts): a queued shard then costs Redis only what BullMQ itself stores for a child
+// job, under 1 KB with Redis's default settings. Ids are derived from the spec's canonical JSON, so
+// that submitting the same job again finds the jobs already there instead of adding new ones.
 //
 // Redis is where anyone who can reach it can write: every worker parses what it takes with the
 // schemas below and refuses, without running it, anything that does not fit them.
@@ -16,17 +18,24 @@ import type { EmbedOptions } from "../embedding/embed-options.js";
 import { precisions } from "../output/quantize-vectors.js";
 import type { PromptOptions } from "../prompts/prompting.js";
 import type { Demonstration } from "../prompts/templates.js";
+import type { Shard } from "./shards.js";
 
-/** The one BullMQ queue every job and worker of ctxembed uses (a Redis database can hold others). */
-export const queueName = "ctxembed-embed";
+/**
+ * The one BullMQ queue every job and worker of ctxembed uses (a Redis database can hold others).
+ * Short, because every queued shard repeats it four times (its key, its parent's key and queue
+ * in its options and parent link): "ctxembed" cost 32 bytes more per queued shard than "ctx".
+ */
+export const queueName = "ctx";
 
 export const jobNames = { manifest: "manifest", shard: "shard", gate: "gate" } as const;
 
 /**
  * Bumped whenever a job's data changes meaning: a worker refuses a job of another protocol
- * rather than guessing (1 was the unversioned format that carried the whole spec in every shard).
+ * rather than guessing (1 was the unversioned format that carried the whole spec in every shard,
+ * 2 carried each shard's range and sha256 in its job; 3 moved them to the shard table, and the
+ * queue to another name, so that workers of 2 never see its jobs).
  */
-export const protocolVersion = 2;
+export const protocolVersion = 3;
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -119,23 +128,16 @@ export const embedJobSpecSchema = z.strictObject({
   chunk: positive,
   /** lines longer than this are refused, not read */
   maxLineBytes: positive,
+  /** the sha256 of the shard table the submitter wrote into the output folder: a table of other bytes is refused */
+  shardTableSha256: sha256,
 });
 
-/** One shard's place in the input, all a shard job carries: the spec is on its parent. */
-export const shardJobSchema = z
-  .strictObject({
-    protocol: z.literal(protocolVersion),
-    index: count,
-    /** bytes [start, end) of the input */
-    start: count,
-    end: count,
-    /** the 0-based line the range begins at, and how many lines it holds */
-    firstLine: count,
-    lines: positive,
-    /** sha256 of the range's bytes, taken by the submitter */
-    sha256,
-  })
-  .refine((shard) => shard.end > shard.start, "a shard's byte range must not be empty");
+/**
+ * All a shard job carries: the protocol and its index, as a two-item array (a queued shard's data
+ * is one of the values Redis keeps per shard, so it is kept to a few bytes). Where the shard lies
+ * in the input is in the shard table.
+ */
+export const shardJobSchema = z.tuple([z.literal(protocolVersion), count]);
 
 export type ShardJobData = z.infer<typeof shardJobSchema>;
 
@@ -170,21 +172,14 @@ export function parseJobSpec(data: unknown, what = "the job"): EmbedJobSpec {
   return parsed.data as EmbedJobSpec;
 }
 
-/** A shard job's data, checked against its parent's spec: its range must lie inside the input and its index name a shard. */
-export function parseShardJob(data: unknown, spec: EmbedJobSpec, what = "the shard"): ShardJobData {
+/** A shard job's index, checked against its parent's spec: it must name one of the job's shards. */
+export function parseShardJob(data: unknown, spec: Pick<EmbedJobSpec, "shardCount">, what = "the shard"): number {
   const parsed = shardJobSchema.safeParse(data);
   if (!parsed.success) throw new JobDataError(what, parsed.error);
-  const shard = parsed.data;
-  const outside =
-    shard.index >= spec.shardCount
-      ? `index ${shard.index} is not below the job's ${spec.shardCount} shards`
-      : shard.end > spec.input.bytes
-        ? `bytes ${shard.start}-${shard.end} run past the input's ${spec.input.bytes}`
-        : shard.firstLine + shard.lines > spec.input.lines
-          ? `lines ${shard.firstLine}+${shard.lines} run past the input's ${spec.input.lines}`
-          : undefined;
-  if (outside) throw new Error(`refusing ${what}: ${outside}`);
-  return shard;
+  const [, index] = parsed.data;
+  if (index >= spec.shardCount)
+    throw new Error(`refusing ${what}: index ${index} is not below the job's ${spec.shardCount} shards`);
+  return index;
 }
 
 export interface CommittedFile {
@@ -219,12 +214,16 @@ export interface JobResult {
 }
 
 /** The part of a spec that names a job: everything but what the scan derives from the rest. */
-export type JobIdentity = Omit<EmbedJobSpec, "shardCount">;
+export type JobIdentity = Omit<EmbedJobSpec, "shardCount" | "shardTableSha256">;
 
-/** Content-derived: the same input bytes, options, model file and output folder always give the same id, whatever the key order. */
-export function embedJobId(spec: JobIdentity & { shardCount?: number }): string {
-  const { shardCount: _derived, ...identity } = spec;
-  return `embed-${sha256Hex(canonicalJson(identity)).slice(0, 24)}`;
+/**
+ * Content-derived: the same input bytes, options, model file and output folder always give the
+ * same id, whatever the key order. 64 bits of the hash after an "e": every shard's Redis key,
+ * options and parent link repeat the id, so each character costs about 5 bytes per queued shard.
+ */
+export function embedJobId(spec: JobIdentity & { shardCount?: number; shardTableSha256?: string }): string {
+  const { shardCount: _count, shardTableSha256: _table, ...identity } = spec;
+  return `e${sha256Hex(canonicalJson(identity)).slice(0, 16)}`;
 }
 
 /** The spec's own hash: a part's provenance names it, so a part is reused only by the job that made it. */
@@ -233,7 +232,7 @@ export function specHash(spec: EmbedJobSpec): string {
 }
 
 export function shardJobId(jobId: string, index: number): string {
-  return `${jobId}-shard-${index}`;
+  return `${jobId}-${index}`;
 }
 
 /** The Redis key (under the queue's prefix) that tells workers a job was cancelled: they drop its shards at the next chunk. */
@@ -245,9 +244,9 @@ export function gateJobId(jobId: string): string {
   return `${jobId}-gate`;
 }
 
-/** The shard index in a child's Redis key ("bull:QUEUE:JOBID-shard-42"), or undefined for the gate. */
+/** The shard index in a child's Redis key ("bull:QUEUE:JOBID-42"), or undefined for the gate. */
 export function shardIndexOfKey(key: string): number | undefined {
-  const match = /-shard-(\d+)$/.exec(key);
+  const match = /-(\d+)$/.exec(key);
   return match ? Number(match[1]) : undefined;
 }
 
@@ -272,7 +271,7 @@ export function provenanceName(part: string): string {
   return part.replace(/\.[^.]*$/, ".provenance.json");
 }
 
-export function lineRange(shard: Pick<ShardJobData, "firstLine" | "lines">): [number, number] {
+export function lineRange(shard: Pick<Shard, "firstLine" | "lines">): [number, number] {
   return [shard.firstLine, shard.firstLine + shard.lines];
 }
 

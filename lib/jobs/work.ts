@@ -3,8 +3,8 @@
 // manifest. Everything about leases, retries and taking over a dead worker's shard is BullMQ's:
 // a job's lock is renewed on the event loop while the model runs on native threads, and a job
 // whose lock lapses is moved back to the queue by any live worker's stalled-job check.
-import { realpath } from "node:fs/promises";
-import { isAbsolute } from "node:path";
+import { readFile, realpath } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
 import { Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { loadModel } from "../embedding/embedding-model.js";
@@ -14,7 +14,7 @@ import { isInside } from "../util/output-path.js";
 import { embedShard, type LoadedModel, type PartWriter } from "./commit.js";
 import { buildManifest, writeManifest } from "./manifest.js";
 import { requireRedis } from "./redis.js";
-import { readRangeIdentity } from "./shards.js";
+import { readRangeIdentity, type Shard, shardFromTable, shardTableFile } from "./shards.js";
 import {
   cancelledKey,
   JobDataError,
@@ -22,6 +22,7 @@ import {
   parseJobSpec,
   parseShardJob,
   queueName,
+  sha256Hex,
   shardLines,
   shardIndexOfKey,
   type CommittedPart,
@@ -133,6 +134,28 @@ async function checkAllowed(spec: EmbedJobSpec, jobId: string, allowed: string[]
   }
 }
 
+interface TakenJob {
+  spec: EmbedJobSpec;
+  /** the shard table, its sha256 checked against the spec's */
+  table: Buffer;
+}
+
+/** A job's spec from its parent, checked, and its shard table from the output folder, checked against the spec. */
+async function takeJob(parent: Job | undefined, parentId: string, allowed: string[]): Promise<TakenJob> {
+  if (!parent) throw new UnrecoverableError(`the shard's job ${parentId} is not in Redis (cancelled?)`);
+  const spec = parseJobSpec(parent.data, `job ${parentId}`);
+  await checkAllowed(spec, parentId, allowed);
+  const path = join(spec.output.directory, shardTableFile);
+  const table = await readFile(path).catch((error: Error) => {
+    throw new UnrecoverableError(`job ${parentId}: cannot read its shard table ${path}: ${error.message}`);
+  });
+  if (sha256Hex(table) !== spec.shardTableSha256)
+    throw new UnrecoverableError(
+      `job ${parentId}: its shard table ${path} has sha256 ${sha256Hex(table)}, not the ${spec.shardTableSha256} it was submitted with: it changed after submit`,
+    );
+  return { spec, table };
+}
+
 /** Runs until SIGTERM or SIGINT, then finishes the jobs in hand and resolves. */
 export async function runWorker(options: WorkerOptions, { writePart, log: note }: WorkerHost): Promise<void> {
   const connection = await requireRedis(options.queue);
@@ -140,22 +163,19 @@ export async function runWorker(options: WorkerOptions, { writePart, log: note }
   const models = new ModelCache(options, note);
   const queue = new Queue(queueName, { connection });
   const redis = new Redis(connection);
-  // The spec is on the parent: read once per job, and checked like anything else taken from Redis.
-  const specs = new Map<string, Promise<EmbedJobSpec>>();
-  const specOf = (parentId: string): Promise<EmbedJobSpec> => {
-    let spec = specs.get(parentId);
-    if (!spec) {
-      spec = Job.fromId(queue, parentId).then(async (parent) => {
-        if (!parent) throw new UnrecoverableError(`the shard's job ${parentId} is not in Redis (cancelled?)`);
-        const parsed = parseJobSpec(parent.data, `job ${parentId}`);
-        await checkAllowed(parsed, parentId, allowed);
-        return parsed;
-      });
-      spec.catch(() => specs.delete(parentId));
-      if (specs.size >= 64) specs.delete(specs.keys().next().value!);
-      specs.set(parentId, spec);
+  // The spec is on the parent and the shard table in the output folder: both read once per job
+  // (a table is 38 bytes a shard, so only the last few jobs are kept), and checked like anything
+  // else taken from Redis or the disk.
+  const jobs = new Map<string, Promise<TakenJob>>();
+  const jobOf = (parentId: string): Promise<TakenJob> => {
+    let taken = jobs.get(parentId);
+    if (!taken) {
+      taken = Job.fromId(queue, parentId).then((parent) => takeJob(parent, parentId, allowed));
+      taken.catch(() => jobs.delete(parentId));
+      if (jobs.size >= 8) jobs.delete(jobs.keys().next().value!);
+      jobs.set(parentId, taken);
     }
-    return spec;
+    return taken;
   };
   const worker = new Worker(
     queueName,
@@ -193,8 +213,14 @@ export async function runWorker(options: WorkerOptions, { writePart, log: note }
       throw new UnrecoverableError(`refusing job ${job.id}: unknown job name ${JSON.stringify(job.name)}`);
     const parentId = job.parent?.id;
     if (!parentId) throw new UnrecoverableError(`refusing shard ${job.id}: it belongs to no job`);
-    const spec = await specOf(parentId);
-    const shard = parseShardJob(job.data, spec, `shard ${job.id}`);
+    const { spec, table } = await jobOf(parentId);
+    let shard: Shard;
+    try {
+      shard = shardFromTable(table, spec, parseShardJob(job.data, spec, `shard ${job.id}`));
+    } catch (error) {
+      // A shard that does not fit its job fails the same way every time.
+      throw new UnrecoverableError((error as Error).message);
+    }
     const started = performance.now();
     note(`embedding ${job.id}: lines ${shard.firstLine + 1}-${shard.firstLine + shard.lines}`);
     const loaded = await models.get(spec.model);
@@ -225,7 +251,7 @@ export async function runWorker(options: WorkerOptions, { writePart, log: note }
         () => undefined,
       );
     }, 1000);
-    const { part, reused } = await embedShard(spec, parentId, shard, loaded, writePart, {
+    const { part, reused, removedRuns } = await embedShard(spec, parentId, shard, loaded, writePart, {
       signal: cancel.signal,
       // A lock that lapsed means another worker has the shard: this run must not commit over it.
       beforeCommit: async () => {
@@ -237,6 +263,8 @@ export async function runWorker(options: WorkerOptions, { writePart, log: note }
         }
       },
     }).finally(() => clearInterval(watch));
+    if (removedRuns > 0)
+      note(`removed ${removedRuns} temporary folder${removedRuns === 1 ? "" : "s"} of an earlier run of ${job.id}`);
     const [first, end] = part.lines;
     const name = part.files[0]?.name ?? `shard ${part.index} (no rows)`;
     note(

@@ -3,14 +3,20 @@
 // (shards of 1,000), one worker at shard sizes 100 / 1,000 / 10,000, and the time from SIGKILL of
 // a worker in a shard to BullMQ moving that shard back (a stalled event) for another worker.
 // Everything runs the built CLI (dist/) against a redis-server started here on a free port. First,
-// Redis memory per queued shard at 100,000 shards (--distributed-lines 0 prints that alone).
+// Redis memory per queued shard at 100,000 shards and a worker's per-shard overhead with 10,000
+// parts in its folder (--distributed-lines 0 prints those alone).
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
 import { Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { queueName } from "../../lib/jobs/wire.js";
 import { buildCli, ctxembed, startRedis, type CliRun } from "../../test/model/cli/jobs/cluster.js";
+
+const overheadWorker = new URL("./overhead-worker.ts", import.meta.url).pathname;
 
 export interface DistributedBenchOptions {
   modelPath: string;
@@ -36,7 +42,7 @@ const scaleShards = 100_000;
  * shards (--detach, no worker, so every shard stays queued) with a retrieval pool of about
  * 450 KB, which the parent carries once. `INFO memory` before and after; the submit's wall time.
  */
-async function queueScale(options: DistributedBenchOptions, redisArgs: string[] = []): Promise<string[]> {
+export async function queueScale(options: DistributedBenchOptions, redisArgs: string[] = []): Promise<string[]> {
   const redis = await startRedis(redisArgs);
   const client = new Redis({ host: "127.0.0.1", port: redis.port });
   const work = await mkdtemp(join(tmpdir(), "ctxembed-bench-scale-"));
@@ -66,12 +72,19 @@ async function queueScale(options: DistributedBenchOptions, redisArgs: string[] 
     if (submitted.code !== 0) throw new Error(`the 100,000-shard submit failed:\n${submitted.stderr}`);
     const after = await usedMemory();
     const id = submitted.stdout.trim();
-    const shardData = (await client.hget(`bull:${queueName}:${id}-shard-0`, "data"))?.length ?? 0;
-    const parentData = (await client.hget(`bull:${queueName}:${id}`, "data"))?.length ?? 0;
+    const prefix = `bull:${queueName}:`;
+    const shardKey = `${prefix}${id}-${scaleShards / 2}`;
+    const shardData = (await client.hget(shardKey, "data"))?.length ?? 0;
+    const parentData = (await client.hget(`${prefix}${id}`, "data"))?.length ?? 0;
+    const memoryUsage = async (key: string): Promise<number> =>
+      Number(await client.call("MEMORY", "USAGE", key, "SAMPLES", "0"));
+    const version = /redis_version:(\S+)/.exec(await client.info("server"))![1];
+    const settings = (await client.call("CONFIG", "GET", "hash-max-listpack-*")) as string[];
     return [
-      `Queue scale${redisArgs.length > 0 ? ` (redis-server ${redisArgs.join(" ")})` : ""}: ${scaleShards.toLocaleString("en-US")} one-line shards queued (no worker), retrieval pool of ${(Buffer.byteLength(demonstrations.join("\n")) / 1024).toFixed(0)} KB:`,
+      `Queue scale, Redis ${version} (${settings.map((item, k) => (k % 2 === 0 ? `${item} ` : `${item}${k < settings.length - 1 ? ", " : ""}`)).join("")}${redisArgs.length > 0 ? `; redis-server ${redisArgs.join(" ")}` : "; defaults"}): ${scaleShards.toLocaleString("en-US")} one-line shards queued (no worker), retrieval pool of ${(Buffer.byteLength(demonstrations.join("\n")) / 1024).toFixed(0)} KB:`,
       `- Redis memory per queued shard: ${((after - before) / scaleShards).toFixed(0)} bytes (used_memory ${before.toLocaleString("en-US")} -> ${after.toLocaleString("en-US")})`,
-      `- a shard job's data: ${shardData} bytes; the parent's (the spec, with the pool): ${parentData.toLocaleString("en-US")} bytes, once`,
+      `- of which a shard's job hash ${await memoryUsage(shardKey)} bytes (${String(await client.object("ENCODING", shardKey))}), its entry in the wait list ${((await memoryUsage(`${prefix}wait`)) / scaleShards).toFixed(0)} and in the parent's dependencies ${((await memoryUsage(`${prefix}${id}:dependencies`)) / scaleShards).toFixed(0)} (MEMORY USAGE)`,
+      `- a shard job's data: ${shardData} bytes; the parent's (the spec, with the pool): ${parentData.toLocaleString("en-US")} bytes, once; the shard table on disk: ${38 * scaleShards} bytes`,
       `- submit of ${scaleShards.toLocaleString("en-US")} shards (scan, model sha256, adding in batches of 500): ${seconds.toFixed(1)} s, whole command`,
     ];
   } finally {
@@ -81,13 +94,86 @@ async function queueScale(options: DistributedBenchOptions, redisArgs: string[] 
   }
 }
 
+/** Parts in the folder before a worker's per-shard overhead is measured, and the shards it is measured over. */
+const partsBefore = 10_000;
+const measuredShards = 1_000;
+
+/**
+ * A worker's overhead per shard without embedding: one-line shards run by the overhead-only
+ * worker (overhead-worker.ts), timed over shards 2 to 1,000 (a nearly empty folder) and over the
+ * 1,000 after 10,000 parts (and their provenance records) are in the folder. Exported for a
+ * smaller check run.
+ */
+export async function workerOverhead(
+  options: Pick<DistributedBenchOptions, "modelPath" | "texts">,
+  parts = partsBefore,
+  measured = measuredShards,
+): Promise<string[]> {
+  const redis = await startRedis();
+  const work = await mkdtemp(join(tmpdir(), "ctxembed-bench-overhead-"));
+  const total = parts + measured;
+  try {
+    const input = join(work, "input.txt");
+    await writeFile(
+      input,
+      `${Array.from({ length: total }, (_, i) => options.texts[i % options.texts.length]).join("\n")}\n`,
+    );
+    const submitted = await ctxembed([
+      ...["embed", "--model", options.modelPath, "--input", input, "--output", join(work, "parts")],
+      ...["--queue", redis.url, "--shard-size", "1", "--detach"],
+    ]).exited;
+    if (submitted.code !== 0) throw new Error(`the overhead job's submit failed:\n${submitted.stderr}`);
+    const worker = spawn(
+      process.execPath,
+      ["--import", "tsx", overheadWorker, redis.url, work, dirname(options.modelPath)],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
+    const committedAt: number[] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        worker.once("exit", (code) =>
+          reject(new Error(`the overhead worker exited (${code}) after ${committedAt.length} shards`)),
+        );
+        createInterface({ input: worker.stderr! }).on("line", (line) => {
+          if (/failed/.test(line)) reject(new Error(`the overhead worker: ${line}`));
+          if (/^committed part-/.test(line) && committedAt.push(performance.now()) === total) resolve();
+        });
+      });
+      // The same worker writes the manifest once the last shard is in: then merge is timed over all the parts.
+      const manifest = join(work, "parts", "manifest.json");
+      while (!existsSync(manifest)) await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      worker.kill("SIGKILL");
+    }
+    const mergeStarted = performance.now();
+    const merged = await ctxembed(["merge", join(work, "parts"), "--output", join(work, "merged.jsonl")]).exited;
+    const mergeSeconds = (performance.now() - mergeStarted) / 1000;
+    if (merged.code !== 0) throw new Error(`the overhead job's merge failed:\n${merged.stderr}`);
+    const perShard = (from: number, to: number): string =>
+      ((committedAt[to - 1]! - committedAt[from - 1]!) / (to - from)).toFixed(2);
+    return [
+      `Worker overhead per shard (overhead-only worker: no embedding; spec and shard table from cache, byte-range hash, lock, commit with provenance), one-line shards:`,
+      `- ${perShard(1, measured)} ms over shards 2-${measured.toLocaleString("en-US")} (a nearly empty folder), ${perShard(parts, total)} ms over the ${measured.toLocaleString("en-US")} after ${parts.toLocaleString("en-US")} parts (${(2 * parts).toLocaleString("en-US")} files) were in the folder`,
+      `- merge of its ${total.toLocaleString("en-US")} one-line parts (every part checked, then copied): ${mergeSeconds.toFixed(1)} s, ${((mergeSeconds * 1000) / total).toFixed(2)} ms a part, whole command`,
+    ];
+  } finally {
+    await redis.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 export async function distributedThroughput(options: DistributedBenchOptions): Promise<string> {
   buildCli();
-  // Redis keeps a hash whose values are all short as a compact listpack: a shard job's fields fit 1,024 bytes.
+  // Redis keeps a hash whose values are all short as a compact listpack: BullMQ's options of a
+  // child job (with its parent's id) never fit the default 64 bytes, they fit 1,024.
   const scale = [
     ...(await queueScale(options)),
     "",
     ...(await queueScale(options, ["--hash-max-listpack-value", "1024"])),
+    "",
+    ...(await workerOverhead(options)),
   ];
   // --distributed-lines 0: the queue-scale figures alone.
   if (options.lines === 0) return scale.join("\n");

@@ -1,15 +1,21 @@
+import { createHash } from "node:crypto";
+import { basename } from "node:path";
 import { Command, Option } from "commander";
 import type { PartWriter } from "../../jobs/commit.js";
 import type { WorkerOptions } from "../../jobs/work.js";
 import { embedRecords } from "../corpus-job.js";
 import { openInput } from "../inputs.js";
-import { embeddingSink } from "../sinks.js";
+import { embeddingField, embeddingSink, jsonLinesSink } from "../sinks.js";
 import { note } from "../terminal.js";
 import { gpuLayersOption, threadsOption } from "./model-options.js";
 import { queueOption } from "./queue-options.js";
 import { positiveInteger } from "./source-options.js";
 
-/** A shard's byte range read as `embed` reads its input, written as `embed` writes its output. */
+/**
+ * A shard's byte range read as `embed` reads its input, written as `embed` writes its output. A
+ * JSON lines part is hashed from its text as it is written (one pass); an .npy part's header is
+ * rewritten with its row count at the end, so .npy and raw parts are hashed by the commit.
+ */
 const writePart: PartWriter = async ({ spec, shard, model, options, path, signal }) => {
   const { input } = spec;
   const reader = await openInput({
@@ -21,10 +27,18 @@ const writePart: PartWriter = async ({ spec, shard, model, options, path, signal
     header: false,
     range: shard,
   });
-  const sink = embeddingSink(spec.output.format, path, spec.output.precision, {
-    model: model.info.name,
-    options: spec.options,
-  });
+  const hash = createHash("sha256");
+  let bytes = 0;
+  const sink =
+    spec.output.format === "jsonl"
+      ? jsonLinesSink(path, embeddingField, (text) => {
+          hash.update(text, "utf8");
+          bytes += Buffer.byteLength(text, "utf8");
+        })
+      : embeddingSink(spec.output.format, path, spec.output.precision, {
+          model: model.info.name,
+          options: spec.options,
+        });
   let rows = 0;
   let complete = false;
   try {
@@ -37,7 +51,10 @@ const writePart: PartWriter = async ({ spec, shard, model, options, path, signal
   } finally {
     await sink.close(complete);
   }
-  return rows;
+  // A shard whose every line was skipped as empty writes no file: there is nothing to hash.
+  const hashed =
+    spec.output.format === "jsonl" && bytes > 0 ? { [basename(path)]: { bytes, sha256: hash.digest("hex") } } : {};
+  return { rows, hashed };
 };
 
 export function workerCommand(): Command {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openInput, type InputOptions, type InputRecord } from "../../../lib/cli/inputs.js";
-import { readRangeIdentity, scanShards } from "../../../lib/jobs/shards.js";
+import { encodeShardTable, readRangeIdentity, scanShards, shardFromTable } from "../../../lib/jobs/shards.js";
 
 const directory = mkdtempSync(join(tmpdir(), "ctxembed-shards-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -87,5 +87,45 @@ describe("scanShards", () => {
         range: { start: 0, end: 3, firstLine: 0 },
       }),
     ).rejects.toThrow(/only a text or JSON lines file/);
+  });
+});
+
+describe("the shard table", () => {
+  it("gives back every shard the scan found, 38 bytes a shard", async () => {
+    const path = join(directory, "table.txt");
+    writeFileSync(path, Array.from({ length: 1003 }, (_, k) => `line ${k}`).join("\n"));
+    const scanned = await scanShards(path, 10);
+    const table = encodeShardTable(scanned.shards);
+    expect(table.length).toBe(scanned.shards.length * 38);
+    const job = {
+      input: { bytes: scanned.bytes, lines: scanned.lines },
+      shardSize: 10,
+      shardCount: scanned.shards.length,
+    };
+    expect(scanned.shards.map((shard) => shardFromTable(table, job, shard.index))).toEqual(scanned.shards);
+  });
+
+  it.each([
+    ["a table of another length", (table: Buffer) => table.subarray(38), /holds 76 bytes, not the 114 of 3 shards/],
+    [
+      "a range that runs backwards",
+      (table: Buffer) => {
+        table.writeUIntBE(5, 38, 6);
+        return table;
+      },
+      /shard 1 of the shard table \(bytes 40-5, lines from 11\) does not lie inside/,
+    ],
+    [
+      "a range past the input",
+      (table: Buffer) => {
+        table.writeUIntBE(9999, 38, 6);
+        return table;
+      },
+      /bytes 40-9999.* does not lie inside the input's 120 bytes/,
+    ],
+  ])("refuses %s", (_, tamper, message) => {
+    const shards = [40, 80, 120].map((end) => ({ end, sha256: "ab".repeat(32) }));
+    const job = { input: { bytes: 120, lines: 30 }, shardSize: 10, shardCount: 3 };
+    expect(() => shardFromTable(tamper(encodeShardTable(shards)), job, 1)).toThrow(message);
   });
 });

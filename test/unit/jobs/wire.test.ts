@@ -40,16 +40,7 @@ const spec: EmbedJobSpec = {
   shardCount: 3,
   chunk: 64,
   maxLineBytes: 4096,
-};
-
-const shard = {
-  protocol: protocolVersion,
-  index: 1,
-  start: 400,
-  end: 800,
-  firstLine: 100,
-  lines: 100,
-  sha256: hash("c"),
+  shardTableSha256: hash("f"),
 };
 
 /** The same object with its keys in reverse order, at every depth. */
@@ -70,8 +61,10 @@ describe("canonical JSON and the job id", () => {
     expect(embedJobId(reversed(spec) as EmbedJobSpec)).toBe(embedJobId(spec));
     expect(embedJobId({ ...spec, options: { ...spec.options, dimensions: 32 } })).not.toBe(embedJobId(spec));
     expect(embedJobId({ ...spec, modelSha256: hash("d") })).not.toBe(embedJobId(spec));
-    // The shard count is derived from the rest: it is not part of the identity.
+    // The shard count and table are derived from the rest: they are not part of the identity.
     expect(embedJobId({ ...spec, shardCount: 7 })).toBe(embedJobId(spec));
+    expect(embedJobId({ ...spec, shardTableSha256: hash("0") })).toBe(embedJobId(spec));
+    expect(embedJobId(spec)).toMatch(/^e[0-9a-f]{16}$/);
   });
 
   it("refuses what JSON cannot carry", () => {
@@ -95,30 +88,30 @@ describe("the job spec schema", () => {
     ["a model sha256 that is not one", { modelSha256: "abc" }, /modelSha256/],
     ["a model name with a path in it", { model: "../../etc/passwd" }, /catalogue name or an absolute path/],
     ["a negative shard size", { shardSize: -1 }, /shardSize/],
+    ["no shard table sha256", { shardTableSha256: undefined }, /shardTableSha256/],
   ])("refuses %s, naming the field", (_, change, message) => {
     expect(() => parseJobSpec({ ...spec, ...change }, "job x")).toThrow(message);
     expect(() => parseJobSpec({ ...spec, ...change }, "job x")).toThrow(
-      /^refusing job x: its data is not a ctxembed job of protocol 2/,
+      /^refusing job x: its data is not a ctxembed job of protocol 3/,
     );
   });
 });
 
 describe("the shard schema", () => {
-  it("accepts a shard inside its job", () => {
-    expect(parseShardJob(shard, spec)).toEqual(shard);
+  it("accepts [protocol, index] of a shard of its job, and nothing more", () => {
+    expect(parseShardJob([protocolVersion, 2], spec)).toBe(2);
   });
 
   it.each([
-    ["a negative start", { start: -5 }, /start/],
-    ["an empty range", { end: 400 }, /must not be empty/],
-    ["a fractional line", { firstLine: 1.5 }, /firstLine/],
-    ["an index past the job's shards", { index: 3 }, /index 3 is not below the job's 3 shards/],
-    ["bytes past the input's end", { end: 1001 }, /run past the input's 1000/],
-    ["lines past the input's end", { firstLine: 200 }, /run past the input's 250/],
-    ["the whole spec, as protocol 1 carried it", { spec }, /Unrecognized key: "spec"/],
-    ["no byte hash", { sha256: undefined }, /sha256/],
-  ])("refuses %s", (_, change, message) => {
-    expect(() => parseShardJob({ ...shard, ...change }, spec)).toThrow(message);
+    ["a negative index", [protocolVersion, -5], /Too small|>=0/],
+    ["a fractional index", [protocolVersion, 1.5], /int/],
+    ["an index past the job's shards", [protocolVersion, 3], /index 3 is not below the job's 3 shards/],
+    ["another protocol", [2, 1], /protocol 3/],
+    ["an extra item (a range carried by the shard)", [protocolVersion, 1, 400], /Too big|<=2/],
+    ["the object protocol 2 carried", { protocol: 2, index: 1, start: 400, end: 800 }, /expected array|tuple/],
+    ["the whole spec, as protocol 1 carried it", { spec }, /expected array|tuple/],
+  ])("refuses %s", (_, data, message) => {
+    expect(() => parseShardJob(data, spec)).toThrow(message);
   });
 });
 

@@ -6,7 +6,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Queue, QueueEvents } from "bullmq";
-import { beforeAll, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { queueName } from "../../../../lib/jobs/wire.js";
 import { cosineSimilarity } from "../../../../lib/vectors/similarity.js";
 import {
@@ -160,7 +161,7 @@ describe("distributed embedding jobs", () => {
     const fromParts = join(directory, "index-from-parts");
     const loaded = await ctxembed(["index", "build", "--from", output, "--index", fromParts]).exited;
     expect(loaded.code, loaded.stderr).toBe(0);
-    expect(loaded.stderr).toMatch(/loaded 300 rows from the 3 parts of job embed-/);
+    expect(loaded.stderr).toMatch(/loaded 300 rows from the 3 parts of job e[0-9a-f]{16}/);
     const embedded = join(directory, "index-from-input");
     const built = await ctxembed([
       ...["index", "build", "--input", input, "--index", embedded, "--model", modelFile, "--threads", "1"],
@@ -215,7 +216,7 @@ describe("distributed embedding jobs", () => {
       const result = await submitted.exited;
       expect(result.code, result.stderr).toBe(0);
       expect(stalled.length, `stalled events: ${stalled.join(", ")}\n${survivor.stderr()}`).toBeGreaterThan(0);
-      expect(survivor.stderr()).toMatch(/taking over .*-shard-\d+/);
+      expect(survivor.stderr()).toMatch(/taking over e[0-9a-f]{16}-\d+/);
       expect(
         notExactlyOnce(
           partRecords(output).map((record) => record.index),
@@ -274,7 +275,7 @@ describe("distributed embedding jobs", () => {
 
     const finished = await submit(input, output, "--shard-size", "2", "--detach").exited;
     expect(finished.code, finished.stderr).toBe(0);
-    expect(finished.stdout.trim()).toMatch(/^embed-[0-9a-f]{24}$/);
+    expect(finished.stdout.trim()).toMatch(/^e[0-9a-f]{16}$/);
     expect(await jobCount()).toBe(2 + 2000);
   });
 
@@ -314,6 +315,31 @@ describe("distributed embedding jobs", () => {
     const merge = await ctxembed(["merge", output, "--output", join(directory, "poison.jsonl")]).exited;
     expect(merge.code).toBe(1);
     expect(merge.stderr).toMatch(/incomplete: shard 2 \(lines 201-300\)/);
+  });
+
+  it("a queued shard costs Redis under 1 KB with its default settings: its data is [protocol, index], its range and sha256 are in the shard table", {
+    timeout: 120_000,
+  }, async () => {
+    const SHARDS = 2000;
+    const input = join(directory, "queued.txt");
+    corpus(input, SHARDS, [2, 5], 41);
+    const output = join(directory, "queued-parts");
+    // No worker: every shard stays queued.
+    const submitted = await submit(input, output, "--shard-size", "1", "--detach").exited;
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const id = submitted.stdout.trim();
+    const client = new Redis({ host: "127.0.0.1", port: redis.port });
+    onTestFinished(() => client.disconnect());
+    const key = (name: string): string => `bull:${queueName}:${name}`;
+    const usage = async (name: string): Promise<number> =>
+      Number(await client.call("MEMORY", "USAGE", key(name), "SAMPLES", "0"));
+    expect(await client.hget(key(`${id}-1000`), "data")).toBe("[3,1000]");
+    expect(readFileSync(join(output, "shards.bin")).length).toBe(38 * SHARDS);
+    // What grows with each queued shard: its job hash, its entry in the wait list and in the
+    // parent's dependencies (Redis's key table adds about 60 bytes; BullMQ's event stream is capped).
+    const perShard =
+      (await usage(`${id}-1000`)) + ((await usage("wait")) + (await usage(`${id}:dependencies`))) / SHARDS;
+    expect(perShard).toBeLessThan(950);
   });
 
   it("Redis unreachable: a clear error within a few seconds, exit 1", async () => {

@@ -5,7 +5,7 @@
 // in a destroyed file; each must now end in a clear refusal that names the fault, with nothing
 // written where it must not be. The random-weight tiny model keeps the runs short.
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FlowProducer, Job, type Queue } from "bullmq";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -95,7 +95,7 @@ describe("distributed jobs under a hostile run", () => {
       submit(input, output, "--dimensions", "8", "--detach").exited,
     ]);
     expect([a.code, b.code].sort(), `${a.stderr}\n${b.stderr}`).toEqual([0, 1]);
-    expect(`${a.stderr}${b.stderr}`).toMatch(/holds the parts of job embed-[0-9a-f]{24}, not of this one/);
+    expect(`${a.stderr}${b.stderr}`).toMatch(/holds the parts of job e[0-9a-f]{16}, not of this one/);
   });
 
   it("a resubmit with another shard size after job.json was lost: the first job's parts are not reused", {
@@ -111,7 +111,9 @@ describe("distributed jobs under a hostile run", () => {
     rmSync(join(output, "manifest.json"));
     const second = await submit(input, output, "--shard-size", "300").exited;
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(/part-00000\.jsonl cannot be reused: it was made by job embed-/);
+    expect(second.stderr).toMatch(
+      /part-00000\.jsonl cannot be reused: it was made by job e[0-9a-f]{16}, not by this job/,
+    );
     expect(second.stderr).not.toMatch(/complete: \d/);
   });
 
@@ -222,7 +224,7 @@ describe("distributed jobs under a hostile run", () => {
     expect(after).toEqual(before);
   });
 
-  it("jobs injected into Redis by hand are refused without running: wrong schema, paths outside --allow-dir, negative ranges, no parent, old protocol", {
+  it("jobs injected into Redis by hand are refused without running: wrong schema, paths outside --allow-dir, negative indexes, ranges in the shard, another shard table, no parent, old protocol", {
     timeout: 120_000,
   }, async () => {
     const input = join(directory, "hostile.txt");
@@ -233,7 +235,7 @@ describe("distributed jobs under a hostile run", () => {
     const id = submitted.stdout.trim();
     const parent = (await Job.fromId(queue, id))!;
     const spec = parent.data as Record<string, unknown> & { output: Record<string, unknown> };
-    const shard = (await Job.fromId(queue, `${id}-shard-0`))!.data as Record<string, unknown>;
+    const shard = (await Job.fromId(queue, `${id}-0`))!.data as unknown[];
     const flows = new FlowProducer({ connection: { host: "127.0.0.1", port: redis.port } });
     const elsewhere = join(directory, "hostile-elsewhere");
     try {
@@ -260,20 +262,31 @@ describe("distributed jobs under a hostile run", () => {
         data: spec,
         opts: { jobId: "hostile-parent" },
         children: [
-          { name: "shard", queueName, data: { ...shard, start: -5 }, opts: { jobId: "hostile-negative" } },
-          { name: "shard", queueName, data: { ...shard, index: 99 }, opts: { jobId: "hostile-index" } },
+          { name: "shard", queueName, data: [shard[0], -5], opts: { jobId: "hostile-negative" } },
+          { name: "shard", queueName, data: [shard[0], 99], opts: { jobId: "hostile-index" } },
+          { name: "shard", queueName, data: { ...spec, start: 0, end: 9 }, opts: { jobId: "hostile-range" } },
         ],
+      });
+      // A spec whose shard table is not the one in the folder: the table is refused before any shard runs.
+      await flows.add({
+        name: "manifest",
+        queueName,
+        data: { ...spec, shardTableSha256: "0".repeat(64) },
+        opts: { jobId: "hostile-table" },
+        children: [{ name: "shard", queueName, data: shard, opts: { jobId: "hostile-table-0" } }],
       });
       await queue.add("shard", { spec, shard }, { jobId: "hostile-old-protocol" });
       const runner = worker();
       for (const pattern of [
-        /hostile-precision-shard-0 failed .*refusing job hostile-precision: .*protocol 2.*output\.precision/,
+        /hostile-precision-shard-0 failed .*refusing job hostile-precision: .*protocol 3.*output\.precision/,
         /hostile-traversal-shard-0 failed .*refusing job hostile-traversal: .*expected an absolute path/,
         /hostile-format-shard-0 failed .*output\.format/,
         /hostile-extra-shard-0 failed .*Unrecognized key: "secret"/,
         /hostile-passwords-shard-0 failed .*its input \/etc\/shadow is outside the folders this worker may use \(--allow-dir /,
         /hostile-elsewhere-shard-0 failed .*its output folder \/var\/lib\/ctxembed-hostile is outside the folders/,
-        /hostile-negative failed .*refusing shard hostile-negative: .*start/,
+        /hostile-negative failed .*refusing shard hostile-negative: .*protocol 3/,
+        /hostile-range failed .*refusing shard hostile-range: .*expected (array|tuple)/,
+        /hostile-table-0 failed .*job hostile-table: its shard table .*shards\.bin has sha256 [0-9a-f]{64}, not the 0{64} it was submitted with/,
         /hostile-index failed .*refusing shard hostile-index: index 99 is not below the job's 2 shards/,
         /hostile-old-protocol failed .*belongs to no job/,
       ])
@@ -332,7 +345,7 @@ describe("distributed jobs under a hostile run", () => {
     await first.line(/500 of 2000 shards queued/);
     first.child.kill("SIGKILL");
     await first.exited;
-    const id = /job (embed-[0-9a-f]{24})/.exec(first.stderr())![1]!;
+    const id = /job (e[0-9a-f]{16})/.exec(first.stderr())![1]!;
     const status = await cluster.run(["jobs", "status", id, "--queue", redis.url]).exited;
     expect(status.code, status.stderr).toBe(0);
     const { shards } = JSON.parse(status.stdout) as { shards: Record<string, number> };
@@ -348,7 +361,7 @@ describe("distributed jobs under a hostile run", () => {
     expect(performance.now() - started).toBeLessThan(60_000);
   });
 
-  it("a killed worker's temporary folder is removed by the merge of the finished job; merge prints no listener warning past 10 parts", {
+  it("a SIGKILLed worker's temporary folder is removed by the next worker that takes its shard, and any left by merge; merge prints no listener warning past 10 parts", {
     timeout: 180_000,
   }, async () => {
     const input = join(directory, "leftover.txt");
@@ -358,13 +371,25 @@ describe("distributed jobs under a hostile run", () => {
     const victim = worker(...short);
     const submitted = submit(input, output, "--shard-size", "500");
     await victim.line(/committed part-/);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Each part's runs are in a folder of their own (.ctxembed-partial-part-00003.jsonl/PID-RANDOM).
+    const runFolders = (): string[] =>
+      readdirSync(output)
+        .filter((name) => name.startsWith(".ctxembed-partial-"))
+        .flatMap((name) => readdirSync(join(output, name)).map((run) => join(name, run)));
+    const victimRun = new RegExp(`/${victim.child.pid}-[0-9a-f]{12}$`);
+    while (!runFolders().some((run) => victimRun.test(run))) await new Promise((resolve) => setTimeout(resolve, 20));
     victim.child.kill("SIGKILL");
-    worker(...short);
+    const taker = worker(...short);
     const result = await submitted.exited;
     expect(result.code, result.stderr).toBe(0);
+    expect(taker.stderr()).toMatch(/taking over e[0-9a-f]{16}-\d+/);
+    expect(taker.stderr()).toMatch(/removed 1 temporary folder of an earlier run of e[0-9a-f]{16}-\d+/);
     const leftovers = () => readdirSync(output).filter((name) => name.startsWith(".ctxembed-partial-"));
-    expect(leftovers()).toHaveLength(1);
+    expect(leftovers()).toEqual([]);
+    // A worker killed after its commit, before removing its run folder: nobody takes that shard again, merge removes it.
+    const killedAfterCommit = join(output, ".ctxembed-partial-part-00003.jsonl", "999999-0123456789ab");
+    mkdirSync(killedAfterCommit, { recursive: true });
+    writeFileSync(join(killedAfterCommit, "part-00003.jsonl"), "half a part");
     const merge = await ctxembed(["merge", output, "--output", join(directory, "leftover.jsonl")]).exited;
     expect(merge.code, merge.stderr).toBe(0);
     expect(merge.stderr).toMatch(/merged 12 parts, 6000 rows/);
@@ -393,7 +418,7 @@ describe("distributed jobs under a hostile run", () => {
     misplaced.child.kill("SIGKILL");
     const committed = sha256(join(output, "part-00000.jsonl"));
 
-    const id = /job (embed-[0-9a-f]{24})/.exec(failed.stderr)![1]!;
+    const id = /job (e[0-9a-f]{16})/.exec(failed.stderr)![1]!;
     // Running the submit again adds nothing to a finished job; retry is what runs its failed shards.
     const retried = cluster.run(["jobs", "retry", id, "--queue", redis.url]);
     const fixed = worker();
@@ -459,14 +484,14 @@ describe("distributed jobs under a hostile run", () => {
     for (let death = 0; death < 2; death++) {
       const doomed = worker(...short);
       // The first worker takes the shard at once, the second once the first's lock has lapsed.
-      await doomed.line(/embedding .*-shard-0: lines 1-6000/);
+      await doomed.line(/embedding e[0-9a-f]{16}-0: lines 1-6000/);
       await new Promise((resolve) => setTimeout(resolve, 300));
       doomed.child.kill("SIGKILL");
     }
     const last = worker(...short);
     const result = await submitted.exited;
     expect(result.code, `${result.stderr}\n${last.stderr()}`).toBe(0);
-    expect(last.stderr()).toMatch(/taking over .*-shard-0/);
+    expect(last.stderr()).toMatch(/taking over e[0-9a-f]{16}-0/);
     expect(
       notExactlyOnce(
         partRecords(output).map((record) => record.index),
