@@ -1,13 +1,15 @@
 // ctxembed's repacked kernels, through ggml's public API: Q8_0 on AVX512-VNNI
-// (scripts/build/llama-patches/q8_0-vnni-repack.patch) and f32 on AVX-512 (repack-f32-avx512.patch).
-// A weight matrix of the type named by the argument (q8_0 or f32) in the CPU backend's repacking
+// (scripts/build/llama-patches/0007-q8_0-vnni-repack.patch), f32 on AVX-512 (0008-repack-f32-avx512.patch)
+// and bf16 on AVX512_BF16 (0012-bf16-repack-avx512bf16.patch).
+// A weight matrix of the type named by the argument (q8_0, f32 or bf16) in the CPU backend's repacking
 // buffer times activation matrices of several widths. Checks, for every column of every width:
 //  - the same bits as that column multiplied alone (the one-row paths, the 4- and 8-row tiles);
 //  - a double-precision product of the weights and the activations as the kernel sees them
-//    (Q8_0: both dequantized, the activations quantized as ggml quantizes a row), within 1e-5 of
-//    the sum of |products|;
-//  - llama.cpp's own product of the same weights in a plain CPU buffer (Q8_0: tinyBLAS; f32:
-//    OpenBLAS where the build links it, else tinyBLAS) within the same bound;
+//    (Q8_0: both dequantized, the activations quantized as ggml quantizes a row; bf16: the
+//    activations rounded to bf16 as ggml rounds a row), within 1e-5 of the sum of |products|;
+//  - llama.cpp's own product of the same weights in a plain CPU buffer (Q8_0 and bf16: tinyBLAS,
+//    upstream's path for them; f32: OpenBLAS where the build links it, else tinyBLAS) within the
+//    same bound;
 //  - the product followed by the ADD of a bias row, which ggml-cpu fuses into the kernel
 //    (repack-fused-bias.patch): the same bits as the product plus the bias, and the product's own
 //    tensor never written, so the fused path is the one that ran.
@@ -19,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "ggml-alloc.h"
@@ -29,7 +32,7 @@
 namespace {
 
 constexpr int64_t kInner = 384;   // K: 12 Q8_0 blocks of 32
-constexpr int64_t kOutputs = 96;  // rows of the weight matrix: six Q8_0 groups of 16, three f32 panels of 32
+constexpr int64_t kOutputs = 96;  // rows of the weight matrix: six Q8_0 groups of 16, three f32 or bf16 panels of 32
 constexpr int kWidths[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 37};
 constexpr int kMaxWidth = 37;
 
@@ -105,11 +108,14 @@ std::vector<float> AsFloats(ggml_type type, const std::vector<uint8_t>& data, in
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2 || (std::strcmp(argv[1], "q8_0") != 0 && std::strcmp(argv[1], "f32") != 0)) {
-    std::printf("usage: repack-kernels q8_0|f32\n");
+  const std::pair<const char*, ggml_type> types[] = {{"q8_0", GGML_TYPE_Q8_0}, {"f32", GGML_TYPE_F32}, {"bf16", GGML_TYPE_BF16}};
+  const auto named = std::find_if(std::begin(types), std::end(types),
+                                  [&](const auto& entry) { return argc == 2 && std::strcmp(argv[1], entry.first) == 0; });
+  if (named == std::end(types)) {
+    std::printf("usage: repack-kernels q8_0|f32|bf16\n");
     return 2;
   }
-  const ggml_type type = std::strcmp(argv[1], "f32") == 0 ? GGML_TYPE_F32 : GGML_TYPE_Q8_0;
+  const ggml_type type = named->second;
   ggml_backend_t backend = ggml_backend_cpu_init();
   ggml_backend_cpu_set_n_threads(backend, 2);
   ggml_backend_buffer_type_t repack = RepackBufferType(backend);
@@ -129,7 +135,8 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < activations.size(); i++) activations[i] = normal(random) * (i % 97 == 0 ? 40.0f : 1.0f);
 
   const std::vector<float> w = AsFloats(type, weights, kOutputs);
-  // what the kernel multiplies: Q8_0 weights take activations quantized to Q8_0, f32 ones as they are
+  // what the kernel multiplies: Q8_0 weights take activations quantized to Q8_0, bf16 ones rounded to
+  // bf16, f32 ones as they are
   std::vector<uint8_t> kernel_activations(ggml_row_size(type, kInner) * kMaxWidth);
   ggml_get_type_traits_cpu(type)->from_float(activations.data(), kernel_activations.data(), kMaxWidth * kInner);
   const std::vector<float> a = AsFloats(type, kernel_activations, kMaxWidth);
