@@ -15,10 +15,7 @@
 #include <random>
 #include <vector>
 
-#include "ggml-alloc.h"
-#include "ggml-backend.h"
-#include "ggml-cpu.h"
-#include "ggml.h"
+#include "ggml-products.h"
 
 namespace {
 
@@ -71,17 +68,6 @@ double Peak(Make make, int operations_per_instruction, Step step) {
   return kIterations * 12.0 * operations_per_instruction / seconds;
 }
 
-ggml_backend_buffer_type_t RepackBufferType(ggml_backend_t backend) {
-  ggml_backend_dev_t device = ggml_backend_get_device(backend);
-  auto extra_types = reinterpret_cast<ggml_backend_dev_get_extra_bufts_t>(
-      ggml_backend_reg_get_proc_address(ggml_backend_dev_backend_reg(device), "ggml_backend_dev_get_extra_bufts"));
-  if (extra_types == nullptr) return nullptr;
-  for (ggml_backend_buffer_type_t* type = extra_types(device); *type != nullptr; type++) {
-    if (std::strcmp(ggml_backend_buft_name(*type), "CPU_REPACK") == 0) return *type;
-  }
-  return nullptr;
-}
-
 // tokens x inner -> outputs with weights of `type` held in `buffer_type`, plus a bias: operations a second
 double Product(ggml_backend_t backend, ggml_backend_buffer_type_t buffer_type, ggml_type type, int inner,
                int outputs, int tokens, int reps) {
@@ -92,31 +78,16 @@ double Product(ggml_backend_t backend, ggml_backend_buffer_type_t buffer_type, g
   std::vector<uint8_t> weights(ggml_row_size(type, inner) * outputs);
   ggml_quantize_chunk(type, weight_values.data(), weights.data(), 0, outputs, inner, nullptr);
 
-  ggml_init_params weight_params = {ggml_tensor_overhead(), nullptr, true};
-  ggml_context* weight_ctx = ggml_init(weight_params);
-  ggml_tensor* w = ggml_new_tensor_2d(weight_ctx, type, inner, outputs);
-  ggml_backend_buffer_t weight_buffer = ggml_backend_alloc_ctx_tensors_from_buft(weight_ctx, buffer_type);
-  ggml_backend_tensor_set(w, weights.data(), 0, weights.size());
-
-  ggml_init_params params = {8 * ggml_tensor_overhead() + ggml_graph_overhead(), nullptr, true};
-  ggml_context* ctx = ggml_init(params);
-  ggml_tensor* x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, inner, tokens);
-  ggml_tensor* bias = ggml_new_tensor_1d(ctx, GGML_TYPE_F32, outputs);
-  ggml_cgraph* graph = ggml_new_graph(ctx);
-  ggml_build_forward_expand(graph, ggml_add(ctx, ggml_mul_mat(ctx, w, x), bias));
-  ggml_backend_buffer_t buffer = ggml_backend_alloc_ctx_tensors(ctx, backend);
+  const WeightMatrix w(buffer_type, type, inner, outputs, weights);
+  const ProductGraph product(backend, w.tensor(), tokens, true);
   std::vector<float> activations(size_t(inner) * tokens);
   for (float& value : activations) value = normal(random);
-  ggml_backend_tensor_set(x, activations.data(), 0, sizeof(float) * activations.size());
+  ggml_backend_tensor_set(product.activations, activations.data(), 0, sizeof(float) * activations.size());
   const std::vector<float> bias_values(outputs, 0.5f);
-  ggml_backend_tensor_set(bias, bias_values.data(), 0, sizeof(float) * outputs);
+  ggml_backend_tensor_set(product.bias, bias_values.data(), 0, sizeof(float) * outputs);
 
-  ggml_backend_graph_compute(backend, graph);  // warm the caches and the work buffer
-  const double seconds = BestSeconds(reps, [&] { ggml_backend_graph_compute(backend, graph); });
-  ggml_backend_buffer_free(buffer);
-  ggml_free(ctx);
-  ggml_backend_buffer_free(weight_buffer);
-  ggml_free(weight_ctx);
+  ggml_backend_graph_compute(backend, product.graph);  // warm the caches and the work buffer
+  const double seconds = BestSeconds(reps, [&] { ggml_backend_graph_compute(backend, product.graph); });
   return 2.0 * inner * outputs * tokens / seconds;
 }
 

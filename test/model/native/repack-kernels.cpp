@@ -24,10 +24,7 @@
 #include <utility>
 #include <vector>
 
-#include "ggml-alloc.h"
-#include "ggml-backend.h"
-#include "ggml-cpu.h"
-#include "ggml.h"
+#include "../../../scripts/bench/ggml-products.h"
 
 namespace {
 
@@ -35,17 +32,6 @@ constexpr int64_t kInner = 384;   // K: 12 Q8_0 blocks of 32
 constexpr int64_t kOutputs = 96;  // rows of the weight matrix: six Q8_0 groups of 16, three f32 or bf16 panels of 32
 constexpr int kWidths[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 37};
 constexpr int kMaxWidth = 37;
-
-ggml_backend_buffer_type_t RepackBufferType(ggml_backend_t backend) {
-  ggml_backend_dev_t device = ggml_backend_get_device(backend);
-  auto extra_types = reinterpret_cast<ggml_backend_dev_get_extra_bufts_t>(
-      ggml_backend_reg_get_proc_address(ggml_backend_dev_backend_reg(device), "ggml_backend_dev_get_extra_bufts"));
-  if (extra_types == nullptr) return nullptr;
-  for (ggml_backend_buffer_type_t* type = extra_types(device); *type != nullptr; type++) {
-    if (std::strcmp(ggml_backend_buft_name(*type), "CPU_REPACK") == 0) return *type;
-  }
-  return nullptr;
-}
 
 struct Product {
   std::vector<float> values;
@@ -58,40 +44,23 @@ struct Product {
 Product Multiply(ggml_backend_t backend, ggml_backend_buffer_type_t type, ggml_type weight_type,
                  const std::vector<uint8_t>& weights, const std::vector<float>& activations, int width,
                  const std::vector<float>* bias = nullptr) {
-  ggml_init_params weight_params = {ggml_tensor_overhead(), nullptr, true};
-  ggml_context* weight_ctx = ggml_init(weight_params);
-  ggml_tensor* w = ggml_new_tensor_2d(weight_ctx, weight_type, kInner, kOutputs);
-  ggml_backend_buffer_t weight_buffer = ggml_backend_alloc_ctx_tensors_from_buft(weight_ctx, type);
-  ggml_backend_tensor_set(w, weights.data(), 0, weights.size());
-
-  ggml_init_params params = {8 * ggml_tensor_overhead() + ggml_graph_overhead(), nullptr, true};
-  ggml_context* ctx = ggml_init(params);
-  ggml_tensor* x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, kInner, width);
-  ggml_tensor* product = ggml_mul_mat(ctx, w, x);
-  ggml_tensor* b = bias != nullptr ? ggml_new_tensor_1d(ctx, GGML_TYPE_F32, kOutputs) : nullptr;
-  ggml_tensor* y = b != nullptr ? ggml_add(ctx, product, b) : product;
-  ggml_cgraph* graph = ggml_new_graph(ctx);
-  ggml_build_forward_expand(graph, y);
-  ggml_backend_buffer_t buffer = ggml_backend_alloc_ctx_tensors(ctx, backend);
-  ggml_backend_tensor_set(x, activations.data(), 0, sizeof(float) * kInner * width);
+  const WeightMatrix w(type, weight_type, kInner, kOutputs, weights);
+  const ProductGraph graph(backend, w.tensor(), width, bias != nullptr);
+  ggml_backend_tensor_set(graph.activations, activations.data(), 0, sizeof(float) * kInner * width);
   const std::vector<float> unwritten(kOutputs * width, std::nanf(""));
-  if (b != nullptr) {
-    ggml_backend_tensor_set(b, bias->data(), 0, sizeof(float) * kOutputs);
-    ggml_backend_tensor_set(product, unwritten.data(), 0, sizeof(float) * unwritten.size());
+  if (bias != nullptr) {
+    ggml_backend_tensor_set(graph.bias, bias->data(), 0, sizeof(float) * kOutputs);
+    ggml_backend_tensor_set(graph.product, unwritten.data(), 0, sizeof(float) * unwritten.size());
   }
-  ggml_backend_graph_compute(backend, graph);
+  ggml_backend_graph_compute(backend, graph.graph);
   Product out;
   out.values.resize(kOutputs * width);
-  ggml_backend_tensor_get(y, out.values.data(), 0, sizeof(float) * out.values.size());
-  if (b != nullptr) {
+  ggml_backend_tensor_get(graph.output, out.values.data(), 0, sizeof(float) * out.values.size());
+  if (bias != nullptr) {
     std::vector<float> product_values(unwritten.size());
-    ggml_backend_tensor_get(product, product_values.data(), 0, sizeof(float) * product_values.size());
+    ggml_backend_tensor_get(graph.product, product_values.data(), 0, sizeof(float) * product_values.size());
     out.product_written = std::any_of(product_values.begin(), product_values.end(), [](float v) { return !std::isnan(v); });
   }
-  ggml_backend_buffer_free(buffer);
-  ggml_free(ctx);
-  ggml_backend_buffer_free(weight_buffer);
-  ggml_free(weight_ctx);
   return out;
 }
 
