@@ -45,12 +45,12 @@ export interface LoadOptions {
   /** token budget of one packed batch; default: 256 for encoders, 512 for decoders, at least maxSequenceTokens */
   batchTokens?: number;
   /**
-   * Let llama.cpp repack weights (f32, Q4_0, Q4_K, Q8_0, ...) for faster CPU matrix kernels.
-   * Default: on for a file whose matrices are all f32 or Q8_0 where the addon has ctxembed's
-   * AVX-512 kernels for them (f32; Q8_0 with VNNI), which compute a text's vector alike alone and
-   * in any batch; off otherwise, since llama.cpp's other repacked kernels take another path for
-   * larger batches and a text's vector would depend on what it is batched with (cosine ~0.999 on
-   * gemma-3-270m Q4_K_M).
+   * Let llama.cpp repack weights (f32, bf16, Q4_0, Q4_K, Q8_0, ...) for faster CPU matrix kernels.
+   * Default: on for a file whose matrices are all f32, bf16 or Q8_0 where the addon has ctxembed's
+   * AVX-512 kernels for them (f32; bf16 with AVX512_BF16; Q8_0 with VNNI), which compute a
+   * text's vector alike alone and in any batch; off otherwise, since llama.cpp's other repacked
+   * kernels take another path for larger batches and a text's vector would depend on what it is
+   * batched with (cosine ~0.999 on gemma-3-270m Q4_K_M).
    */
   repackWeights?: boolean;
 }

@@ -1,13 +1,14 @@
-// ctxembed's repacked kernels, Q8_0 on AVX512-VNNI (scripts/build/llama-patches/0007-q8_0-vnni-repack.patch)
-// and f32 on AVX-512 (0008-repack-f32-avx512.patch): that a native build on such a CPU carries them,
+// ctxembed's repacked kernels, Q8_0 on AVX512-VNNI (scripts/build/llama-patches/0007-q8_0-vnni-repack.patch),
+// f32 on AVX-512 (0008-repack-f32-avx512.patch) and bf16 on AVX512_BF16 (0012-bf16-repack-avx512bf16.patch):
+// that a native build on such a CPU carries them,
 // that a file of those types takes them by default and not otherwise, and that their vectors are
-// llama.cpp's own (the same weights unrepacked: tinyBLAS for Q8_0, OpenBLAS or tinyBLAS for f32)
+// llama.cpp's own (the same weights unrepacked: tinyBLAS for Q8_0 and bf16, OpenBLAS or tinyBLAS for f32)
 // and sentence-transformers' within the bounds each precision is held to. The kernels' products
 // alone: test/model/native/repack-kernels.test.ts.
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel, type EmbeddingModel } from "../../../lib/embedding/embedding-model.js";
-import { f32Avx512Feature, q8VnniFeature } from "../../../lib/embedding/weight-repacking.js";
+import { bf16Avx512Feature, f32Avx512Feature, q8VnniFeature } from "../../../lib/embedding/weight-repacking.js";
 import { nativeAddon } from "../../../lib/native/addon.js";
 import { cosineSimilarity } from "../../../lib/vectors/similarity.js";
 import { x64CpuInfo } from "../../../native/cpu-baseline.mjs";
@@ -35,7 +36,8 @@ function weightBuffers(path: string, repackWeights?: boolean): string[] {
 // Q8_0: both compute every block's integer dot product exactly; the float sums of blocks differ
 // in their last bits, which can flip the 8-bit rounding of an activation in a later layer: the
 // bound q8_0 is held to alone against in a batch (batch-invariance.test.ts). f32: the kernel and
-// OpenBLAS add the same products in different orders.
+// OpenBLAS add the same products in different orders; bf16: the kernel and tinyBLAS multiply the same
+// bf16 values and add the products in different orders.
 describe.each([
   {
     variant: "q8_0",
@@ -52,6 +54,15 @@ describe.each([
     feature: f32Avx512Feature,
     cpuFlags: ["avx512f"],
     buildFlag: "AVX512 = 1",
+    toUnrepacked: 0.99999,
+    toReference: 0.9999,
+  },
+  {
+    variant: "bf16",
+    kernel: "bf16 AVX512_BF16",
+    feature: bf16Avx512Feature,
+    cpuFlags: ["avx512f", "avx512_bf16"],
+    buildFlag: "AVX512_BF16 = 1",
     toUnrepacked: 0.99999,
     toReference: 0.9999,
   },

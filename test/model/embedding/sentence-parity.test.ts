@@ -13,7 +13,7 @@ const fixture = sentenceFixture();
 const variants: { variant: MinilmVariant; minimumCosine: number }[] = [
   { variant: "f32", minimumCosine: 0.9999 },
   { variant: "f16", minimumCosine: 0.999 },
-  { variant: "bf16", minimumCosine: 0.999 },
+  { variant: "bf16", minimumCosine: 0.9999 },
   { variant: "q8_0", minimumCosine: 0.999 },
 ];
 

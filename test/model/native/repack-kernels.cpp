@@ -1,13 +1,15 @@
 // ctxembed's repacked kernels, through ggml's public API: Q8_0 on AVX512-VNNI
-// (scripts/build/llama-patches/q8_0-vnni-repack.patch) and f32 on AVX-512 (repack-f32-avx512.patch).
-// A weight matrix of the type named by the argument (q8_0 or f32) in the CPU backend's repacking
+// (scripts/build/llama-patches/0007-q8_0-vnni-repack.patch), f32 on AVX-512 (0008-repack-f32-avx512.patch)
+// and bf16 on AVX512_BF16 (0012-bf16-repack-avx512bf16.patch).
+// A weight matrix of the type named by the argument (q8_0, f32 or bf16) in the CPU backend's repacking
 // buffer times activation matrices of several widths. Checks, for every column of every width:
 //  - the same bits as that column multiplied alone (the one-row paths, the 4- and 8-row tiles);
 //  - a double-precision product of the weights and the activations as the kernel sees them
-//    (Q8_0: both dequantized, the activations quantized as ggml quantizes a row), within 1e-5 of
-//    the sum of |products|;
-//  - llama.cpp's own product of the same weights in a plain CPU buffer (Q8_0: tinyBLAS; f32:
-//    OpenBLAS where the build links it, else tinyBLAS) within the same bound;
+//    (Q8_0: both dequantized, the activations quantized as ggml quantizes a row; bf16: the
+//    activations rounded to bf16 as ggml rounds a row), within 1e-5 of the sum of |products|;
+//  - llama.cpp's own product of the same weights in a plain CPU buffer (Q8_0 and bf16: tinyBLAS,
+//    upstream's path for them; f32: OpenBLAS where the build links it, else tinyBLAS) within the
+//    same bound;
 //  - the product followed by the ADD of a bias row, which ggml-cpu fuses into the kernel
 //    (repack-fused-bias.patch): the same bits as the product plus the bias, and the product's own
 //    tensor never written, so the fused path is the one that ran.
@@ -19,30 +21,17 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
-#include "ggml-alloc.h"
-#include "ggml-backend.h"
-#include "ggml-cpu.h"
-#include "ggml.h"
+#include "../../../scripts/bench/ggml-products.h"
 
 namespace {
 
 constexpr int64_t kInner = 384;   // K: 12 Q8_0 blocks of 32
-constexpr int64_t kOutputs = 96;  // rows of the weight matrix: six Q8_0 groups of 16, three f32 panels of 32
+constexpr int64_t kOutputs = 96;  // rows of the weight matrix: six Q8_0 groups of 16, three f32 or bf16 panels of 32
 constexpr int kWidths[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 37};
 constexpr int kMaxWidth = 37;
-
-ggml_backend_buffer_type_t RepackBufferType(ggml_backend_t backend) {
-  ggml_backend_dev_t device = ggml_backend_get_device(backend);
-  auto extra_types = reinterpret_cast<ggml_backend_dev_get_extra_bufts_t>(
-      ggml_backend_reg_get_proc_address(ggml_backend_dev_backend_reg(device), "ggml_backend_dev_get_extra_bufts"));
-  if (extra_types == nullptr) return nullptr;
-  for (ggml_backend_buffer_type_t* type = extra_types(device); *type != nullptr; type++) {
-    if (std::strcmp(ggml_backend_buft_name(*type), "CPU_REPACK") == 0) return *type;
-  }
-  return nullptr;
-}
 
 struct Product {
   std::vector<float> values;
@@ -55,40 +44,23 @@ struct Product {
 Product Multiply(ggml_backend_t backend, ggml_backend_buffer_type_t type, ggml_type weight_type,
                  const std::vector<uint8_t>& weights, const std::vector<float>& activations, int width,
                  const std::vector<float>* bias = nullptr) {
-  ggml_init_params weight_params = {ggml_tensor_overhead(), nullptr, true};
-  ggml_context* weight_ctx = ggml_init(weight_params);
-  ggml_tensor* w = ggml_new_tensor_2d(weight_ctx, weight_type, kInner, kOutputs);
-  ggml_backend_buffer_t weight_buffer = ggml_backend_alloc_ctx_tensors_from_buft(weight_ctx, type);
-  ggml_backend_tensor_set(w, weights.data(), 0, weights.size());
-
-  ggml_init_params params = {8 * ggml_tensor_overhead() + ggml_graph_overhead(), nullptr, true};
-  ggml_context* ctx = ggml_init(params);
-  ggml_tensor* x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, kInner, width);
-  ggml_tensor* product = ggml_mul_mat(ctx, w, x);
-  ggml_tensor* b = bias != nullptr ? ggml_new_tensor_1d(ctx, GGML_TYPE_F32, kOutputs) : nullptr;
-  ggml_tensor* y = b != nullptr ? ggml_add(ctx, product, b) : product;
-  ggml_cgraph* graph = ggml_new_graph(ctx);
-  ggml_build_forward_expand(graph, y);
-  ggml_backend_buffer_t buffer = ggml_backend_alloc_ctx_tensors(ctx, backend);
-  ggml_backend_tensor_set(x, activations.data(), 0, sizeof(float) * kInner * width);
+  const WeightMatrix w(type, weight_type, kInner, kOutputs, weights);
+  const ProductGraph graph(backend, w.tensor(), width, bias != nullptr);
+  ggml_backend_tensor_set(graph.activations, activations.data(), 0, sizeof(float) * kInner * width);
   const std::vector<float> unwritten(kOutputs * width, std::nanf(""));
-  if (b != nullptr) {
-    ggml_backend_tensor_set(b, bias->data(), 0, sizeof(float) * kOutputs);
-    ggml_backend_tensor_set(product, unwritten.data(), 0, sizeof(float) * unwritten.size());
+  if (bias != nullptr) {
+    ggml_backend_tensor_set(graph.bias, bias->data(), 0, sizeof(float) * kOutputs);
+    ggml_backend_tensor_set(graph.product, unwritten.data(), 0, sizeof(float) * unwritten.size());
   }
-  ggml_backend_graph_compute(backend, graph);
+  ggml_backend_graph_compute(backend, graph.graph);
   Product out;
   out.values.resize(kOutputs * width);
-  ggml_backend_tensor_get(y, out.values.data(), 0, sizeof(float) * out.values.size());
-  if (b != nullptr) {
+  ggml_backend_tensor_get(graph.output, out.values.data(), 0, sizeof(float) * out.values.size());
+  if (bias != nullptr) {
     std::vector<float> product_values(unwritten.size());
-    ggml_backend_tensor_get(product, product_values.data(), 0, sizeof(float) * product_values.size());
+    ggml_backend_tensor_get(graph.product, product_values.data(), 0, sizeof(float) * product_values.size());
     out.product_written = std::any_of(product_values.begin(), product_values.end(), [](float v) { return !std::isnan(v); });
   }
-  ggml_backend_buffer_free(buffer);
-  ggml_free(ctx);
-  ggml_backend_buffer_free(weight_buffer);
-  ggml_free(weight_ctx);
   return out;
 }
 
@@ -105,11 +77,14 @@ std::vector<float> AsFloats(ggml_type type, const std::vector<uint8_t>& data, in
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2 || (std::strcmp(argv[1], "q8_0") != 0 && std::strcmp(argv[1], "f32") != 0)) {
-    std::printf("usage: repack-kernels q8_0|f32\n");
+  const std::pair<const char*, ggml_type> types[] = {{"q8_0", GGML_TYPE_Q8_0}, {"f32", GGML_TYPE_F32}, {"bf16", GGML_TYPE_BF16}};
+  const auto named = std::find_if(std::begin(types), std::end(types),
+                                  [&](const auto& entry) { return argc == 2 && std::strcmp(argv[1], entry.first) == 0; });
+  if (named == std::end(types)) {
+    std::printf("usage: repack-kernels q8_0|f32|bf16\n");
     return 2;
   }
-  const ggml_type type = std::strcmp(argv[1], "f32") == 0 ? GGML_TYPE_F32 : GGML_TYPE_Q8_0;
+  const ggml_type type = named->second;
   ggml_backend_t backend = ggml_backend_cpu_init();
   ggml_backend_cpu_set_n_threads(backend, 2);
   ggml_backend_buffer_type_t repack = RepackBufferType(backend);
@@ -129,7 +104,8 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < activations.size(); i++) activations[i] = normal(random) * (i % 97 == 0 ? 40.0f : 1.0f);
 
   const std::vector<float> w = AsFloats(type, weights, kOutputs);
-  // what the kernel multiplies: Q8_0 weights take activations quantized to Q8_0, f32 ones as they are
+  // what the kernel multiplies: Q8_0 weights take activations quantized to Q8_0, bf16 ones rounded to
+  // bf16, f32 ones as they are
   std::vector<uint8_t> kernel_activations(ggml_row_size(type, kInner) * kMaxWidth);
   ggml_get_type_traits_cpu(type)->from_float(activations.data(), kernel_activations.data(), kMaxWidth * kInner);
   const std::vector<float> a = AsFloats(type, kernel_activations, kMaxWidth);

@@ -1,4 +1,4 @@
-// ctxembed's repacked kernels (Q8_0 on AVX512-VNNI, f32 on AVX-512) against a double-precision
+// ctxembed's repacked kernels (Q8_0 on AVX512-VNNI, f32 on AVX-512, bf16 on AVX512_BF16) against a double-precision
 // reference and llama.cpp's own product, bit for bit against themselves at every width, and fused
 // with the ADD of a bias row:
 // repack-kernels.cpp, compiled against the static ggml libraries of the build in build/ (a
@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { f32Avx512Feature, q8VnniFeature } from "../../../lib/embedding/weight-repacking.js";
+import { bf16Avx512Feature, f32Avx512Feature, q8VnniFeature } from "../../../lib/embedding/weight-repacking.js";
 import { nativeAddon } from "../../../lib/native/addon.js";
 import { repositoryRoot } from "../models.js";
 import { whereApplicable, whereProvided } from "../../skips.js";
@@ -20,6 +20,7 @@ const systemInfo = nativeAddon().systemInfo();
 const kernels = [
   { type: "q8_0", name: "Q8_0 AVX512-VNNI", compiledIn: systemInfo.includes(q8VnniFeature) },
   { type: "f32", name: "f32 AVX-512", compiledIn: systemInfo.includes(f32Avx512Feature) },
+  { type: "bf16", name: "bf16 AVX512_BF16", compiledIn: systemInfo.includes(bf16Avx512Feature) },
 ];
 
 /** The static OpenBLAS the build linked, if any (the CPU backend calls it for f32 products). */
@@ -30,7 +31,7 @@ function openblasLibrary(): string[] {
 }
 
 whereApplicable(
-  kernels.some((kernel) => kernel.compiledIn) ? undefined : "this build has neither repacked kernel (no AVX-512)",
+  kernels.some((kernel) => kernel.compiledIn) ? undefined : "this build has no repacked kernel (no AVX-512)",
 ).describe("ctxembed's repacked kernels", () =>
   whereProvided(
     libraries.every(existsSync)

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { f32Avx512Feature, repackByDefault, q8VnniFeature } from "../../../lib/embedding/weight-repacking.js";
+import {
+  bf16Avx512Feature,
+  f32Avx512Feature,
+  repackByDefault,
+  q8VnniFeature,
+} from "../../../lib/embedding/weight-repacking.js";
 import { GgmlType } from "../../../lib/gguf/format.js";
 import type { GgufTensorInfo } from "../../../lib/gguf/reader.js";
 
@@ -41,8 +46,16 @@ describe("repackByDefault", () => {
     expect(repackByDefault(f32File, withF32KernelOnly)).toBe(true);
     expect(repackByDefault(f32File, "CPU : AVX2 = 1 | FMA = 1 | REPACK = 1 | ")).toBe(false);
   });
-  it("does not for f16 and bf16 files, which ggml never repacks, or a file of vectors only", () => {
-    expect(repackByDefault([tensor("a", GgmlType.F16), tensor("b", GgmlType.BF16)], withKernel)).toBe(false);
+  it("repacks a file whose matrices are all bf16 only where the addon has the AVX512_BF16 kernel", () => {
+    const bf16File = [
+      tensor("blk.0.attn_q.weight", GgmlType.BF16),
+      tensor("blk.0.attn_norm.weight", GgmlType.F32, [384]),
+    ];
+    expect(repackByDefault(bf16File, `${withKernel}${bf16Avx512Feature} | `)).toBe(true);
+    expect(repackByDefault(bf16File, withKernel)).toBe(false);
+  });
+  it("does not for f16 files, which ggml never repacks, or a file of vectors only", () => {
+    expect(repackByDefault([tensor("a", GgmlType.F16)], withKernel)).toBe(false);
     expect(repackByDefault([tensor("norm", GgmlType.F32, [384])], withKernel)).toBe(false);
   });
 });
