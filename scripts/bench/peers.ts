@@ -261,7 +261,14 @@ async function preparePeers(
       return;
     }
     try {
-      peers.push(...(await prepare()));
+      const prepared = await prepare();
+      const wanted = (peer: Peer) => runners === undefined || peer.name === referenceName || runners.test(peer.name);
+      peers.push(...prepared.filter(wanted));
+      notRun.push(
+        ...prepared
+          .filter((peer) => !wanted(peer))
+          .map(({ name }) => ({ name, reason: `left out by --runners ${runners?.source}` })),
+      );
     } catch (error) {
       notRun.push(...names.map((name) => ({ name, reason: reason(error) })));
     }
