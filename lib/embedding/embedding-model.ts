@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { packBatches, packPrefixBatches, type PrefixBatch } from "./batching.js";
 import { quantize, truncateDimensions, type QuantizedVector } from "../output/quantize-vectors.js";
@@ -643,8 +644,9 @@ export async function loadModel(
   };
   if (typeof nameOrPath !== "string" || nameOrPath.length === 0)
     throw new TypeError("the model must be a GGUF path or a catalogue name");
-  // The hub brings the wheel reader, the converter and the quantizer: loaded on the first call,
-  // not with import "ctxembed" (test/unit/loaded-modules.test.ts).
+  // The hub brings the wheel reader, the converter, the quantizer and an HTTP client, ~170 ms of
+  // CPU to load: only a name needs it, not a GGUF file (test/unit/loaded-modules.test.ts).
+  if (statSync(nameOrPath, { throwIfNoEntry: false })?.isFile()) return EmbeddingModel.load(nameOrPath, loadOptions);
   const { resolveModel } = await import("../hub/pull.js");
   const path = await resolveModel(nameOrPath, { onProgress });
   return EmbeddingModel.load(path, loadOptions);

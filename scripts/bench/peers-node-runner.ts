@@ -1,7 +1,9 @@
 // One Node peer's run for the peer benchmark (peers.ts): load the model, embed every line of a
 // file the way that library is meant to be used, write the vectors (float32, little-endian, one
 // row per line) for the parity check, exit. Run as its own process so that the parent can time
-// it and watch its memory.
+// it and watch its memory. The bench runs it as JavaScript (transpiled into its work directory,
+// CTXEMBED_REPOSITORY naming the checkout whose dist/ the ctxembed runner loads), so that no
+// runner's process pays for tsx's loader; by hand, tsx runs it where it lies:
 //   node --import tsx peers-node-runner.ts <runner> <model> <texts.txt> <threads> <vectors.f32> <peers directory> [batch size] [max tokens]
 // runner: ctxembed, ctxembed-package (the npm tarball installed in the peers directory) or
 // node-llama-cpp (model: the GGUF file), transformers.js or onnxruntime-node
@@ -17,7 +19,7 @@ const texts = (await readFile(textsPath, "utf8")).split("\n").filter((line) => l
 const threads = Number.parseInt(threadsArgument, 10);
 const batchSize = Number.parseInt(batchArgument ?? "32", 10);
 const maxTokens = Number.parseInt(maxTokensArgument ?? "256", 10);
-const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const repositoryRoot = process.env.CTXEMBED_REPOSITORY ?? join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const requirePeer = createRequire(join(peersDirectory, "package.json"));
 /** transformers.js' layout: config and tokenizer files beside the onnx/ folder */
 const onnxModelDirectory = dirname(dirname(modelPath));

@@ -80,6 +80,20 @@ describe("modules loaded at start", { timeout: 60_000 }, () => {
     ).toEqual([]);
   });
 
+  it("loadModel of a GGUF file: none of the hub (pull, its HTTP client, the wheel reader), which only a model name needs", () => {
+    // package.json stands in for the file: loadModel gets as far as reading its header, the
+    // point by which a name would have loaded the hub, and refuses it as not a GGUF file.
+    const loaded = modulesLoaded("load-file", [
+      "--input-type=module",
+      "-e",
+      `const { loadModel } = await import("./lib/index.ts");
+       const refusal = await loadModel("package.json").then(() => "", (error) => error.message);
+       if (!refusal.includes("not a GGUF file")) throw new Error("expected a refusal of package.json, got: " + refusal);`,
+    ]);
+    expect(loaded).toContain("lib/gguf/reader.ts");
+    expect(present(loaded, [/^lib\/hub\//, "undici", "yauzl", "proper-lockfile"])).toEqual([]);
+  });
+
   it.each(["hub", "senses", "wordnet", "phrases", "eval", "output", "server"])(
     "import 'ctxembed/%s': no optional engine",
     (subpath) => {
