@@ -1,5 +1,7 @@
 // Fixed-width rows of one dtype streamed onto the end of a file, the part the .npy and raw
-// writers share: dtype checks, copying, backpressure, and appending to a file a crashed run left.
+// writers share: dtype checks, copying, backpressure, appending to a file a crashed run left, and
+// the sha256 of a file it created, taken from the bytes as they go out (a distributed part is
+// committed with it, never read back).
 import { createHash, type Hash } from "node:crypto";
 import { once } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
