@@ -12,7 +12,14 @@ import type { Embedding } from "../embedding/embedding-model.js";
 import { NpyWriter } from "../output/npy.js";
 import { quantizedToJson, type Precision, type QuantizedVector } from "../output/quantize-vectors.js";
 import { RawWriter, type RawMetadata } from "../output/raw.js";
-import type { Row, RowDtype, RowLayout, StoredRows } from "../output/rows.js";
+import {
+  WrittenHash,
+  type Row,
+  type RowDtype,
+  type RowLayout,
+  type StoredRows,
+  type WrittenFile,
+} from "../output/rows.js";
 import type { InputRecord } from "./inputs.js";
 
 export interface VectorSink {
@@ -27,6 +34,17 @@ export interface VectorSink {
 }
 
 export type RenderRecord = (result: Embedding) => string;
+
+/**
+ * An output written whole in one run (a distributed part): the sink hashes each file's bytes as
+ * it writes them and tells `hashed` their size and sha256 when it closes complete, so that nothing
+ * reads the files back to hash them.
+ */
+export interface HashedOutput {
+  /** rows the output will hold, known before writing: a .npy header is then written once, final */
+  rows?: number;
+  hashed(file: WrittenFile): void;
+}
 
 async function write(out: Writable, text: string): Promise<void> {
   if (!out.write(text)) await once(out, "drain");
@@ -76,18 +94,12 @@ async function completeLines(path: string): Promise<number> {
   return lines;
 }
 
-/**
- * One JSON object per input: {"index", "id"?, …render(result), "truncated"?}. `written` hears
- * each chunk's text as it goes to the file (a distributed worker hashes its part from it).
- */
-export function jsonLinesSink(
-  output: string | undefined,
-  render: RenderRecord,
-  written?: (text: string) => void,
-): VectorSink {
+/** One JSON object per input: {"index", "id"?, …render(result), "truncated"?}. */
+export function jsonLinesSink(output: string | undefined, render: RenderRecord, hashing?: HashedOutput): VectorSink {
   let out: Writable | undefined;
   let append = false;
   let failure: Error | undefined;
+  const written = hashing && output ? new WrittenHash() : undefined;
   const opened = (): Writable => {
     if (!out) {
       out = output ? createWriteStream(output, { flags: append ? "a" : "w" }) : process.stdout;
@@ -111,14 +123,16 @@ export function jsonLinesSink(
         text += `{"index":${index},${id === undefined ? "" : `"id":${JSON.stringify(id)},`}${render(result)}${result.truncated ? ',"truncated":true' : ""}}\n`;
       });
       const out = opened();
-      written?.(text);
+      written?.update(text);
       await write(out, text);
     },
-    async close() {
+    async close(complete) {
       const stream = opened();
       if (stream === process.stdout) return;
       stream.end();
       await finished(stream);
+      // A continued file's first part was written by another run: only a whole file is reported.
+      if (complete && written && output && !append) hashing!.hashed(written.digest(output));
     },
   };
 }
@@ -129,18 +143,19 @@ export function embeddingField(result: Embedding): string {
 
 interface RowWriter {
   append(row: Row): Promise<void>;
-  close(complete: boolean): Promise<{ rows: number }>;
+  close(complete: boolean): Promise<{ rows: number; written?: WrittenFile[] }>;
 }
 
 /** How one kind of row file is created, measured and continued. */
 export interface RowFileFormat {
-  open(path: string, layout: RowLayout): Promise<RowWriter>;
+  /** `rows`: the count the file will hold, when known before writing */
+  open(path: string, layout: RowLayout, rows?: number): Promise<RowWriter>;
   stored(path: string): Promise<StoredRows | undefined>;
   resume(path: string, rows: number): Promise<RowWriter>;
 }
 
 export const npyFormat: RowFileFormat = {
-  open: (path, layout) => NpyWriter.open(path, layout),
+  open: (path, layout, rows) => NpyWriter.open(path, layout, rows),
   stored: (path) => NpyWriter.stored(path),
   resume: (path, rows) => NpyWriter.resume(path, rows),
 };
@@ -169,7 +184,12 @@ export function scalesPath(output: string): string {
  * One row per input in input order; int8 scales go to a second file of the same format beside
  * it (scalesPath). The files are opened on the first chunk, when the width is known.
  */
-export function rowFileSink(output: string, precision: Precision, format: RowFileFormat): VectorSink {
+export function rowFileSink(
+  output: string,
+  precision: Precision,
+  format: RowFileFormat,
+  hashing?: HashedOutput,
+): VectorSink {
   let vectors: RowWriter | undefined;
   let scales: RowWriter | undefined;
   const dtype = rowDtypes[precision];
@@ -193,17 +213,19 @@ export function rowFileSink(output: string, precision: Precision, format: RowFil
       for (const result of results) {
         const quantized = result.quantized ?? { precision: "float32" as const, values: result.embedding };
         const row = storedRow(quantized);
-        vectors ??= await format.open(output, { dtype, width: row.length });
+        vectors ??= await format.open(output, { dtype, width: row.length }, hashing?.rows);
         await vectors.append(row);
         if (quantized.precision === "int8") {
-          scales ??= await format.open(scalesPath(output), { dtype: "<f4", width: 1 });
+          scales ??= await format.open(scalesPath(output), { dtype: "<f4", width: 1 }, hashing?.rows);
           await scales.append(Float32Array.of(quantized.scale));
         }
       }
     },
     async close(complete) {
-      await vectors?.close(complete);
-      await scales?.close(complete);
+      for (const writer of [vectors, scales]) {
+        const closed = await writer?.close(complete);
+        if (hashing) for (const file of closed?.written ?? []) hashing.hashed(file);
+      }
     },
   };
 }
@@ -217,8 +239,9 @@ export function embeddingSink(
   output: string | undefined,
   precision: Precision,
   metadata: RawMetadata,
+  hashing?: HashedOutput,
 ): VectorSink {
-  if (format === "jsonl") return jsonLinesSink(output, embeddingField);
+  if (format === "jsonl") return jsonLinesSink(output, embeddingField, hashing);
   if (!output) throw new Error(`--format ${format} needs an output file`);
-  return rowFileSink(output, precision, format === "npy" ? npyFormat : rawFormat(metadata));
+  return rowFileSink(output, precision, format === "npy" ? npyFormat : rawFormat(metadata), hashing);
 }

@@ -37,7 +37,7 @@ import {
 /**
  * The files of a part with their sizes and sha256: the hash its writer took from the bytes as it
  * wrote them where it took one (the file is then never read back; only its size is checked
- * against the bytes hashed), else read from the disk.
+ * against the bytes hashed), else read from the disk. Either is the hash of the whole file.
  */
 async function describeFiles(
   directory: string,
@@ -117,10 +117,14 @@ export interface WrittenPart {
  */
 export type PartWriter = (request: PartRequest) => Promise<WrittenPart>;
 
+/** What a part's sha256 is of, said in each record: `merge` and `index build --from` check the same. */
+export const partHashCovers = "every byte of each file, header and sidecar included, as sha256sum reads it";
+
 /** A part's provenance record, `part-00042.provenance.json` beside it. */
 export interface Provenance extends CommittedPart {
   job: string;
   spec: string;
+  sha256Of: typeof partHashCovers;
 }
 
 export interface ShardOutcome {
@@ -244,6 +248,7 @@ export async function embedShard(
     lines: lineRange(shard),
     rows: 0,
     model: { name: model.info.name, sha256 },
+    sha256Of: partHashCovers,
   };
 
   const runs = partRunsFolder(directory, part);

@@ -184,6 +184,9 @@ async function mergeRows(
       const pieces = [{ file: part as CommittedFile, target: output.file }];
       const scales = part.beside?.find((file) => file.name === scalesPartName(part.name));
       if (scales) pieces.push({ file: scales, target: output.scales });
+      // A raw part's sidecars say how its bytes divide into rows: checked before they are read.
+      for (const file of part.beside ?? [])
+        if (file !== scales) await readChecked(join(directory, file.name), file, async () => undefined);
       for (const { file, target } of pieces) {
         await copyRows(join(directory, file.name), file, format, async (row, layout) => {
           let opened = writers.get(target);

@@ -35,9 +35,11 @@ async function parentJob(queue: Queue, id: string): Promise<Job<unknown, JobResu
 }
 
 export async function jobStatus(queue: Queue, id: string): Promise<JobStatus> {
+  // The state before the job: a job read after its state says completed carries its manifest
+  // (the other way round, one that completes between the two reads looks completed without it).
+  const state = await queue.getJobState(id);
   const job = await parentJob(queue, id);
   const spec = parseJobSpec(job.data, `job ${id}`);
-  const state = await job.getState();
   const counts = await job.getDependenciesCount();
   const failures = await job.getIgnoredChildrenFailures();
   const failed = Object.entries(failures).map(([key, error]): FailedShard => {

@@ -10,3 +10,4 @@ export {
 } from "./quantize-vectors.js";
 export { NpyWriter } from "./npy.js";
 export { RawWriter } from "./raw.js";
+export type { WrittenFile } from "./rows.js";

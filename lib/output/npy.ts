@@ -3,9 +3,14 @@
 // padded to the length the largest possible count would need, and rewritten in place on close.
 // A file left unclosed (the process died) or closed as incomplete thus still loads, as an empty
 // array, and `resume` continues it from the rows its size shows.
+//
+// A writer told its row count at open (a distributed shard's, pinned at submit) writes the final
+// header first and never rewrites it: the file's bytes are then final as they go, so their sha256
+// is taken while they are written and the file is never read back to hash it.
 import { open } from "node:fs/promises";
 import {
   RowAppender,
+  type WrittenFile,
   requireRowLayout,
   rowTypes,
   wholeRows,
@@ -27,7 +32,11 @@ const PREAMBLE_BYTES = MAGIC.length + 2 + 2;
 const HEADER_ALIGNMENT = 64;
 
 export class NpyWriter {
-  private constructor(private readonly rows: RowAppender) {}
+  private constructor(
+    private readonly rows: RowAppender,
+    /** the row count its header was written with at open, when it was given */
+    private readonly declaredRows?: number,
+  ) {}
 
   get path(): string {
     return this.rows.path;
@@ -41,10 +50,15 @@ export class NpyWriter {
     return this.rows.layout.width;
   }
 
-  /** Creates (or truncates) `path` and writes the header. */
-  static async open(path: string, layout: NpyWriterOptions): Promise<NpyWriter> {
+  /**
+   * Creates (or truncates) `path` and writes the header: with `rows` when the count is known
+   * before writing (the header is then final, and `close` reports the file's sha256), else with 0.
+   */
+  static async open(path: string, layout: NpyWriterOptions, rows?: number): Promise<NpyWriter> {
     requireRowLayout(layout, ".npy");
-    return new NpyWriter(await RowAppender.create(path, layout, encodeHeader(layout, 0)));
+    if (rows !== undefined && (!Number.isInteger(rows) || rows < 0))
+      throw new RangeError(`a .npy row count must be a non-negative integer, not ${rows}`);
+    return new NpyWriter(await RowAppender.create(path, layout, encodeHeader(layout, rows ?? 0)), rows);
   }
 
   /** The layout and whole rows of a .npy file this class wrote, finished or not; undefined when there is no file. */
@@ -70,17 +84,30 @@ export class NpyWriter {
    * Finishes the data and writes the final row count into the header. A file closed as not
    * `complete` (its run failed or was interrupted) keeps a header of 0 rows, so that no reader
    * takes it for the whole array; its rows stay after the header for `resume` to continue.
+   * A file whose header was written with its row count at open is complete with that many rows
+   * only, and is not rewritten: `written` is its size and sha256, taken as it was written.
    */
-  async close(complete = true): Promise<{ rows: number }> {
+  async close(complete = true): Promise<{ rows: number; written?: WrittenFile[] }> {
     const rows = await this.rows.end();
+    if (complete && this.declaredRows !== undefined) {
+      if (rows === this.declaredRows) return { rows, written: [this.rows.writtenFile()!] };
+      await this.rewriteHeader(0);
+      throw new Error(
+        `${this.path} holds ${rows} rows, but its header was written for ${this.declaredRows}: it is left as a partial file of 0 rows`,
+      );
+    }
+    await this.rewriteHeader(complete ? rows : 0);
+    return { rows };
+  }
+
+  private async rewriteHeader(rows: number): Promise<void> {
     const file = await open(this.path, "r+");
     try {
-      const header = encodeHeader(this.rows.layout, complete ? rows : 0);
+      const header = encodeHeader(this.rows.layout, rows);
       await file.write(header, 0, header.length, 0);
     } finally {
       await file.close();
     }
-    return { rows };
   }
 }
 

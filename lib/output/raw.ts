@@ -3,12 +3,15 @@
 // NumPy's name, so `np.fromfile(f, dtype=m["dtype"]).reshape(m["shape"])` loads it. The
 // sidecar is written when the file is opened (complete: false, 0 rows) and rewritten with the
 // true count on close, "complete" staying false when the run failed or was interrupted; a file a
-// crash left behind is measured by its size when resumed.
+// crash left behind is measured by its size when resumed. A file it created and closed complete
+// is reported with its sidecar's size and sha256 and its own, taken as they were written.
 import { readFile, writeFile } from "node:fs/promises";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import { isDeepStrictEqual } from "node:util";
 import {
   RowAppender,
+  WrittenHash,
+  type WrittenFile,
   requireRowLayout,
   rowTypes,
   wholeRows,
@@ -94,25 +97,34 @@ export class RawWriter {
     return this.rows.append(row);
   }
 
-  /** Finishes the data and records the row count in the sidecar, with `complete` false when its run did not finish. */
-  async close(complete = true): Promise<{ rows: number }> {
+  /**
+   * Finishes the data and records the row count in the sidecar, with `complete` false when its
+   * run did not finish. `written`: the file and its sidecar, hashed as they were written, when
+   * this writer created the file and it is complete.
+   */
+  async close(complete = true): Promise<{ rows: number; written?: WrittenFile[] }> {
     const rows = await this.rows.end();
-    await writeSidecar(this.path, this.rows.layout, rows, complete, this.metadata);
-    return { rows };
+    const sidecar = await writeSidecar(this.path, this.rows.layout, rows, complete, this.metadata);
+    const data = this.rows.writtenFile();
+    return complete && data ? { rows, written: [data, sidecar] } : { rows };
   }
 }
 
-/** Whole or not at all (lib/util/atomic-file.ts), so a crash never leaves half a sidecar. */
+/** Whole or not at all (lib/util/atomic-file.ts), so a crash never leaves half a sidecar; hashed from its text. */
 async function writeSidecar(
   path: string,
   { dtype, width }: RowLayout,
   rows: number,
   complete: boolean,
   metadata: RawMetadata,
-): Promise<void> {
+): Promise<WrittenFile> {
   const sidecar: Sidecar = { shape: [rows, width], dtype, complete, ...metadata };
   const target = sidecarPath(path);
-  await writeFileAtomic(target, `${JSON.stringify(sidecar, null, 2)}\n`);
+  const text = `${JSON.stringify(sidecar, null, 2)}\n`;
+  await writeFileAtomic(target, text);
+  const hash = new WrittenHash();
+  hash.update(text);
+  return hash.digest(target);
 }
 
 async function readSidecar(path: string): Promise<Sidecar | undefined> {

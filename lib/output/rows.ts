@@ -1,5 +1,8 @@
 // Fixed-width rows of one dtype streamed onto the end of a file, the part the .npy and raw
-// writers share: dtype checks, copying, backpressure, and appending to a file a crashed run left.
+// writers share: dtype checks, copying, backpressure, appending to a file a crashed run left, and
+// the sha256 of a file it created, taken from the bytes as they go out (a distributed part is
+// committed with it, never read back).
+import { createHash, type Hash } from "node:crypto";
 import { once } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { stat, truncate } from "node:fs/promises";
@@ -53,6 +56,28 @@ export async function wholeRows(path: string, dataOffset: number, layout: RowLay
   return Math.max(0, Math.floor((size - dataOffset) / rowBytes(layout)));
 }
 
+/** A file's size and sha256, taken from its bytes as they were written: never read back. */
+export interface WrittenFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** Hashes bytes on their way to a file, so that the file need not be read again to hash it. */
+export class WrittenHash {
+  private readonly hash: Hash = createHash("sha256");
+  private bytes = 0;
+
+  update(data: Uint8Array | string): void {
+    this.hash.update(data);
+    this.bytes += typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+  }
+
+  digest(path: string): WrittenFile {
+    return { path, bytes: this.bytes, sha256: this.hash.digest("hex") };
+  }
+}
+
 export class RowAppender {
   private closed = false;
   private failure: Error | undefined;
@@ -62,6 +87,8 @@ export class RowAppender {
     readonly layout: RowLayout,
     private readonly stream: WriteStream,
     private count: number,
+    /** every byte of a file this appender created; none for a file it continues (its start was written before) */
+    private readonly written?: WrittenHash,
   ) {
     // Kept for the next append or close to report, rather than crashing the process.
     stream.on("error", (error) => {
@@ -71,9 +98,9 @@ export class RowAppender {
 
   /** Creates (or truncates) `path` and writes `prefix` (a header) before the rows. */
   static async create(path: string, layout: RowLayout, prefix?: Uint8Array): Promise<RowAppender> {
-    const appender = new RowAppender(path, layout, createWriteStream(path), 0);
+    const appender = new RowAppender(path, layout, createWriteStream(path), 0, new WrittenHash());
     await appender.opened();
-    if (prefix) appender.stream.write(prefix);
+    if (prefix) appender.put(prefix);
     return appender;
   }
 
@@ -110,7 +137,22 @@ export class RowAppender {
       throw new RangeError(`row ${this.count} of ${this.path} has ${row.length} values; its rows have ${width}`);
     this.count++;
     // The stream holds on to what it is given until written, so it gets a copy the caller may reuse.
-    if (!this.stream.write(Buffer.copyBytesFrom(row))) await once(this.stream, "drain");
+    if (!this.put(Buffer.copyBytesFrom(row))) await once(this.stream, "drain");
+  }
+
+  private put(bytes: Uint8Array): boolean {
+    this.written?.update(bytes);
+    return this.stream.write(bytes);
+  }
+
+  /**
+   * The size and sha256 of what a created file holds once ended, from the bytes as they were
+   * written; undefined for a continued file. Only true while nothing else writes to the file
+   * (an .npy header rewritten in place makes it untrue).
+   */
+  writtenFile(): WrittenFile | undefined {
+    if (!this.closed) throw new Error(`${this.path} is still open: its hash is not final`);
+    return this.written?.digest(this.path);
   }
 
   /** Flushes and closes the file; resolves to the number of rows in it. */

@@ -1,60 +1,67 @@
-import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { Command, Option } from "commander";
-import type { PartWriter } from "../../jobs/commit.js";
+import type { PartWriter, WrittenPart } from "../../jobs/commit.js";
 import type { WorkerOptions } from "../../jobs/work.js";
 import { embedRecords } from "../corpus-job.js";
-import { openInput } from "../inputs.js";
-import { embeddingField, embeddingSink, jsonLinesSink } from "../sinks.js";
+import { openInput, type InputReader } from "../inputs.js";
+import { embeddingSink } from "../sinks.js";
 import { note } from "../terminal.js";
 import { gpuLayersOption, threadsOption } from "./model-options.js";
 import { queueOption } from "./queue-options.js";
 import { positiveInteger } from "./source-options.js";
 
+/** Records a shard's input yields: its lines, less the empty ones --skip-empty leaves out. */
+async function countRecords(reader: InputReader, signal: AbortSignal): Promise<number> {
+  let records = 0;
+  for await (const _ of reader.records(signal)) records++;
+  return records;
+}
+
 /**
- * A shard's byte range read as `embed` reads its input, written as `embed` writes its output. A
- * JSON lines part is hashed from its text as it is written (one pass); an .npy part's header is
- * rewritten with its row count at the end, so .npy and raw parts are hashed by the commit.
+ * A shard's byte range read as `embed` reads its input, written as `embed` writes its output,
+ * every file hashed from its bytes as they are written (one pass: the commit never reads a part
+ * back). An .npy header states its row count before the rows, so it is written with the shard's
+ * line count pinned at submit; with --skip-empty the records are counted first (a second read of
+ * the shard's input bytes, a small fraction of its vectors' bytes).
  */
-const writePart: PartWriter = async ({ spec, shard, model, options, path, signal }) => {
+export const writePart: PartWriter = async ({ spec, shard, model, options, path, signal }) => {
   const { input } = spec;
-  const reader = await openInput({
-    input: input.path,
-    inputFormat: input.format,
-    field: input.field,
-    idField: input.idField,
-    skipEmpty: input.skipEmpty,
-    header: false,
-    range: shard,
-  });
-  const hash = createHash("sha256");
-  let bytes = 0;
-  const sink =
-    spec.output.format === "jsonl"
-      ? jsonLinesSink(path, embeddingField, (text) => {
-          hash.update(text, "utf8");
-          bytes += Buffer.byteLength(text, "utf8");
-        })
-      : embeddingSink(spec.output.format, path, spec.output.precision, {
-          model: model.info.name,
-          options: spec.options,
-        });
-  let rows = 0;
+  const open = (): Promise<InputReader> =>
+    openInput({
+      input: input.path,
+      inputFormat: input.format,
+      field: input.field,
+      idField: input.idField,
+      skipEmpty: input.skipEmpty,
+      header: false,
+      range: shard,
+    });
+  const expectedRows =
+    spec.output.format !== "npy" ? undefined : input.skipEmpty ? await countRecords(await open(), signal) : shard.lines;
+  const hashed: NonNullable<WrittenPart["hashed"]> = {};
+  const sink = embeddingSink(
+    spec.output.format,
+    path,
+    spec.output.precision,
+    { model: model.info.name, options: spec.options },
+    {
+      ...(expectedRows === undefined ? {} : { rows: expectedRows }),
+      hashed: ({ path, bytes, sha256 }) => (hashed[basename(path)] = { bytes, sha256 }),
+    },
+  );
+  let written = 0;
   let complete = false;
   try {
-    await embedRecords(model, reader.records(signal), options, sink, {
+    await embedRecords(model, (await open()).records(signal), options, sink, {
       chunk: spec.chunk,
       signal,
-      onWritten: (results) => (rows += results.length),
+      onWritten: (results) => (written += results.length),
     });
     complete = true;
   } finally {
     await sink.close(complete);
   }
-  // A shard whose every line was skipped as empty writes no file: there is nothing to hash.
-  const hashed =
-    spec.output.format === "jsonl" && bytes > 0 ? { [basename(path)]: { bytes, sha256: hash.digest("hex") } } : {};
-  return { rows, hashed };
+  return { rows: written, hashed };
 };
 
 export function workerCommand(): Command {

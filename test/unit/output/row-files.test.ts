@@ -1,5 +1,8 @@
 // Row files left by an interrupted run: .npy and raw files are measured by their size, cut back
-// to whole rows, continued, and finished with the true count in the header or sidecar.
+// to whole rows, continued, and finished with the true count in the header or sidecar. A file
+// written whole in one run reports its size and sha256 taken as it was written, which must be
+// those of the bytes on disk (a distributed part is committed with them, never read back).
+import { createHash } from "node:crypto";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +26,12 @@ async function crashedFile(
   // Closing flushes; the half row after it is what a kill between two writes leaves.
   await writer.close();
   appendFileSync(path, Buffer.from(row(99).buffer, 0, 6));
+}
+
+/** What a file holds, as sha256sum and ls would say: the reference for a hash taken while writing. */
+function onDisk(path: string) {
+  const bytes = readFileSync(path);
+  return { path, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
 }
 
 function floats(bytes: Buffer): number[] {
@@ -60,6 +69,34 @@ describe("NpyWriter.resume", () => {
   });
 });
 
+describe("NpyWriter opened with its row count", () => {
+  it("writes its final header first and reports the size and sha256 of the file as written, never rewriting it", async () => {
+    const path = join(directory, "counted.npy");
+    const writer = await NpyWriter.open(path, { dtype: "<f4", width: 3 }, 2);
+    await writer.append(row(1));
+    await writer.append(row(2));
+    const closed = await writer.close();
+    expect(closed).toEqual({ rows: 2, written: [onDisk(path)] });
+    expect(readFileSync(path).toString("latin1", 0, 128)).toMatch(/'shape': \(2, 3\)/);
+    expect(await NpyWriter.stored(path)).toEqual({ dtype: "<f4", width: 3, rows: 2 });
+    expect(floats(readFileSync(path).subarray(128))).toEqual([...row(1), ...row(2)]);
+  });
+
+  it("refuses to finish with another row count, leaving a 0-row header; closed as incomplete it reports no hash", async () => {
+    const short = join(directory, "short.npy");
+    const writer = await NpyWriter.open(short, { dtype: "<f4", width: 3 }, 3);
+    await writer.append(row(1));
+    await expect(writer.close()).rejects.toThrow(/short\.npy holds 1 rows, but its header was written for 3/);
+    expect(readFileSync(short).toString("latin1", 0, 128)).toMatch(/'shape': \(0, 3\)/);
+
+    const failed = join(directory, "failed.npy");
+    const partial = await NpyWriter.open(failed, { dtype: "<f4", width: 3 }, 3);
+    await partial.append(row(1));
+    expect(await partial.close(false)).toEqual({ rows: 1 });
+    expect(readFileSync(failed).toString("latin1", 0, 128)).toMatch(/'shape': \(0, 3\)/);
+  });
+});
+
 describe("RawWriter", () => {
   const metadata = { model: "m", options: { pooling: "mean" } };
 
@@ -74,7 +111,8 @@ describe("RawWriter", () => {
     });
     await writer.append(row(1));
     await writer.append(row(2));
-    expect(await writer.close()).toEqual({ rows: 2 });
+    // The file and its final sidecar, each hashed from the bytes as they were written.
+    expect(await writer.close()).toEqual({ rows: 2, written: [onDisk(path), onDisk(sidecarPath(path))] });
     expect(JSON.parse(readFileSync(`${path}.json`, "utf8"))).toEqual({
       shape: [2, 3],
       dtype: "<f4",

@@ -1,14 +1,18 @@
 // Distributed embedding jobs against a real redis-server and real worker processes: the output of
-// two workers equals the single-process CLI's; a worker killed mid-shard loses and duplicates
-// nothing; a submitter killed half-way and run again adds no job twice; a shard that fails every
-// attempt is reported with its lines while the others complete. The random-weight tiny model
+// two workers equals the single-process CLI's (JSON lines, and .npy int8 parts hashed as they
+// are written); a worker killed mid-shard loses and duplicates nothing; a submitter killed
+// half-way and run again adds no job twice; a shard that fails every attempt is reported with its
+// lines while the others complete. The random-weight tiny model
 // keeps 20,000 lines fast; the mechanics under test do not depend on the weights.
+import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { scalesPath } from "../../../../lib/cli/sinks.js";
 import { queueName } from "../../../../lib/jobs/wire.js";
+import { dequantizeInt8 } from "../../../../lib/output/quantize-vectors.js";
 import { cosineSimilarity } from "../../../../lib/vectors/similarity.js";
 import {
   corpus,
@@ -40,6 +44,36 @@ async function jobCount(): Promise<number> {
 
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+const sha256 = (path: string): string => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+/** A .npy file's shape, from its header, and its data after the header. */
+function npyRows(path: string): { shape: [number, number]; data: Buffer } {
+  const bytes = readFileSync(path);
+  const end = 10 + bytes.readUInt16LE(8);
+  const [, rows, width] = /'shape': \((\d+), (\d+)\)/.exec(bytes.toString("latin1", 10, end))!;
+  return { shape: [Number(rows), Number(width)], data: bytes.subarray(end) };
+}
+
+/**
+ * `DIR/NAME.txt` embedded by one process into `DIR/NAME-local.EXT`, and submitted with the same
+ * flags to two workers into `DIR/NAME-parts`.
+ */
+async function localAndDistributed(name: string, extension: string, shardSize: number, flags: string[]) {
+  const input = join(directory, `${name}.txt`);
+  const local = join(directory, `${name}-local${extension}`);
+  const single = await ctxembed([
+    ...["embed", "--model", modelFile, "--input", input, "--output", local, "--threads", "1"],
+    ...flags,
+  ]).exited;
+  expect(single.code, single.stderr).toBe(0);
+  worker();
+  worker();
+  const output = join(directory, `${name}-parts`);
+  const submitted = await submit(input, output, "--shard-size", String(shardSize), ...flags).exited;
+  expect(submitted.code, submitted.stderr).toBe(0);
+  return { local, output };
 }
 
 const setup = testCluster("jobs");
@@ -120,18 +154,7 @@ describe("distributed embedding jobs", () => {
         .join(""),
     );
     const promptFlags = ["--prompt", "prompteol", "--examples", pool, "--retrieve-examples", "2"];
-    const local = join(directory, "retrieved-local.jsonl");
-    const single = await ctxembed([
-      ...["embed", "--model", modelFile, "--input", input, "--output", local, "--threads", "1"],
-      ...promptFlags,
-    ]).exited;
-    expect(single.code, single.stderr).toBe(0);
-
-    worker();
-    worker();
-    const output = join(directory, "retrieved-parts");
-    const submitted = await submit(input, output, "--shard-size", "20", ...promptFlags).exited;
-    expect(submitted.code, submitted.stderr).toBe(0);
+    const { local, output } = await localAndDistributed("retrieved", ".jsonl", 20, promptFlags);
     const found = partRecords(output).sort((a, b) => a.index - b.index);
     expect(
       notExactlyOnce(
@@ -145,6 +168,40 @@ describe("distributed embedding jobs", () => {
       .map((line) => JSON.parse(line) as { embedding: number[] });
     const worst = Math.min(...found.map((record, i) => cosineSimilarity(record.embedding, expected[i]!.embedding)));
     expect(worst).toBeGreaterThanOrEqual(0.99999);
+  });
+
+  it(".npy int8 parts from 2 workers: each file's recorded sha256 is sha256sum's; the merge equals the single-process embed --format npy --precision int8", {
+    timeout: 300_000,
+  }, async () => {
+    const LINES = 600;
+    const input = join(directory, "npy.txt");
+    corpus(input, LINES, [2, 5], 17);
+    const { local, output } = await localAndDistributed("npy", ".npy", 100, ["--format", "npy", "--precision", "int8"]);
+    const manifest = manifestOf(output);
+    expect(manifest.parts).toHaveLength(6);
+    // Hashed as they were written, never read back: the bytes on disk must still be what was hashed.
+    for (const part of manifest.parts)
+      for (const file of [part, ...(part.beside ?? [])])
+        expect(sha256(join(output, file.name)), file.name).toBe(file.sha256);
+
+    const merged = join(directory, "npy-merged.npy");
+    const merge = await ctxembed(["merge", output, "--output", merged]).exited;
+    expect(merge.code, merge.stderr).toBe(0);
+    const [found, foundScales] = [npyRows(merged), npyRows(scalesPath(merged))];
+    const [expected, expectedScales] = [npyRows(local), npyRows(scalesPath(local))];
+    expect([found.shape, foundScales.shape]).toEqual([expected.shape, expectedScales.shape]);
+    expect(found.shape[0]).toBe(LINES);
+    const width = found.shape[1];
+    const row = (rows: { data: Buffer }, scales: { data: Buffer }, i: number) =>
+      dequantizeInt8({
+        values: new Int8Array(rows.data.buffer, rows.data.byteOffset + i * width, width),
+        scale: scales.data.readFloatLE(i * 4),
+      });
+    // int8 rounding of vectors equal to 1e-5 (other batches): the dequantized rows agree to 1e-3.
+    let worst = 1;
+    for (let i = 0; i < LINES; i++)
+      worst = Math.min(worst, cosineSimilarity(row(found, foundScales, i), row(expected, expectedScales, i)));
+    expect(worst).toBeGreaterThanOrEqual(0.999);
   });
 
   it("index build --from loads a job's parts into the table index build --input makes of the same file", {
