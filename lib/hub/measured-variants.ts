@@ -31,8 +31,8 @@ const measurements: readonly VariantMeasurement[] = [
     variant: "q8_0",
     minCosine: 0.999444,
     measured:
-      "AMD EPYC Zen 4, 2,910 STS-B dev sentences: q8_0 5.20 s (1 thread) and 3.41 s (2 threads) against f32's 11.22 and 6.22 s and bf16's 9.01 and 6.51 s",
-    source: "docs/performance.md, npm run bench -- --peers of 2026-12-06 17:26 UTC",
+      "AMD EPYC Zen 4, 2,910 STS-B dev sentences: q8_0 4.96 s (1 thread) and 3.70 s (2 threads) against f32's 10.91 and 6.25 s and bf16's 6.44 and 4.14 s",
+    source: "docs/performance.md, npm run bench -- --peers of 2026-12-08 00:16 UTC",
   },
 ];
 
