@@ -29,16 +29,16 @@ export function checked(file: CommittedFile, path: string): Transform {
       done(null, chunk);
     },
     flush(done) {
-      const found = hash.digest("hex");
-      done(
-        found === file.sha256
-          ? null
-          : new Error(
-              `${path} does not match the manifest (sha256 ${found}, recorded ${file.sha256}): the part changed after it was committed`,
-            ),
-      );
+      done(changedPart(path, file, hash.digest("hex")) ?? null);
     },
   });
+}
+
+function changedPart(path: string, file: CommittedFile, found: string): Error | undefined {
+  if (found === file.sha256) return undefined;
+  return new Error(
+    `${path} does not match the manifest (sha256 ${found}, recorded ${file.sha256}): the part changed after it was committed`,
+  );
 }
 
 /** Where `merge` writes: a file (int8 scales in a second file beside it), or a stream (JSON lines only). */
@@ -51,11 +51,8 @@ async function readChecked(path: string, file: CommittedFile, use: (block: Buffe
     hash.update(block);
     await use(block);
   }
-  const found = hash.digest("hex");
-  if (found !== file.sha256)
-    throw new Error(
-      `${path} does not match the manifest (sha256 ${found}, recorded ${file.sha256}): the part changed after it was committed`,
-    );
+  const changed = changedPart(path, file, hash.digest("hex"));
+  if (changed) throw changed;
 }
 
 /** Every file of every part, checked against its sha256 in the manifest. */
@@ -140,14 +137,12 @@ async function copyRows(
   if (!stored) throw new Error(`${path} is missing or has no header`);
   const width = rowBytes(stored);
   const dataOffset = (await stat(path)).size - stored.rows * width;
-  const hash = createHash("sha256");
   let offset = 0;
   let pending: Buffer = Buffer.alloc(0);
-  for await (const block of createReadStream(path) as AsyncIterable<Buffer>) {
-    hash.update(block);
+  await readChecked(path, file, async (block) => {
     const data = block.subarray(Math.max(0, dataOffset - offset));
     offset += block.length;
-    if (offset <= dataOffset) continue;
+    if (offset <= dataOffset) return;
     pending = pending.length > 0 ? Buffer.concat([pending, data]) : data;
     let at = 0;
     for (; at + width <= pending.length; at += width) {
@@ -157,9 +152,7 @@ async function copyRows(
       await append(row, stored);
     }
     pending = pending.subarray(at);
-  }
-  if (hash.digest("hex") !== file.sha256)
-    throw new Error(`${path} does not match the manifest's sha256: the part changed after it was committed`);
+  });
 }
 
 async function mergeRows(
